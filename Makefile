@@ -1,0 +1,45 @@
+# Guichet: the two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
+PLUGIN_ARGS := $(foreach dir,$(PLUGIN_DIRS),-e ./$(dir))
+
+.PHONY: run test bench lint check-python clean
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Guichet needs Python 3.11 or newer (found: $$($(PYTHON) --version 2>&1)). Set PYTHON=python3.x."; exit 1; }
+
+$(BIN)/python: | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The core and every plugin under plugins/, editable; refreshed when a pyproject changes.
+$(VENV)/.installed-run: pyproject.toml $(wildcard plugins/*/pyproject.toml) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e . $(PLUGIN_ARGS)
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(wildcard plugins/*/pyproject.toml) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]' $(PLUGIN_ARGS)
+	@touch $@ $(VENV)/.installed-run
+
+## Serve the demo syndicate at http://$(HOST):$(PORT) on SQLite (var/guichet.db).
+run: $(VENV)/.installed-run
+	$(BIN)/guichet db upgrade
+	$(BIN)/guichet demo seed
+	$(BIN)/guichet serve --host $(HOST) --port $(PORT)
+
+## Run every test, core and plugins (PostgreSQL ones need GUICHET_TEST_DATABASE_URL).
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet ruff mypy
+	$(BIN)/ruff check gateway plugins tests
+	$(BIN)/mypy gateway
+
+clean:
+	rm -rf $(VENV) var/guichet.db var/guichet.db-wal var/guichet.db-shm

@@ -1,0 +1,226 @@
+"""JSON API v1: communes, their services, and filing a request.
+
+Errors are RFC 9457 problem documents (see :mod:`gateway.web.errors`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from gateway.api.openapi import build_document, json_response, operation, problem_response
+from gateway.communes import Commune
+from gateway.registry import Offer
+from gateway.requests.filing import SUBMISSION_KEY_MAX, file_request, new_submission_key, service_form
+from gateway.services import FormField, Localized
+from gateway.web.errors import PageError, problem
+from gateway.web.i18n import choose_locale
+from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of
+
+PREFIX = "/api/v1"
+NOT_FOUND = problem_response("No such commune, or the commune does not offer this service.")
+
+
+def _localized(text: Localized | None) -> dict[str, str] | None:
+    return {"fr": text("fr"), "en": text("en")} if text is not None else None
+
+
+def _commune(commune: Commune) -> dict[str, Any]:
+    return {
+        "slug": commune.slug,
+        "name": commune.name,
+        "insee": commune.insee,
+        "department": commune.department,
+        "seat": commune.seat,
+        "address": {"street": commune.street, "postcode": commune.postcode, "city": commune.city},
+        "contact": {"email": commune.email, "phone": commune.phone, "opening_hours": commune.opening_hours},
+        "services": list(commune.services),
+    }
+
+
+def _offer(offer: Offer) -> dict[str, Any]:
+    body: dict[str, Any] = {"key": offer.key, "available": offer.available}
+    if offer.title is not None:
+        body["title"] = _localized(offer.title)
+        body["description"] = _localized(offer.description)
+    return body
+
+
+def _field(field: FormField) -> dict[str, Any]:
+    return {
+        "name": field.name,
+        "kind": field.kind,
+        "required": field.required,
+        "max_length": field.max_length,
+        "label": _localized(field.label),
+        "help": _localized(field.help),
+        "choices": [{"value": choice.value, "label": _localized(choice.label)} for choice in field.choices],
+    }
+
+
+@operation(
+    summary="List the member communes",
+    operationId="listCommunes",
+    responses={"200": json_response("Every commune of the syndicate.", "CommuneList")},
+)
+async def list_communes(request: Request) -> Response:
+    communes = sorted(registry_of(request).communes.values(), key=lambda commune: commune.slug)
+    return JSONResponse({"communes": [_commune(commune) for commune in communes]})
+
+
+@operation(
+    summary="One commune",
+    operationId="getCommune",
+    responses={"200": json_response("The commune.", "Commune"), "404": NOT_FOUND},
+)
+async def get_commune(request: Request) -> Response:
+    return JSONResponse(_commune(commune_or_404(request)))
+
+
+@operation(
+    summary="The services a commune enables",
+    operationId="listServices",
+    responses={"200": json_response("Enabled services, available or not.", "ServiceList"), "404": NOT_FOUND},
+)
+async def list_services(request: Request) -> Response:
+    commune = commune_or_404(request)
+    return JSONResponse({"services": [_offer(offer) for offer in registry_of(request).offers(commune)]})
+
+
+@operation(
+    summary="A service of a commune, with its form",
+    operationId="getService",
+    responses={
+        "200": json_response("The service and the form to fill.", "ServiceDetail"),
+        "404": NOT_FOUND,
+        "503": problem_response("The service is temporarily unavailable."),
+    },
+)
+async def get_service(request: Request) -> Response:
+    commune = commune_or_404(request)
+    key = enabled_service_or_404(request, commune)
+    provided, _settings, form = service_form(registry_of(request), commune, key)
+    definition = provided.definition
+    return JSONResponse(
+        {
+            "key": key,
+            "available": True,
+            "title": _localized(definition.title),
+            "description": _localized(definition.description),
+            "purpose": _localized(definition.purpose),
+            "form": [_field(field) for field in form],
+        }
+    )
+
+
+@operation(
+    summary="File a request",
+    operationId="fileRequest",
+    description=(
+        "Send an `Idempotency-Key` header (at most 64 characters) to make retries safe: "
+        "the same key files one request and answers with it again."
+    ),
+    parameters=[
+        {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 64}}
+    ],
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewRequest"}}},
+    },
+    responses={
+        "201": json_response("The request was filed.", "RequestReceipt"),
+        "200": json_response("The same Idempotency-Key was already used: the request filed then.", "RequestReceipt"),
+        "400": problem_response("The body is not a JSON object with a `data` object."),
+        "404": NOT_FOUND,
+        "413": problem_response("The body is too large."),
+        "415": problem_response("The body is not JSON."),
+        "422": problem_response("The form has errors; `errors` lists them field by field."),
+        "503": problem_response("The service is temporarily unavailable; nothing was stored."),
+    },
+)
+async def file_request_endpoint(request: Request) -> Response:
+    commune = commune_or_404(request)
+    key = enabled_service_or_404(request, commune)
+    registry = registry_of(request)
+    locale = choose_locale(request, registry.settings.gateway.default_locale)
+    raw = await _json_data(request)
+    submission_key = request.headers.get("idempotency-key") or new_submission_key()
+    if len(submission_key) > SUBMISSION_KEY_MAX:
+        return problem(400, _BAD_KEY(locale), type_="urn:guichet:problem:bad-idempotency-key")
+    db = request.app.state.db
+    filed = await db.run(
+        lambda: file_request(db, registry, commune, key, raw, submission_key=submission_key, locale=locale)
+    )
+    if filed.errors:
+        return problem(
+            422,
+            _INVALID(locale),
+            type_="urn:guichet:problem:validation-error",
+            errors=[{"field": error.field, "detail": error.message(locale)} for error in filed.errors],
+        )
+    row = filed.request
+    assert row is not None
+    body = {
+        "reference": row.reference,
+        "commune": row.commune,
+        "service": row.service,
+        "status": row.status,
+        "created_at": row.created_at.isoformat(),
+    }
+    return JSONResponse(body, status_code=200 if filed.replayed else 201)
+
+
+_INVALID = Localized("Le formulaire contient des erreurs.", "The form has errors.")
+_BAD_KEY = Localized(
+    "L'en-tête Idempotency-Key dépasse 64 caractères.", "The Idempotency-Key header is longer than 64 characters."
+)
+_NOT_JSON = Localized("Le corps de la requête n'est pas un JSON valide.", "The request body is not valid JSON.")
+_NO_DATA = Localized(
+    "Le corps doit être un objet JSON contenant un objet « data ».",
+    "The body must be a JSON object holding a 'data' object.",
+)
+
+
+async def _json_data(request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise PageError(415)
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise PageError(400, _NOT_JSON) from None
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise PageError(400, _NO_DATA)
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+@operation(
+    summary="This document", operationId="getOpenAPI", responses={"200": {"description": "OpenAPI 3.1 document."}}
+)
+async def openapi_document(request: Request) -> Response:
+    registry = registry_of(request)
+    document = build_document(
+        request.app.routes, title=registry.settings.gateway.name, server=registry.settings.gateway.public_base_url
+    )
+    return JSONResponse(document)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/openapi.json", openapi_document, name="openapi"),
+        Route(f"{PREFIX}/communes", list_communes, name="api_communes"),
+        Route(f"{PREFIX}/communes/{{commune}}", get_commune, name="api_commune"),
+        Route(f"{PREFIX}/communes/{{commune}}/services", list_services, name="api_services"),
+        Route(f"{PREFIX}/communes/{{commune}}/services/{{service}}", get_service, name="api_service"),
+        Route(
+            f"{PREFIX}/communes/{{commune}}/services/{{service}}/requests",
+            file_request_endpoint,
+            methods=["POST"],
+            name="api_file_request",
+        ),
+    ]

@@ -1,0 +1,94 @@
+"""The application factory: configuration files in, a Starlette app out.
+
+Start-up is where bad configuration is caught: :func:`create_app` loads and
+validates the files, loads the plugins, checks the database is migrated and
+only then builds the app, so a gateway either starts right or does not start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
+
+from gateway.db import Database
+from gateway.plugins import PluginSet, get_plugin_manager
+from gateway.registry import Registry, build_registry
+from gateway.requests.filing import ServiceUnavailable
+from gateway.settings import ConfigError, Settings, load_settings
+from gateway.web.body_limit import BodyLimitMiddleware
+from gateway.web.csrf import csrf_middleware
+from gateway.web.errors import http_exception_handler, respond_error, server_error_handler, service_unavailable_handler
+from gateway.web.security_headers import SecurityHeadersMiddleware
+from gateway.web.templating import make_templates
+
+logger = logging.getLogger(__name__)
+
+
+def load_registry(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]] = ()) -> Registry:
+    """Plugins and configuration joined; raises ConfigError on any inconsistency."""
+    try:
+        plugins: PluginSet = get_plugin_manager(settings.blocked_plugins, extra_plugins=extra_plugins)
+    except ValueError as error:  # an unknown name in the blocklist
+        raise ConfigError(settings.config_dir / "gateway.toml", "plugins.blocked", str(error)) from None
+    return build_registry(settings, plugins)
+
+
+def ordered_routes(registry: Registry) -> list[BaseRoute]:
+    """Every plugin's routes, core first; fixed paths before paths with parameters."""
+    collected = registry.hooks.collect("guichet_routes")
+    routes = [route for _plugin, plugin_routes in reversed(collected) for route in plugin_routes]
+    return sorted(routes, key=lambda route: len(getattr(route, "param_convertors", {})))
+
+
+def create_app(
+    config_dir: Path | None = None,
+    *,
+    settings: Settings | None = None,
+    extra_plugins: Iterable[tuple[str, object]] = (),
+    check_migrations: bool = True,
+) -> Starlette:
+    settings = settings or load_settings(config_dir)
+    registry = load_registry(settings, extra_plugins=extra_plugins)
+    db = Database(settings.database_url)
+    if check_migrations:
+        db.require_migrated()
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    async def too_large(scope: Scope, receive: Receive, send: Send) -> None:
+        await respond_error(413, scope, receive, send)
+
+    app = Starlette(
+        routes=ordered_routes(registry),
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, https=settings.https),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.gateway.max_body_bytes, too_large=too_large),
+            Middleware(csrf_middleware, secret=settings.secret_key, secure_cookie=settings.https),
+        ],
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            ServiceUnavailable: service_unavailable_handler,
+            Exception: server_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.registry = registry
+    app.state.db = db
+    app.state.templates = make_templates()
+    return app
+
+
+def create_app_from_env() -> Starlette:
+    """Entry for ``uvicorn --factory`` (the CLI's ``serve`` uses it for several workers)."""
+    return create_app()

@@ -1,0 +1,13 @@
+"""The JSON API v1 and its OpenAPI document, registered as a default plugin."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from gateway import hookimpl
+from gateway.api import v1
+
+
+@hookimpl
+def guichet_routes() -> list[BaseRoute]:
+    return v1.routes()

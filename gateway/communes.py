@@ -1,0 +1,52 @@
+"""Tenancy: the member communes and the services each one enables.
+
+A commune is configuration, not code: its file under ``config/communes/``
+becomes a :class:`Commune`. Plugins receive this object; it holds only the
+commune's public identity, never personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from gateway.services import ServiceSettings
+from gateway.settings import CommuneFile
+
+
+@dataclass(frozen=True)
+class Commune:
+    slug: str
+    name: str
+    insee: str
+    department: str
+    seat: bool
+    street: str
+    postcode: str
+    city: str
+    email: str
+    phone: str
+    opening_hours: str | None
+    #: enabled service key -> its validated settings, in the file's order;
+    #: ``None`` when the plugin that should provide it failed to load
+    services: Mapping[str, ServiceSettings | None] = field(default_factory=dict)
+
+    @classmethod
+    def from_file(cls, source: CommuneFile, services: Mapping[str, ServiceSettings | None]) -> Commune:
+        return cls(
+            slug=source.slug,
+            name=source.name,
+            insee=source.insee,
+            department=source.department,
+            seat=source.seat,
+            street=source.address.street,
+            postcode=source.address.postcode,
+            city=source.address.city,
+            email=str(source.contact.email),
+            phone=source.contact.phone,
+            opening_hours=source.contact.opening_hours,
+            services=dict(services),
+        )
+
+    def enables(self, service_key: str) -> bool:
+        return service_key in self.services

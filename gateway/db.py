@@ -1,0 +1,156 @@
+"""The database: engines, tenant-bound sessions, the migration gate.
+
+A session is opened *for a commune* (``Database.session(commune=...)``): every
+ORM query on a :class:`~gateway.models.CommuneScoped` table then gets
+``WHERE commune = :slug`` added, and flushing a row of another commune is
+refused. A session opened for no commune may not touch those tables at all,
+unless it says ``all_communes=True`` (migrations, the CLI's syndicate-wide
+views). Deny by default, enforced in the store rather than in each route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
+from sqlmodel import Session, SQLModel, create_engine
+
+import gateway.models  # noqa: F401  (registers every table on SQLModel.metadata)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SCOPE_KEY = "guichet.commune"
+ALL_KEY = "guichet.all_communes"
+
+
+class TenancyError(RuntimeError):
+    """Code tried to reach commune-scoped data without saying for which commune."""
+
+
+class NotMigrated(RuntimeError):
+    def __init__(self, url: str, current: str | None, head: str | None) -> None:
+        self.current = current
+        self.head = head
+        shown = make_url(url).render_as_string(hide_password=True)
+        super().__init__(
+            f"the database {shown} is at migration {current or 'none'} but this version of Guichet needs {head}: "
+            "run `guichet db upgrade` first"
+        )
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _scoped_models() -> list[type]:
+    return [
+        mapper.class_ for mapper in SQLModel._sa_registry.mappers if getattr(mapper.class_, "__commune_scoped__", False)
+    ]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _restrict_to_commune(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    info = state.session.info
+    if info.get(ALL_KEY):
+        return
+    scoped = [mapper.class_ for mapper in state.all_mappers if getattr(mapper.class_, "__commune_scoped__", False)]
+    if not scoped:
+        return
+    slug = info.get(SCOPE_KEY)
+    if slug is None:
+        names = ", ".join(sorted(model.__name__ for model in scoped))
+        raise TenancyError(f"query on {names} from a session opened for no commune")
+    for model in _scoped_models():
+        state.statement = state.statement.options(
+            with_loader_criteria(
+                model, lambda cls: cls.commune == slug, include_aliases=True, track_closure_variables=True
+            )
+        )
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_foreign_rows(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(ALL_KEY):
+        return
+    slug = session.info.get(SCOPE_KEY)
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if getattr(obj, "__commune_scoped__", False) and obj.commune != slug:
+            raise TenancyError(f"{type(obj).__name__} of commune {obj.commune!r} written from a session for {slug!r}")
+
+
+class Database:
+    """One engine and the ways to open sessions on it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    @contextmanager
+    def session(self, *, commune: str | None = None, all_communes: bool = False) -> Iterator[Session]:
+        """A session bound to one commune (or, explicitly, to all of them).
+
+        Commits when the block ends normally, rolls back when it raises: one
+        block, one transaction.
+        """
+        with Session(self.engine, expire_on_commit=False) as session:
+            session.info[SCOPE_KEY] = commune
+            session.info[ALL_KEY] = all_communes
+            with session.begin():
+                yield session
+
+    async def run(self, function: Any, /, *args: Any) -> Any:
+        """Run blocking database work off the event loop."""
+        return await anyio.to_thread.run_sync(function, *args)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # Migrations -----------------------------------------------------------
+
+    def alembic_config(self) -> AlembicConfig:
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["engine"] = self.engine
+        return config
+
+    def migration_state(self) -> tuple[str | None, str | None]:
+        head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+        with self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        return current, head
+
+    def require_migrated(self) -> None:
+        current, head = self.migration_state()
+        if current != head:
+            raise NotMigrated(self.url, current, head)
+
+    def upgrade(self, revision: str = "head") -> None:
+        from alembic import command
+
+        command.upgrade(self.alembic_config(), revision)

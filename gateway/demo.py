@@ -1,0 +1,48 @@
+"""Demo data for the demo syndicate: fictitious people, filed through the real path.
+
+Every demo request goes through :func:`gateway.requests.filing.file_request`,
+exactly as a citizen's would, with a fixed submission key so seeding twice
+files nothing new.
+"""
+
+from __future__ import annotations
+
+from gateway.db import Database
+from gateway.registry import Registry
+from gateway.requests.filing import file_request
+
+#: Clearly fictitious people writing to their town hall.
+CONTACT_MESSAGES = (
+    {
+        "name": "Camille Exemple",
+        "email": "camille.exemple@example.org",
+        "topic": "voirie",
+        "message": "Le lampadaire devant le 3 rue des Essais ne s'allume plus depuis une semaine.",
+    },
+    {
+        "name": "Dominique Fictif",
+        "email": "dominique.fictif@example.org",
+        "topic": "autre",
+        "message": "Bonjour, à quelle date ouvrent les inscriptions pour la fête de quartier ?",
+    },
+)
+
+
+def seed(db: Database, registry: Registry) -> int:
+    """File the demo requests that are not there yet; return how many were added."""
+    created = 0
+    for commune in registry.communes.values():
+        if not (commune.enables("contact") and registry.is_available("contact")):
+            continue
+        offered = {choice for choice in getattr(commune.services["contact"], "topics", ())}
+        for number, message in enumerate(CONTACT_MESSAGES, start=1):
+            data = dict(message)
+            if data["topic"] not in offered:
+                data["topic"] = "autre" if "autre" in offered else next(iter(offered))
+            filed = file_request(
+                db, registry, commune, "contact", data, submission_key=f"demo-{commune.slug}-contact-{number}", locale="fr"
+            )
+            if filed.errors:
+                raise RuntimeError(f"demo message {number} for {commune.slug} was refused: {filed.errors}")
+            created += 0 if filed.replayed else 1
+    return created

@@ -1,0 +1,93 @@
+"""Every hook a Guichet plugin can implement.
+
+Each hook states how the results of several implementations combine. The core
+calls implementations one by one (see :class:`gateway.plugins.HookRunner`), so
+a plugin that raises is named in the log together with the hook, and only its
+own services become unavailable.
+
+Hooks are called with keyword arguments; an implementation may accept any
+subset of them. ``docs/plugin_hooks.md`` documents the same signatures and a
+test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from gateway.communes import Commune
+    from gateway.requests.handle import RequestHandle
+    from gateway.services import FieldError, FormField, ServiceDefinition, ServiceSettings
+
+PROJECT = "guichet"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def guichet_services() -> Sequence[ServiceDefinition]:
+    """Declare the e-services this plugin provides.
+
+    Combination: all results, concatenated. A service key declared twice stops
+    the start. Called once at start; a plugin that raises here has its
+    services answered as temporarily unavailable.
+    """
+
+
+@hookspec
+def guichet_routes() -> Sequence[BaseRoute]:
+    """Add Starlette routes (pages or API) to the gateway.
+
+    Combination: all results, concatenated in call order; the core's own pages
+    and API are default plugins implementing this hook. Called once at start.
+    """
+
+
+@hookspec(firstresult=True)
+def guichet_service_form(
+    service: ServiceDefinition, commune: Commune, settings: ServiceSettings
+) -> Sequence[FormField] | None:
+    """Return the form a citizen fills for ``service`` in ``commune``.
+
+    Combination: called on the plugin that provides the service only; its
+    result is the form. ``settings`` are the commune's validated settings.
+    """
+
+
+@hookspec
+def guichet_validate_request(
+    service: ServiceDefinition, commune: Commune, settings: ServiceSettings, data: Mapping[str, str]
+) -> Sequence[FieldError]:
+    """Check a filled form beyond what the core checks (required, length, type).
+
+    Combination: called on the plugin that provides the service only; the
+    errors it returns are added to the core's. Any error keeps the request
+    from being stored.
+    """
+
+
+@hookspec
+def guichet_request_submitted(
+    service: ServiceDefinition, commune: Commune, settings: ServiceSettings, request: RequestHandle
+) -> None:
+    """React to a newly submitted request, inside its database transaction.
+
+    Combination: called on the plugin that provides the service only. The
+    plugin reads and updates the request through ``request``; if it raises,
+    nothing is stored and the citizen is told the service is unavailable.
+    """
+
+
+@hookspec(firstresult=True)
+def guichet_reference_number(commune: Commune, service: ServiceDefinition, year: int, sequence: int) -> str | None:
+    """Format the public reference number of a new request.
+
+    Combination: first non-``None`` result across all plugins (use
+    ``tryfirst=True`` to override the core's ``PREFIX-YEAR-000042`` format).
+    ``sequence`` counts from 1 per commune, prefix and year.
+    """

@@ -1,0 +1,6 @@
+"""The tables the core owns. Every model is imported here so Alembic sees it."""
+
+from gateway.models.requests import ReferenceCounter, ServiceRequest
+from gateway.models.tenancy import CommuneScoped
+
+__all__ = ["CommuneScoped", "ReferenceCounter", "ServiceRequest"]

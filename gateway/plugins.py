@@ -1,0 +1,182 @@
+"""The plugin manager: hook specifications, the core's default plugins, entry points.
+
+Built-in behaviour (the pages, the API, reference numbers) is registered as
+default plugins through the very hooks a commune's plugin implements. Other
+plugins are distributions declaring an entry point in the ``guichet`` group.
+
+Plugins are loaded one by one: a plugin that fails to import is logged and
+recorded in :attr:`PluginSet.failures`, and the gateway starts without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from gateway import hookspecs
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "guichet"
+
+#: The core's own plugins, registered before any entry point.
+DEFAULT_PLUGINS = (
+    "gateway.builtin.reference_numbers",
+    "gateway.builtin.health",
+    "gateway.builtin.api",
+    "gateway.builtin.pages",
+)
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    plugin: str
+    hook: str
+    error: str
+
+
+@dataclass
+class PluginSet:
+    """A plugin manager plus what was learnt while loading it."""
+
+    manager: pluggy.PluginManager
+    #: plugin name -> distribution name and version, for entry-point plugins
+    distributions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    failures: dict[str, PluginFailure] = field(default_factory=dict)
+    blocked: tuple[str, ...] = ()
+
+    def record_failure(self, plugin: str, hook: str, error: BaseException) -> None:
+        """Take ``plugin`` out of service for this process (it failed at start)."""
+        log_failure(plugin, hook, error)
+        self.failures.setdefault(plugin, PluginFailure(plugin, hook, f"{type(error).__name__}: {error}"))
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.manager.list_name_plugin()]
+
+    def hooks_of(self, name: str) -> list[str]:
+        plugin = self.manager.get_plugin(name)
+        callers = self.manager.get_hookcallers(plugin) or []
+        return sorted(caller.name for caller in callers)
+
+
+def log_failure(plugin: str, hook: str, error: BaseException) -> None:
+    logger.error("plugin %r failed in %s: %s: %s", plugin, hook, type(error).__name__, error, exc_info=error)
+
+
+class UnknownBlockedPlugin(ValueError):
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        super().__init__(f"no plugin named '{name}' (known: {', '.join(sorted(known)) or 'none'})")
+
+
+def available_entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def get_plugin_manager(
+    blocked: Iterable[str] = (),
+    *,
+    extra_plugins: Iterable[tuple[str, object]] = (),
+) -> PluginSet:
+    """Build the plugin manager: specs, defaults, entry points, blocklist, checks.
+
+    ``extra_plugins`` registers (name, module-or-object) pairs after the
+    entry points; tests use it to load small plugins from ``tests/plugins``.
+    """
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    blocked = tuple(blocked)
+    points = available_entry_points()
+    known = set(points) | set(DEFAULT_PLUGINS) | {name for name, _ in extra_plugins}
+    for name in blocked:
+        if name not in known:
+            raise UnknownBlockedPlugin(name, known)
+        manager.set_blocked(name)
+    plugins = PluginSet(manager=manager, blocked=blocked)
+    for module_name in DEFAULT_PLUGINS:
+        if not manager.is_blocked(module_name):
+            manager.register(importlib.import_module(module_name), name=module_name)
+    for name, point in sorted(points.items()):
+        if manager.is_blocked(name):
+            continue
+        if point.dist is not None:
+            plugins.distributions[name] = (point.dist.name, point.dist.version)
+        try:
+            manager.register(point.load(), name=name)
+        except Exception as error:  # a broken plugin must not stop the gateway
+            plugins.record_failure(name, "load", error)
+    for name, plugin in extra_plugins:
+        if not manager.is_blocked(name):
+            manager.register(plugin, name=name)
+    manager.check_pending()
+    return plugins
+
+
+class HookFailed(Exception):
+    """A plugin raised inside a hook; the caller answers 'temporarily unavailable'."""
+
+    def __init__(self, plugin: str, hook: str) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        super().__init__(f"plugin {plugin!r} failed in {hook}")
+
+
+class HookRunner:
+    """Call hook implementations one at a time, so a failure names its plugin.
+
+    The order is pluggy's (``tryfirst``/``trylast``, then last registered
+    first). ``only`` restricts the call to one plugin: service hooks go to the
+    plugin that provides the service and to no other.
+    """
+
+    def __init__(self, plugins: PluginSet) -> None:
+        self.plugins = plugins
+
+    def _implementations(self, hook: str, only: str | None) -> list[pluggy.HookImpl]:
+        impls = getattr(self.plugins.manager.hook, hook).get_hookimpls()
+        chosen = [impl for impl in reversed(impls) if only is None or impl.plugin_name == only]
+        return [impl for impl in chosen if not (impl.hookwrapper or impl.wrapper)]
+
+    def _call(self, impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]) -> Any:
+        try:
+            return impl.function(*(kwargs[name] for name in impl.argnames))
+        except Exception as error:
+            log_failure(impl.plugin_name, hook, error)
+            raise HookFailed(impl.plugin_name, hook) from error
+
+    def all(self, hook: str, *, only: str | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Every non-``None`` result with the name of the plugin that gave it."""
+        results = []
+        for impl in self._implementations(hook, only):
+            result = self._call(impl, hook, kwargs)
+            if result is not None:
+                results.append((impl.plugin_name, result))
+        return results
+
+    def first(self, hook: str, *, only: str | None = None, **kwargs: Any) -> Any:
+        for impl in self._implementations(hook, only):
+            result = self._call(impl, hook, kwargs)
+            if result is not None:
+                return result
+        return None
+
+    def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Like :meth:`all`, for start-up: a failing plugin is taken out of service and skipped."""
+        results = []
+        for impl in self._implementations(hook, None):
+            if impl.plugin_name in self.plugins.failures:
+                continue
+            try:
+                result = impl.function(*(kwargs[name] for name in impl.argnames))
+            except Exception as error:
+                self.plugins.record_failure(impl.plugin_name, hook, error)
+                continue
+            if result is not None:
+                results.append((impl.plugin_name, result))
+        return results

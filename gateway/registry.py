@@ -1,0 +1,119 @@
+"""Join the configuration and the plugins: which commune offers which service.
+
+Built once at start. A commune enabling a service that no installed plugin
+provides stops the start (unless a plugin failed to load: the service is then
+answered as temporarily unavailable, since the broken plugin may be its
+provider). A service's settings in a commune's file are validated by the
+settings model the plugin declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from gateway.communes import Commune
+from gateway.plugins import HookRunner, PluginSet
+from gateway.services import Localized, ServiceDefinition, ServiceSettings
+from gateway.settings import ConfigError, Settings, config_error
+
+
+@dataclass(frozen=True)
+class ProvidedService:
+    definition: ServiceDefinition
+    plugin: str
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A service as a commune's page lists it."""
+
+    key: str
+    title: Localized | None
+    description: Localized | None
+    available: bool
+
+
+@dataclass
+class Registry:
+    settings: Settings
+    plugins: PluginSet
+    hooks: HookRunner
+    services: dict[str, ProvidedService]
+    communes: dict[str, Commune]
+
+    def commune(self, slug: str) -> Commune | None:
+        return self.communes.get(slug)
+
+    def is_available(self, service_key: str) -> bool:
+        provided = self.services.get(service_key)
+        return provided is not None and provided.plugin not in self.plugins.failures
+
+    def offers(self, commune: Commune) -> list[Offer]:
+        offers = []
+        for key in commune.services:
+            provided = self.services.get(key)
+            definition = provided.definition if provided else None
+            offers.append(
+                Offer(
+                    key=key,
+                    title=definition.title if definition else None,
+                    description=definition.description if definition else None,
+                    available=self.is_available(key) and commune.services[key] is not None,
+                )
+            )
+        return offers
+
+    def enabled_by(self, service_key: str) -> list[str]:
+        return [slug for slug, commune in self.communes.items() if commune.enables(service_key)]
+
+
+def build_registry(settings: Settings, plugins: PluginSet) -> Registry:
+    hooks = HookRunner(plugins)
+    services = _collect_services(hooks, settings)
+    communes = {
+        source.slug: Commune.from_file(
+            source, _commune_services(settings, source.slug, source.services, services, plugins)
+        )
+        for source in settings.communes
+    }
+    return Registry(settings=settings, plugins=plugins, hooks=hooks, services=services, communes=communes)
+
+
+def _collect_services(hooks: HookRunner, settings: Settings) -> dict[str, ProvidedService]:
+    services: dict[str, ProvidedService] = {}
+    for plugin, definitions in hooks.collect("guichet_services"):
+        for definition in definitions:
+            if definition.key in services:
+                raise ConfigError(
+                    "plugins",
+                    definition.key,
+                    f"service declared by both {services[definition.key].plugin} and {plugin}",
+                )
+            services[definition.key] = ProvidedService(definition, plugin)
+    return services
+
+
+def _commune_services(
+    settings: Settings,
+    slug: str,
+    raw: Mapping[str, Mapping[str, object]],
+    services: Mapping[str, ProvidedService],
+    plugins: PluginSet,
+) -> dict[str, ServiceSettings | None]:
+    path = settings.commune_files[slug]
+    enabled: dict[str, ServiceSettings | None] = {}
+    for key, values in raw.items():
+        provided = services.get(key)
+        if provided is None:
+            if plugins.failures:
+                enabled[key] = None  # its provider may be the plugin that failed to load
+                continue
+            raise ConfigError(path, f"services.{key}", "no installed plugin provides this service")
+        try:
+            enabled[key] = provided.definition.settings.model_validate(dict(values))
+        except ValidationError as error:
+            raise config_error(error, path, ("services", key)) from None
+    return enabled

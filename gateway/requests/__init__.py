@@ -1,0 +1,1 @@
+"""Requests: the store, the object plugins see, form checks, the filing transaction."""

@@ -1,0 +1,148 @@
+"""Filing a request: form checks, then one transaction (row + plugin reaction).
+
+Pages and API both call :func:`file_request`, so a request is validated and
+stored the same way whichever door it came through.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from gateway.communes import Commune
+from gateway.db import Database
+from gateway.models import ServiceRequest
+from gateway.plugins import HookFailed
+from gateway.registry import ProvidedService, Registry
+from gateway.requests.forms import check_form
+from gateway.requests.handle import RequestHandle
+from gateway.requests.store import RequestStore
+from gateway.services import FieldError, FormField, ServiceSettings
+
+SUBMISSION_KEY_MAX = 64
+
+
+class ServiceUnavailable(Exception):
+    """The service's plugin failed to load or raised; nothing was stored."""
+
+    def __init__(self, service: str, plugin: str | None) -> None:
+        self.service = service
+        self.plugin = plugin
+        super().__init__(f"service {service!r} is temporarily unavailable")
+
+
+@dataclass(frozen=True)
+class Filed:
+    """The outcome of a filing: the stored request, or the errors that stopped it."""
+
+    request: ServiceRequest | None = None
+    errors: Sequence[FieldError] = field(default_factory=tuple)
+    replayed: bool = False
+
+
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def service_form(
+    registry: Registry, commune: Commune, key: str
+) -> tuple[ProvidedService, ServiceSettings, Sequence[FormField]]:
+    """The service, its settings in this commune and its form; raises ServiceUnavailable."""
+    provided = registry.services.get(key)
+    settings = commune.services.get(key)
+    if provided is None or settings is None or not registry.is_available(key):
+        raise ServiceUnavailable(key, provided.plugin if provided else None)
+    with _unavailable_on_failure(key):
+        form = registry.hooks.first(
+            "guichet_service_form",
+            only=provided.plugin,
+            service=provided.definition,
+            commune=commune,
+            settings=settings,
+        )
+    return provided, settings, tuple(form or ())
+
+
+@contextmanager
+def _unavailable_on_failure(key: str) -> Iterator[None]:
+    try:
+        yield
+    except HookFailed as failure:
+        raise ServiceUnavailable(key, failure.plugin) from failure
+
+
+def file_request(
+    db: Database,
+    registry: Registry,
+    commune: Commune,
+    key: str,
+    raw: Mapping[str, object],
+    *,
+    submission_key: str,
+    locale: str,
+) -> Filed:
+    """Validate and store one request; idempotent on ``submission_key``.
+
+    Blocking: call it through :meth:`Database.run` from async code.
+    """
+    provided, settings, form = service_form(registry, commune, key)
+    data, errors = check_form(form, raw)
+    hook_args = {"service": provided.definition, "commune": commune, "settings": settings}
+    with _unavailable_on_failure(key):
+        for _plugin, extra in registry.hooks.all(
+            "guichet_validate_request", only=provided.plugin, data=data, **hook_args
+        ):
+            errors.extend(extra)
+    if errors:
+        return Filed(errors=tuple(errors))
+    try:
+        with _unavailable_on_failure(key):
+            return _store(db, registry, provided, commune, data, hook_args, submission_key, locale)
+    except IntegrityError:
+        # Two copies of one submission raced: the other one won, answer with its result.
+        with db.session(commune=commune.slug) as session:
+            existing = RequestStore(session).by_submission_key(submission_key)
+        if existing is None:
+            raise
+        return Filed(request=existing, replayed=True)
+
+
+def _store(
+    db: Database,
+    registry: Registry,
+    provided: ProvidedService,
+    commune: Commune,
+    data: dict[str, str],
+    hook_args: dict[str, object],
+    submission_key: str,
+    locale: str,
+) -> Filed:
+    with db.session(commune=commune.slug) as session:
+        store = RequestStore(session)
+        existing = store.by_submission_key(submission_key)
+        if existing is not None:
+            return Filed(request=existing, replayed=True)
+        now = datetime.now(UTC)
+        definition = provided.definition
+        sequence = store.next_sequence(prefix=definition.reference_prefix, year=now.year)
+        reference = registry.hooks.first(
+            "guichet_reference_number", commune=commune, service=definition, year=now.year, sequence=sequence
+        )
+        row = ServiceRequest(
+            reference=reference,
+            commune=commune.slug,
+            service=definition.key,
+            data=data,
+            locale=locale,
+            submission_key=submission_key,
+            created_at=now,
+        )
+        store.add(row)
+        registry.hooks.all("guichet_request_submitted", only=provided.plugin, request=RequestHandle(row), **hook_args)
+        session.flush()
+        return Filed(request=row)

@@ -1,0 +1,54 @@
+"""Reading and writing requests, always within one commune's session.
+
+The session handed in is bound to a commune (:meth:`gateway.db.Database.session`),
+so every query here is filtered on that commune by the database layer too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from gateway.db import SCOPE_KEY
+from gateway.models import ReferenceCounter, ServiceRequest
+
+
+class RequestStore:
+    def __init__(self, session: Session) -> None:
+        commune = session.info.get(SCOPE_KEY)
+        if commune is None:
+            raise ValueError("a RequestStore needs a session opened for one commune")
+        self.session = session
+        self.commune: str = commune
+
+    def get(self, reference: str) -> ServiceRequest | None:
+        return self.session.exec(select(ServiceRequest).where(ServiceRequest.reference == reference)).first()
+
+    def by_submission_key(self, key: str) -> ServiceRequest | None:
+        return self.session.exec(select(ServiceRequest).where(ServiceRequest.submission_key == key)).first()
+
+    def list(self, *, service: str | None = None, limit: int = 100) -> Sequence[ServiceRequest]:
+        query = select(ServiceRequest).order_by(col(ServiceRequest.created_at).desc(), col(ServiceRequest.id).desc())
+        if service is not None:
+            query = query.where(ServiceRequest.service == service)
+        return self.session.exec(query.limit(limit)).all()
+
+    def next_sequence(self, *, prefix: str, year: int) -> int:
+        """Take the next number for (commune, prefix, year) in one atomic statement."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = ReferenceCounter.__table__  # type: ignore[attr-defined]
+        statement = (
+            insert(table)
+            .values(commune=self.commune, prefix=prefix, year=year, last=1)
+            .on_conflict_do_update(index_elements=["commune", "prefix", "year"], set_={"last": table.c.last + 1})
+            .returning(table.c.last)
+        )
+        return int(self.session.execute(statement).scalar_one())
+
+    def add(self, row: ServiceRequest) -> ServiceRequest:
+        self.session.add(row)
+        self.session.flush()
+        return row

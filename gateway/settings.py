@@ -1,0 +1,257 @@
+"""Load and validate the deployment's configuration files.
+
+A deployment is a folder holding ``gateway.toml`` and ``communes/<slug>.toml``.
+Everything is checked before the gateway starts; the first fault stops the
+start with one :class:`ConfigError` naming the file, the key and the fault, so
+an operator fixes a reviewed file instead of reading a stack trace.
+
+This module only checks what the files say on their own. Whether a commune's
+services exist is checked against the installed plugins by
+:func:`gateway.registry.build_registry`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+
+M = TypeVar("M", bound=BaseModel)
+
+CONFIG_ENV = "GUICHET_CONFIG"
+DATABASE_URL_ENV = "GUICHET_DATABASE_URL"
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+class ConfigError(Exception):
+    """A configuration file is wrong; the message says where and why."""
+
+    def __init__(self, file: Path | str, key: str | None, fault: str) -> None:
+        self.file = str(file)
+        self.key = key
+        self.fault = fault
+        where = f"{self.file}: {key}: " if key else f"{self.file}: "
+        super().__init__(where + fault)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class GatewaySection(_Strict):
+    name: str = Field(min_length=1)
+    public_base_url: str
+    default_locale: Literal["fr", "en"] = "fr"
+    demo: bool = False
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an absolute http:// or https:// address")
+        return value.rstrip("/")
+
+
+class StorageSection(_Strict):
+    data_dir: str = "../var"
+
+
+class DatabaseSection(_Strict):
+    url: str | None = None
+
+
+class SecretKeySection(_Strict):
+    env: str | None = "GUICHET_SECRET_KEY"
+    file: str | None = None
+    generate_if_missing: bool = False
+
+
+class PluginsSection(_Strict):
+    blocked: tuple[str, ...] = ()
+
+
+class GatewayFile(_Strict):
+    gateway: GatewaySection
+    storage: StorageSection = StorageSection()
+    database: DatabaseSection = DatabaseSection()
+    secret_key: SecretKeySection = SecretKeySection()
+    plugins: PluginsSection = PluginsSection()
+
+
+class Address(_Strict):
+    street: str = Field(min_length=1)
+    postcode: str = Field(pattern=r"^\d{5}$")
+    city: str = Field(min_length=1)
+
+
+class Contact(_Strict):
+    email: EmailStr
+    phone: str = Field(pattern=r"^[0-9 +().-]{6,20}$")
+    opening_hours: str | None = None
+
+
+class Retention(_Strict):
+    decided_requests_days: int | None = Field(default=None, ge=30, le=3650)
+
+
+class CommuneFile(_Strict):
+    slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)
+    name: str = Field(min_length=1)
+    insee: str = Field(pattern=r"^(\d{5}|2[AB]\d{3})$")
+    department: str = Field(pattern=r"^(\d{2,3}|2[AB])$")
+    seat: bool = False
+    address: Address
+    contact: Contact
+    retention: Retention = Retention()
+    services: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("slug")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_SLUGS:
+            raise ValueError(f"'{value}' is reserved for the gateway's own pages")
+        return value
+
+
+#: First path segments the gateway uses itself; no commune may take them.
+RESERVED_SLUGS = frozenset({"api", "static", "healthz", "readyz", "openapi.json", "langue", "favicon.ico"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated deployment, with paths resolved and the secret loaded."""
+
+    config_dir: Path
+    gateway: GatewaySection
+    database_url: str
+    data_dir: Path
+    secret_key: bytes
+    blocked_plugins: tuple[str, ...]
+    communes: tuple[CommuneFile, ...]
+    commune_files: dict[str, Path]
+
+    @property
+    def https(self) -> bool:
+        return self.gateway.public_base_url.startswith("https://")
+
+
+def config_dir_from_env() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_DIR).resolve()
+
+
+def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -> Settings:
+    """Read and validate every file of a deployment folder."""
+    config_dir = (config_dir or config_dir_from_env()).resolve()
+    gateway_path = config_dir / "gateway.toml"
+    raw = _read_toml(gateway_path)
+    gateway_file = _validate(GatewayFile, raw, gateway_path)
+    data_dir = (config_dir / gateway_file.storage.data_dir).resolve()
+    database_url = _database_url(gateway_file, data_dir)
+    communes, files = _load_communes(config_dir / "communes")
+    secret = _load_secret(gateway_file, config_dir, gateway_path) if load_secret else b""
+    return Settings(
+        config_dir=config_dir,
+        gateway=gateway_file.gateway,
+        database_url=database_url,
+        data_dir=data_dir,
+        secret_key=secret,
+        blocked_plugins=gateway_file.plugins.blocked,
+        communes=communes,
+        commune_files=files,
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(path, None, "file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, None, f"malformed TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, None, "not UTF-8 text") from None
+
+
+def _validate(model: type[M], raw: dict[str, Any], path: Path) -> M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise config_error(error, path) from None
+
+
+def config_error(error: ValidationError, path: Path, prefix: tuple[str, ...] = ()) -> ConfigError:
+    """Turn pydantic's first complaint into a :class:`ConfigError` naming the key."""
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in (*prefix, *first["loc"])) or None
+    fault = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+    return ConfigError(path, key, fault)
+
+
+def _database_url(gateway_file: GatewayFile, data_dir: Path) -> str:
+    url = os.environ.get(DATABASE_URL_ENV) or gateway_file.database.url
+    if not url:
+        return f"sqlite:///{data_dir / 'guichet.db'}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _load_communes(folder: Path) -> tuple[tuple[CommuneFile, ...], dict[str, Path]]:
+    if not folder.is_dir():
+        raise ConfigError(folder, None, "folder not found: every deployment needs communes/<slug>.toml files")
+    communes: list[CommuneFile] = []
+    files: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.toml")):
+        commune = _validate(CommuneFile, _read_toml(path), path)
+        if commune.slug in files:
+            raise ConfigError(
+                path, "slug", f"duplicate slug '{commune.slug}', already used by {files[commune.slug].name}"
+            )
+        if commune.slug != path.stem:
+            raise ConfigError(path, "slug", f"'{commune.slug}' must match the file name '{path.stem}'")
+        communes.append(commune)
+        files[commune.slug] = path
+    if not communes:
+        raise ConfigError(folder, None, "no commune file (communes/<slug>.toml)")
+    return tuple(communes), files
+
+
+def _load_secret(gateway_file: GatewayFile, config_dir: Path, gateway_path: Path) -> bytes:
+    section = gateway_file.secret_key
+    if section.generate_if_missing and not gateway_file.gateway.demo:
+        raise ConfigError(gateway_path, "secret_key.generate_if_missing", "only allowed when gateway.demo = true")
+    if section.env and os.environ.get(section.env):
+        secret = os.environ[section.env].encode()
+    elif section.file:
+        secret = _secret_from_file((config_dir / section.file).resolve(), section.generate_if_missing, gateway_path)
+    else:
+        raise ConfigError(
+            gateway_path,
+            "secret_key",
+            f"no secret key: set {section.env or 'an environment variable'} or secret_key.file",
+        )
+    if len(secret) < 32:
+        raise ConfigError(gateway_path, "secret_key", "the secret key must be at least 32 bytes long")
+    return secret
+
+
+def _secret_from_file(path: Path, generate: bool, gateway_path: Path) -> bytes:
+    if not path.exists() and generate:
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    try:
+        return path.read_text(encoding="utf-8").strip().encode()
+    except FileNotFoundError:
+        raise ConfigError(gateway_path, "secret_key.file", f"{path} does not exist") from None

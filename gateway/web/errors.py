@@ -1,0 +1,156 @@
+"""Every error answered in words a person understands, never a stack trace.
+
+Pages get an HTML page in the visitor's language; the API (``/api/...``) gets
+an RFC 9457 problem document. Texts written in Python are :class:`Localized`
+pairs; the templates take theirs from the translation catalogue.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from gateway.services import Localized
+from gateway.web.i18n import choose_locale
+from gateway.web.security_headers import security_headers
+from gateway.web.templating import render
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+#: status -> (title, explanation) shown for plain HTTP errors
+MESSAGES: dict[int, tuple[Localized, Localized]] = {
+    400: (
+        Localized("Demande incorrecte", "Bad request"),
+        Localized("Ce qui a été envoyé n'a pas pu être compris.", "What was sent could not be understood."),
+    ),
+    403: (
+        Localized("Accès refusé", "Access denied"),
+        Localized("Vous n'avez pas le droit d'accéder à cette page.", "You are not allowed to see this page."),
+    ),
+    404: (
+        Localized("Page introuvable", "Page not found"),
+        Localized(
+            "Cette adresse ne correspond à aucune page. Vérifiez-la ou repartez de l'accueil.",
+            "This address matches no page. Check it or start again from the home page.",
+        ),
+    ),
+    405: (
+        Localized("Méthode non autorisée", "Method not allowed"),
+        Localized("Cette adresse ne s'utilise pas de cette façon.", "This address cannot be used this way."),
+    ),
+    413: (
+        Localized("Envoi trop volumineux", "Content too large"),
+        Localized(
+            "Ce que vous avez envoyé dépasse la taille autorisée. Réduisez la taille des fichiers et réessayez.",
+            "What you sent is larger than allowed. Make the files smaller and try again.",
+        ),
+    ),
+    415: (
+        Localized("Format non pris en charge", "Unsupported media type"),
+        Localized(
+            "Envoyez les données au format JSON (application/json).", "Send the data as JSON (application/json)."
+        ),
+    ),
+    500: (
+        Localized("Erreur inattendue", "Unexpected error"),
+        Localized(
+            "Une erreur inattendue s'est produite de notre côté. Rien n'a été enregistré ; réessayez dans un moment.",
+            "Something went wrong on our side. Nothing was saved; please try again in a moment.",
+        ),
+    ),
+    503: (
+        Localized("Service temporairement indisponible", "Service temporarily unavailable"),
+        Localized(
+            "Ce service est temporairement indisponible. Rien n'a été enregistré ; réessayez plus tard "
+            "ou contactez votre mairie.",
+            "This service is temporarily unavailable. Nothing was saved; "
+            "please try again later or contact your town hall.",
+        ),
+    ),
+}
+
+
+class PageError(HTTPException):
+    """An HTTP error with texts of its own, for pages and problems alike."""
+
+    def __init__(self, status_code: int, detail: Localized | None = None, title: Localized | None = None) -> None:
+        super().__init__(status_code=status_code)
+        self.title = title
+        self.text = detail
+
+
+def wants_problem(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    return path.startswith("/api/") or path == "/openapi.json"
+
+
+def problem(
+    status: int, title: str, detail: str | None = None, *, type_: str = "about:blank", **extensions: Any
+) -> ProblemResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extensions)
+    return ProblemResponse(body, status_code=status)
+
+
+def error_response(
+    request: Request, status: int, title: Localized | None = None, detail: Localized | None = None
+) -> Response:
+    """The page or problem document for ``status``, with optional specific texts."""
+    default_title, default_detail = MESSAGES.get(status, MESSAGES[400] if status < 500 else MESSAGES[500])
+    title = title or default_title
+    detail = detail or default_detail
+    if wants_problem(request.scope):
+        locale = choose_locale(request)
+        return problem(status, title(locale), detail(locale))
+    return render(request, "error.html", {"title": title, "detail": detail, "status": status}, status_code=status)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc, PageError):
+        response = error_response(request, exc.status_code, exc.title, exc.text)
+    else:
+        response = error_response(request, exc.status_code)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def server_error_handler(request: Request, exc: Exception) -> Response:
+    """Last resort: log the trace for operators, show the visitor a plain apology."""
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    try:
+        response = error_response(request, 500)
+    except Exception:  # the page itself failed: fall back to text
+        locale = choose_locale(request)
+        response = Response(MESSAGES[500][1](locale), status_code=500, media_type="text/plain; charset=utf-8")
+    https = request.app.state.registry.settings.https if hasattr(request.app.state, "registry") else False
+    response.headers.update(security_headers(https))
+    return response
+
+
+async def respond_error(status: int, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer an error from ASGI middleware, outside any route."""
+    response = error_response(Request(scope, receive), status)
+    await response(scope, receive, send)
+
+
+async def service_unavailable_handler(request: Request, exc: Exception) -> Response:
+    """A service whose plugin failed: say so plainly; every other service keeps serving."""
+    response = error_response(request, 503)
+    response.headers["Retry-After"] = "300"
+    return response

@@ -1,0 +1,42 @@
+"""Find the commune and service a URL names, or answer 404 in the visitor's terms."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from gateway.communes import Commune
+from gateway.registry import Registry
+from gateway.services import Localized
+from gateway.web.errors import PageError
+
+
+def registry_of(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+def commune_or_404(request: Request) -> Commune:
+    slug = request.path_params["commune"]
+    commune = registry_of(request).commune(slug)
+    if commune is None:
+        raise PageError(
+            404,
+            Localized(
+                f"Aucune commune « {slug} » ne fait partie du syndicat. Choisissez-la dans la liste de l'accueil.",
+                f"No commune '{slug}' belongs to the syndicate. Choose it from the list on the home page.",
+            ),
+        )
+    return commune
+
+
+def enabled_service_or_404(request: Request, commune: Commune) -> str:
+    key: str = request.path_params["service"]
+    if not commune.enables(key):
+        raise PageError(
+            404,
+            Localized(
+                f"La commune de {commune.name} ne propose pas la démarche « {key} » en ligne.",
+                f"{commune.name} does not offer the service '{key}' online.",
+            ),
+        )
+    return key
