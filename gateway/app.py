@@ -59,7 +59,11 @@ def create_app(
     registry = load_registry(settings, extra_plugins=extra_plugins)
     db = Database(settings.database_url)
     if check_migrations:
-        db.require_migrated()
+        try:
+            db.require_migrated()
+        except Exception:
+            db.dispose()
+            raise
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

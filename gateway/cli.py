@@ -35,7 +35,7 @@ def _registry(ctx: click.Context) -> Registry:
         return load_registry(_settings(ctx))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="guichet", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     type=click.Path(file_okay=False, path_type=Path),

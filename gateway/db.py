@@ -53,11 +53,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event open transactions itself (see below).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -102,6 +105,12 @@ def _refuse_foreign_rows(session: Session, _context: Any, _instances: Any) -> No
     for obj in (*session.new, *session.dirty, *session.deleted):
         if getattr(obj, "__commune_scoped__", False) and obj.commune != slug:
             raise TenancyError(f"{type(obj).__name__} of commune {obj.commune!r} written from a session for {slug!r}")
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    """Take SQLite's write lock at BEGIN: a transaction that reads then writes
+    would otherwise fail at once (not wait) when another process wrote in between."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:

@@ -57,7 +57,7 @@ class PluginSet:
         self.failures.setdefault(plugin, PluginFailure(plugin, hook, f"{type(error).__name__}: {error}"))
 
     def names(self) -> list[str]:
-        return [name for name, _ in self.manager.list_name_plugin()]
+        return [name for name, plugin in self.manager.list_name_plugin() if plugin is not None]
 
     def hooks_of(self, name: str) -> list[str]:
         plugin = self.manager.get_plugin(name)

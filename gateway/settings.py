@@ -215,10 +215,11 @@ def _load_communes(folder: Path) -> tuple[tuple[CommuneFile, ...], dict[str, Pat
             raise ConfigError(
                 path, "slug", f"duplicate slug '{commune.slug}', already used by {files[commune.slug].name}"
             )
-        if commune.slug != path.stem:
-            raise ConfigError(path, "slug", f"'{commune.slug}' must match the file name '{path.stem}'")
         communes.append(commune)
         files[commune.slug] = path
+    for slug, path in files.items():
+        if slug != path.stem:
+            raise ConfigError(path, "slug", f"'{slug}' must match the file name '{path.stem}'")
     if not communes:
         raise ConfigError(folder, None, "no commune file (communes/<slug>.toml)")
     return tuple(communes), files

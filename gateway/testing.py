@@ -71,7 +71,7 @@ class ConfigFolder:
             data.setdefault(name, {}).update(values)
         self.write("gateway.toml", data)
 
-    def set_commune(self, slug: str, **values: Any) -> None:
+    def set_commune(self, slug: str, /, **values: Any) -> None:
         relative = f"communes/{slug}.toml"
         data = self.read(relative) if (self.path / relative).exists() else {}
         data.update(values)
@@ -202,8 +202,9 @@ async def guichet_client(guichet_app: Starlette) -> AsyncIterator[GuichetClient]
 class GuichetClient(httpx.AsyncClient):
     """An HTTP client on the ASGI app that can fill forms like a browser."""
 
-    def __init__(self, app: Starlette) -> None:
-        super().__init__(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+    def __init__(self, app: Starlette, *, raise_app_exceptions: bool = True) -> None:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+        super().__init__(transport=transport, base_url=BASE_URL)
         self.app = app
 
     async def csrf_token(self, path: str = "/") -> str:

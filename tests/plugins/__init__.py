@@ -1,0 +1,1 @@
+"""Small plugins the core's tests load with ``create_app(extra_plugins=...)``."""

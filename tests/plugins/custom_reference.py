@@ -1,0 +1,11 @@
+"""Overrides the core's reference format (a firstresult hook, tried first)."""
+
+from __future__ import annotations
+
+from gateway import ServiceDefinition, hookimpl
+from gateway.communes import Commune
+
+
+@hookimpl(tryfirst=True)
+def guichet_reference_number(commune: Commune, service: ServiceDefinition, year: int, sequence: int) -> str:
+    return f"{commune.insee}/{service.reference_prefix}/{sequence}"

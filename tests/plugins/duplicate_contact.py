@@ -1,0 +1,18 @@
+"""A plugin that declares a service key another plugin already provides."""
+
+from __future__ import annotations
+
+from gateway import Localized, ServiceDefinition, hookimpl
+
+
+@hookimpl
+def guichet_services() -> list[ServiceDefinition]:
+    return [
+        ServiceDefinition(
+            key="contact",
+            title=Localized("Doublon"),
+            description=Localized("Doublon"),
+            reference_prefix="DUP",
+            purpose=Localized("Aucun"),
+        )
+    ]

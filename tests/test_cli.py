@@ -1,0 +1,133 @@
+"""The ``guichet`` command: every subcommand has help, prints the truth, and fails with one clear line."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from gateway.cli import main
+from gateway.testing import ConfigFolder, migrate
+
+COMMANDS = [[], ["serve"], ["check"], ["db"], ["db", "upgrade"], ["db", "status"], ["plugins"], ["plugins", "list"],
+            ["communes"], ["communes", "list"], ["demo"], ["demo", "seed"]]  # fmt: skip
+
+
+def run(config: ConfigFolder, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--config", str(config.path), *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def migrated(config: ConfigFolder) -> ConfigFolder:
+    migrate(f"sqlite:///{config.data_dir / 'guichet.db'}")
+    return config
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command) or "guichet")
+def test_every_command_has_help(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage: guichet" in result.output
+
+
+def test_communes_list_prints_every_commune_and_its_services(config: ConfigFolder) -> None:
+    result = run(config, "communes", "list")
+    lines = result.output.splitlines()
+    assert len(lines) == 8
+    assert any(line.startswith("venissieux") and "69259" in line and "[seat]" in line and "contact" in line for line in lines)
+    assert any(line.startswith("grigny") and line.endswith("services: -") for line in lines)
+
+
+def test_plugins_list_shows_distribution_hooks_and_communes(config: ConfigFolder) -> None:
+    output = run(config, "plugins", "list").output
+    assert "contact  (guichet-contact 0.1.0, active)" in output
+    assert "hooks: guichet_request_submitted, guichet_service_form, guichet_services, guichet_validate_request" in output
+    assert "service contact: enabled by corbas, givors, saint-chamond, saint-fons, venissieux" in output
+    assert "gateway.builtin.pages  (guichet" in output
+
+
+def test_plugins_list_follows_the_configuration(config: ConfigFolder) -> None:
+    config.set_commune("grigny", services={"contact": {}})
+    assert "enabled by corbas, givors, grigny," in run(config, "plugins", "list").output
+
+
+def test_check_accepts_the_demo_configuration(config: ConfigFolder) -> None:
+    result = run(config, "check")
+    assert (result.exit_code, result.output.strip()) == (0, "configuration OK: 8 communes, 1 services")
+
+
+def test_bad_configuration_fails_with_file_key_and_fault(config: ConfigFolder) -> None:
+    config.set_commune("corbas", services={"piscine": {}})
+    result = run(config, "check")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert "corbas.toml: services.piscine: no installed plugin provides this service" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_db_upgrade_then_status(config: ConfigFolder) -> None:
+    assert run(config, "db", "status").exit_code == 1
+    assert run(config, "db", "upgrade").output.strip() == "database at migration 0001"
+    status = run(config, "db", "status")
+    assert (status.exit_code, status.output) == (0, "current: 0001\nexpected: 0001\n")
+
+
+def test_serve_refuses_an_unmigrated_database(config: ConfigFolder) -> None:
+    result = run(config, "serve")
+    assert result.exit_code == 1
+    assert "run `guichet db upgrade` first" in result.output
+
+
+def test_demo_seed_is_idempotent(migrated: ConfigFolder) -> None:
+    assert run(migrated, "demo", "seed").output.strip() == "demo data: 10 new request(s)"
+    assert run(migrated, "demo", "seed").output.strip() == "demo data: 0 new request(s)"
+
+
+def test_demo_seed_refuses_a_production_configuration(migrated: ConfigFolder, monkeypatch: pytest.MonkeyPatch) -> None:
+    migrated.set_gateway(gateway={"demo": False}, secret_key={"env": "GUICHET_TEST_SECRET", "generate_if_missing": False})
+    monkeypatch.setenv("GUICHET_TEST_SECRET", "x" * 40)
+    result = run(migrated, "demo", "seed")
+    assert result.exit_code == 1 and "gateway.demo = true" in result.output
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_answers_over_real_http_with_several_workers(migrated: ConfigFolder) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "gateway", "--config", str(migrated.path), "serve", "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(command, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        body = wait_for(f"http://127.0.0.1:{port}/api/v1/communes", server)
+        assert len(body["communes"]) == 8
+    finally:
+        server.terminate()
+        server.communicate(timeout=20)
+
+
+def wait_for(url: str, server: subprocess.Popen[bytes]) -> dict[str, list[object]]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "the server exited early"
+        try:
+            response = httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.2)
+            continue
+        body: dict[str, list[object]] = response.json()
+        return body
+    raise AssertionError(f"{url} did not answer within 30 s")
+
+
+def test_python_m_gateway_is_the_guichet_command() -> None:
+    result = subprocess.run([sys.executable, "-m", "gateway", "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "guichet, version 0.1.0"

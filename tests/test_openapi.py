@@ -1,0 +1,33 @@
+"""The OpenAPI document is valid OpenAPI 3 and describes every API route."""
+
+from __future__ import annotations
+
+from openapi_spec_validator import validate
+from starlette.routing import Route
+
+from gateway.testing import GuichetClient
+
+
+async def test_document_is_valid_openapi(guichet_client: GuichetClient) -> None:
+    response = await guichet_client.get("/openapi.json")
+    assert response.status_code == 200
+    validate(response.json())
+
+
+async def test_every_api_route_and_method_is_described(guichet_client: GuichetClient) -> None:
+    document = (await guichet_client.get("/openapi.json")).json()
+    served = {
+        (route.path, method.lower())
+        for route in guichet_client.app.routes
+        if isinstance(route, Route) and route.path.startswith("/api/")
+        for method in (route.methods or set()) - {"HEAD"}
+    }
+    described = {(path, method) for path, item in document["paths"].items() for method in item}
+    assert served and served <= described
+
+
+async def test_every_operation_documents_its_success_and_has_an_id(guichet_client: GuichetClient) -> None:
+    document = (await guichet_client.get("/openapi.json")).json()
+    operations = [operation for item in document["paths"].values() for operation in item.values()]
+    assert all(operation.get("operationId") for operation in operations)
+    assert all(any(code.startswith("2") for code in operation["responses"]) for operation in operations)

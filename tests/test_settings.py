@@ -1,0 +1,138 @@
+"""Configuration files: the demo loads, and every kind of bad file stops the start with file, key and fault."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.settings import ConfigError, load_settings
+from gateway.testing import ConfigFolder
+
+
+def test_demo_configuration_has_the_eight_communes(config: ConfigFolder) -> None:
+    settings = load_settings(config.path)
+    assert {commune.slug for commune in settings.communes} == {
+        "venissieux", "corbas", "givors", "grigny", "saint-fons", "pierre-benite", "saint-chamond", "rive-de-gier",
+    }  # fmt: skip
+    assert [commune.slug for commune in settings.communes if commune.seat] == ["venissieux"]
+
+
+def test_malformed_toml_names_the_file(config: ConfigFolder) -> None:
+    (config.path / "communes" / "corbas.toml").write_text('slug = "corbas\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert raised.value.file.endswith("corbas.toml")
+    assert "malformed TOML" in raised.value.fault
+
+
+def test_unknown_key_in_gateway_file_is_named(config: ConfigFolder) -> None:
+    config.set_gateway(gateway={"colour": "blue"})
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert raised.value.file.endswith("gateway.toml")
+    assert (raised.value.key, raised.value.fault) == ("gateway.colour", "unknown key")
+
+
+def test_unknown_key_in_commune_file_is_named(config: ConfigFolder) -> None:
+    config.set_commune("givors", mayor="Personne")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert raised.value.file.endswith("givors.toml")
+    assert (raised.value.key, raised.value.fault) == ("mayor", "unknown key")
+
+
+def test_wrong_value_names_the_nested_key(config: ConfigFolder) -> None:
+    config.set_commune("givors", address={"street": "1 rue X", "postcode": "6970", "city": "Givors"})
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert raised.value.key == "address.postcode"
+
+
+def test_duplicate_slug_is_refused(config: ConfigFolder) -> None:
+    data = config.read("communes/corbas.toml")
+    config.write("communes/corbas-bis.toml", data)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert raised.value.key == "slug"
+    assert "duplicate slug 'corbas'" in raised.value.fault
+
+
+def test_slug_must_match_the_file_name(config: ConfigFolder) -> None:
+    config.set_commune("corbas", slug="korbas")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert "must match the file name" in raised.value.fault
+
+
+def test_reserved_slug_is_refused(config: ConfigFolder) -> None:
+    data = config.read("communes/corbas.toml")
+    data["slug"] = "api"
+    config.write("communes/api.toml", data)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert "reserved" in raised.value.fault
+
+
+def test_folder_without_communes_is_refused(config: ConfigFolder) -> None:
+    for path in (config.path / "communes").glob("*.toml"):
+        path.unlink()
+    with pytest.raises(ConfigError, match="no commune file"):
+        load_settings(config.path)
+
+
+def test_secret_key_comes_from_the_environment_first(config: ConfigFolder, monkeypatch: pytest.MonkeyPatch) -> None:
+    config.set_gateway(secret_key={"env": "GUICHET_TEST_SECRET"})
+    monkeypatch.setenv("GUICHET_TEST_SECRET", "s" * 40)
+    assert load_settings(config.path).secret_key == b"s" * 40
+
+
+def test_demo_secret_is_generated_once_and_private(config: ConfigFolder) -> None:
+    first = load_settings(config.path).secret_key
+    second = load_settings(config.path).secret_key
+    secret_file = config.path.parent / "secret"
+    assert first == second and len(first) >= 32
+    assert secret_file.stat().st_mode & 0o077 == 0
+
+
+def test_generated_secret_is_refused_outside_demo_mode(config: ConfigFolder) -> None:
+    config.set_gateway(gateway={"demo": False})
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert raised.value.key == "secret_key.generate_if_missing"
+
+
+def test_missing_secret_says_where_to_put_it(config: ConfigFolder) -> None:
+    config.set_gateway(gateway={"demo": False}, secret_key={"generate_if_missing": False})
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert raised.value.key == "secret_key.file"
+    assert "does not exist" in raised.value.fault
+
+
+def test_short_secret_is_refused(config: ConfigFolder, monkeypatch: pytest.MonkeyPatch) -> None:
+    config.set_gateway(secret_key={"env": "GUICHET_TEST_SECRET"})
+    monkeypatch.setenv("GUICHET_TEST_SECRET", "too-short")
+    with pytest.raises(ConfigError, match="at least 32 bytes"):
+        load_settings(config.path)
+
+
+def test_guichet_config_selects_another_folder(config: ConfigFolder, monkeypatch: pytest.MonkeyPatch) -> None:
+    config.set_gateway(gateway={"name": "Autre syndicat"})
+    monkeypatch.setenv("GUICHET_CONFIG", str(config.path))
+    assert load_settings().gateway.name == "Autre syndicat"
+
+
+def test_database_url_defaults_to_sqlite_in_the_data_folder(config: ConfigFolder) -> None:
+    settings = load_settings(config.path)
+    assert settings.database_url == f"sqlite:///{config.data_dir / 'guichet.db'}"
+
+
+def test_database_url_from_environment_uses_psycopg(config: ConfigFolder, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUICHET_DATABASE_URL", "postgresql://guichet@db.internal/guichet")
+    assert load_settings(config.path).database_url == "postgresql+psycopg://guichet@db.internal/guichet"
+
+
+def test_public_base_url_must_be_absolute(config: ConfigFolder) -> None:
+    config.set_gateway(gateway={"public_base_url": "guichet.example"})
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert raised.value.key == "gateway.public_base_url"
