@@ -36,9 +36,13 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## Benchmarks: each case against its baseline in the same run, printed as ratios.
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench.bench_gateway
+
 lint: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet ruff mypy
-	$(BIN)/ruff check gateway plugins tests
+	$(BIN)/ruff check gateway plugins tests bench
 	$(BIN)/mypy gateway
 
 clean:

@@ -39,9 +39,8 @@ def seed(db: Database, registry: Registry) -> int:
             data = dict(message)
             if data["topic"] not in offered:
                 data["topic"] = "autre" if "autre" in offered else next(iter(offered))
-            filed = file_request(
-                db, registry, commune, "contact", data, submission_key=f"demo-{commune.slug}-contact-{number}", locale="fr"
-            )
+            key = f"demo-{commune.slug}-contact-{number}"
+            filed = file_request(db, registry, commune, "contact", data, submission_key=key, locale="fr")
             if filed.errors:
                 raise RuntimeError(f"demo message {number} for {commune.slug} was refused: {filed.errors}")
             created += 0 if filed.replayed else 1

@@ -23,7 +23,7 @@ import shutil
 import tomllib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -128,7 +128,7 @@ def guichet_config(tmp_path: Path) -> ConfigFolder:
     return ConfigFolder(tmp_path)
 
 
-def skip_or_fail(reason: str) -> None:
+def skip_or_fail(reason: str) -> NoReturn:
     """Skip with ``reason`` on a laptop; fail in CI, where every test must run."""
     if os.environ.get(REQUIRE_ALL_ENV):
         pytest.fail(f"{reason} — and {REQUIRE_ALL_ENV} is set, so nothing may be skipped")
@@ -163,7 +163,7 @@ def migrate(url: str) -> None:
         database.dispose()
 
 
-class fresh_postgres_schema:  # noqa: N801  (used as a context manager, like contextlib's)
+class fresh_postgres_schema:
     """A schema of its own on the test server, dropped afterwards; its URL sets search_path."""
 
     def __init__(self, server_url: str) -> None:

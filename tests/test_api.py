@@ -8,7 +8,12 @@ from sqlmodel import select
 from gateway.models import ServiceRequest
 from gateway.testing import GuichetClient
 
-VALID = {"name": "Dominique Fictif", "email": "dominique@example.org", "topic": "autre", "message": "Quand ouvre la fête ?"}
+VALID = {
+    "name": "Dominique Fictif",
+    "email": "dominique@example.org",
+    "topic": "autre",
+    "message": "Quand ouvre la fête ?",
+}
 REQUESTS = "/api/v1/communes/corbas/services/contact/requests"
 
 

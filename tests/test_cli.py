@@ -40,14 +40,18 @@ def test_communes_list_prints_every_commune_and_its_services(config: ConfigFolde
     result = run(config, "communes", "list")
     lines = result.output.splitlines()
     assert len(lines) == 8
-    assert any(line.startswith("venissieux") and "69259" in line and "[seat]" in line and "contact" in line for line in lines)
+    assert any(
+        line.startswith("venissieux") and "69259" in line and "[seat]" in line and "contact" in line for line in lines
+    )
     assert any(line.startswith("grigny") and line.endswith("services: -") for line in lines)
 
 
 def test_plugins_list_shows_distribution_hooks_and_communes(config: ConfigFolder) -> None:
     output = run(config, "plugins", "list").output
     assert "contact  (guichet-contact 0.1.0, active)" in output
-    assert "hooks: guichet_request_submitted, guichet_service_form, guichet_services, guichet_validate_request" in output
+    assert (
+        "hooks: guichet_request_submitted, guichet_service_form, guichet_services, guichet_validate_request" in output
+    )
     assert "service contact: enabled by corbas, givors, saint-chamond, saint-fons, venissieux" in output
     assert "gateway.builtin.pages  (guichet" in output
 
@@ -90,7 +94,9 @@ def test_demo_seed_is_idempotent(migrated: ConfigFolder) -> None:
 
 
 def test_demo_seed_refuses_a_production_configuration(migrated: ConfigFolder, monkeypatch: pytest.MonkeyPatch) -> None:
-    migrated.set_gateway(gateway={"demo": False}, secret_key={"env": "GUICHET_TEST_SECRET", "generate_if_missing": False})
+    migrated.set_gateway(
+        gateway={"demo": False}, secret_key={"env": "GUICHET_TEST_SECRET", "generate_if_missing": False}
+    )
     monkeypatch.setenv("GUICHET_TEST_SECRET", "x" * 40)
     result = run(migrated, "demo", "seed")
     assert result.exit_code == 1 and "gateway.demo = true" in result.output
@@ -104,7 +110,18 @@ def free_port() -> int:
 
 def test_serve_answers_over_real_http_with_several_workers(migrated: ConfigFolder) -> None:
     port = free_port()
-    command = [sys.executable, "-m", "gateway", "--config", str(migrated.path), "serve", "--port", str(port), "--workers", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "gateway",
+        "--config",
+        str(migrated.path),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+    ]
     server = subprocess.Popen(command, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         body = wait_for(f"http://127.0.0.1:{port}/api/v1/communes", server)

@@ -14,7 +14,12 @@ from gateway.requests.filing import file_request
 from gateway.settings import load_settings
 from gateway.testing import ConfigFolder
 
-MESSAGE = {"name": "Camille Exemple", "email": "camille@example.org", "topic": "voirie", "message": "Un trou dans la rue."}
+MESSAGE = {
+    "name": "Camille Exemple",
+    "email": "camille@example.org",
+    "topic": "voirie",
+    "message": "Un trou dans la rue.",
+}
 
 
 @pytest.fixture
@@ -25,7 +30,9 @@ def setup(config: ConfigFolder, guichet_database_url: str) -> Iterator[tuple[Dat
 
 
 def file(db: Database, registry: Registry, key: str) -> str:
-    filed = file_request(db, registry, registry.communes["venissieux"], "contact", MESSAGE, submission_key=key, locale="fr")
+    filed = file_request(
+        db, registry, registry.communes["venissieux"], "contact", MESSAGE, submission_key=key, locale="fr"
+    )
     assert filed.request is not None
     return filed.request.reference
 

@@ -9,7 +9,12 @@ from sqlmodel import select
 from gateway.models import ServiceRequest
 from gateway.testing import GuichetClient
 
-VALID = {"name": "Camille Exemple", "email": "camille@example.org", "topic": "voirie", "message": "Le lampadaire est éteint."}
+VALID = {
+    "name": "Camille Exemple",
+    "email": "camille@example.org",
+    "topic": "voirie",
+    "message": "Le lampadaire est éteint.",
+}
 
 
 def stored(client: GuichetClient) -> list[ServiceRequest]:
@@ -20,7 +25,16 @@ def stored(client: GuichetClient) -> list[ServiceRequest]:
 async def test_home_lists_the_eight_communes(guichet_client: GuichetClient) -> None:
     page = await guichet_client.get("/")
     assert page.status_code == 200
-    for name in ("Vénissieux", "Corbas", "Givors", "Grigny", "Saint-Fons", "Pierre-Bénite", "Saint-Chamond", "Rive-de-Gier"):
+    for name in (
+        "Vénissieux",
+        "Corbas",
+        "Givors",
+        "Grigny",
+        "Saint-Fons",
+        "Pierre-Bénite",
+        "Saint-Chamond",
+        "Rive-de-Gier",
+    ):
         assert name in page.text
 
 
@@ -70,8 +84,8 @@ async def test_valid_form_files_a_request_and_shows_the_receipt(guichet_client: 
     reference = re.search(r'class="reference">([^<]+)<', receipt.text)
     assert reference and re.fullmatch(r"MSG-\d{4}-000001", reference.group(1))
     [row] = stored(guichet_client)
-    assert (row.commune, row.reference, row.data["topic"], row.summary) == ("venissieux", reference.group(1), "voirie",
-                                                                            "Voirie, éclairage, stationnement")  # fmt: skip
+    assert (row.commune, row.reference, row.data["topic"]) == ("venissieux", reference.group(1), "voirie")
+    assert row.summary == "Voirie, éclairage, stationnement"
 
 
 async def test_form_errors_keep_the_input_and_store_nothing(guichet_client: GuichetClient) -> None:
@@ -120,7 +134,9 @@ async def test_post_without_any_cookie_is_refused(guichet_client: GuichetClient)
 
 async def test_body_over_the_limit_is_a_413_page(guichet_client: GuichetClient) -> None:
     token = await guichet_client.csrf_token("/venissieux/contact")
-    answer = await guichet_client.post("/venissieux/contact", data={**VALID, "csrftoken": token, "message": "x" * 11_000_000})
+    answer = await guichet_client.post(
+        "/venissieux/contact", data={**VALID, "csrftoken": token, "message": "x" * 11_000_000}
+    )
     assert answer.status_code == 413
     assert "Envoi trop volumineux" in answer.text
     assert stored(guichet_client) == []

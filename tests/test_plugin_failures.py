@@ -13,7 +13,12 @@ from gateway.models import ServiceRequest
 from gateway.testing import ConfigFolder, GuichetClient
 from tests.plugins import broken_services, fragile
 
-CONTACT = {"name": "Camille Exemple", "email": "camille@example.org", "topic": "voirie", "message": "Trois mots au moins."}
+CONTACT = {
+    "name": "Camille Exemple",
+    "email": "camille@example.org",
+    "topic": "voirie",
+    "message": "Trois mots au moins.",
+}
 
 
 @pytest_asyncio.fixture

@@ -57,7 +57,8 @@ SERVICE = ServiceDefinition(
     ),
     reference_prefix="MSG",
     purpose=Localized(
-        "Répondre à votre message (mission de service public de la commune). Vos coordonnées ne servent qu'à vous répondre.",
+        "Répondre à votre message (mission de service public de la commune). "
+        "Vos coordonnées ne servent qu'à vous répondre.",
         "To answer your message (the commune's public-service mission). Your details are used only to reply to you.",
     ),
     settings=ContactSettings,
@@ -73,7 +74,9 @@ def guichet_services() -> list[ServiceDefinition]:
 @hookimpl
 def guichet_service_form(service: ServiceDefinition, commune: Commune, settings: ContactSettings) -> list[FormField]:
     fields = [
-        FormField("name", Localized("Vos prénom et nom", "Your first and last name"), autocomplete="name", max_length=120),
+        FormField(
+            "name", Localized("Vos prénom et nom", "Your first and last name"), autocomplete="name", max_length=120
+        ),
         FormField(
             "email",
             Localized("Votre adresse électronique", "Your e-mail address"),

@@ -1,0 +1,14 @@
+"""The benchmarks still run (a smoke run; no timing is asserted)."""
+
+from __future__ import annotations
+
+from bench.bench_gateway import run
+
+
+def test_benchmarks_run_and_report_ratios() -> None:
+    comparisons = run(operations=2, rounds=1)
+    assert [comparison.name for comparison in comparisons] == [
+        "commune page (GET /venissieux)",
+        "filing a request (file_request)",
+    ]
+    assert all(comparison.ratio > 0 and "ratio" in comparison.report() for comparison in comparisons)
