@@ -21,11 +21,17 @@ from starlette.types import Receive, Scope, Send
 from gateway.db import Database
 from gateway.plugins import PluginSet, get_plugin_manager
 from gateway.registry import Registry, build_registry
-from gateway.requests.filing import ServiceUnavailable
+from gateway.requests.filing import ServiceUnavailable, SubmissionKeyReused
 from gateway.settings import ConfigError, Settings, load_settings
 from gateway.web.body_limit import BodyLimitMiddleware
 from gateway.web.csrf import csrf_middleware
-from gateway.web.errors import http_exception_handler, respond_error, server_error_handler, service_unavailable_handler
+from gateway.web.errors import (
+    http_exception_handler,
+    respond_error,
+    server_error_handler,
+    service_unavailable_handler,
+    submission_key_reused_handler,
+)
 from gateway.web.security_headers import SecurityHeadersMiddleware
 from gateway.web.templating import make_templates
 
@@ -83,6 +89,7 @@ def create_app(
         exception_handlers={
             HTTPException: http_exception_handler,
             ServiceUnavailable: service_unavailable_handler,
+            SubmissionKeyReused: submission_key_reused_handler,
             Exception: server_error_handler,
         },
         lifespan=lifespan,

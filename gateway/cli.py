@@ -40,7 +40,7 @@ def _registry(ctx: click.Context) -> Registry:
     "--config",
     type=click.Path(file_okay=False, path_type=Path),
     envvar=CONFIG_ENV,
-    help="Deployment folder holding gateway.toml and communes/ (default: ./config).",
+    help="Folder holding gateway.toml and communes/ (default: $GUICHET_CONFIG, else this checkout's config/).",
 )
 @click.version_option(package_name="guichet")
 @click.pass_context
@@ -80,6 +80,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 def check(ctx: click.Context) -> None:
     """Validate the configuration files against the installed plugins."""
     registry = _registry(ctx)
+    for failure in registry.plugins.failures.values():
+        click.echo(f"plugin {failure.plugin} is out of service (failed in {failure.hook}: {failure.error})", err=True)
+    if registry.plugins.failures:
+        raise click.ClickException("some plugins failed: their services answer 'temporarily unavailable'")
     click.echo(f"configuration OK: {len(registry.communes)} communes, {len(registry.services)} services")
 
 
@@ -162,9 +166,7 @@ def communes_list(ctx: click.Context) -> None:
         for key in commune.services:
             services.append(key if registry.is_available(key) else f"{key} (unavailable)")
         seat = " [seat]" if commune.seat else ""
-        click.echo(
-            f"{commune.slug:<16} {commune.insee}  {commune.name}{seat}  services: {', '.join(services) or '-'}"
-        )
+        click.echo(f"{commune.slug:<16} {commune.insee}  {commune.name}{seat}  services: {', '.join(services) or '-'}")
 
 
 @main.group()

@@ -108,14 +108,40 @@ def get_plugin_manager(
         if point.dist is not None:
             plugins.distributions[name] = (point.dist.name, point.dist.version)
         try:
-            manager.register(point.load(), name=name)
+            loaded = point.load()
         except Exception as error:  # a broken plugin must not stop the gateway
             plugins.record_failure(name, "load", error)
+            continue
+        _register_checked(plugins, name, loaded)
     for name, plugin in extra_plugins:
         if not manager.is_blocked(name):
-            manager.register(plugin, name=name)
+            _register_checked(plugins, name, plugin)
     manager.check_pending()
     return plugins
+
+
+def _register_checked(plugins: PluginSet, name: str, plugin: object) -> None:
+    """Register a plugin, or take it out of service if its hooks are not Guichet's.
+
+    A misspelt hook name or a hook wrapper (Guichet calls implementations one
+    by one and has no wrappers) is a fault of that plugin alone.
+    """
+    manager = plugins.manager
+    try:
+        manager.register(plugin, name=name)
+    except Exception as error:
+        plugins.record_failure(name, "load", error)
+        return
+    for caller in manager.get_hookcallers(plugin) or []:
+        fault = None
+        if not caller.has_spec():
+            fault = f"implements {caller.name}, which is not a Guichet hook"
+        elif any(impl.plugin is plugin and (impl.wrapper or impl.hookwrapper) for impl in caller.get_hookimpls()):
+            fault = f"implements {caller.name} as a wrapper; Guichet hooks take no wrappers"
+        if fault:
+            manager.unregister(plugin)
+            plugins.record_failure(name, "load", ValueError(fault))
+            return
 
 
 class HookFailed(Exception):
@@ -140,8 +166,12 @@ class HookRunner:
 
     def _implementations(self, hook: str, only: str | None) -> list[pluggy.HookImpl]:
         impls = getattr(self.plugins.manager.hook, hook).get_hookimpls()
-        chosen = [impl for impl in reversed(impls) if only is None or impl.plugin_name == only]
-        return [impl for impl in chosen if not (impl.hookwrapper or impl.wrapper)]
+        failed = self.plugins.failures
+        return [
+            impl
+            for impl in reversed(impls)
+            if (only is None or impl.plugin_name == only) and impl.plugin_name not in failed
+        ]
 
     def _call(self, impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]) -> Any:
         try:
@@ -170,8 +200,6 @@ class HookRunner:
         """Like :meth:`all`, for start-up: a failing plugin is taken out of service and skipped."""
         results = []
         for impl in self._implementations(hook, None):
-            if impl.plugin_name in self.plugins.failures:
-                continue
             try:
                 result = impl.function(*(kwargs[name] for name in impl.argnames))
             except Exception as error:

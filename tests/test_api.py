@@ -146,3 +146,13 @@ async def test_cross_site_form_post_with_a_cookie_is_refused(guichet_client: Gui
     response = await guichet_client.post(REQUESTS, data=VALID)
     assert response.status_code == 403
     assert stored(guichet_client) == []
+
+
+async def test_idempotency_key_reused_in_another_commune_files_a_second_request(guichet_client: GuichetClient) -> None:
+    headers = {"Idempotency-Key": "shared-client-key"}
+    first = await guichet_client.post(REQUESTS, json={"data": VALID}, headers=headers)
+    other = await guichet_client.post(
+        "/api/v1/communes/givors/services/contact/requests", json={"data": VALID}, headers=headers
+    )
+    assert (first.status_code, other.status_code) == (201, 201)
+    assert len(stored(guichet_client)) == 2

@@ -148,3 +148,9 @@ def wait_for(url: str, server: subprocess.Popen[bytes]) -> dict[str, list[object
 def test_python_m_gateway_is_the_guichet_command() -> None:
     result = subprocess.run([sys.executable, "-m", "gateway", "--version"], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "guichet, version 0.1.0"
+
+
+def test_check_fails_when_a_plugin_is_out_of_service(config: ConfigFolder, broken_distribution: str) -> None:
+    result = run(config, "check")
+    assert result.exit_code == 1
+    assert "plugin broken is out of service (failed in load: ImportError: missing dependency)" in result.output

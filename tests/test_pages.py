@@ -6,8 +6,9 @@ import re
 
 from sqlmodel import select
 
+from gateway.app import create_app
 from gateway.models import ServiceRequest
-from gateway.testing import GuichetClient
+from gateway.testing import ConfigFolder, GuichetClient
 
 VALID = {
     "name": "Camille Exemple",
@@ -187,3 +188,21 @@ async def test_wrong_method_is_a_405_page(guichet_client: GuichetClient) -> None
     assert answer.status_code == 405
     assert set(answer.headers["allow"].split(", ")) == {"GET", "HEAD"}
     assert "Méthode non autorisée" in answer.text
+
+
+async def test_deployment_may_default_to_english(guichet_config: ConfigFolder, guichet_database_url: str) -> None:
+    guichet_config.set_gateway(gateway={"default_locale": "en"}, database={"url": guichet_database_url})
+    app = create_app(guichet_config.path)
+    async with GuichetClient(app) as client:
+        page = await client.get("/", headers={"Accept-Language": "de"})
+        problem = await client.get("/api/v1/communes/atlantis", headers={"Accept-Language": "de"})
+    app.state.db.dispose()
+    assert '<html lang="en">' in page.text
+    assert problem.json()["title"] == "Page not found"
+
+
+async def test_error_summary_uses_english_punctuation_in_english(guichet_client: GuichetClient) -> None:
+    guichet_client.cookies.set("guichet_lang", "en")
+    answer = await guichet_client.submit("/venissieux/contact", {**VALID, "name": ""})
+    assert "Your first and last name: This field is required." in answer.text
+    assert "<title>Error: Write to the town hall" in answer.text

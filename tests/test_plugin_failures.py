@@ -89,3 +89,16 @@ async def test_plugin_broken_at_start_leaves_its_services_unavailable(
     assert form.status_code == 503
     assert api.json()["services"] == [{"key": "piscine", "available": False}]
     assert contact.status_code == 200
+
+
+async def test_idempotency_key_reused_for_another_service_is_a_409(client: GuichetClient) -> None:
+    headers = {"Idempotency-Key": "used-once"}
+    await client.post(
+        "/api/v1/communes/venissieux/services/fragile/requests", json={"data": {"text": "a"}}, headers=headers
+    )
+    answer = await client.post(
+        "/api/v1/communes/venissieux/services/contact/requests", json={"data": CONTACT}, headers=headers
+    )
+    assert answer.status_code == 409
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert [row.service for row in stored(client)] == ["fragile"]

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
-import pluggy
 import pytest
 
 from gateway import hookimpl
 from gateway.app import load_registry
-from gateway.plugins import DEFAULT_PLUGINS, HookFailed, HookRunner, get_plugin_manager
+from gateway.plugins import DEFAULT_PLUGINS, HookFailed, HookRunner, PluginFailure, get_plugin_manager
 from gateway.settings import ConfigError, load_settings
 from gateway.testing import ConfigFolder
 from tests.plugins import broken_services, custom_reference, fragile
-
-
-@pytest.fixture
-def broken_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """An installed distribution whose entry point raises on import."""
-    site = tmp_path / "site"
-    (site / "guichet_broken-1.0.dist-info").mkdir(parents=True)
-    (site / "guichet_broken-1.0.dist-info" / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: guichet-broken\nVersion: 1.0\n", encoding="utf-8"
-    )
-    (site / "guichet_broken-1.0.dist-info" / "entry_points.txt").write_text(
-        "[guichet]\nbroken = guichet_broken_module\n", encoding="utf-8"
-    )
-    (site / "guichet_broken_module.py").write_text("raise ImportError('missing dependency')\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(site))
-    return "broken"
 
 
 def test_default_plugins_are_registered_first() -> None:
@@ -57,14 +40,35 @@ def test_blocking_an_unknown_plugin_is_a_configuration_error(config: ConfigFolde
     assert "no plugin named 'no-such-plugin'" in raised.value.fault
 
 
-def test_plugin_implementing_an_unknown_hook_is_refused() -> None:
+def test_plugin_implementing_an_unknown_hook_is_taken_out_of_service() -> None:
     class Stray:
         @hookimpl
         def guichet_no_such_hook(self) -> None:
-            """Not a hook of Guichet."""
+            """Not a hook of Guichet: a misspelling, say."""
 
-    with pytest.raises(pluggy.PluginValidationError):
-        get_plugin_manager(extra_plugins=[("stray", Stray())])
+    plugins = get_plugin_manager(extra_plugins=[("stray", Stray())])
+    assert "stray" not in plugins.names()
+    assert "guichet_no_such_hook, which is not a Guichet hook" in plugins.failures["stray"].error
+
+
+def test_plugin_with_a_hook_wrapper_is_taken_out_of_service() -> None:
+    class Wrapping:
+        @hookimpl(wrapper=True)
+        def guichet_services(self) -> Iterator[None]:
+            return (yield)
+
+    plugins = get_plugin_manager(extra_plugins=[("wrapping", Wrapping())])
+    assert "wrapping" not in plugins.names()
+    assert "as a wrapper" in plugins.failures["wrapping"].error
+
+
+def test_plugin_out_of_service_is_no_longer_called() -> None:
+    plugins = get_plugin_manager(extra_plugins=[("custom", custom_reference)])
+    plugins.failures["custom"] = PluginFailure("custom", "guichet_services", "broken")
+    result = HookRunner(plugins).first(
+        "guichet_reference_number", commune=None, service=fragile.SERVICE, year=2026, sequence=1
+    )
+    assert result == "FRG-2026-000001"
 
 
 def test_plugin_failing_to_load_is_recorded_and_skipped(broken_distribution: str) -> None:

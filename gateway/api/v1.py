@@ -146,7 +146,7 @@ async def file_request_endpoint(request: Request) -> Response:
     commune = commune_or_404(request)
     key = enabled_service_or_404(request, commune)
     registry = registry_of(request)
-    locale = choose_locale(request, registry.settings.gateway.default_locale)
+    locale = choose_locale(request)
     raw = await _json_data(request)
     submission_key = request.headers.get("idempotency-key") or new_submission_key()
     if len(submission_key) > SUBMISSION_KEY_MAX:

@@ -87,7 +87,7 @@ async def _submit(request: Request, commune: Commune, key: str) -> Response:
     raw.pop("csrftoken", None)
     if not submission_key or len(submission_key) > SUBMISSION_KEY_MAX:
         submission_key = new_submission_key()
-    locale = choose_locale(request, registry.settings.gateway.default_locale)
+    locale = choose_locale(request)
     db = request.app.state.db
     filed: Filed = await db.run(
         lambda: file_request(db, registry, commune, key, raw, submission_key=submission_key, locale=locale)

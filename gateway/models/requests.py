@@ -20,12 +20,16 @@ class ServiceRequest(CommuneScoped, SQLModel, table=True):
 
     ``data`` holds the form as the citizen filled it; only the core reads or
     writes it, plugins go through :class:`gateway.requests.handle.RequestHandle`.
-    ``submission_key`` is the form's one-time key, so a double click or a
+    ``submission_key`` is the form's one-time key (or the API's
+    ``Idempotency-Key``), unique within a commune, so a double click or a
     retried POST files one request, not two.
     """
 
     __tablename__ = "service_request"
-    __table_args__ = (UniqueConstraint("commune", "reference", name="uq_service_request_commune_reference"),)
+    __table_args__ = (
+        UniqueConstraint("commune", "reference", name="uq_service_request_commune_reference"),
+        UniqueConstraint("commune", "submission_key", name="uq_service_request_commune_submission_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=40)
@@ -35,7 +39,7 @@ class ServiceRequest(CommuneScoped, SQLModel, table=True):
     summary: str | None = Field(default=None, max_length=200)
     locale: str = Field(default="fr", max_length=5)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    submission_key: str = Field(max_length=64, unique=True)
+    submission_key: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

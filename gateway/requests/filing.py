@@ -27,6 +27,14 @@ from gateway.services import FieldError, FormField, ServiceSettings
 SUBMISSION_KEY_MAX = 64
 
 
+class SubmissionKeyReused(Exception):
+    """The submission key already filed a request for another service of this commune."""
+
+    def __init__(self, key: str, service: str) -> None:
+        self.service = service
+        super().__init__(f"submission key already used for service {service!r}")
+
+
 class ServiceUnavailable(Exception):
     """The service's plugin failed to load or raised; nothing was stored."""
 
@@ -109,7 +117,13 @@ def file_request(
             existing = RequestStore(session).by_submission_key(submission_key)
         if existing is None:
             raise
-        return Filed(request=existing, replayed=True)
+        return _replay(existing, key, submission_key)
+
+
+def _replay(existing: ServiceRequest, key: str, submission_key: str) -> Filed:
+    if existing.service != key:
+        raise SubmissionKeyReused(submission_key, existing.service)
+    return Filed(request=existing, replayed=True)
 
 
 def _store(
@@ -126,7 +140,7 @@ def _store(
         store = RequestStore(session)
         existing = store.by_submission_key(submission_key)
         if existing is not None:
-            return Filed(request=existing, replayed=True)
+            return _replay(existing, provided.definition.key, submission_key)
         now = datetime.now(UTC)
         definition = provided.definition
         sequence = store.next_sequence(prefix=definition.reference_prefix, year=now.year)

@@ -46,6 +46,13 @@ MESSAGES: dict[int, tuple[Localized, Localized]] = {
             "This address matches no page. Check it or start again from the home page.",
         ),
     ),
+    409: (
+        Localized("Conflit", "Conflict"),
+        Localized(
+            "Cette demande entre en conflit avec une demande déjà enregistrée. Rien n'a été modifié.",
+            "This request conflicts with one already recorded. Nothing was changed.",
+        ),
+    ),
     405: (
         Localized("Méthode non autorisée", "Method not allowed"),
         Localized("Cette adresse ne s'utilise pas de cette façon.", "This address cannot be used this way."),
@@ -154,3 +161,15 @@ async def service_unavailable_handler(request: Request, exc: Exception) -> Respo
     response = error_response(request, 503)
     response.headers["Retry-After"] = "300"
     return response
+
+
+KEY_REUSED = Localized(
+    "Cette clé d'envoi (Idempotency-Key) a déjà servi pour une autre démarche de cette commune. "
+    "Utilisez une nouvelle clé pour chaque demande.",
+    "This submission key (Idempotency-Key) was already used for another service of this commune. "
+    "Use a new key for each request.",
+)
+
+
+async def submission_key_reused_handler(request: Request, exc: Exception) -> Response:
+    return error_response(request, 409, detail=KEY_REUSED)

@@ -38,14 +38,20 @@ def translations(locale: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def choose_locale(connection: HTTPConnection, default: str = DEFAULT_LOCALE) -> str:
-    """The visitor's explicit choice (cookie), else their browser's, else the default."""
+def choose_locale(connection: HTTPConnection) -> str:
+    """The visitor's explicit choice (cookie), else their browser's, else the gateway's default."""
     chosen = connection.cookies.get(COOKIE)
     if chosen in LOCALES:
         return chosen
     header = connection.headers.get("accept-language", "")
     preferred = [part.split(";")[0].strip().replace("-", "_") for part in header.split(",") if part.strip()]
-    return negotiate_locale(preferred, LOCALES) or default
+    return negotiate_locale(preferred, LOCALES) or _default_locale(connection)
+
+
+def _default_locale(connection: HTTPConnection) -> str:
+    app = connection.scope.get("app")
+    registry = getattr(getattr(app, "state", None), "registry", None)
+    return registry.settings.gateway.default_locale if registry is not None else DEFAULT_LOCALE
 
 
 def gettext_for(locale: str, message: str) -> str:

@@ -36,7 +36,7 @@ def render(
 ) -> HTMLResponse:
     """Render a page with what every page needs: language, CSRF token, gateway."""
     registry = request.app.state.registry
-    locale = choose_locale(request, registry.settings.gateway.default_locale)
+    locale = choose_locale(request)
     token = request.scope.get("csrftoken")
 
     def tr(text: Localized | None) -> str:

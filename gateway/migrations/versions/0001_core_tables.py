@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("commune", "reference", name="uq_service_request_commune_reference"),
-        sa.UniqueConstraint("submission_key"),
+        sa.UniqueConstraint("commune", "submission_key", name="uq_service_request_commune_submission_key"),
     )
     with op.batch_alter_table("service_request", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_service_request_commune"), ["commune"], unique=False)
