@@ -71,7 +71,16 @@ def _filing(app: Starlette, operations: int, rounds: int) -> Comparison:
 
     def filing(n: int) -> None:
         for _ in range(n):
-            file_request(db, registry, commune, "contact", MESSAGE, submission_key=f"bench-{next(keys)}", locale="fr")
+            file_request(
+                db,
+                registry,
+                commune,
+                "contact",
+                MESSAGE,
+                submission_key=f"bench-{next(keys)}",
+                locale="fr",
+                origin="bench",
+            )
 
     def raw_insert(n: int) -> None:
         table = ServiceRequest.__table__  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
+from gateway.audit.log import AuditUnavailable
 from gateway.db import Database
 from gateway.plugins import PluginSet, get_plugin_manager
 from gateway.registry import Registry, build_registry
@@ -26,6 +27,7 @@ from gateway.settings import ConfigError, Settings, load_settings
 from gateway.web.body_limit import BodyLimitMiddleware
 from gateway.web.csrf import csrf_middleware
 from gateway.web.errors import (
+    audit_unavailable_handler,
     http_exception_handler,
     respond_error,
     server_error_handler,
@@ -90,6 +92,7 @@ def create_app(
             HTTPException: http_exception_handler,
             ServiceUnavailable: service_unavailable_handler,
             SubmissionKeyReused: submission_key_reused_handler,
+            AuditUnavailable: audit_unavailable_handler,
             Exception: server_error_handler,
         },
         lifespan=lifespan,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlmodel import Session, SQLModel, create_engine
 
 import gateway.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from gateway.audit.log import append_pending
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SCOPE_KEY = "guichet.commune"
@@ -125,13 +126,15 @@ class Database:
         """A session bound to one commune (or, explicitly, to all of them).
 
         Commits when the block ends normally, rolls back when it raises: one
-        block, one transaction.
+        block, one transaction. Audit events recorded on the session are
+        appended just before the commit, in the same transaction.
         """
         with Session(self.engine, expire_on_commit=False) as session:
             session.info[SCOPE_KEY] = commune
             session.info[ALL_KEY] = all_communes
             with session.begin():
                 yield session
+                append_pending(session)  # the audit record commits with the action, or neither does
 
     async def run(self, function: Any, /, *args: Any) -> Any:
         """Run blocking database work off the event loop."""

@@ -7,6 +7,7 @@ files nothing new.
 
 from __future__ import annotations
 
+from gateway.audit.events import SYSTEM
 from gateway.db import Database
 from gateway.registry import Registry
 from gateway.requests.filing import file_request
@@ -40,7 +41,17 @@ def seed(db: Database, registry: Registry) -> int:
             if data["topic"] not in offered:
                 data["topic"] = "autre" if "autre" in offered else next(iter(offered))
             key = f"demo-{commune.slug}-contact-{number}"
-            filed = file_request(db, registry, commune, "contact", data, submission_key=key, locale="fr")
+            filed = file_request(
+                db,
+                registry,
+                commune,
+                "contact",
+                data,
+                submission_key=key,
+                locale="fr",
+                origin="cli demo seed",
+                actor=SYSTEM,
+            )
             if filed.errors:
                 raise RuntimeError(f"demo message {number} for {commune.slug} was refused: {filed.errors}")
             created += 0 if filed.replayed else 1

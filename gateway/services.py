@@ -24,6 +24,8 @@ class Localized:
         return self.en if locale == "en" and self.en else self.fr
 
 
+PURPOSE_MAX = 200
+
 FieldKind = Literal["text", "textarea", "email", "tel", "date", "select"]
 
 
@@ -68,7 +70,10 @@ class ServiceDefinition:
     ``key`` is what a commune's file names under ``[services.<key>]``;
     ``settings`` validates that table; ``reference_prefix`` starts every
     reference number the service issues; ``purpose`` is the legal basis that
-    the audit log and the processing register cite.
+    the audit log and the processing register cite (at most 200 characters
+    in French). ``subject_field`` names the form field identifying the person
+    the request is about (for instance an e-mail address) while citizens file
+    without signing in; the audit log records a pseudonym of it, never the value.
     """
 
     key: str
@@ -78,6 +83,7 @@ class ServiceDefinition:
     purpose: Localized
     settings: type[ServiceSettings] = ServiceSettings
     retention_days: int = 365
+    subject_field: str | None = None
 
     def __post_init__(self) -> None:
         if not self.key.replace("-", "").isalnum() or self.key != self.key.lower():
@@ -86,3 +92,5 @@ class ServiceDefinition:
             2 <= len(self.reference_prefix) <= 5 and self.reference_prefix.isalpha() and self.reference_prefix.isupper()
         ):
             raise ValueError(f"reference prefix {self.reference_prefix!r} must be 2 to 5 capital letters")
+        if len(self.purpose.fr) > PURPOSE_MAX:
+            raise ValueError(f"purpose of {self.key!r} is longer than {PURPOSE_MAX} characters")

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -77,12 +77,35 @@ class PluginsSection(_Strict):
     blocked: tuple[str, ...] = ()
 
 
+class AuditSection(_Strict):
+    """The audit log: how long entries are kept and which key seals checkpoints."""
+
+    retention_months: int = Field(default=12, ge=1, le=36)
+    #: required above 12 months (CNIL: 6 to 12 months unless a documented reason)
+    retention_reason: str | None = None
+    #: first line of every checkpoint; default: the public host followed by /audit
+    origin: str | None = Field(default=None, pattern=r"^[^\s+]+$")
+    signing_key_env: str | None = "GUICHET_AUDIT_SIGNING_KEY"
+    signing_key_file: str | None = None
+    generate_if_missing: bool = False
+    #: verifier keys of earlier signing keys, kept after a rotation
+    extra_verifier_keys: tuple[str, ...] = ()
+    archive_dir: str = "audit-archive"
+
+    @model_validator(mode="after")
+    def _reason_for_long_retention(self) -> AuditSection:
+        if self.retention_months > 12 and not self.retention_reason:
+            raise ValueError("retention_months above 12 needs a retention_reason")
+        return self
+
+
 class GatewayFile(_Strict):
     gateway: GatewaySection
     storage: StorageSection = StorageSection()
     database: DatabaseSection = DatabaseSection()
     secret_key: SecretKeySection = SecretKeySection()
     plugins: PluginsSection = PluginsSection()
+    audit: AuditSection = AuditSection()
 
 
 class Address(_Strict):
@@ -136,10 +159,18 @@ class Settings:
     blocked_plugins: tuple[str, ...]
     communes: tuple[CommuneFile, ...]
     commune_files: dict[str, Path]
+    audit: AuditSection = field(default_factory=AuditSection)
 
     @property
     def https(self) -> bool:
         return self.gateway.public_base_url.startswith("https://")
+
+    @property
+    def audit_origin(self) -> str:
+        return self.audit.origin or f"{urlsplit(self.gateway.public_base_url).netloc}/audit"
+
+    def audit_path(self, relative: str) -> Path:
+        return (self.config_dir / relative).resolve()
 
 
 def config_dir_from_env() -> Path:
@@ -165,6 +196,7 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
         blocked_plugins=gateway_file.plugins.blocked,
         communes=communes,
         commune_files=files,
+        audit=gateway_file.audit,
     )
 
 
@@ -227,8 +259,12 @@ def _load_communes(folder: Path) -> tuple[tuple[CommuneFile, ...], dict[str, Pat
 
 def _load_secret(gateway_file: GatewayFile, config_dir: Path, gateway_path: Path) -> bytes:
     section = gateway_file.secret_key
-    if section.generate_if_missing and not gateway_file.gateway.demo:
-        raise ConfigError(gateway_path, "secret_key.generate_if_missing", "only allowed when gateway.demo = true")
+    for key, generate in (
+        ("secret_key.generate_if_missing", section.generate_if_missing),
+        ("audit.generate_if_missing", gateway_file.audit.generate_if_missing),
+    ):
+        if generate and not gateway_file.gateway.demo:
+            raise ConfigError(gateway_path, key, "only allowed when gateway.demo = true")
     if section.env and os.environ.get(section.env):
         secret = os.environ[section.env].encode()
     elif section.file:

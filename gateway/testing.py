@@ -56,6 +56,7 @@ class ConfigFolder:
         self.set_gateway(
             storage={"data_dir": str(self.data_dir)},
             secret_key={"env": "GUICHET_TEST_UNSET_SECRET", "file": str(root / "secret"), "generate_if_missing": True},
+            audit={"signing_key_env": "GUICHET_TEST_UNSET_AUDIT_KEY", "signing_key_file": str(root / "audit-key")},
         )
 
     def read(self, relative: str) -> dict[str, Any]:

@@ -77,9 +77,9 @@ def test_bad_configuration_fails_with_file_key_and_fault(config: ConfigFolder) -
 
 def test_db_upgrade_then_status(config: ConfigFolder) -> None:
     assert run(config, "db", "status").exit_code == 1
-    assert run(config, "db", "upgrade").output.strip() == "database at migration 0001"
+    assert run(config, "db", "upgrade").output.strip() == "database at migration 0002"
     status = run(config, "db", "status")
-    assert (status.exit_code, status.output) == (0, "current: 0001\nexpected: 0001\n")
+    assert (status.exit_code, status.output) == (0, "current: 0002\nexpected: 0002\n")
 
 
 def test_serve_refuses_an_unmigrated_database(config: ConfigFolder) -> None:
@@ -89,8 +89,10 @@ def test_serve_refuses_an_unmigrated_database(config: ConfigFolder) -> None:
 
 
 def test_demo_seed_is_idempotent(migrated: ConfigFolder) -> None:
-    assert run(migrated, "demo", "seed").output.strip() == "demo data: 10 new request(s)"
-    assert run(migrated, "demo", "seed").output.strip() == "demo data: 0 new request(s)"
+    assert (
+        run(migrated, "demo", "seed").output.strip() == "demo data: 10 new request(s); audit log sealed at 10 entries"
+    )
+    assert run(migrated, "demo", "seed").output.strip() == "demo data: 0 new request(s); audit log sealed at 10 entries"
 
 
 def test_demo_seed_refuses_a_production_configuration(migrated: ConfigFolder, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,7 +31,14 @@ def setup(config: ConfigFolder, guichet_database_url: str) -> Iterator[tuple[Dat
 
 def file(db: Database, registry: Registry, key: str) -> str:
     filed = file_request(
-        db, registry, registry.communes["venissieux"], "contact", MESSAGE, submission_key=key, locale="fr"
+        db,
+        registry,
+        registry.communes["venissieux"],
+        "contact",
+        MESSAGE,
+        submission_key=key,
+        locale="fr",
+        origin="test",
     )
     assert filed.request is not None
     return filed.request.reference

@@ -101,11 +101,23 @@ def test_generated_secret_is_refused_outside_demo_mode(config: ConfigFolder) -> 
 
 
 def test_missing_secret_says_where_to_put_it(config: ConfigFolder) -> None:
-    config.set_gateway(gateway={"demo": False}, secret_key={"generate_if_missing": False})
+    config.set_gateway(
+        gateway={"demo": False}, secret_key={"generate_if_missing": False}, audit={"generate_if_missing": False}
+    )
     with pytest.raises(ConfigError) as raised:
         load_settings(config.path)
     assert raised.value.key == "secret_key.file"
     assert "does not exist" in raised.value.fault
+
+
+def test_generated_audit_key_is_refused_outside_demo_mode(
+    config: ConfigFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config.set_gateway(gateway={"demo": False}, secret_key={"env": "GUICHET_TEST_SECRET", "generate_if_missing": False})
+    monkeypatch.setenv("GUICHET_TEST_SECRET", "s" * 40)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert raised.value.key == "audit.generate_if_missing"
 
 
 def test_short_secret_is_refused(config: ConfigFolder, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,7 @@ from gateway.requests.filing import SUBMISSION_KEY_MAX, file_request, new_submis
 from gateway.services import FormField, Localized
 from gateway.web.errors import PageError, problem
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of
+from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of, request_origin
 
 PREFIX = "/api/v1"
 NOT_FOUND = problem_response("No such commune, or the commune does not offer this service.")
@@ -153,7 +153,16 @@ async def file_request_endpoint(request: Request) -> Response:
         return problem(400, _BAD_KEY(locale), type_="urn:guichet:problem:bad-idempotency-key")
     db = request.app.state.db
     filed = await db.run(
-        lambda: file_request(db, registry, commune, key, raw, submission_key=submission_key, locale=locale)
+        lambda: file_request(
+            db,
+            registry,
+            commune,
+            key,
+            raw,
+            submission_key=submission_key,
+            locale=locale,
+            origin=request_origin(request),
+        )
     )
     if filed.errors:
         return problem(

@@ -25,7 +25,7 @@ from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, file_request, new
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
 from gateway.web.errors import PageError
 from gateway.web.i18n import COOKIE, LOCALES, choose_locale
-from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of
+from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of, request_origin
 from gateway.web.templating import render
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -90,7 +90,16 @@ async def _submit(request: Request, commune: Commune, key: str) -> Response:
     locale = choose_locale(request)
     db = request.app.state.db
     filed: Filed = await db.run(
-        lambda: file_request(db, registry, commune, key, raw, submission_key=submission_key, locale=locale)
+        lambda: file_request(
+            db,
+            registry,
+            commune,
+            key,
+            raw,
+            submission_key=submission_key,
+            locale=locale,
+            origin=request_origin(request),
+        )
     )
     if filed.errors:
         provided, _settings, form_fields = service_form(registry, commune, key)

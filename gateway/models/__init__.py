@@ -1,6 +1,15 @@
 """The tables the core owns. Every model is imported here so Alembic sees it."""
 
+from gateway.models.audit import AuditCheckpoint, AuditEntry, AuditHead, AuditPrune
 from gateway.models.requests import ReferenceCounter, ServiceRequest
 from gateway.models.tenancy import CommuneScoped
 
-__all__ = ["CommuneScoped", "ReferenceCounter", "ServiceRequest"]
+__all__ = [
+    "AuditCheckpoint",
+    "AuditEntry",
+    "AuditHead",
+    "AuditPrune",
+    "CommuneScoped",
+    "ReferenceCounter",
+    "ServiceRequest",
+]

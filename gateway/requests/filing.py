@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from gateway.audit.events import ANONYMOUS, Actor, AuditEvent, pseudonym
+from gateway.audit.log import record
 from gateway.communes import Commune
 from gateway.db import Database
 from gateway.models import ServiceRequest
@@ -93,8 +95,14 @@ def file_request(
     *,
     submission_key: str,
     locale: str,
+    origin: str,
+    actor: Actor = ANONYMOUS,
 ) -> Filed:
     """Validate and store one request; idempotent on ``submission_key``.
+
+    The request, the plugin's reaction and their audit entries are written in
+    one transaction. ``origin`` says where the request came from (for the
+    audit log); ``actor`` who filed it.
 
     Blocking: call it through :meth:`Database.run` from async code.
     """
@@ -110,7 +118,8 @@ def file_request(
         return Filed(errors=tuple(errors))
     try:
         with _unavailable_on_failure(key):
-            return _store(db, registry, provided, commune, data, hook_args, submission_key, locale)
+            context = _Context(provided, commune, data, hook_args, submission_key, locale, origin, actor)
+            return _store(db, registry, context)
     except IntegrityError:
         # Two copies of one submission raced: the other one won, answer with its result.
         with db.session(commune=commune.slug) as session:
@@ -126,23 +135,26 @@ def _replay(existing: ServiceRequest, key: str, submission_key: str) -> Filed:
     return Filed(request=existing, replayed=True)
 
 
-def _store(
-    db: Database,
-    registry: Registry,
-    provided: ProvidedService,
-    commune: Commune,
-    data: dict[str, str],
-    hook_args: dict[str, object],
-    submission_key: str,
-    locale: str,
-) -> Filed:
+@dataclass(frozen=True)
+class _Context:
+    provided: ProvidedService
+    commune: Commune
+    data: dict[str, str]
+    hook_args: dict[str, object]
+    submission_key: str
+    locale: str
+    origin: str
+    actor: Actor
+
+
+def _store(db: Database, registry: Registry, context: _Context) -> Filed:
+    commune, definition = context.commune, context.provided.definition
     with db.session(commune=commune.slug) as session:
         store = RequestStore(session)
-        existing = store.by_submission_key(submission_key)
+        existing = store.by_submission_key(context.submission_key)
         if existing is not None:
-            return _replay(existing, provided.definition.key, submission_key)
+            return _replay(existing, definition.key, context.submission_key)
         now = datetime.now(UTC)
-        definition = provided.definition
         sequence = store.next_sequence(prefix=definition.reference_prefix, year=now.year)
         reference = registry.hooks.first(
             "guichet_reference_number", commune=commune, service=definition, year=now.year, sequence=sequence
@@ -151,12 +163,41 @@ def _store(
             reference=reference,
             commune=commune.slug,
             service=definition.key,
-            data=data,
-            locale=locale,
-            submission_key=submission_key,
+            data=context.data,
+            locale=context.locale,
+            submission_key=context.submission_key,
             created_at=now,
         )
         store.add(row)
-        registry.hooks.all("guichet_request_submitted", only=provided.plugin, request=RequestHandle(row), **hook_args)
+        subject_field = definition.subject_field
+        subject_value = context.data.get(subject_field) if subject_field else None
+        subject = (
+            pseudonym(registry.settings.secret_key, subject_field, subject_value)
+            if subject_field and subject_value
+            else None
+        )
+
+        def emit(action: str, outcome: str = "success") -> None:
+            record(
+                session,
+                AuditEvent(
+                    action=action,
+                    actor_id=context.actor.id,
+                    actor_role=context.actor.role,
+                    commune=commune.slug,
+                    service=definition.key,
+                    resource=f"request/{reference}",
+                    subject=subject,
+                    purpose=definition.purpose.fr,
+                    origin=context.origin,
+                    outcome=outcome,  # type: ignore[arg-type]
+                ),
+            )
+
+        emit("request.create")
+        handle = RequestHandle(row, emit=lambda verb, outcome: emit(f"{definition.key}.{verb}", outcome))
+        registry.hooks.all(
+            "guichet_request_submitted", only=context.provided.plugin, request=handle, **context.hook_args
+        )
         session.flush()
         return Filed(request=row)

@@ -7,7 +7,7 @@ set, and never holds a database session.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 
@@ -16,9 +16,25 @@ from gateway.models import ServiceRequest
 SUMMARY_MAX = 200
 
 
+#: records an audit event for this request: (verb, outcome) -> None
+EventSink = Callable[[str, str], None]
+
+
 class RequestHandle:
-    def __init__(self, row: ServiceRequest) -> None:
+    def __init__(self, row: ServiceRequest, emit: EventSink | None = None) -> None:
         self._row = row
+        self._emit = emit
+
+    def record_event(self, verb: str, *, outcome: str = "success") -> None:
+        """Add an entry to the audit log, in the request's own transaction.
+
+        The action is ``<service>.<verb>``; who, for which commune, about whom,
+        why and from where are filled in by the core. A plugin cannot write
+        the log any other way.
+        """
+        if self._emit is None:
+            raise RuntimeError("this request handle cannot record audit events")
+        self._emit(verb, outcome)
 
     @property
     def reference(self) -> str:

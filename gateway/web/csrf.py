@@ -8,14 +8,20 @@ always would) or an ``Authorization: Bearer`` header.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from asgi_csrf import asgi_csrf
 from starlette.requests import Request
 from starlette.types import ASGIApp, Scope, Send
 
+from gateway.audit.events import ANONYMOUS, AuditEvent
+from gateway.audit.log import record
 from gateway.services import Localized
 from gateway.web.errors import error_response
+from gateway.web.lookups import request_origin
+
+logger = logging.getLogger(__name__)
 
 COOKIE = "guichet_csrf"
 
@@ -33,8 +39,33 @@ class _PagePaths:
 
 
 async def _refuse(scope: Scope, send: Send, _reason: Any) -> None:
-    response = error_response(Request(scope), 403, detail=EXPIRED_FORM)
+    request = Request(scope)
+    await _record_denial(request)
+    response = error_response(request, 403, detail=EXPIRED_FORM)
     await response(scope, _no_body, send)
+
+
+async def _record_denial(request: Request) -> None:
+    """Every access-control denial enters the audit log (no body, no query string: only the door knocked on)."""
+    db = request.app.state.db
+    event = AuditEvent(
+        action="access.csrf-refused",
+        actor_id=ANONYMOUS.id,
+        actor_role=ANONYMOUS.role,
+        resource=f"{request.method} {request.url.path}"[:200],
+        purpose="protection contre la falsification de requête intersite (CSRF)",
+        origin=request_origin(request),
+        outcome="denied",
+    )
+
+    def write() -> None:
+        with db.session() as session:
+            record(session, event)
+
+    try:
+        await db.run(write)
+    except Exception:  # the request is refused either way; the operator must hear of the lost record
+        logger.exception("could not record a CSRF denial in the audit log")
 
 
 async def _no_body() -> dict[str, Any]:

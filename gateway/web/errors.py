@@ -173,3 +173,19 @@ KEY_REUSED = Localized(
 
 async def submission_key_reused_handler(request: Request, exc: Exception) -> Response:
     return error_response(request, 409, detail=KEY_REUSED)
+
+
+AUDIT_DOWN = Localized(
+    "Votre demande n'a pas pu être enregistrée car le journal de traçabilité est indisponible. "
+    "Rien n'a été enregistré ; réessayez dans un moment.",
+    "Your request could not be recorded because the audit log is unavailable. Nothing was saved; "
+    "please try again in a moment.",
+)
+
+
+async def audit_unavailable_handler(request: Request, exc: Exception) -> Response:
+    """No audit record, no action: the transaction was rolled back (fail closed)."""
+    logger.error("audit log unavailable on %s %s", request.method, request.url.path, exc_info=exc)
+    response = error_response(request, 503, detail=AUDIT_DOWN)
+    response.headers["Retry-After"] = "60"
+    return response

@@ -40,3 +40,10 @@ def enabled_service_or_404(request: Request, commune: Commune) -> str:
             ),
         )
     return key
+
+
+def request_origin(request: Request) -> str:
+    """Where a request came from, for the audit log: the door (page or API) and the client address."""
+    door = "api" if request.url.path.startswith("/api/") else "web"
+    host = request.client.host if request.client else "unknown"
+    return f"{door} {host}"

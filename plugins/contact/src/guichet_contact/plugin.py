@@ -63,6 +63,7 @@ SERVICE = ServiceDefinition(
     ),
     settings=ContactSettings,
     retention_days=365,
+    subject_field="email",
 )
 
 

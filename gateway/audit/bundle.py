@@ -1,0 +1,132 @@
+"""Self-contained audit bundles: entries, a signed checkpoint and an inclusion proof for each entry.
+
+A bundle is one JSON document (format in ``docs/audit_format.md``). Anyone
+holding the gateway's verifier key checks it offline: each entry's hash, its
+inclusion proof up to the checkpoint's root, and the checkpoint's signature.
+Exports and the archives written by retention are bundles.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from gateway.audit.checkpoint import NoteError, Verifier, parse_note, verify_note
+from gateway.audit.events import decode, format_time
+from gateway.audit.merkle import CompactRange, PrunedLeaves, inclusion_proof, leaf_hash, verify_inclusion
+from gateway.db import Database
+from gateway.models import AuditCheckpoint, AuditEntry, AuditPrune
+
+FORMAT = "guichet-audit-bundle/1"
+
+
+class BundleError(ValueError):
+    """A bundle that does not verify; the message says which part and why."""
+
+
+@dataclass(frozen=True)
+class BundleSummary:
+    entries: int
+    tree_size: int
+    origin: str
+
+
+def build_bundle(
+    db: Database,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    below: int | None = None,
+    verifier_keys: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Entries in [since, until) (and below sequence ``below``), proven against the latest checkpoint."""
+    with db.session(all_communes=True) as session:
+        checkpoint = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)).first()  # type: ignore[attr-defined]
+        if checkpoint is None:
+            raise BundleError("no checkpoint yet: run `guichet audit checkpoint` first")
+        prune = session.scalars(select(AuditPrune).order_by(AuditPrune.size.desc()).limit(1)).first()  # type: ignore[attr-defined]
+        prefix = CompactRange.from_dict(prune.frontier) if prune else CompactRange()
+        table = AuditEntry.__table__  # type: ignore[attr-defined]
+        leaves = session.execute(
+            select(table.c.leaf_hash).where(table.c.seq < checkpoint.size).order_by(table.c.seq)
+        ).scalars().all()  # fmt: skip
+        query = select(table.c.seq, table.c.encoded).where(table.c.seq < checkpoint.size).order_by(table.c.seq)
+        if since is not None:
+            query = query.where(table.c.time >= since)
+        if until is not None:
+            query = query.where(table.c.time < until)
+        if below is not None:
+            query = query.where(table.c.seq < below)
+        rows = session.execute(query).all()
+    source = PrunedLeaves(prefix, list(leaves))
+    return {
+        "format": FORMAT,
+        "origin": parse_note(checkpoint.note)[0].origin,
+        "checkpoint": checkpoint.note,
+        "tree_size": checkpoint.size,
+        "verifier_keys": list(verifier_keys),
+        "range": {
+            "since": format_time(since) if since else None,
+            "until": format_time(until) if until else None,
+        },
+        "entries": [
+            {
+                "seq": seq,
+                "entry": encoded,
+                "inclusion_proof": [base64.b64encode(node).decode() for node in inclusion_proof(seq, source)],
+            }
+            for seq, encoded in rows
+        ],
+    }
+
+
+def write_bundle(bundle: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(bundle, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def verify_bundle(bundle: object, verifiers: Sequence[Verifier]) -> BundleSummary:
+    """Check a bundle without any database; raises BundleError naming the first fault."""
+    if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
+        raise BundleError(f"not a {FORMAT} document")
+    try:
+        checkpoint = verify_note(str(bundle["checkpoint"]), verifiers)
+    except (NoteError, KeyError) as error:
+        raise BundleError(f"checkpoint: {error}") from None
+    if bundle.get("tree_size") != checkpoint.size:
+        raise BundleError("tree_size differs from the signed checkpoint")
+    entries = bundle.get("entries")
+    if not isinstance(entries, list):
+        raise BundleError("entries must be a list")
+    for position, item in enumerate(entries):
+        _verify_entry(position, item, checkpoint.size, checkpoint.root_hash)
+    return BundleSummary(entries=len(entries), tree_size=checkpoint.size, origin=checkpoint.origin)
+
+
+def _verify_entry(position: int, item: object, size: int, root: bytes) -> None:
+    if not isinstance(item, dict) or not isinstance(item.get("entry"), str) or not isinstance(item.get("seq"), int):
+        raise BundleError(f"entries[{position}] is malformed")
+    seq, text = item["seq"], item["entry"]
+    try:
+        sealed_seq = decode(text).get("seq")
+        proof = [base64.b64decode(node, validate=True) for node in item.get("inclusion_proof", [])]
+    except ValueError:
+        raise BundleError(f"entry {seq}: malformed entry text or proof") from None
+    if sealed_seq != seq:
+        raise BundleError(f"entry {seq}: its text was sealed as entry {sealed_seq}")
+    if not verify_inclusion(seq, size, leaf_hash(text.encode()), proof, root):
+        raise BundleError(f"entry {seq}: not included in the signed tree of size {size} (modified or forged)")
+
+
+def read_bundle(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise BundleError(f"{path}: cannot be read as JSON ({error})") from None

@@ -1,0 +1,96 @@
+"""Appending to the audit log, inside the transaction of the action it records.
+
+Code that reads or changes personal data calls :func:`record` on its session;
+the events are appended when that session's transaction is about to commit
+(:meth:`gateway.db.Database.session` calls :func:`append_pending`). If the
+append fails, the commit does not happen: the action and its record stand or
+fall together (fail closed).
+
+Appends are serialised — an advisory lock on PostgreSQL, ``BEGIN IMMEDIATE``
+on SQLite — and taken at the very end of the transaction, so the lock is held
+for the few inserts only. Each append extends the Merkle frontier kept in
+``audit_head`` (O(log n)) and stores the running root with the entry, which
+lets ``guichet audit verify`` point at the first entry that no longer fits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from gateway.audit.events import AuditEvent, encode
+from gateway.audit.merkle import CompactRange, leaf_hash
+from gateway.models import AuditEntry, AuditHead
+
+PENDING_KEY = "guichet.audit.pending"
+#: pg_advisory_xact_lock key: "guichet audit" as a 64-bit integer
+ADVISORY_LOCK_KEY = 0x6775696368657421
+
+
+class AuditUnavailable(RuntimeError):
+    """The audit log could not be written; the action was rolled back."""
+
+
+def record(session: Session, event: AuditEvent) -> None:
+    """Queue ``event`` to be appended when ``session``'s transaction commits."""
+    session.info.setdefault(PENDING_KEY, []).append(event)
+
+
+def pending(session: Session) -> list[AuditEvent]:
+    events: list[AuditEvent] = session.info.get(PENDING_KEY, [])
+    return events
+
+
+def append_pending(session: Session) -> None:
+    """Append the session's queued events; raises AuditUnavailable so the transaction rolls back."""
+    events = session.info.pop(PENDING_KEY, [])
+    if not events:
+        return
+    try:
+        append(session, events)
+    except Exception as error:
+        raise AuditUnavailable("the audit log could not be written") from error
+
+
+def append(session: Session, events: list[AuditEvent], *, now: datetime | None = None) -> list[AuditEntry]:
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    head = session.get(AuditHead, 1, populate_existing=True)
+    if head is None:
+        raise AuditUnavailable("audit_head is missing: run `guichet db upgrade`")
+    frontier = CompactRange.from_dict(head.frontier)
+    time = now or datetime.now(UTC)
+    entries = []
+    for event in events:
+        seq = frontier.size
+        encoded = encode(event, seq=seq, time=time)
+        leaf = leaf_hash(encoded.encode())
+        frontier.append(leaf)
+        entries.append(
+            AuditEntry(
+                seq=seq,
+                time=time,
+                commune=event.commune,
+                service=event.service,
+                actor_id=event.actor_id,
+                actor_role=event.actor_role,
+                action=event.action,
+                resource=event.resource,
+                subject=event.subject,
+                purpose=event.purpose,
+                origin=event.origin,
+                outcome=event.outcome,
+                encoded=encoded,
+                leaf_hash=leaf,
+                root_after=frontier.root(),
+            )
+        )
+    session.add_all(entries)
+    head.size = frontier.size
+    head.frontier = frontier.to_dict()
+    session.add(head)
+    session.flush()
+    return entries

@@ -1,0 +1,72 @@
+"""Audit retention: drop a sealed prefix of the log without breaking verification of the rest.
+
+Entries older than ``audit.retention_months`` are removed as one prefix
+[first, k). Before they go, a checkpoint covering them is sealed, and they are
+archived as a bundle (entries with inclusion proofs against that checkpoint).
+The Merkle frontier at k — at most one hash per set bit of k — is kept in
+``audit_prune``: it stands for the removed entries, so the remaining log and
+every later checkpoint still verify. Safe to run from cron on several
+machines: it takes the log's append lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, func, select
+
+from gateway.audit.bundle import build_bundle, write_bundle
+from gateway.audit.checkpoint import Signer
+from gateway.audit.merkle import CompactRange
+from gateway.audit.sealing import lock_log, seal
+from gateway.db import Database
+from gateway.models import AuditEntry, AuditPrune
+
+DAYS_PER_MONTH = 30.4375
+
+
+@dataclass(frozen=True)
+class Pruned:
+    removed: int
+    kept_from: int
+    archive: Path | None
+
+
+def cutoff_for(months: int, now: datetime) -> datetime:
+    return now - timedelta(days=round(months * DAYS_PER_MONTH))
+
+
+def prune(
+    db: Database, signer: Signer, origin: str, *, months: int, archive_dir: Path, now: datetime | None = None
+) -> Pruned:
+    """Remove the entries older than ``months``; return how many went and where they were archived."""
+    cutoff = cutoff_for(months, now or datetime.now(UTC))
+    table = AuditEntry.__table__  # type: ignore[attr-defined]
+    with db.session(all_communes=True) as session:
+        first = session.execute(select(func.min(table.c.seq))).scalar()
+        keep_from = session.execute(select(func.min(table.c.seq)).where(table.c.time >= cutoff)).scalar()
+        last = session.execute(select(func.max(table.c.seq))).scalar()
+    if first is None or last is None:
+        return Pruned(0, 0, None)
+    k = keep_from if keep_from is not None else last + 1
+    if k <= first:
+        return Pruned(0, first, None)
+    seal(db, signer, origin)  # the checkpoint the archive is proven against, covering [first, k)
+    archive = archive_dir / f"audit-{first:012d}-{k - 1:012d}.json"
+    write_bundle(build_bundle(db, below=k, verifier_keys=[signer.verifier().to_text()]), archive)
+    with db.session(all_communes=True) as session:
+        lock_log(session)
+        previous = session.scalars(select(AuditPrune).order_by(AuditPrune.size.desc()).limit(1)).first()  # type: ignore[attr-defined]
+        frontier = CompactRange.from_dict(previous.frontier) if previous else CompactRange()
+        leaves = session.execute(
+            select(table.c.leaf_hash).where(table.c.seq >= frontier.size, table.c.seq < k).order_by(table.c.seq)
+        ).scalars()  # fmt: skip
+        for leaf in leaves:
+            frontier.append(leaf)
+        if frontier.size != k:
+            raise RuntimeError(f"audit log has a gap below {k}: run `guichet audit verify`")
+        session.add(AuditPrune(size=k, frontier=frontier.to_dict(), archive=str(archive), created_at=datetime.now(UTC)))
+        session.execute(delete(table).where(table.c.seq < k))
+    return Pruned(k - first, k, archive)

@@ -1,0 +1,70 @@
+"""The audit log's tables, kept apart from the data they describe.
+
+``audit_entry`` is append-only for the application: rows are inserted by
+:mod:`gateway.audit.log` and never updated; only retention deletes a sealed
+prefix. ``encoded`` holds the exact bytes that are hashed into the Merkle
+tree; the other columns repeat its fields so auditors can search them, and
+verification checks that they still agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_entry"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    commune: str | None = Field(default=None, max_length=60, index=True)
+    service: str | None = Field(default=None, max_length=60)
+    actor_id: str = Field(max_length=120, index=True)
+    actor_role: str = Field(max_length=30)
+    action: str = Field(max_length=60, index=True)
+    resource: str = Field(max_length=200)
+    subject: str | None = Field(default=None, max_length=64, index=True)
+    purpose: str = Field(max_length=200)
+    origin: str = Field(max_length=200)
+    outcome: str = Field(max_length=10)
+    encoded: str = Field(sa_column=Column(Text, nullable=False))
+    leaf_hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    root_after: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+
+
+class AuditHead(SQLModel, table=True):
+    """The log's current size and Merkle frontier (one row, id 1): appends extend it in O(log n)."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    size: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    frontier: dict[str, Any] = Field(
+        default_factory=lambda: {"size": 0, "hashes": []}, sa_column=Column(JSON, nullable=False)
+    )
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed tree head in the transparency-log note format."""
+
+    __tablename__ = "audit_checkpoint"
+
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    root_hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AuditPrune(SQLModel, table=True):
+    """Where retention cut the log: entries below ``size`` are gone, ``frontier`` stands for them."""
+
+    __tablename__ = "audit_prune"
+
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    frontier: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    archive: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

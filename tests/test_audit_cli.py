@@ -1,0 +1,107 @@
+"""`guichet audit ...`: verify, checkpoint, key, export, verify-bundle, prune."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import text
+
+from gateway.cli import main
+from gateway.db import Database
+from gateway.testing import ConfigFolder, migrate
+
+
+@pytest.fixture
+def seeded(config: ConfigFolder) -> ConfigFolder:
+    """The demo configuration with its demo data filed (ten requests, ten audit entries)."""
+    migrate(f"sqlite:///{config.data_dir / 'guichet.db'}")
+    assert run(config, "demo", "seed").exit_code == 0
+    return config
+
+
+def run(config: ConfigFolder, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--config", str(config.path), *args], catch_exceptions=False)
+
+
+def test_verify_accepts_an_untouched_log(seeded: ConfigFolder) -> None:
+    run(seeded, "audit", "checkpoint")
+    result = run(seeded, "audit", "verify")
+    assert result.exit_code == 0
+    assert "audit log verified: entries 0 to 9, 1 checkpoint(s) match their signature" in result.output
+
+
+def test_verify_names_the_tampered_entry_and_exits_1(seeded: ConfigFolder) -> None:
+    database = Database(f"sqlite:///{seeded.data_dir / 'guichet.db'}")
+    with database.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_entry WHERE seq = 3"))
+    database.dispose()
+    result = run(seeded, "audit", "verify")
+    assert result.exit_code == 1
+    assert "audit log NOT verified: entry 3 is missing" in result.output
+
+
+def test_checkpoint_prints_a_signed_note(seeded: ConfigFolder) -> None:
+    note = run(seeded, "audit", "checkpoint").output
+    lines = note.split("\n")
+    assert lines[0].endswith("/audit") and lines[1] == "10" and lines[3] == ""
+    assert lines[4].startswith("\u2014 ")
+
+
+def test_key_prints_the_verifier_key(seeded: ConfigFolder) -> None:
+    key = run(seeded, "audit", "key").output.strip()
+    name, hint, blob = key.split("+")
+    assert name.endswith("/audit") and len(hint) == 8 and blob
+
+
+def test_keygen_prints_a_signing_key(config: ConfigFolder) -> None:
+    result = CliRunner().invoke(main, ["audit", "keygen", "syndicat.example/audit"])
+    assert result.output.startswith("PRIVATE+KEY+syndicat.example/audit+")
+
+
+def test_export_then_verify_bundle_with_the_gateways_key(seeded: ConfigFolder, tmp_path: Path) -> None:
+    bundle = tmp_path / "export.json"
+    exported = run(seeded, "audit", "export", "--since", "2000-01-01", "-o", str(bundle))
+    assert "10 entries written" in exported.output
+    key = run(seeded, "audit", "key").output.strip()
+    checked = run(seeded, "audit", "verify-bundle", str(bundle), "--key", key)
+    assert checked.exit_code == 0
+    assert checked.output.startswith("bundle verified: 10 entries included in the signed log of 10")
+
+
+def test_verify_bundle_refuses_a_modified_bundle(seeded: ConfigFolder, tmp_path: Path) -> None:
+    bundle = tmp_path / "export.json"
+    run(seeded, "audit", "export", "-o", str(bundle))
+    document = json.loads(bundle.read_text())
+    document["entries"][0]["entry"] = document["entries"][0]["entry"].replace("system", "agent")
+    bundle.write_text(json.dumps(document))
+    result = run(seeded, "audit", "verify-bundle", str(bundle))
+    assert result.exit_code == 1
+    assert "bundle NOT verified: entry 0" in result.output
+
+
+def test_verify_bundle_warns_when_trusting_the_bundles_own_key(seeded: ConfigFolder, tmp_path: Path) -> None:
+    bundle = tmp_path / "export.json"
+    run(seeded, "audit", "export", "-o", str(bundle))
+    result = CliRunner().invoke(main, ["audit", "verify-bundle", str(bundle)])
+    assert "warning: trusting the verifier key inside the bundle" in result.output
+
+
+def test_prune_with_nothing_expired_says_so(seeded: ConfigFolder) -> None:
+    assert run(seeded, "audit", "prune").output.strip() == "nothing to remove"
+
+
+def test_audit_commands_need_a_signing_key_outside_demo_mode(
+    seeded: ConfigFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded.set_gateway(
+        gateway={"demo": False},
+        secret_key={"env": "GUICHET_TEST_SECRET", "generate_if_missing": False},
+        audit={"generate_if_missing": False, "signing_key_file": str(seeded.path.parent / "no-such-key")},
+    )
+    monkeypatch.setenv("GUICHET_TEST_SECRET", "x" * 40)
+    result = run(seeded, "audit", "checkpoint")
+    assert result.exit_code == 1
+    assert "no audit signing key" in result.output
