@@ -51,7 +51,7 @@ def load_registry(settings: Settings, *, extra_plugins: Iterable[tuple[str, obje
 
 def ordered_routes(registry: Registry) -> list[BaseRoute]:
     """Every plugin's routes, core first; fixed paths before paths with parameters."""
-    collected = registry.hooks.collect("guichet_routes")
+    collected = registry.hooks.collect("guichet_routes", settings=registry.settings)
     routes = [route for _plugin, plugin_routes in reversed(collected) for route in plugin_routes]
     return sorted(routes, key=lambda route: len(getattr(route, "param_convertors", {})))
 

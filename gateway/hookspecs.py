@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from gateway.communes import Commune
     from gateway.requests.handle import RequestHandle
     from gateway.services import FieldError, FormField, ServiceDefinition, ServiceSettings
+    from gateway.settings import Settings
 
 PROJECT = "guichet"
 
@@ -40,11 +41,13 @@ def guichet_services() -> Sequence[ServiceDefinition]:
 
 
 @hookspec
-def guichet_routes() -> Sequence[BaseRoute]:
+def guichet_routes(settings: Settings) -> Sequence[BaseRoute]:
     """Add Starlette routes (pages or API) to the gateway.
 
     Combination: all results, concatenated in call order; the core's own pages
-    and API are default plugins implementing this hook. Called once at start.
+    and API are default plugins implementing this hook. Called once at start,
+    with the validated deployment settings (a plugin may offer routes only in
+    some deployments, e.g. demo ones).
     """
 
 

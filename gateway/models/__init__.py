@@ -1,6 +1,8 @@
 """The tables the core owns. Every model is imported here so Alembic sees it."""
 
 from gateway.models.audit import AuditCheckpoint, AuditEntry, AuditHead, AuditPrune
+from gateway.models.demo_identity import DemoAuthorizationCode
+from gateway.models.outbox import OutboxMessage
 from gateway.models.requests import ReferenceCounter, ServiceRequest
 from gateway.models.tenancy import CommuneScoped
 
@@ -10,6 +12,8 @@ __all__ = [
     "AuditHead",
     "AuditPrune",
     "CommuneScoped",
+    "DemoAuthorizationCode",
+    "OutboxMessage",
     "ReferenceCounter",
     "ServiceRequest",
 ]
