@@ -52,7 +52,7 @@ def test_checkpoint_prints_a_signed_note(seeded: ConfigFolder) -> None:
 
 def test_key_prints_the_verifier_key(seeded: ConfigFolder) -> None:
     key = run(seeded, "audit", "key").output.strip()
-    name, hint, blob = key.split("+")
+    name, hint, blob = key.split("+", 2)
     assert name.endswith("/audit") and len(hint) == 8 and blob
 
 
