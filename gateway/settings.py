@@ -12,6 +12,7 @@ services exist is checked against the installed plugins by
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -99,6 +100,35 @@ class AuditSection(_Strict):
         return self
 
 
+class SmtpSection(_Strict):
+    """Where the outbox worker hands messages over (an MTA of the syndicate's own)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    #: "none" (loopback or trusted relay), "starttls" or "tls" (implicit TLS, port 465)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str | None = None
+    #: name of the environment variable holding the SMTP password (never the password itself)
+    password_env: str | None = None
+    sender: str = "Guichet <ne-pas-repondre@guichet.example>"
+    timeout_seconds: int = Field(default=20, ge=1, le=300)
+
+
+class OutboxSection(_Strict):
+    """Delivery of the transactional outbox: retries with back-off, then give up."""
+
+    max_attempts: int = Field(default=8, ge=1, le=50)
+    first_retry_seconds: int = Field(default=60, ge=1, le=3600)
+    #: how long a worker holds a message it is sending before another may take it
+    claim_seconds: int = Field(default=300, ge=10, le=3600)
+
+
+class DemoIdentitySection(_Strict):
+    """The demo identity provider: fictitious people, for demo deployments on loopback only."""
+
+    enabled: bool = False
+
+
 class GatewayFile(_Strict):
     gateway: GatewaySection
     storage: StorageSection = StorageSection()
@@ -106,6 +136,9 @@ class GatewayFile(_Strict):
     secret_key: SecretKeySection = SecretKeySection()
     plugins: PluginsSection = PluginsSection()
     audit: AuditSection = AuditSection()
+    smtp: SmtpSection = SmtpSection()
+    outbox: OutboxSection = OutboxSection()
+    demo_identity: DemoIdentitySection = DemoIdentitySection()
 
 
 class Address(_Strict):
@@ -160,6 +193,9 @@ class Settings:
     communes: tuple[CommuneFile, ...]
     commune_files: dict[str, Path]
     audit: AuditSection = field(default_factory=AuditSection)
+    smtp: SmtpSection = field(default_factory=SmtpSection)
+    outbox: OutboxSection = field(default_factory=OutboxSection)
+    demo_identity: DemoIdentitySection = field(default_factory=DemoIdentitySection)
 
     @property
     def https(self) -> bool:
@@ -183,6 +219,7 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
     gateway_path = config_dir / "gateway.toml"
     raw = _read_toml(gateway_path)
     gateway_file = _validate(GatewayFile, raw, gateway_path)
+    _check_demo_identity(gateway_file, gateway_path)
     data_dir = (config_dir / gateway_file.storage.data_dir).resolve()
     database_url = _database_url(gateway_file, data_dir)
     communes, files = _load_communes(config_dir / "communes")
@@ -197,7 +234,34 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
         communes=communes,
         commune_files=files,
         audit=gateway_file.audit,
+        smtp=gateway_file.smtp,
+        outbox=gateway_file.outbox,
+        demo_identity=gateway_file.demo_identity,
     )
+
+
+def _check_demo_identity(gateway_file: GatewayFile, gateway_path: Path) -> None:
+    """The demo identity provider signs anyone in as a fictitious person: never outside a demo on loopback."""
+    if not gateway_file.demo_identity.enabled:
+        return
+    if not gateway_file.gateway.demo:
+        raise ConfigError(gateway_path, "demo_identity.enabled", "only allowed when gateway.demo = true")
+    if not is_loopback(gateway_file.gateway.public_base_url):
+        raise ConfigError(
+            gateway_path,
+            "demo_identity.enabled",
+            "the demo identity provider only runs when gateway.public_base_url is a loopback address",
+        )
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -98,6 +98,7 @@ def test_audit_commands_need_a_signing_key_outside_demo_mode(
 ) -> None:
     seeded.set_gateway(
         gateway={"demo": False},
+        demo_identity={"enabled": False},
         secret_key={"env": "GUICHET_TEST_SECRET", "generate_if_missing": False},
         audit={"generate_if_missing": False, "signing_key_file": str(seeded.path.parent / "no-such-key")},
     )

@@ -99,7 +99,9 @@ def test_demo_seed_is_idempotent(migrated: ConfigFolder) -> None:
 
 def test_demo_seed_refuses_a_production_configuration(migrated: ConfigFolder, monkeypatch: pytest.MonkeyPatch) -> None:
     migrated.set_gateway(
-        gateway={"demo": False}, secret_key={"env": "GUICHET_TEST_SECRET", "generate_if_missing": False}
+        gateway={"demo": False},
+        demo_identity={"enabled": False},
+        secret_key={"env": "GUICHET_TEST_SECRET", "generate_if_missing": False},
     )
     monkeypatch.setenv("GUICHET_TEST_SECRET", "x" * 40)
     result = run(migrated, "demo", "seed")

@@ -94,7 +94,7 @@ def test_demo_secret_is_generated_once_and_private(config: ConfigFolder) -> None
 
 
 def test_generated_secret_is_refused_outside_demo_mode(config: ConfigFolder) -> None:
-    config.set_gateway(gateway={"demo": False})
+    config.set_gateway(gateway={"demo": False}, demo_identity={"enabled": False})
     with pytest.raises(ConfigError) as raised:
         load_settings(config.path)
     assert raised.value.key == "secret_key.generate_if_missing"
@@ -102,7 +102,10 @@ def test_generated_secret_is_refused_outside_demo_mode(config: ConfigFolder) -> 
 
 def test_missing_secret_says_where_to_put_it(config: ConfigFolder) -> None:
     config.set_gateway(
-        gateway={"demo": False}, secret_key={"generate_if_missing": False}, audit={"generate_if_missing": False}
+        gateway={"demo": False},
+        demo_identity={"enabled": False},
+        secret_key={"generate_if_missing": False},
+        audit={"generate_if_missing": False},
     )
     with pytest.raises(ConfigError) as raised:
         load_settings(config.path)
@@ -113,7 +116,11 @@ def test_missing_secret_says_where_to_put_it(config: ConfigFolder) -> None:
 def test_generated_audit_key_is_refused_outside_demo_mode(
     config: ConfigFolder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config.set_gateway(gateway={"demo": False}, secret_key={"env": "GUICHET_TEST_SECRET", "generate_if_missing": False})
+    config.set_gateway(
+        gateway={"demo": False},
+        demo_identity={"enabled": False},
+        secret_key={"env": "GUICHET_TEST_SECRET", "generate_if_missing": False},
+    )
     monkeypatch.setenv("GUICHET_TEST_SECRET", "s" * 40)
     with pytest.raises(ConfigError) as raised:
         load_settings(config.path)
@@ -148,3 +155,25 @@ def test_public_base_url_must_be_absolute(config: ConfigFolder) -> None:
     with pytest.raises(ConfigError) as raised:
         load_settings(config.path)
     assert raised.value.key == "gateway.public_base_url"
+
+
+def test_demo_identity_provider_is_refused_outside_demo_mode(config: ConfigFolder) -> None:
+    config.set_gateway(gateway={"demo": False})
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert raised.value.key == "demo_identity.enabled"
+
+
+@pytest.mark.parametrize("url", ["https://guichet.example", "http://192.168.1.10:8000", "http://10.0.0.1"])
+def test_demo_identity_provider_is_refused_off_loopback(config: ConfigFolder, url: str) -> None:
+    config.set_gateway(gateway={"public_base_url": url})
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert raised.value.key == "demo_identity.enabled"
+    assert "loopback" in raised.value.fault
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"])
+def test_demo_identity_provider_runs_on_loopback(config: ConfigFolder, url: str) -> None:
+    config.set_gateway(gateway={"public_base_url": url})
+    assert load_settings(config.path).demo_identity.enabled
