@@ -39,6 +39,7 @@ test: $(VENV)/.installed-test
 ## Benchmarks: each case against its baseline in the same run, printed as ratios.
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.bench_gateway
+	$(BIN)/python -m bench.bench_audit
 
 lint: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet ruff mypy

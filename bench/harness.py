@@ -30,13 +30,17 @@ class Comparison:
     def report(self) -> str:
         per_op = self.case_seconds / self.operations * 1e6
         base_per_op = self.baseline_seconds / self.operations * 1e6
-        memory = self.case_peak_bytes / max(self.baseline_peak_bytes, 1)
+        if self.baseline_peak_bytes:
+            case_peak = f"peak {self.case_peak_bytes / 1024:8.0f} KiB"
+            base_peak = f"peak {self.baseline_peak_bytes / 1024:8.0f} KiB"
+            memory = f"memory ×{self.case_peak_bytes / self.baseline_peak_bytes:.2f}"
+        else:
+            case_peak = base_peak = memory = "memory not measured"
         return (
             f"{self.name}\n"
-            f"  case     {per_op:10.1f} µs/op   peak {self.case_peak_bytes / 1024:8.0f} KiB\n"
-            f"  baseline {base_per_op:10.1f} µs/op   peak {self.baseline_peak_bytes / 1024:8.0f} KiB"
-            f"   ({self.baseline})\n"
-            f"  ratio    time ×{self.ratio:.2f}   memory ×{memory:.2f}"
+            f"  case     {per_op:10.2f} µs/op   {case_peak}\n"
+            f"  baseline {base_per_op:10.2f} µs/op   {base_peak}   ({self.baseline})\n"
+            f"  ratio    time ×{self.ratio:.2f}   {memory}"
         )
 
 
@@ -63,10 +67,16 @@ def compare(
     *,
     operations: int,
     rounds: int = 5,
+    warm_up: bool = True,
+    memory: bool = True,
 ) -> Comparison:
-    """Run ``case`` and ``baseline`` ``rounds`` times each, interleaved; compare medians."""
-    case(max(1, operations // 10))  # warm both up: imports, caches, connections
-    baseline(max(1, operations // 10))
+    """Run ``case`` and ``baseline`` ``rounds`` times each, interleaved; compare medians.
+
+    ``memory=False`` skips the traced run (tracemalloc slows a long case several times).
+    """
+    if warm_up:  # imports, caches, connections
+        case(max(1, operations // 10))
+        baseline(max(1, operations // 10))
     case_times, base_times = [], []
     for _ in range(rounds):
         case_times.append(_timed(case, operations))
@@ -78,6 +88,6 @@ def compare(
         case_seconds=statistics.median(case_times),
         baseline_seconds=statistics.median(base_times),
         operations=operations,
-        case_peak_bytes=_peak(case, memory_ops),
-        baseline_peak_bytes=_peak(baseline, memory_ops),
+        case_peak_bytes=_peak(case, memory_ops) if memory else 0,
+        baseline_peak_bytes=_peak(baseline, memory_ops) if memory else 0,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bench import bench_audit
 from bench.bench_gateway import run
 
 
@@ -12,3 +15,10 @@ def test_benchmarks_run_and_report_ratios() -> None:
         "filing a request (file_request)",
     ]
     assert all(comparison.ratio > 0 and "ratio" in comparison.report() for comparison in comparisons)
+
+
+def test_audit_benchmarks_run_and_report_ratios(capsys: pytest.CaptureFixture[str]) -> None:
+    bench_audit.main(["--quick"])
+    output = capsys.readouterr().out
+    assert "filing a request, audited" in output and "verifying 2,000 entries" in output
+    assert output.count("ratio") == 2

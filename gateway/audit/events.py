@@ -102,9 +102,9 @@ def format_time(time: datetime) -> str:
 
     A naive datetime is UTC (SQLite returns stored UTC times without their zone).
     """
-    if time.tzinfo is None:
-        time = time.replace(tzinfo=UTC)
-    return time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if time.tzinfo is not None:
+        time = time.astimezone(UTC).replace(tzinfo=None)
+    return time.isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:

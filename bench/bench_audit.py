@@ -1,0 +1,140 @@
+"""Audit benchmarks: what the audit log costs, each against its baseline in the same run.
+
+- *filing with auditing* vs *filing with auditing off*: the price of writing
+  the audit entry (running root, frontier update, the append lock) in the
+  request's transaction, on SQLite.
+- *verifying N entries* vs *plain SHA-256 over the same bytes*: full
+  verification (hash, sealed position, columns, running root) against the
+  floor of hashing the entries once.
+
+``python -m bench.bench_audit`` verifies one million entries (about a
+minute of set-up on this kind of machine); ``--entries`` changes that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import gateway.db
+from bench.harness import Comparison, compare
+from gateway.app import create_app
+from gateway.audit.events import AuditEvent, encode
+from gateway.audit.log import PENDING_KEY
+from gateway.audit.merkle import CompactRange, leaf_hash
+from gateway.audit.verify import SEARCHABLE, LogChecker, Report
+from gateway.requests.filing import file_request
+from gateway.testing import ConfigFolder, migrate
+
+MESSAGE = {
+    "name": "Camille Exemple",
+    "email": "camille@example.org",
+    "topic": "voirie",
+    "message": "Un trou dans la rue.",
+}
+
+
+@contextmanager
+def auditing_off() -> Iterator[None]:
+    """Drop queued audit events instead of appending them (benchmark baseline only)."""
+    real = gateway.db.append_pending
+
+    def drop(session: Any) -> None:
+        session.info.pop(PENDING_KEY, None)
+
+    gateway.db.append_pending = drop  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        gateway.db.append_pending = real
+
+
+def filing(operations: int, rounds: int) -> Comparison:
+    with tempfile.TemporaryDirectory() as folder:
+        config = ConfigFolder(Path(folder))
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        config.set_gateway(database={"url": url})
+        migrate(url)
+        app = create_app(config.path)
+        db, registry = app.state.db, app.state.registry
+        commune = registry.communes["venissieux"]
+        keys = itertools.count()
+
+        def file(n: int) -> None:
+            for _ in range(n):
+                key = f"bench-{next(keys)}"
+                file_request(db, registry, commune, "contact", MESSAGE, submission_key=key, locale="fr", origin="bench")
+
+        def file_unaudited(n: int) -> None:
+            with auditing_off():
+                file(n)
+
+        result = compare("filing a request, audited", file, "the same, auditing off", file_unaudited,
+                         operations=operations, rounds=rounds)  # fmt: skip
+        app.state.db.dispose()
+    return result
+
+
+def synthetic_log(size: int) -> list[tuple[Any, ...]]:
+    """``size`` valid entry rows, as verification reads them from the database."""
+    frontier = CompactRange()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = []
+    for seq in range(size):
+        event = AuditEvent(
+            action="request.read",
+            actor_id=f"agent:{seq % 97}",
+            actor_role="agent",
+            resource=f"request/MSG-2026-{seq:06d}",
+            purpose="instruction de la demande",
+            origin="web 192.0.2.1",
+            commune="venissieux",
+            service="contact",
+            subject=f"{seq:032x}",
+        )
+        time = start + timedelta(microseconds=seq)
+        encoded = encode(event, seq=seq, time=time)
+        leaf = leaf_hash(encoded.encode())
+        frontier.append(leaf)
+        rows.append((seq, time, encoded, leaf, frontier.root(), *(getattr(event, name) for name in SEARCHABLE)))
+    return rows
+
+
+def verification(entries: int) -> Comparison:
+    rows = synthetic_log(entries)
+    texts = [row[2].encode() for row in rows]
+
+    def verify(_: int) -> None:
+        checker = LogChecker(CompactRange(), Report())
+        assert all(checker.check(row) for row in rows)
+
+    def plain_sha256(_: int) -> None:
+        for text in texts:
+            hashlib.sha256(text).digest()
+
+    return compare(f"verifying {entries:,} entries", verify, "plain SHA-256 over the same bytes", plain_sha256,
+                   operations=entries, rounds=3, warm_up=False, memory=False)  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000, help="log size for the verification benchmark")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args(argv)
+    runs: list[Callable[[], Comparison]] = [
+        lambda: filing(20 if args.quick else 300, 2 if args.quick else 5),
+        lambda: verification(2_000 if args.quick else args.entries),
+    ]
+    for run in runs:
+        print(run().report(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
