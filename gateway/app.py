@@ -20,6 +20,15 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.audit.log import AuditUnavailable
 from gateway.db import Database
+from gateway.identity.access import (
+    AccessDenied,
+    ReauthenticationRequired,
+    SignInRequired,
+    access_denied_handler,
+    reauthentication_handler,
+    sign_in_required_handler,
+)
+from gateway.identity.middleware import IdentityMiddleware
 from gateway.plugins import PluginSet, get_plugin_manager
 from gateway.registry import Registry, build_registry
 from gateway.requests.filing import ServiceUnavailable, SubmissionKeyReused
@@ -87,12 +96,16 @@ def create_app(
             Middleware(SecurityHeadersMiddleware, https=settings.https),
             Middleware(BodyLimitMiddleware, max_bytes=settings.gateway.max_body_bytes, too_large=too_large),
             Middleware(csrf_middleware, secret=settings.secret_key, secure_cookie=settings.https),
+            Middleware(IdentityMiddleware),
         ],
         exception_handlers={
             HTTPException: http_exception_handler,
             ServiceUnavailable: service_unavailable_handler,
             SubmissionKeyReused: submission_key_reused_handler,
             AuditUnavailable: audit_unavailable_handler,
+            SignInRequired: sign_in_required_handler,
+            ReauthenticationRequired: reauthentication_handler,
+            AccessDenied: access_denied_handler,
             Exception: server_error_handler,
         },
         lifespan=lifespan,

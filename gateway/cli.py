@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from gateway.app import load_registry
 from gateway.audit.bundle import BundleError, build_bundle, read_bundle, verify_bundle, write_bundle
@@ -21,7 +22,9 @@ from gateway.audit.retention import prune
 from gateway.audit.sealing import seal
 from gateway.audit.verify import verify_log
 from gateway.db import Database, NotMigrated
-from gateway.models import AuditEntry
+from gateway.identity import staff as staff_accounts
+from gateway.identity.principal import Grant
+from gateway.models import AuditEntry, StaffRole, StaffUser
 from gateway.registry import Registry
 from gateway.settings import CONFIG_ENV, ConfigError, Settings, load_settings
 
@@ -338,3 +341,108 @@ def audit_prune(ctx: click.Context) -> None:
         )
     else:
         click.echo("nothing to remove")
+
+
+@main.group()
+def users() -> None:
+    """Staff accounts: agents, supervisors, auditors, administrators."""
+
+
+def _checked_grants(registry: Registry, texts: tuple[str, ...]) -> list[Grant]:
+    grants = []
+    for text in texts:
+        try:
+            grant = staff_accounts.parse_grant(text)
+        except staff_accounts.StaffError as error:
+            raise click.BadParameter(str(error), param_hint="--role") from None
+        if grant.commune is not None and grant.commune not in registry.communes:
+            raise click.BadParameter(f"no commune {grant.commune!r}", param_hint="--role")
+        if grant.service is not None and not registry.communes[grant.commune or ""].enables(grant.service):
+            raise click.BadParameter(f"{grant.commune} does not enable {grant.service!r}", param_hint="--role")
+        grants.append(grant)
+    return grants
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Full name shown in the staff pages.")
+@click.option("--email", required=True, help="Work e-mail address.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    help="agent:<commune>[:<service>][:reader|instructor], supervisor:<commune>, auditor[:<commune>], administrator.",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the initial password from standard input.")
+@click.pass_context
+def users_create(
+    ctx: click.Context, username: str, display_name: str, email: str, roles: tuple[str, ...], password_stdin: bool
+) -> None:
+    """Create a staff account; its second factor is set up at the first sign-in."""
+    registry = _registry(ctx)
+    grants = _checked_grants(registry, roles)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Initial password", hide_input=True, confirmation_prompt=True)
+    database = Database(registry.settings.database_url)
+    try:
+        with database.session() as session:
+            staff_accounts.create(session, username=username, display_name=display_name, email=email,
+                                  password=password, grants=grants)  # fmt: skip
+    except staff_accounts.StaffError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"created {username.lower()} ({', '.join(grant.label() for grant in grants)}); "
+               "the second factor is set up at the first sign-in")  # fmt: skip
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """Every staff account with its roles and state."""
+    _settings_db = _database(ctx)[1]
+    with _settings_db.session() as session:
+        for staff in session.exec(select(StaffUser).order_by(StaffUser.username)):
+            grants = session.exec(select(StaffRole).where(StaffRole.staff_id == staff.id)).all()
+            labels = ", ".join(Grant(g.role, g.commune, g.service, g.level).label() for g in grants)
+            state = (
+                "disabled"
+                if staff.disabled_at
+                else ("active" if staff.totp_enrolled_at else "second factor not set up")
+            )
+            click.echo(f"{staff.username:<20} {state:<26} {labels}")
+
+
+def _change_staff(ctx: click.Context, username: str, change: Callable[[Session, StaffUser], None], done: str) -> None:
+    database = _database(ctx)[1]
+    with database.session() as session:
+        staff = staff_accounts.find(session, username)
+        if staff is None:
+            raise click.ClickException(f"no staff account {username!r}")
+        change(session, staff)
+    click.echo(done)
+
+
+@users.command("disable")
+@click.argument("username")
+@click.pass_context
+def users_disable(ctx: click.Context, username: str) -> None:
+    """Disable an account and end its open sessions at once."""
+    _change_staff(ctx, username, lambda s, staff: staff_accounts.set_disabled(s, staff, True), f"{username} disabled")
+
+
+@users.command("enable")
+@click.argument("username")
+@click.pass_context
+def users_enable(ctx: click.Context, username: str) -> None:
+    """Enable a disabled account again."""
+    _change_staff(ctx, username, lambda s, staff: staff_accounts.set_disabled(s, staff, False), f"{username} enabled")
+
+
+@users.command("reset-mfa")
+@click.argument("username")
+@click.pass_context
+def users_reset_mfa(ctx: click.Context, username: str) -> None:
+    """Forget an account's second factor (lost phone); it is set up again at the next sign-in."""
+    _change_staff(ctx, username, staff_accounts.reset_second_factor, f"{username}: second factor reset")

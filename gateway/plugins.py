@@ -31,6 +31,7 @@ DEFAULT_PLUGINS = (
     "gateway.builtin.health",
     "gateway.builtin.api",
     "gateway.builtin.pages",
+    "gateway.builtin.staff_pages",
 )
 
 

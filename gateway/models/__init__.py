@@ -2,18 +2,34 @@
 
 from gateway.models.audit import AuditCheckpoint, AuditEntry, AuditHead, AuditPrune
 from gateway.models.demo_identity import DemoAuthorizationCode
+from gateway.models.identity import (
+    ApiToken,
+    Citizen,
+    LocalAccount,
+    LoginThrottle,
+    StaffRole,
+    StaffUser,
+    UserSession,
+)
 from gateway.models.outbox import OutboxMessage
 from gateway.models.requests import ReferenceCounter, ServiceRequest
 from gateway.models.tenancy import CommuneScoped
 
 __all__ = [
+    "ApiToken",
     "AuditCheckpoint",
     "AuditEntry",
     "AuditHead",
     "AuditPrune",
+    "Citizen",
     "CommuneScoped",
     "DemoAuthorizationCode",
+    "LocalAccount",
+    "LoginThrottle",
     "OutboxMessage",
     "ReferenceCounter",
     "ServiceRequest",
+    "StaffRole",
+    "StaffUser",
+    "UserSession",
 ]

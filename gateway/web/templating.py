@@ -49,7 +49,14 @@ def render(
         "gateway_name": registry.settings.gateway.name,
         "demo": registry.settings.gateway.demo,
         "current_path": request.url.path,
+        "principal": _signed_in(request),
         **(context or {}),
     }
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, page, status_code=status_code)
+
+
+def _signed_in(request: Request) -> object:
+    """The person shown as signed in (not a staff member halfway through the second factor)."""
+    principal = request.scope.get("state", {}).get("principal")
+    return principal if principal is not None and not getattr(principal, "mfa_pending", False) else None

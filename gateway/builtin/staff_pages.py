@@ -1,0 +1,231 @@
+"""Staff sign-in (password, then a TOTP code), the staff home page, API tokens, sign-out.
+
+Registered as a default plugin. Every page POST carries the CSRF token; a
+new session id is issued after the password and again after the code.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlmodel import select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from gateway import hookimpl
+from gateway.audit.events import AuditEvent
+from gateway.audit.log import record
+from gateway.identity import staff as staff_accounts
+from gateway.identity import totp
+from gateway.identity.access import principal_of, require_recent_authentication, require_staff_session
+from gateway.identity.cookies import clear_session_cookie, set_session_cookie
+from gateway.identity.sessions import mark_reauthenticated, open_session, revoke, rotate
+from gateway.identity.throttle import Locked
+from gateway.identity.tokens import create_token
+from gateway.models import ApiToken, StaffUser
+from gateway.services import Localized
+from gateway.web.i18n import choose_locale
+from gateway.web.lookups import registry_of, request_origin
+from gateway.web.templating import render
+
+BAD_CREDENTIALS = Localized("Identifiant ou mot de passe incorrect.", "Wrong username or password.")
+BAD_CODE = Localized("Ce code n'est pas valable. Saisissez le code à 6 chiffres affiché par votre application.",
+                     "This code is not valid. Enter the 6-digit code your app shows.")  # fmt: skip
+BAD_TOKEN_REQUEST = Localized("Donnez un nom au jeton et choisissez au moins un rôle.",
+                              "Name the token and choose at least one role.")  # fmt: skip
+
+
+def _locked_message(locked: Locked) -> Localized:
+    seconds = locked.wait_seconds(datetime.now(UTC))
+    minutes = max(1, round(seconds / 60))
+    return Localized(
+        f"Trop d'essais infructueux. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}.",
+        f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+    )
+
+
+def _next(request: Request, default: str = "/agents") -> str:
+    target = request.query_params.get("suite", "")
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
+        return target
+    return default
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def login(request: Request) -> Response:
+    if request.method == "GET":
+        return render(request, "staff_login.html", {"error": None, "username": ""})
+    form = await request.form()
+    username, password = str(form.get("username", "")), str(form.get("password", ""))
+    db = request.app.state.db
+
+    def attempt() -> tuple[str | None, Localized | None]:
+        with db.session() as session:
+            result = staff_accounts.sign_in(session, username, password, address=_address(request),
+                                            origin=request_origin(request))  # fmt: skip
+            if not result.ok:
+                return None, _locked_message(result.locked) if result.locked else BAD_CREDENTIALS
+            assert result.staff is not None and result.staff.id is not None
+            return open_session(session, "staff", result.staff.id, mfa_pending=True), None
+
+    session_id, error = await db.run(attempt)
+    if session_id is None:
+        context = {"error": error, "username": username}
+        return render(request, "staff_login.html", context, status_code=429 if error is not BAD_CREDENTIALS else 401)
+    response = RedirectResponse(f"/agents/connexion/code?suite={_next(request)}", status_code=303)
+    set_session_cookie(response, registry_of(request).settings, session_id)
+    return response
+
+
+async def second_factor(request: Request) -> Response:
+    principal = principal_of(request)
+    if principal is None or principal.kind != "staff" or not principal.mfa_pending:
+        return RedirectResponse("/agents/connexion", status_code=303)
+    settings = registry_of(request).settings
+    db = request.app.state.db
+
+    def enrolment() -> tuple[str | None, str | None]:
+        with db.session() as session:
+            staff = session.get(StaffUser, principal.user_id)
+            assert staff is not None
+            if staff.totp_enrolled_at is not None:
+                return None, None
+            seed = (
+                totp.open_seed(settings.secret_key, staff.totp_secret)
+                if staff.totp_secret
+                else staff_accounts.start_enrolment(session, staff, settings.secret_key)
+            )
+            return seed, totp.provisioning_uri(seed, staff.username, settings.gateway.name[:60])
+
+    seed, uri = await db.run(enrolment)
+    context = {"error": None, "seed": seed, "uri": uri, "suite": _next(request)}
+    if request.method == "GET":
+        return render(request, "staff_code.html", context)
+    form = await request.form()
+
+    def check() -> tuple[str | None, Localized | None]:
+        with db.session() as session:
+            result = staff_accounts.check_second_factor(session, principal, str(form.get("code", "")),
+                                                        settings.secret_key, address=_address(request),
+                                                        origin=request_origin(request))  # fmt: skip
+            if not result.ok:
+                return None, _locked_message(result.locked) if result.locked else BAD_CODE
+            return rotate(session, principal, mfa_passed=True), None
+
+    session_id, error = await db.run(check)
+    if session_id is None:
+        return render(request, "staff_code.html", {**context, "error": error}, status_code=401)
+    response = RedirectResponse(_next(request), status_code=303)
+    set_session_cookie(response, settings, session_id)
+    return response
+
+
+async def staff_home(request: Request) -> Response:
+    principal = require_staff_session(request)
+    is_auditor = any(grant.role in ("auditor", "administrator") for grant in principal.grants)
+    return render(request, "staff_home.html", {"principal": principal, "is_auditor": is_auditor})
+
+
+async def reauthenticate(request: Request) -> Response:
+    principal = require_staff_session(request)
+    if request.method == "GET":
+        return render(request, "staff_reauth.html", {"error": None, "suite": _next(request)})
+    form = await request.form()
+    settings = registry_of(request).settings
+    db = request.app.state.db
+
+    def check() -> Localized | None:
+        with db.session() as session:
+            password = staff_accounts.sign_in(session, principal.handle, str(form.get("password", "")),
+                                              address=_address(request), origin=request_origin(request))  # fmt: skip
+            if not password.ok:
+                return _locked_message(password.locked) if password.locked else BAD_CREDENTIALS
+            result = staff_accounts.check_second_factor(session, principal, str(form.get("code", "")),
+                                                        settings.secret_key, address=_address(request),
+                                                        origin=request_origin(request))  # fmt: skip
+            if not result.ok:
+                return _locked_message(result.locked) if result.locked else BAD_CODE
+            mark_reauthenticated(session, principal)
+            return None
+
+    error = await db.run(check)
+    if error is not None:
+        return render(request, "staff_reauth.html", {"error": error, "suite": _next(request)}, status_code=401)
+    return RedirectResponse(_next(request), status_code=303)
+
+
+async def api_tokens(request: Request) -> Response:
+    principal = require_staff_session(request)
+    db = request.app.state.db
+    created = None
+    error = None
+    if request.method == "POST":
+        require_recent_authentication(principal)
+        form = await request.form()
+        name = str(form.get("name", "")).strip()
+        scopes = [str(scope) for scope in form.getlist("scopes")]
+        days = int(str(form.get("days", "30"))) if str(form.get("days", "30")).isdigit() else 30
+
+        def make() -> str | None:
+            with db.session() as session:
+                staff = session.get(StaffUser, principal.user_id)
+                assert staff is not None
+                try:
+                    row, secret = create_token(session, staff, name=name, scopes=scopes, lifetime=timedelta(days=days))
+                except ValueError:
+                    return None
+                record(session, AuditEvent(action="token.create", actor_id=principal.actor().id,
+                                           actor_role=principal.actor().role, resource=f"api-token/{row.id}",
+                                           purpose="jeton d'accès à l'API pour une intégration",
+                                           origin=request_origin(request)))  # fmt: skip
+                return secret
+
+        created = await db.run(make) if name else None
+        error = None if created else BAD_TOKEN_REQUEST
+
+    def listing() -> list[ApiToken]:
+        with db.session() as session:
+            return list(session.exec(select(ApiToken).where(ApiToken.staff_id == principal.user_id)))
+
+    tokens = await db.run(listing)
+    roles = sorted({grant.role for grant in principal.grants})
+    context = {"tokens": tokens, "created": created, "error": error, "roles": roles}
+    return render(request, "staff_tokens.html", context, status_code=422 if error else 200)
+
+
+async def sign_out(request: Request) -> Response:
+    principal = principal_of(request)
+    db = request.app.state.db
+    if principal is not None:
+
+        def close() -> None:
+            with db.session() as session:
+                revoke(session, principal.session_hash)
+                actor = principal.actor()
+                record(session, AuditEvent(action="auth.logout", actor_id=actor.id, actor_role=actor.role,
+                                           resource="session", purpose="fin de session",
+                                           origin=request_origin(request)))  # fmt: skip
+
+        await db.run(close)
+    response = RedirectResponse("/", status_code=303)
+    clear_session_cookie(response, registry_of(request).settings)
+    response.headers["Content-Language"] = choose_locale(request)
+    return response
+
+
+@hookimpl
+def guichet_routes() -> list[BaseRoute]:
+    return [
+        Route("/agents", staff_home, name="staff_home"),
+        Route("/agents/connexion", login, methods=["GET", "POST"], name="staff_login"),
+        Route("/agents/connexion/code", second_factor, methods=["GET", "POST"], name="staff_code"),
+        Route("/agents/reauthentification", reauthenticate, methods=["GET", "POST"], name="staff_reauth"),
+        Route("/agents/jetons", api_tokens, methods=["GET", "POST"], name="staff_tokens"),
+        Route("/deconnexion", sign_out, methods=["POST"], name="sign_out"),
+    ]

@@ -1,0 +1,1 @@
+"""Identity and access: citizens and staff, sessions, second factor, roles."""

@@ -1,0 +1,71 @@
+"""Who is making a request: a signed-in citizen or staff member, with their grants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from gateway.audit.events import Actor
+
+STAFF_ROLES = ("agent", "supervisor", "auditor", "administrator")
+LEVELS = ("reader", "instructor")
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    commune: str | None = None
+    service: str | None = None
+    level: str | None = None
+
+    def covers(self, role: str, commune: str | None, service: str | None, level: str | None) -> bool:
+        """Whether this grant allows acting as ``role`` for that commune/service at that level."""
+        if self.role == "administrator":
+            return True
+        if role == "agent" and self.role == "supervisor":
+            return self.commune == commune
+        if self.role != role:
+            return False
+        if self.commune is not None and self.commune != commune:
+            return False
+        if self.service is not None and self.service != service:
+            return False
+        return not (level == "instructor" and self.level == "reader")
+
+    def label(self) -> str:
+        parts = [self.role, self.commune or "syndicat", self.service or "*"]
+        return ":".join(parts) + (f":{self.level}" if self.level else "")
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: Literal["citizen", "staff"]
+    session_hash: str
+    user_id: int
+    #: citizens: their random public id; staff: their username
+    handle: str
+    display_name: str
+    authenticated_at: datetime
+    mfa_pending: bool = False
+    grants: tuple[Grant, ...] = ()
+    provider: str | None = None
+
+    @property
+    def is_citizen(self) -> bool:
+        return self.kind == "citizen"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff" and not self.mfa_pending
+
+    def can(
+        self, role: str, *, commune: str | None = None, service: str | None = None, level: str | None = None
+    ) -> bool:
+        return self.is_staff and any(grant.covers(role, commune, service, level) for grant in self.grants)
+
+    def actor(self, role: str | None = None) -> Actor:
+        """This person as an audit actor: citizens by public id, staff by account id and acting role."""
+        if self.kind == "citizen":
+            return Actor(f"citizen:{self.handle}", "citizen")
+        return Actor(f"staff:{self.user_id}", role or (self.grants[0].role if self.grants else "agent"))

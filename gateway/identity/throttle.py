@@ -1,0 +1,80 @@
+"""Brute-force throttling of sign-in and second-factor attempts, with the counters in the database.
+
+Counters are kept per account and per client address, so they hold across
+every gateway process. After ``LIMIT`` failures within ``WINDOW`` the key is
+locked for a delay that doubles with each further lock-out (capped), and the
+person is told how long to wait. Keys look like ``account:staff:12`` or
+``address:192.0.2.7``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session
+
+from gateway.models import LoginThrottle
+
+#: failures allowed per window: few per account, more per address (a town hall's counter shares one)
+LIMITS = {"account": 5, "address": 30}
+WINDOW = timedelta(minutes=15)
+FIRST_LOCK = timedelta(minutes=1)
+MAX_LOCK = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Locked:
+    key: str
+    until: datetime
+
+    def wait_seconds(self, now: datetime) -> int:
+        return max(1, int((self.until - now).total_seconds() + 0.999))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def check(session: Session, keys: list[str], *, now: datetime | None = None) -> Locked | None:
+    """The lock that applies to any of ``keys``, if one does."""
+    now = now or datetime.now(UTC)
+    for key in keys:
+        row = session.get(LoginThrottle, key, with_for_update=True)
+        if row is not None and row.locked_until is not None and _aware(row.locked_until) > now:
+            return Locked(key, _aware(row.locked_until))
+    return None
+
+
+def fail(session: Session, keys: list[str], *, now: datetime | None = None) -> Locked | None:
+    """Count a failure on every key; return the lock it caused, if any."""
+    now = now or datetime.now(UTC)
+    caused = None
+    for key in keys:
+        row = session.get(LoginThrottle, key, with_for_update=True)
+        if row is None:
+            row = LoginThrottle(key=key, failures=0, window_started_at=now)
+        if now - _aware(row.window_started_at) > WINDOW and not _locked(row, now):
+            row.failures, row.window_started_at = 0, now
+        row.failures += 1
+        limit = LIMITS.get(key.split(":", 1)[0], LIMITS["account"])
+        if row.failures >= limit:
+            lock = min(FIRST_LOCK * 2 ** (row.failures - limit), MAX_LOCK)
+            row.locked_until = now + lock
+            caused = Locked(key, row.locked_until)
+        session.add(row)
+    session.flush()
+    return caused
+
+
+def succeed(session: Session, keys: list[str]) -> None:
+    """A successful sign-in clears the account's counter (not the address's: others may share it)."""
+    for key in keys:
+        if key.startswith("account:"):
+            row = session.get(LoginThrottle, key)
+            if row is not None:
+                session.delete(row)
+
+
+def _locked(row: LoginThrottle, now: datetime) -> bool:
+    return row.locked_until is not None and _aware(row.locked_until) > now
