@@ -32,6 +32,8 @@ DEFAULT_PLUGINS = (
     "gateway.builtin.api",
     "gateway.builtin.pages",
     "gateway.builtin.staff_pages",
+    "gateway.builtin.audit_console",
+    "gateway.builtin.demo_identity",
 )
 
 

@@ -230,3 +230,31 @@ def _hidden_inputs(html: str) -> dict[str, str]:
             if name and value and name.group(1) != "next":
                 found[name.group(1)] = value.group(1)
     return found
+
+
+STAFF_PASSWORD = "a long enough test password"  # noqa: S105  (test accounts only)
+
+
+async def sign_in_staff(client: GuichetClient, username: str, *roles: str) -> None:
+    """Create a staff account with ``roles`` (e.g. ``auditor:corbas``) and sign ``client`` in, both factors."""
+    import time
+
+    from gateway.identity import staff as staff_accounts
+    from gateway.identity import totp
+
+    db = client.app.state.db
+    with db.session() as session:
+        staff_accounts.create(
+            session,
+            username=username,
+            display_name=username.replace(".", " ").title(),
+            email=f"{username}@guichet.example",
+            password=STAFF_PASSWORD,
+            grants=[staff_accounts.parse_grant(role) for role in roles],
+        )
+    await client.submit("/agents/connexion", {"username": username, "password": STAFF_PASSWORD})
+    page = await client.get("/agents/connexion/code")
+    seed = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text)
+    assert seed, "no second-factor enrolment page"
+    answer = await client.submit("/agents/connexion/code", {"code": totp.code_at(seed.group(1), time.time())})
+    assert answer.status_code == 303, answer.text

@@ -66,7 +66,12 @@ def build_document(routes: Iterable[BaseRoute], *, title: str, server: str) -> d
         "info": {"title": title, "version": gateway.__version__, "description": "Guichet JSON API, version 1."},
         "servers": [{"url": server}],
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": SCHEMAS},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A staff member's personal API token."}
+            },
+        },
     }
 
 
@@ -190,6 +195,51 @@ SCHEMAS: dict[str, Any] = {
             "service": {"type": "string"},
             "status": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "AuditEntry": {
+        "type": "object",
+        "description": "One audit entry's fields (see docs/audit_format.md).",
+        "required": ["seq", "time", "action", "outcome", "actor_id", "actor_role"],
+        "properties": {
+            "seq": {"type": "integer"},
+            "time": {"type": "string"},
+            "action": {"type": "string"},
+            "outcome": {"type": "string"},
+            "actor_id": {"type": "string"},
+            "actor_role": {"type": "string"},
+            "commune": {"type": ["string", "null"]},
+            "service": {"type": ["string", "null"]},
+            "resource": {"type": "string"},
+            "subject": {"type": ["string", "null"]},
+            "purpose": {"type": "string"},
+            "origin": {"type": "string"},
+        },
+    },
+    "AuditEntries": {
+        "type": "object",
+        "required": ["entries"],
+        "properties": {"entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}}},
+    },
+    "AuditEntryProof": {
+        "type": "object",
+        "required": ["entry", "text"],
+        "properties": {
+            "entry": {"$ref": "#/components/schemas/AuditEntry"},
+            "text": {"type": "string", "description": "the exact entry text hashed into the tree"},
+            "proof": {
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "checkpoint": {"type": "string"},
+                            "tree_size": {"type": "integer"},
+                            "inclusion_proof": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                ]
+            },
         },
     },
     "Health": {

@@ -1,0 +1,166 @@
+"""Searching the audit log for auditors, within the communes their grant covers.
+
+The query is validated strictly (unknown parameters, bad dates or values are
+refused with a message) and the commune scope is applied here, in the query,
+whatever the caller asked for: a commune auditor never gets another
+commune's entries, nor syndicate-wide ones.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import Select, select
+from sqlmodel import Session
+
+from gateway.audit.events import OUTCOMES, ROLES, decode, format_time, pseudonym
+from gateway.audit.merkle import CompactRange, PrunedLeaves, inclusion_proof
+from gateway.models import AuditCheckpoint, AuditEntry, AuditPrune
+
+MAX_RESULTS = 500
+
+
+class QueryError(ValueError):
+    """A search the gateway cannot run; the message says which parameter and why."""
+
+
+class AuditQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    citizen: str | None = Field(default=None, max_length=254, description="e-mail address or pseudonym")
+    agent: str | None = Field(default=None, max_length=120, description="actor id, e.g. staff:12")
+    role: str | None = None
+    commune: str | None = Field(default=None, max_length=60)
+    service: str | None = Field(default=None, max_length=60)
+    action: str | None = Field(default=None, max_length=60)
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before: int | None = Field(default=None, ge=0, description="only entries before this position (next page)")
+    limit: int = Field(default=100, ge=1, le=MAX_RESULTS)
+
+    @field_validator("outcome")
+    @classmethod
+    def _known_outcome(cls, value: str | None) -> str | None:
+        if value is not None and value not in OUTCOMES:
+            raise ValueError(f"must be one of {', '.join(OUTCOMES)}")
+        return value
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, value: str | None) -> str | None:
+        if value is not None and value not in ROLES:
+            raise ValueError(f"must be one of {', '.join(ROLES)}")
+        return value
+
+    @field_validator("since", "until")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+    @model_validator(mode="after")
+    def _period(self) -> AuditQuery:
+        if self.since and self.until and self.since >= self.until:
+            raise ValueError("the period must end after it starts (since < until)")
+        return self
+
+
+def parse_query(params: dict[str, str]) -> AuditQuery:
+    cleaned = {key: value for key, value in params.items() if value != ""}
+    try:
+        return AuditQuery.model_validate(cleaned)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]) or "query"
+        fault = "unknown parameter" if first["type"] == "extra_forbidden" else first["msg"]
+        raise QueryError(f"{name}: {fault}") from None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The communes an auditor may see: None means the whole syndicate."""
+
+    communes: frozenset[str] | None
+
+    def allows(self, commune: str | None) -> bool:
+        return self.communes is None or (commune is not None and commune in self.communes)
+
+
+def _statement(query: AuditQuery, scope: Scope, secret_key: bytes) -> Select[Any]:
+    table = AuditEntry.__table__  # type: ignore[attr-defined]
+    statement = select(AuditEntry)
+    if scope.communes is not None:
+        statement = statement.where(table.c.commune.in_(sorted(scope.communes)))
+    if query.citizen:
+        subject = query.citizen if len(query.citizen) == 32 and "@" not in query.citizen else None
+        statement = statement.where(table.c.subject == (subject or pseudonym(secret_key, "email", query.citizen)))
+    for name in ("commune", "service", "action", "outcome"):
+        value = getattr(query, name)
+        if value is not None:
+            statement = statement.where(table.c[name] == value)
+    if query.agent:
+        statement = statement.where(table.c.actor_id == query.agent)
+    if query.role:
+        statement = statement.where(table.c.actor_role == query.role)
+    if query.since:
+        statement = statement.where(table.c.time >= query.since)
+    if query.until:
+        statement = statement.where(table.c.time < query.until)
+    if query.before is not None:
+        statement = statement.where(table.c.seq < query.before)
+    return statement.order_by(table.c.seq.desc()).limit(query.limit)
+
+
+def search(session: Session, query: AuditQuery, scope: Scope, secret_key: bytes) -> list[AuditEntry]:
+    if query.commune is not None and not scope.allows(query.commune):
+        raise PermissionError(query.commune)
+    return list(session.scalars(_statement(query, scope, secret_key)))
+
+
+def as_dict(entry: AuditEntry) -> dict[str, Any]:
+    fields = decode(entry.encoded)
+    return {"seq": entry.seq, **{key: value for key, value in fields.items() if key not in ("seq", "v")}}
+
+
+@dataclass(frozen=True)
+class Proof:
+    checkpoint: str
+    tree_size: int
+    path: Sequence[str]
+
+
+def proof_for(session: Session, entry: AuditEntry) -> Proof | None:
+    """The entry's inclusion proof against the latest checkpoint covering it, if one does."""
+    checkpoint = session.scalars(
+        select(AuditCheckpoint).where(AuditCheckpoint.size > entry.seq).order_by(AuditCheckpoint.size.desc()).limit(1)  # type: ignore[arg-type,attr-defined]
+    ).first()
+    if checkpoint is None:
+        return None
+    prune = session.scalars(select(AuditPrune).order_by(AuditPrune.size.desc()).limit(1)).first()  # type: ignore[attr-defined]
+    prefix = CompactRange.from_dict(prune.frontier) if prune else CompactRange()
+    table = AuditEntry.__table__  # type: ignore[attr-defined]
+    leaves = session.execute(
+        select(table.c.leaf_hash).where(table.c.seq >= prefix.size, table.c.seq < checkpoint.size).order_by(table.c.seq)
+    ).scalars().all()  # fmt: skip
+    path = inclusion_proof(entry.seq, PrunedLeaves(prefix, list(leaves)))
+    return Proof(checkpoint.note, checkpoint.size, [base64.b64encode(node).decode() for node in path])
+
+
+def csv_rows(entries: list[AuditEntry]) -> list[list[str]]:
+    header = ["seq", "time", "commune", "service", "actor_id", "actor_role", "action", "resource", "subject",
+              "purpose", "origin", "outcome"]  # fmt: skip
+    rows = [header]
+    for entry in entries:
+        values = [str(entry.seq), format_time(entry.time), *(str(getattr(entry, name) or "") for name in header[2:])]
+        rows.append([_defuse(value) for value in values])
+    return rows
+
+
+def _defuse(value: str) -> str:
+    """Keep spreadsheets from running a cell as a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
