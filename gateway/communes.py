@@ -27,6 +27,8 @@ class Commune:
     email: str
     phone: str
     opening_hours: str | None
+    #: whether citizens see agents' names in their access log (else role and commune only)
+    shows_agent_names: bool = False
     #: enabled service key -> its validated settings, in the file's order;
     #: ``None`` when the plugin that should provide it failed to load
     services: Mapping[str, ServiceSettings | None] = field(default_factory=dict)
@@ -45,6 +47,7 @@ class Commune:
             email=str(source.contact.email),
             phone=source.contact.phone,
             opening_hours=source.contact.opening_hours,
+            shows_agent_names=source.privacy.access_log_shows_agent_names,
             services=dict(services),
         )
 

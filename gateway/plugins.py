@@ -33,6 +33,7 @@ DEFAULT_PLUGINS = (
     "gateway.builtin.pages",
     "gateway.builtin.staff_pages",
     "gateway.builtin.audit_console",
+    "gateway.builtin.access_log",
     "gateway.builtin.demo_identity",
 )
 

@@ -157,6 +157,13 @@ class Retention(_Strict):
     decided_requests_days: int | None = Field(default=None, ge=30, le=3650)
 
 
+class Privacy(_Strict):
+    """What citizens see of the commune's staff in their access log."""
+
+    #: False (default): agents appear by role and commune only; True: by name too
+    access_log_shows_agent_names: bool = False
+
+
 class CommuneFile(_Strict):
     slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)
     name: str = Field(min_length=1)
@@ -166,6 +173,7 @@ class CommuneFile(_Strict):
     address: Address
     contact: Contact
     retention: Retention = Retention()
+    privacy: Privacy = Privacy()
     services: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("slug")

@@ -258,3 +258,31 @@ async def sign_in_staff(client: GuichetClient, username: str, *roles: str) -> No
     assert seed, "no second-factor enrolment page"
     answer = await client.submit("/agents/connexion/code", {"code": totp.code_at(seed.group(1), time.time())})
     assert answer.status_code == 303, answer.text
+
+
+def sign_in_citizen(
+    client: GuichetClient, *, given_name: str = "Camille", family_name: str = "Exemple", email: str | None = None
+) -> int:
+    """Create a federated citizen and give ``client`` a live session for them; return the citizen's id.
+
+    For tests of what signed-in citizens see; the sign-in flows themselves are
+    tested against the demo identity provider.
+    """
+    import secrets
+    from datetime import UTC, datetime
+
+    from gateway.identity.sessions import COOKIE, cookie_value, open_session
+    from gateway.models import Citizen
+
+    db = client.app.state.db
+    with db.session() as session:
+        citizen = Citizen(public_id=secrets.token_hex(16), issuer="https://idp.test", sub=secrets.token_hex(8),
+                          given_name=given_name, family_name=family_name, email=email,
+                          created_at=datetime.now(UTC))  # fmt: skip
+        session.add(citizen)
+        session.flush()
+        assert citizen.id is not None
+        session_id = open_session(session, "citizen", citizen.id)
+        citizen_id = citizen.id
+    client.cookies.set(COOKIE, cookie_value(client.app.state.registry.settings.secret_key, session_id))
+    return citizen_id

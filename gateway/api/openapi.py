@@ -242,6 +242,22 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "AccessLog": {
+        "type": "object",
+        "required": ["accesses"],
+        "properties": {
+            "accesses": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        name: {"type": "string"}
+                        for name in ("time", "commune", "service", "who", "what", "purpose", "outcome")
+                    },
+                },
+            }
+        },
+    },
     "Health": {
         "type": "object",
         "required": ["status"],

@@ -19,7 +19,7 @@ from gateway.requests.filing import SUBMISSION_KEY_MAX, file_request, new_submis
 from gateway.services import FormField, Localized
 from gateway.web.errors import PageError, problem
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of, request_origin
+from gateway.web.lookups import commune_or_404, enabled_service_or_404, filer_of, registry_of, request_origin
 
 PREFIX = "/api/v1"
 NOT_FOUND = problem_response("No such commune, or the commune does not offer this service.")
@@ -152,6 +152,7 @@ async def file_request_endpoint(request: Request) -> Response:
     if len(submission_key) > SUBMISSION_KEY_MAX:
         return problem(400, _BAD_KEY(locale), type_="urn:guichet:problem:bad-idempotency-key")
     db = request.app.state.db
+    actor, subject = filer_of(request)
     filed = await db.run(
         lambda: file_request(
             db,
@@ -162,6 +163,8 @@ async def file_request_endpoint(request: Request) -> Response:
             submission_key=submission_key,
             locale=locale,
             origin=request_origin(request),
+            actor=actor,
+            subject=subject,
         )
     )
     if filed.errors:

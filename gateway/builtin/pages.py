@@ -25,7 +25,7 @@ from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, file_request, new
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
 from gateway.web.errors import PageError
 from gateway.web.i18n import COOKIE, LOCALES, choose_locale
-from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of, request_origin
+from gateway.web.lookups import commune_or_404, enabled_service_or_404, filer_of, registry_of, request_origin
 from gateway.web.templating import render
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -89,6 +89,7 @@ async def _submit(request: Request, commune: Commune, key: str) -> Response:
         submission_key = new_submission_key()
     locale = choose_locale(request)
     db = request.app.state.db
+    actor, subject = filer_of(request)
     filed: Filed = await db.run(
         lambda: file_request(
             db,
@@ -99,6 +100,8 @@ async def _submit(request: Request, commune: Commune, key: str) -> Response:
             submission_key=submission_key,
             locale=locale,
             origin=request_origin(request),
+            actor=actor,
+            subject=subject,
         )
     )
     if filed.errors:

@@ -97,12 +97,15 @@ def file_request(
     locale: str,
     origin: str,
     actor: Actor = ANONYMOUS,
+    subject: str | None = None,
 ) -> Filed:
     """Validate and store one request; idempotent on ``submission_key``.
 
     The request, the plugin's reaction and their audit entries are written in
     one transaction. ``origin`` says where the request came from (for the
-    audit log); ``actor`` who filed it.
+    audit log); ``actor`` who filed it; ``subject`` the pseudonym of the person
+    it is about when known (a signed-in citizen), else taken from the
+    service's ``subject_field``.
 
     Blocking: call it through :meth:`Database.run` from async code.
     """
@@ -118,7 +121,7 @@ def file_request(
         return Filed(errors=tuple(errors))
     try:
         with _unavailable_on_failure(key):
-            context = _Context(provided, commune, data, hook_args, submission_key, locale, origin, actor)
+            context = _Context(provided, commune, data, hook_args, submission_key, locale, origin, actor, subject)
             return _store(db, registry, context)
     except IntegrityError:
         # Two copies of one submission raced: the other one won, answer with its result.
@@ -145,6 +148,7 @@ class _Context:
     locale: str
     origin: str
     actor: Actor
+    subject: str | None
 
 
 def _store(db: Database, registry: Registry, context: _Context) -> Filed:
@@ -171,7 +175,7 @@ def _store(db: Database, registry: Registry, context: _Context) -> Filed:
         store.add(row)
         subject_field = definition.subject_field
         subject_value = context.data.get(subject_field) if subject_field else None
-        subject = (
+        subject = context.subject or (
             pseudonym(registry.settings.secret_key, subject_field, subject_value)
             if subject_field and subject_value
             else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from gateway.audit.events import ANONYMOUS, Actor, pseudonym
 from gateway.communes import Commune
 from gateway.registry import Registry
 from gateway.services import Localized
@@ -47,3 +48,12 @@ def request_origin(request: Request) -> str:
     door = "api" if request.url.path.startswith("/api/") else "web"
     host = request.client.host if request.client else "unknown"
     return f"{door} {host}"
+
+
+def filer_of(request: Request) -> tuple[Actor, str | None]:
+    """Who files a request and whom it is about: a signed-in citizen, or an anonymous visitor."""
+    principal = request.scope.get("state", {}).get("principal")
+    if principal is not None and principal.is_citizen:
+        secret = registry_of(request).settings.secret_key
+        return principal.actor(), pseudonym(secret, "citizen", principal.handle)
+    return ANONYMOUS, None

@@ -1,0 +1,41 @@
+"""Plain words for audit actions, as citizens read them in their access log."""
+
+from __future__ import annotations
+
+from gateway.services import Localized
+
+ACTIONS: dict[str, Localized] = {
+    "request.create": Localized("Dépôt de votre demande", "Your request was filed"),
+    "request.read": Localized("Consultation de votre demande", "Your request was looked at"),
+    "request.update": Localized("Traitement de votre demande", "Your request was processed"),
+    "request.export": Localized("Export de votre demande", "Your request was exported"),
+    "request.purge": Localized(
+        "Suppression de votre demande (fin de conservation)", "Your request was deleted (retention)"
+    ),
+    "outbox.sent": Localized("Envoi d'un message à votre adresse", "A message was sent to you"),
+    "outbox.failed": Localized("Échec de l'envoi d'un message", "A message to you could not be sent"),
+    "audit.search": Localized(
+        "Recherche dans le journal d'audit vous concernant", "The audit log was searched about you"
+    ),
+    "audit.view": Localized(
+        "Consultation d'une entrée du journal vous concernant", "An audit entry about you was read"
+    ),
+    "audit.export": Localized("Export du journal d'audit vous concernant", "The audit log about you was exported"),
+    "account.read": Localized("Consultation de votre journal d'accès", "You looked at your access log"),
+}
+
+ROLES: dict[str, Localized] = {
+    "anonymous": Localized("vous-même (sans connexion)", "you (not signed in)"),
+    "citizen": Localized("vous-même", "you"),
+    "agent": Localized("un agent", "an agent"),
+    "supervisor": Localized("un responsable", "a supervisor"),
+    "auditor": Localized("un auditeur", "an auditor"),
+    "administrator": Localized("un administrateur", "an administrator"),
+    "system": Localized("le système (automatique)", "the system (automatic)"),
+}
+
+
+def action_label(action: str) -> Localized:
+    if action in ACTIONS:
+        return ACTIONS[action]
+    return Localized(f"Traitement par la démarche ({action})", f"Processing by the service ({action})")

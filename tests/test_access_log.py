@@ -1,0 +1,125 @@
+"""A signed-in citizen's access log: every access to their data, by role and commune, downloadable."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from gateway.app import create_app
+from gateway.audit.events import AuditEvent, pseudonym
+from gateway.audit.log import record
+from gateway.identity import staff as staff_accounts
+from gateway.models import AuditEntry, Citizen
+from gateway.testing import ConfigFolder, GuichetClient, sign_in_citizen
+
+EMAIL = "camille.exemple@example.org"
+CONTACT = {"name": "Camille Exemple", "email": EMAIL, "topic": "autre", "message": "Une question sur la fête."}
+
+
+@pytest_asyncio.fixture
+async def app(guichet_config: ConfigFolder, guichet_database_url: str) -> AsyncIterator[Starlette]:
+    guichet_config.set_gateway(database={"url": guichet_database_url})
+    application = create_app(guichet_config.path)
+    yield application
+    application.state.db.dispose()
+
+
+@pytest_asyncio.fixture
+async def client(app: Starlette) -> AsyncIterator[GuichetClient]:
+    async with GuichetClient(app) as http:
+        yield http
+
+
+def agent_read(app: Starlette, commune: str, subject: str) -> None:
+    """An agent of ``commune`` reads the citizen's request (the back office will do this for real)."""
+    with app.state.db.session() as session:
+        staff = staff_accounts.create(session, username=f"agent.{commune}", display_name=f"Dominique Agent {commune}",
+                                      email=f"agent@{commune}.example", password="a long enough password",
+                                      grants=[staff_accounts.parse_grant(f"agent:{commune}")])  # fmt: skip
+        event = AuditEvent(action="request.read", actor_id=f"staff:{staff.id}", actor_role="agent", commune=commune,
+                           service="contact", resource="request/MSG-2026-000001", subject=subject,
+                           purpose="Répondre à votre message", origin="web 192.0.2.9")  # fmt: skip
+        record(session, event)
+
+
+def citizen_subject(app: Starlette, citizen_id: int) -> str:
+    with app.state.db.session() as session:
+        citizen = session.get(Citizen, citizen_id)
+        assert citizen is not None
+        return pseudonym(app.state.registry.settings.secret_key, "citizen", citizen.public_id)
+
+
+async def test_request_filed_while_signed_in_appears_in_the_log(client: GuichetClient) -> None:
+    sign_in_citizen(client)
+    await client.submit("/corbas/contact", CONTACT)
+    page = await client.get("/mon-compte/acces")
+    assert page.status_code == 200
+    assert "Dépôt de votre demande" in page.text and "Écrire à la mairie" in page.text and "Corbas" in page.text
+
+
+async def test_agents_are_shown_by_role_and_commune_only(client: GuichetClient, app: Starlette) -> None:
+    citizen_id = sign_in_citizen(client)
+    agent_read(app, "corbas", citizen_subject(app, citizen_id))
+    page = await client.get("/mon-compte/acces")
+    assert "un agent de Corbas" in page.text
+    assert "Dominique Agent" not in page.text
+
+
+async def test_commune_may_choose_to_show_agents_names(client: GuichetClient, app: Starlette) -> None:
+    citizen_id = sign_in_citizen(client)
+    agent_read(app, "givors", citizen_subject(app, citizen_id))
+    page = await client.get("/mon-compte/acces")
+    assert "un agent de Givors : Dominique Agent givors" in page.text
+
+
+async def test_accesses_recorded_under_the_verified_address_are_included(client: GuichetClient, app: Starlette) -> None:
+    async with GuichetClient(app) as anonymous:
+        await anonymous.submit("/givors/contact", CONTACT)  # before signing in, same address
+    sign_in_citizen(client, email=EMAIL)
+    page = await client.get("/mon-compte/acces")
+    assert "Givors" in page.text and "vous-même (sans connexion)" in page.text
+
+
+async def test_other_citizens_accesses_are_not_shown(client: GuichetClient, app: Starlette) -> None:
+    async with GuichetClient(app) as someone_else:
+        await someone_else.submit("/givors/contact", {**CONTACT, "email": "dominique@example.org"})
+    sign_in_citizen(client, email=EMAIL)
+    page = await client.get("/mon-compte/acces")
+    assert "Aucun accès à vos données" in page.text
+
+
+async def test_log_can_be_downloaded_as_csv_and_json(client: GuichetClient) -> None:
+    sign_in_citizen(client)
+    await client.submit("/corbas/contact", CONTACT)
+    as_csv = await client.get("/mon-compte/acces.csv")
+    rows = list(csv.reader(io.StringIO(as_csv.text)))
+    assert rows[0] == ["time", "commune", "service", "who", "what", "purpose", "outcome"]
+    assert as_csv.headers["content-disposition"].startswith("attachment")
+    as_json = await client.get("/mon-compte/acces.json")
+    assert as_json.json()["accesses"][-1]["what"] == "Dépôt de votre demande"
+
+
+async def test_looking_at_the_log_is_recorded(client: GuichetClient, app: Starlette) -> None:
+    sign_in_citizen(client)
+    await client.get("/mon-compte/acces")
+    with app.state.db.session() as session:
+        last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()  # type: ignore[attr-defined]
+    assert (last.action, last.actor_role) == ("account.read", "citizen")
+
+
+async def test_visitor_is_sent_to_sign_in(client: GuichetClient) -> None:
+    answer = await client.get("/mon-compte/acces")
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/connexion")
+
+
+async def test_api_gives_the_log_to_the_signed_in_citizen(client: GuichetClient) -> None:
+    assert (await client.get("/api/v1/me/access-log")).status_code == 401
+    sign_in_citizen(client)
+    await client.submit("/corbas/contact", CONTACT)
+    body = (await client.get("/api/v1/me/access-log", headers={"Accept-Language": "en"})).json()
+    assert body["accesses"][0]["what"] == "Your request was filed"
