@@ -31,11 +31,15 @@ EXPIRED_FORM = Localized(
 )
 
 
+#: back-channel endpoints, called server to server with a client secret in the body and no cookie
+BACK_CHANNEL_PATHS = frozenset({"/demo-idp/api/v2/token"})
+
+
 class _PagePaths:
-    """Stands for asgi-csrf's ``always_protect`` set: every path but the API's."""
+    """Stands for asgi-csrf's ``always_protect`` set: every path but the API's and the back-channel ones."""
 
     def __contains__(self, path: object) -> bool:
-        return isinstance(path, str) and not path.startswith("/api/")
+        return isinstance(path, str) and not path.startswith("/api/") and path not in BACK_CHANNEL_PATHS
 
 
 async def _refuse(scope: Scope, send: Send, _reason: Any) -> None:

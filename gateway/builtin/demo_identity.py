@@ -1,0 +1,20 @@
+"""The demo identity provider's routes, registered as a default plugin in demo deployments only.
+
+Settings refuse ``demo_identity.enabled`` outside a demo on loopback; this
+plugin adds no route at all unless it is on.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from gateway import hookimpl
+from gateway.identity.demo_provider import demo_provider_routes
+from gateway.settings import Settings
+
+
+@hookimpl
+def guichet_routes(settings: Settings) -> list[BaseRoute]:
+    if not settings.demo_identity.enabled:
+        return []
+    return demo_provider_routes(settings)
