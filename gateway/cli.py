@@ -446,3 +446,107 @@ def users_enable(ctx: click.Context, username: str) -> None:
 def users_reset_mfa(ctx: click.Context, username: str) -> None:
     """Forget an account's second factor (lost phone); it is set up again at the next sign-in."""
     _change_staff(ctx, username, staff_accounts.reset_second_factor, f"{username}: second factor reset")
+
+
+@users.command("link-oidc")
+@click.argument("username")
+@click.option("--commune", "commune", required=True, help="The commune whose own identity provider the agent uses.")
+@click.option("--sub", "sub", required=True, help="The agent's identifier (sub) at that provider, exactly.")
+@click.pass_context
+def users_link_oidc(ctx: click.Context, username: str, commune: str, sub: str) -> None:
+    """Let an agent sign in through their commune's identity provider ([identity] staff_provider).
+
+    No TOTP code is asked for then: the commune's provider does the second
+    factor. Every role of the account must be for that commune.
+    """
+    from gateway.identity.federation import LinkError, link_staff
+    from gateway.identity.providers import provider_registry
+
+    settings, database = _database(ctx)
+    provider = provider_registry(settings).staff_of(commune)
+    if provider is None:
+        database.dispose()
+        raise click.ClickException(f"{commune!r} has no [identity.staff_provider] in its file")
+    try:
+        with database.session() as session:
+            staff = staff_accounts.find(session, username)
+            if staff is None:
+                raise LinkError(f"no staff account {username!r}")
+            link_staff(session, staff, provider, sub)
+    except LinkError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        database.dispose()
+    click.echo(f"{username} signs in through {provider.display_name} ({provider.issuer}) as {sub.strip()}")
+
+
+@main.group()
+def outbox() -> None:
+    """The outbox: messages to people, delivered over SMTP."""
+
+
+@outbox.command("deliver")
+@click.option("--once", is_flag=True, help="Deliver what is due now, print the counts and exit.")
+@click.option("--every", type=click.IntRange(min=1), default=10, show_default=True, help="Seconds between passes.")
+@click.pass_context
+def outbox_deliver(ctx: click.Context, once: bool, every: int) -> None:
+    """Send the messages that are due; without --once, keep doing so until Ctrl-C (any number of workers may run)."""
+    import signal
+    import threading
+
+    from gateway.notify.delivery import deliver_due, run_worker
+
+    settings, database = _database(ctx)
+    if once:
+        report = deliver_due(database, settings)
+        database.dispose()
+        click.echo(str(report))
+        return
+    stop = threading.Event()
+
+    def ask_to_stop(_signum: int, _frame: object) -> None:
+        if stop.is_set():  # a second Ctrl-C: do not wait for the pass in progress
+            raise KeyboardInterrupt
+        click.echo("stopping after the current pass (Ctrl-C again to stop at once)", err=True)
+        stop.set()
+
+    previous = {number: signal.signal(number, ask_to_stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    click.echo(f"delivering the outbox every {every} s (Ctrl-C to stop)", err=True)
+    try:
+        run_worker(database, settings, every, stop, on_pass=lambda report: click.echo(str(report)))
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        database.dispose()
+
+
+@outbox.command("list")
+@click.pass_context
+def outbox_list(ctx: click.Context) -> None:
+    """Pending, sent and failed counts, and the 20 most recent messages (addresses masked)."""
+    from sqlmodel import col
+
+    from gateway.models import OutboxMessage
+    from gateway.notify.outbox import masked, state_of
+
+    _unused, database = _database(ctx)
+    sent_at, failed_at = col(OutboxMessage.sent_at), col(OutboxMessage.failed_at)
+    states = {
+        "pending": sent_at.is_(None) & failed_at.is_(None),
+        "sent": sent_at.is_not(None),
+        "failed": failed_at.is_not(None),
+    }
+    newest_first = (col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc())
+    with database.session() as session:
+        counts = {
+            state: session.exec(select(func.count()).select_from(OutboxMessage).where(condition)).one()
+            for state, condition in states.items()
+        }
+        recent = session.exec(select(OutboxMessage).order_by(*newest_first).limit(20)).all()
+    database.dispose()
+    click.echo(", ".join(f"{state} {number}" for state, number in counts.items()))
+    if recent:
+        click.echo(f"{'id':>6}  {'kind':<30} {'recipient':<34} {'state':<8} attempts")
+    for message in recent:
+        recipient = masked(message.recipient)
+        click.echo(f"{message.id:>6}  {message.kind:<30} {recipient:<34} {state_of(message):<8} {message.attempts}")

@@ -1,0 +1,1 @@
+"""Messages to people: the transactional outbox and its delivery over SMTP."""
