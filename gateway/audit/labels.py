@@ -22,6 +22,16 @@ ACTIONS: dict[str, Localized] = {
     ),
     "audit.export": Localized("Export du journal d'audit vous concernant", "The audit log about you was exported"),
     "account.read": Localized("Consultation de votre journal d'accès", "You looked at your access log"),
+    "auth.login": Localized("Connexion à votre compte", "Sign-in to your account"),
+    "auth.lockout": Localized(
+        "Blocage temporaire de votre compte après des essais infructueux",
+        "Your account was locked for a while after failed attempts",
+    ),
+    "account.create": Localized("Création d'un compte avec votre adresse", "An account was created with your address"),
+    "account.verify": Localized("Confirmation de votre adresse électronique", "Your e-mail address was confirmed"),
+    "account.verify-resend": Localized("Nouvel envoi du lien de confirmation", "The confirmation link was sent again"),
+    "account.password-reset-request": Localized("Demande d'un nouveau mot de passe", "A new password was asked for"),
+    "account.password-reset": Localized("Changement de votre mot de passe", "Your password was changed"),
 }
 
 ROLES: dict[str, Localized] = {
