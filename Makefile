@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# the address the demo calls itself by (its identity provider's issuer): loopback even when bound to all interfaces
+PUBLIC_HOST := $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
 PLUGIN_ARGS := $(foreach dir,$(PLUGIN_DIRS),-e ./$(dir))
 
@@ -30,7 +32,7 @@ $(VENV)/.installed-test: pyproject.toml $(wildcard plugins/*/pyproject.toml) | $
 run: $(VENV)/.installed-run
 	$(BIN)/guichet db upgrade
 	$(BIN)/guichet demo seed
-	$(BIN)/guichet serve --host $(HOST) --port $(PORT)
+	GUICHET_PUBLIC_BASE_URL=http://$(PUBLIC_HOST):$(PORT) $(BIN)/guichet serve --host $(HOST) --port $(PORT)
 
 ## Run every test, core and plugins (PostgreSQL ones need GUICHET_TEST_DATABASE_URL).
 test: $(VENV)/.installed-test

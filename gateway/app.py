@@ -29,6 +29,7 @@ from gateway.identity.access import (
     sign_in_required_handler,
 )
 from gateway.identity.middleware import IdentityMiddleware
+from gateway.identity.providers import form_action_sources
 from gateway.plugins import PluginSet, get_plugin_manager
 from gateway.registry import Registry, build_registry
 from gateway.requests.filing import ServiceUnavailable, SubmissionKeyReused
@@ -93,7 +94,7 @@ def create_app(
     app = Starlette(
         routes=ordered_routes(registry),
         middleware=[
-            Middleware(SecurityHeadersMiddleware, https=settings.https),
+            Middleware(SecurityHeadersMiddleware, https=settings.https, form_action=form_action_sources(settings)),
             Middleware(BodyLimitMiddleware, max_bytes=settings.gateway.max_body_bytes, too_large=too_large),
             Middleware(csrf_middleware, secret=settings.secret_key, secure_cookie=settings.https),
             Middleware(IdentityMiddleware),

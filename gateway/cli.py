@@ -85,6 +85,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         workers=workers,
         proxy_headers=True,
         server_header=False,
+        access_log=False,  # query strings carry one-time codes and id_token_hint; the audit log says who did what
     )
 
 

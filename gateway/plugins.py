@@ -35,6 +35,9 @@ DEFAULT_PLUGINS = (
     "gateway.builtin.audit_console",
     "gateway.builtin.access_log",
     "gateway.builtin.demo_identity",
+    "gateway.builtin.account_pages",
+    "gateway.builtin.demo_outbox",
+    "gateway.builtin.oidc_pages",
 )
 
 

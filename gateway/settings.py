@@ -26,6 +26,7 @@ M = TypeVar("M", bound=BaseModel)
 
 CONFIG_ENV = "GUICHET_CONFIG"
 DATABASE_URL_ENV = "GUICHET_DATABASE_URL"
+PUBLIC_BASE_URL_ENV = "GUICHET_PUBLIC_BASE_URL"
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 
@@ -129,6 +130,104 @@ class DemoIdentitySection(_Strict):
     enabled: bool = False
 
 
+#: where an OpenID provider publishes its metadata, relative to its issuer (OpenID Connect Discovery 1.0, §4)
+WELL_KNOWN_OPENID = "/.well-known/openid-configuration"
+#: keys the gateway gives its own providers or paths, which a configured provider may not take
+RESERVED_PROVIDER_KEYS = frozenset({"demo", "retour"})
+
+
+def _provider_url(value: str | None) -> str | None:
+    """An identity provider's address: https, or plain http on a loopback address (tests, demo)."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("must be an absolute https:// address")
+    if parts.scheme == "http" and not is_loopback(value):
+        raise ValueError("must use https:// (plain http:// is only accepted on a loopback address)")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError("must have no query, fragment or credentials")
+    return value
+
+
+class IdentityProviderSection(_Strict):
+    """An OpenID Connect provider the gateway signs people in with (FranceConnect, a commune's own...)."""
+
+    #: short name in addresses (/connexion/<key>) and in the audit log
+    key: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)
+    #: shown on the sign-in button
+    display_name: str = Field(min_length=1, max_length=100)
+    #: the provider's metadata; defaults to <issuer>/.well-known/openid-configuration
+    discovery_url: str | None = None
+    #: the exact ``iss`` of its tokens; defaults to discovery_url without /.well-known/openid-configuration
+    issuer: str | None = None
+    client_id: str = Field(min_length=1, max_length=255)
+    #: NAME of the environment variable holding the client secret (never the secret itself)
+    client_secret_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)
+    #: ask only for what the services need
+    scopes: tuple[str, ...] = ("openid", "given_name", "family_name", "email")
+    #: e.g. "eidas1"; the ``acr`` returned must be at least this level
+    acr_values: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_:./-]+( [A-Za-z0-9_:./-]+)*$", max_length=200)
+    #: send a PKCE S256 challenge when the provider's metadata says it supports it
+    pkce: bool = True
+    #: the page of this site a person is offered once signed out
+    post_logout_redirect: str = Field(default="/", max_length=200)
+
+    @field_validator("discovery_url", "issuer")
+    @classmethod
+    def _provider_address(cls, value: str | None) -> str | None:
+        return _provider_url(value)
+
+    @field_validator("key")
+    @classmethod
+    def _key_not_reserved(cls, value: str) -> str:
+        if value in RESERVED_PROVIDER_KEYS:
+            raise ValueError(f"'{value}' is reserved for the gateway's own use")
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid_scopes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "openid" not in value:
+            raise ValueError("must contain 'openid'")
+        for scope in value:
+            if not scope or not all(char.isalnum() or char in "_-:." for char in scope):
+                raise ValueError(f"{scope!r} is not a scope name")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a scope twice")
+        return value
+
+    @field_validator("post_logout_redirect")
+    @classmethod
+    def _local_path(cls, value: str) -> str:
+        if not value.startswith("/") or value.startswith("//") or "\\" in value or urlsplit(value).netloc:
+            raise ValueError("must be a path of this site, such as /")
+        return value
+
+    @model_validator(mode="after")
+    def _where_to_find_it(self) -> IdentityProviderSection:
+        if self.discovery_url is None and self.issuer is None:
+            raise ValueError("give the provider's issuer or its discovery_url")
+        if self.issuer is None and not (self.discovery_url or "").endswith(WELL_KNOWN_OPENID):
+            raise ValueError(f"give the issuer too: discovery_url does not end with {WELL_KNOWN_OPENID}")
+        return self
+
+    @property
+    def expected_issuer(self) -> str:
+        """The issuer every token must name, exactly."""
+        return self.issuer or (self.discovery_url or "").removesuffix(WELL_KNOWN_OPENID)
+
+    @property
+    def metadata_url(self) -> str:
+        return self.discovery_url or (self.issuer or "").rstrip("/") + WELL_KNOWN_OPENID
+
+
+class IdentitySection(_Strict):
+    """Identity providers citizens can sign in with (``[[identity.providers]]``)."""
+
+    providers: tuple[IdentityProviderSection, ...] = ()
+
+
 class GatewayFile(_Strict):
     gateway: GatewaySection
     storage: StorageSection = StorageSection()
@@ -139,6 +238,7 @@ class GatewayFile(_Strict):
     smtp: SmtpSection = SmtpSection()
     outbox: OutboxSection = OutboxSection()
     demo_identity: DemoIdentitySection = DemoIdentitySection()
+    identity: IdentitySection = IdentitySection()
 
 
 class Address(_Strict):
@@ -164,6 +264,13 @@ class Privacy(_Strict):
     access_log_shows_agent_names: bool = False
 
 
+class CommuneIdentity(_Strict):
+    """A commune's own identity providers: for its staff, and optionally one for its residents."""
+
+    staff_provider: IdentityProviderSection | None = None
+    citizen_provider: IdentityProviderSection | None = None
+
+
 class CommuneFile(_Strict):
     slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)
     name: str = Field(min_length=1)
@@ -174,6 +281,7 @@ class CommuneFile(_Strict):
     contact: Contact
     retention: Retention = Retention()
     privacy: Privacy = Privacy()
+    identity: CommuneIdentity = CommuneIdentity()
     services: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("slug")
@@ -185,7 +293,25 @@ class CommuneFile(_Strict):
 
 
 #: First path segments the gateway uses itself; no commune may take them.
-RESERVED_SLUGS = frozenset({"api", "static", "healthz", "readyz", "openapi.json", "langue", "favicon.ico"})
+RESERVED_SLUGS = frozenset(
+    {
+        "api",
+        "static",
+        "healthz",
+        "readyz",
+        "openapi.json",
+        "langue",
+        "favicon.ico",
+        "compte",
+        "connexion",
+        "deconnexion",
+        "agents",
+        "audit",
+        "mon-compte",
+        "demo",
+        "demo-idp",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -204,6 +330,7 @@ class Settings:
     smtp: SmtpSection = field(default_factory=SmtpSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
     demo_identity: DemoIdentitySection = field(default_factory=DemoIdentitySection)
+    identity: IdentitySection = field(default_factory=IdentitySection)
 
     @property
     def https(self) -> bool:
@@ -226,11 +353,14 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
     config_dir = (config_dir or config_dir_from_env()).resolve()
     gateway_path = config_dir / "gateway.toml"
     raw = _read_toml(gateway_path)
+    if os.environ.get(PUBLIC_BASE_URL_ENV):  # e.g. `make run PORT=8080` serving the demo elsewhere
+        raw.setdefault("gateway", {})["public_base_url"] = os.environ[PUBLIC_BASE_URL_ENV]
     gateway_file = _validate(GatewayFile, raw, gateway_path)
     _check_demo_identity(gateway_file, gateway_path)
     data_dir = (config_dir / gateway_file.storage.data_dir).resolve()
     database_url = _database_url(gateway_file, data_dir)
     communes, files = _load_communes(config_dir / "communes")
+    _check_identity_providers(gateway_file, gateway_path, communes, files, check_secrets=load_secret)
     secret = _load_secret(gateway_file, config_dir, gateway_path) if load_secret else b""
     return Settings(
         config_dir=config_dir,
@@ -245,7 +375,41 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
         smtp=gateway_file.smtp,
         outbox=gateway_file.outbox,
         demo_identity=gateway_file.demo_identity,
+        identity=gateway_file.identity,
     )
+
+
+def _check_identity_providers(
+    gateway_file: GatewayFile,
+    gateway_path: Path,
+    communes: tuple[CommuneFile, ...],
+    files: dict[str, Path],
+    *,
+    check_secrets: bool,
+) -> None:
+    """Provider keys are unique across every file, and each provider's client secret is in the environment."""
+    seen: dict[str, Path] = {}
+    found: list[tuple[Path, str, IdentityProviderSection]] = [
+        (gateway_path, f"identity.providers.{index}", provider)
+        for index, provider in enumerate(gateway_file.identity.providers)
+    ]
+    for commune in communes:
+        for name in ("staff_provider", "citizen_provider"):
+            provider = getattr(commune.identity, name)
+            if provider is not None:
+                found.append((files[commune.slug], f"identity.{name}", provider))
+    for path, key, provider in found:
+        if provider.key in seen:
+            raise ConfigError(
+                path, f"{key}.key", f"duplicate provider key '{provider.key}', also in {seen[provider.key]}"
+            )
+        seen[provider.key] = path
+        if check_secrets and not os.environ.get(provider.client_secret_env):
+            raise ConfigError(
+                path,
+                f"{key}.client_secret_env",
+                f"the environment variable {provider.client_secret_env} (the client secret) is not set",
+            )
 
 
 def _check_demo_identity(gateway_file: GatewayFile, gateway_path: Path) -> None:

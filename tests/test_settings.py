@@ -177,3 +177,17 @@ def test_demo_identity_provider_is_refused_off_loopback(config: ConfigFolder, ur
 def test_demo_identity_provider_runs_on_loopback(config: ConfigFolder, url: str) -> None:
     config.set_gateway(gateway={"public_base_url": url})
     assert load_settings(config.path).demo_identity.enabled
+
+
+def test_public_base_url_may_come_from_the_environment(config: ConfigFolder, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUICHET_PUBLIC_BASE_URL", "http://127.0.0.1:8080")
+    assert load_settings(config.path).gateway.public_base_url == "http://127.0.0.1:8080"
+
+
+@pytest.mark.parametrize("slug", ["agents", "audit", "mon-compte", "demo", "connexion"])
+def test_gateway_paths_are_reserved_slugs(config: ConfigFolder, slug: str) -> None:
+    data = config.read("communes/corbas.toml")
+    data["slug"] = slug
+    config.write(f"communes/{slug}.toml", data)
+    with pytest.raises(ConfigError, match="reserved"):
+        load_settings(config.path)

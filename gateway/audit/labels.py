@@ -22,6 +22,7 @@ ACTIONS: dict[str, Localized] = {
     ),
     "audit.export": Localized("Export du journal d'audit vous concernant", "The audit log about you was exported"),
     "account.read": Localized("Consultation de votre journal d'accès", "You looked at your access log"),
+    "auth.logout": Localized("Déconnexion", "Sign-out"),
     "auth.login": Localized("Connexion à votre compte", "Sign-in to your account"),
     "auth.lockout": Localized(
         "Blocage temporaire de votre compte après des essais infructueux",

@@ -1,7 +1,9 @@
-"""Staff sign-in (password, then a TOTP code), the staff home page, API tokens, sign-out.
+"""Staff sign-in (password, then a TOTP code), the staff home page, API tokens.
 
 Registered as a default plugin. Every page POST carries the CSRF token; a
 new session id is issued after the password and again after the code.
+Signing in through a commune's own identity provider, and signing out, are
+in :mod:`gateway.builtin.oidc_pages`.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from gateway.audit.log import record
 from gateway.identity import staff as staff_accounts
 from gateway.identity import totp
 from gateway.identity.access import principal_of, require_recent_authentication, require_staff_session
-from gateway.identity.cookies import clear_session_cookie, set_session_cookie
-from gateway.identity.sessions import mark_reauthenticated, open_session, revoke, rotate
+from gateway.identity.cookies import set_session_cookie
+from gateway.identity.providers import staff_sign_in_choices
+from gateway.identity.sessions import mark_reauthenticated, open_session, rotate
 from gateway.identity.throttle import Locked
 from gateway.identity.tokens import create_token
 from gateway.models import ApiToken, StaffUser
 from gateway.services import Localized
-from gateway.web.i18n import choose_locale
 from gateway.web.lookups import registry_of, request_origin
 from gateway.web.templating import render
 
@@ -59,8 +61,9 @@ def _address(request: Request) -> str:
 
 
 async def login(request: Request) -> Response:
+    choices = staff_sign_in_choices(registry_of(request).settings)  # communes with their own provider
     if request.method == "GET":
-        return render(request, "staff_login.html", {"error": None, "username": ""})
+        return render(request, "staff_login.html", {"error": None, "username": "", "staff_providers": choices})
     form = await request.form()
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     db = request.app.state.db
@@ -76,7 +79,7 @@ async def login(request: Request) -> Response:
 
     session_id, error = await db.run(attempt)
     if session_id is None:
-        context = {"error": error, "username": username}
+        context = {"error": error, "username": username, "staff_providers": choices}
         return render(request, "staff_login.html", context, status_code=429 if error is not BAD_CREDENTIALS else 401)
     response = RedirectResponse(f"/agents/connexion/code?suite={_next(request)}", status_code=303)
     set_session_cookie(response, registry_of(request).settings, session_id)
@@ -199,26 +202,6 @@ async def api_tokens(request: Request) -> Response:
     return render(request, "staff_tokens.html", context, status_code=422 if error else 200)
 
 
-async def sign_out(request: Request) -> Response:
-    principal = principal_of(request)
-    db = request.app.state.db
-    if principal is not None:
-
-        def close() -> None:
-            with db.session() as session:
-                revoke(session, principal.session_hash)
-                actor = principal.actor()
-                record(session, AuditEvent(action="auth.logout", actor_id=actor.id, actor_role=actor.role,
-                                           resource="session", purpose="fin de session",
-                                           origin=request_origin(request)))  # fmt: skip
-
-        await db.run(close)
-    response = RedirectResponse("/", status_code=303)
-    clear_session_cookie(response, registry_of(request).settings)
-    response.headers["Content-Language"] = choose_locale(request)
-    return response
-
-
 @hookimpl
 def guichet_routes() -> list[BaseRoute]:
     return [
@@ -227,5 +210,4 @@ def guichet_routes() -> list[BaseRoute]:
         Route("/agents/connexion/code", second_factor, methods=["GET", "POST"], name="staff_code"),
         Route("/agents/reauthentification", reauthenticate, methods=["GET", "POST"], name="staff_reauth"),
         Route("/agents/jetons", api_tokens, methods=["GET", "POST"], name="staff_tokens"),
-        Route("/deconnexion", sign_out, methods=["POST"], name="sign_out"),
     ]

@@ -6,6 +6,8 @@ no frame, no request to any other host.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,9 +16,13 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def security_headers(https: bool) -> dict[str, str]:
+def security_headers(https: bool, form_action: Sequence[str] = ()) -> dict[str, str]:
+    """``form_action``: other origins forms may lead to through redirects (the sign-in providers')."""
+    policy = CONTENT_SECURITY_POLICY
+    if form_action:
+        policy = policy.replace("form-action 'self'", " ".join(("form-action 'self'", *form_action)))
     headers = {
-        "Content-Security-Policy": CONTENT_SECURITY_POLICY + ("; upgrade-insecure-requests" if https else ""),
+        "Content-Security-Policy": policy + ("; upgrade-insecure-requests" if https else ""),
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "same-origin",
@@ -30,9 +36,9 @@ def security_headers(https: bool) -> dict[str, str]:
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+    def __init__(self, app: ASGIApp, *, https: bool, form_action: Sequence[str] = ()) -> None:
         self.app = app
-        self.headers = security_headers(https)
+        self.headers = security_headers(https, form_action)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -1,0 +1,199 @@
+"""The OpenID Connect providers people sign in with: what the configuration says, resolved once at start.
+
+Three sources, one registry:
+
+- ``[[identity.providers]]`` in ``gateway.toml``: the syndicate's providers for
+  residents, FranceConnect above all;
+- ``[identity] citizen_provider`` and ``staff_provider`` in a commune's file: a
+  commune's own provider for its residents, and the one its staff sign in
+  with (the commune's directory, which does the second factor itself);
+- the demo provider the gateway serves itself (``demo_identity.enabled``),
+  added under the key ``demo`` with the credentials derived from the secret key.
+
+Keys are unique across all of them (checked with the settings), so a key
+names one provider in addresses, in the session row and in the audit log.
+Client secrets are read from the environment variables the files name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from gateway.identity.demo_provider.clients import demo_client_credentials, discovery_url, issuer_url
+from gateway.settings import IdentityProviderSection, Settings
+
+Purpose = Literal["citizen", "staff"]
+
+DEMO_KEY = "demo"
+FRANCECONNECT_KEY = "franceconnect"
+#: what the demo provider is asked for: the same minimum as a configured provider's default
+DEMO_SCOPES = ("openid", "given_name", "family_name", "email")
+
+#: scope -> the claims it releases, FranceConnect's way (one scope per claim, and its bundles);
+#: the claims the gateway keeps about a resident are those of the scopes it asked for, nothing else
+SCOPE_CLAIMS: Mapping[str, tuple[str, ...]] = {
+    "given_name": ("given_name",),
+    "family_name": ("family_name",),
+    "birthdate": ("birthdate",),
+    "gender": ("gender",),
+    "birthplace": ("birthplace",),
+    "birthcountry": ("birthcountry",),
+    "email": ("email",),
+    "preferred_username": ("preferred_username",),
+    "profile": ("given_name", "family_name", "birthdate", "gender", "preferred_username"),
+    "birth": ("birthplace", "birthcountry"),
+    "identite_pivot": ("given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry"),
+}
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One provider, ready to use: its expected issuer, where its metadata is, and the gateway's client."""
+
+    key: str
+    display_name: str
+    purpose: Purpose
+    issuer: str
+    discovery_url: str
+    client_id: str
+    #: None when the environment variable is not set (only possible when settings were loaded without secrets)
+    client_secret: str | None = field(repr=False)
+    scopes: tuple[str, ...]
+    acr_values: str | None
+    pkce: bool
+    post_logout_redirect: str
+    #: the commune whose file declares it (None: the syndicate's, or the demo)
+    commune: str | None = None
+    commune_name: str | None = None
+    demo: bool = False
+
+    @property
+    def is_franceconnect(self) -> bool:
+        return self.key == FRANCECONNECT_KEY or self.key.startswith(FRANCECONNECT_KEY + "-")
+
+    @property
+    def scope(self) -> str:
+        return " ".join(self.scopes)
+
+    @property
+    def claims(self) -> frozenset[str]:
+        """The identity claims its scopes release, the only ones kept."""
+        return frozenset(claim for scope in self.scopes for claim in SCOPE_CLAIMS.get(scope, ()))
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.issuer)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass(frozen=True)
+class ProviderRegistry:
+    """Every provider by key; residents' ones in display order, staff ones by commune."""
+
+    providers: Mapping[str, Provider]
+
+    def get(self, key: str | None) -> Provider | None:
+        return self.providers.get(key or "")
+
+    @property
+    def citizen(self) -> list[Provider]:
+        return [provider for provider in self.providers.values() if provider.purpose == "citizen"]
+
+    def staff_of(self, commune: str) -> Provider | None:
+        return next(
+            (p for p in self.providers.values() if p.purpose == "staff" and p.commune == commune),
+            None,
+        )
+
+    @property
+    def staff(self) -> list[Provider]:
+        return [provider for provider in self.providers.values() if provider.purpose == "staff"]
+
+
+def _from_section(
+    section: IdentityProviderSection, purpose: Purpose, *, commune: str | None = None, commune_name: str | None = None
+) -> Provider:
+    return Provider(
+        key=section.key,
+        display_name=section.display_name,
+        purpose=purpose,
+        issuer=section.expected_issuer,
+        discovery_url=section.metadata_url,
+        client_id=section.client_id,
+        client_secret=os.environ.get(section.client_secret_env) or None,
+        scopes=section.scopes,
+        acr_values=section.acr_values,
+        pkce=section.pkce,
+        post_logout_redirect=section.post_logout_redirect,
+        commune=commune,
+        commune_name=commune_name,
+    )
+
+
+def demo_provider(settings: Settings) -> Provider:
+    """The gateway's own demo provider, as a relying party of it sees it."""
+    client_id, secret = demo_client_credentials(settings)
+    return Provider(
+        key=DEMO_KEY,
+        display_name="Démonstration",
+        purpose="citizen",
+        issuer=issuer_url(settings),
+        discovery_url=discovery_url(settings),
+        client_id=client_id,
+        client_secret=secret,
+        scopes=DEMO_SCOPES,
+        acr_values="eidas1",
+        pkce=True,
+        post_logout_redirect="/",
+        demo=True,
+    )
+
+
+def provider_registry(settings: Settings) -> ProviderRegistry:
+    """Every provider of the deployment (the settings have checked that keys are unique)."""
+    found: list[Provider] = [_from_section(section, "citizen") for section in settings.identity.providers]
+    for commune in settings.communes:
+        if commune.identity.citizen_provider is not None:
+            found.append(_from_section(commune.identity.citizen_provider, "citizen", commune=commune.slug,
+                                       commune_name=commune.name))  # fmt: skip
+    if settings.demo_identity.enabled:
+        found.append(demo_provider(settings))
+    for commune in settings.communes:
+        if commune.identity.staff_provider is not None:
+            found.append(_from_section(commune.identity.staff_provider, "staff", commune=commune.slug,
+                                       commune_name=commune.name))  # fmt: skip
+    return ProviderRegistry({provider.key: provider for provider in found})
+
+
+@dataclass(frozen=True)
+class StaffChoice:
+    """A button on the staff sign-in page: sign in with the account of this commune."""
+
+    commune: str
+    commune_name: str
+
+
+def staff_sign_in_choices(settings: Settings) -> list[StaffChoice]:
+    return [StaffChoice(commune.slug, commune.name) for commune in settings.communes if commune.identity.staff_provider]
+
+
+def form_action_sources(settings: Settings) -> tuple[str, ...]:
+    """The providers' origins, which the pages' CSP ``form-action`` must allow.
+
+    Browsers apply ``form-action`` to every redirect a form submission leads
+    to: the sign-in buttons and the sign-out button are forms whose answer
+    redirects to the provider, so its origin must be listed or the browser
+    stops there. The gateway's own origin (the demo provider) is ``'self'``.
+    """
+    own = urlsplit(settings.gateway.public_base_url)
+    own_origin = f"{own.scheme}://{own.netloc}"
+    origins = _unique(provider.origin for provider in provider_registry(settings).providers.values())
+    return tuple(origin for origin in origins if origin != own_origin)
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
