@@ -169,7 +169,7 @@ def outbox(guichet_config: ConfigFolder, guichet_database_url: str) -> Iterator[
 
 
 def smtp_settings(outbox: Outbox, port: int, **smtp: Any) -> Settings:
-    return outbox.settings(smtp={"host": "127.0.0.1", "port": port, "timeout_seconds": 5, **smtp})
+    return outbox.settings(smtp={"host": "127.0.0.1", "port": port, "timeout_seconds": 20, **smtp})
 
 
 # Delivery --------------------------------------------------------------------------------------
