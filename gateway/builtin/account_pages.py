@@ -10,9 +10,7 @@ do on their own) never changes anything; the POST does.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
@@ -25,10 +23,9 @@ from gateway.identity.access import principal_of
 from gateway.identity.cookies import set_session_cookie
 from gateway.identity.local_accounts import AccountProblem
 from gateway.identity.sessions import open_session, revoke
-from gateway.identity.throttle import Locked
 from gateway.services import FieldError, Localized
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import registry_of, request_origin
+from gateway.web.lookups import client_address, next_path, registry_of, request_origin
 from gateway.web.templating import render
 
 T = TypeVar("T")
@@ -42,28 +39,6 @@ UNVERIFIED = Localized(
 )
 MISMATCH = Localized("Les deux mots de passe ne sont pas identiques.", "The two passwords are not the same.")
 MISSING_PASSWORD = Localized("Saisissez un mot de passe.", "Enter a password.")
-
-
-def _locked_message(locked: Locked) -> Localized:
-    minutes = max(1, round(locked.wait_seconds(datetime.now(UTC)) / 60))
-    plural = "s" if minutes > 1 else ""
-    return Localized(
-        f"Trop d'essais infructueux. Réessayez dans {minutes} minute{plural}.",
-        f"Too many failed attempts. Try again in {minutes} minute{plural}.",
-    )
-
-
-def _next(request: Request, default: str = "/") -> str:
-    """Where to go after signing in: a path of this site only."""
-    target = request.query_params.get("suite", "")
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
-        return target
-    return default
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 async def _transaction(request: Request, work: Callable[[], T]) -> T:
@@ -166,7 +141,7 @@ async def resend_verification(request: Request) -> Response:
 
 
 async def sign_in(request: Request) -> Response:
-    context: dict[str, Any] = {"error": None, "email": "", "unverified": False, "suite": _next(request, "")}
+    context: dict[str, Any] = {"error": None, "email": "", "unverified": False, "suite": next_path(request, "")}
     if request.method == "GET":
         return render(request, "account_login.html", context)
     form = await request.form()
@@ -177,11 +152,11 @@ async def sign_in(request: Request) -> Response:
 
     def attempt() -> tuple[str | None, Localized | None, int]:
         with request.app.state.db.session() as session:
-            result = local_accounts.sign_in(session, email, password, address=_address(request),
+            result = local_accounts.sign_in(session, email, password, address=client_address(request),
                                             origin=request_origin(request), settings=settings,
                                             locale=locale)  # fmt: skip
             if result.locked is not None:
-                return None, _locked_message(result.locked), 429
+                return None, result.locked.message(), 429
             if result.unverified:
                 return None, UNVERIFIED, 403
             if result.citizen is None:
@@ -195,7 +170,7 @@ async def sign_in(request: Request) -> Response:
     if session_id is None:
         context.update(error=error, email=email.strip()[:254], unverified=status == 403)
         return render(request, "account_login.html", context, status_code=status)
-    response = RedirectResponse(_next(request), status_code=303)
+    response = RedirectResponse(next_path(request), status_code=303)
     set_session_cookie(response, settings, session_id)
     return response
 

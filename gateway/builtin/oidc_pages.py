@@ -16,7 +16,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
@@ -55,7 +54,7 @@ from gateway.services import Localized
 from gateway.settings import Settings
 from gateway.web.errors import PageError
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import registry_of, request_origin
+from gateway.web.lookups import local_path, registry_of, request_origin
 from gateway.web.templating import render
 
 T = TypeVar("T")
@@ -87,15 +86,6 @@ def _provider_refused(code: str) -> Localized:
     )
 
 
-def safe_path(target: str | None, default: str) -> str:
-    """A path of this site to go to after signing in; anything else gives ``default``."""
-    target = target or ""
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
-        return target
-    return default
-
-
 def _set_cookie(response: Response, settings: Settings, name: str, value: str, path: str) -> None:
     response.set_cookie(name, value, max_age=int(FLOW_LIFETIME.total_seconds()), path=path, httponly=True,
                         secure=settings.https, samesite="lax")  # fmt: skip
@@ -115,7 +105,7 @@ class SignInPages:
     # The hub and the start of a flow ------------------------------------------------------------
 
     async def hub(self, request: Request) -> Response:
-        suite = safe_path(request.query_params.get("suite"), "")
+        suite = local_path(request.query_params.get("suite"), "")
         context = {"providers": self.providers.citizen, "suite": suite}
         return render(request, "oidc_sign_in.html", context)
 
@@ -133,7 +123,7 @@ class SignInPages:
 
     async def _start(self, request: Request, provider: Provider, *, default_next: str) -> Response:
         settings = registry_of(request).settings
-        flow = new_flow(provider, safe_path(request.query_params.get("suite"), default_next))
+        flow = new_flow(provider, local_path(request.query_params.get("suite"), default_next))
         try:
             url = await self.rp.authorization_url(
                 provider, flow, settings.gateway.public_base_url + LOGIN_CALLBACK_PATH
@@ -200,7 +190,7 @@ class SignInPages:
 
             signed = await _transaction(request, citizen_work)
         default = "/agents" if provider.purpose == "staff" else "/"
-        response = RedirectResponse(safe_path(flow.next, default), status_code=303)
+        response = RedirectResponse(local_path(flow.next, default), status_code=303)
         set_session_cookie(response, settings, signed.session_id)
         _delete_cookie(response, settings, FLOW_COOKIE, FLOW_COOKIE_PATH)
         return response

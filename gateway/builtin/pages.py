@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -25,7 +24,14 @@ from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, file_request, new
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
 from gateway.web.errors import PageError
 from gateway.web.i18n import COOKIE, LOCALES, choose_locale
-from gateway.web.lookups import commune_or_404, enabled_service_or_404, filer_of, registry_of, request_origin
+from gateway.web.lookups import (
+    commune_or_404,
+    enabled_service_or_404,
+    filer_of,
+    local_path,
+    registry_of,
+    request_origin,
+)
 from gateway.web.templating import render
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -49,20 +55,12 @@ async def choose_language(request: Request) -> Response:
     target = form.get("next")
     if lang not in LOCALES:
         raise PageError(400, Localized("Langue inconnue.", "Unknown language."))
-    response = RedirectResponse(_local_path(target), status_code=303)
+    response = RedirectResponse(local_path(target), status_code=303)
     settings = registry_of(request).settings
     response.set_cookie(
         COOKIE, str(lang), max_age=365 * 24 * 3600, httponly=True, samesite="lax", secure=settings.https
     )
     return response
-
-
-def _local_path(target: object) -> str:
-    """Only ever redirect within the gateway (no open redirect)."""
-    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else "/"
 
 
 async def commune_page(request: Request) -> Response:

@@ -8,8 +8,7 @@ in :mod:`gateway.builtin.oidc_pages`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
+from datetime import timedelta
 
 from sqlmodel import select
 from starlette.requests import Request
@@ -25,39 +24,18 @@ from gateway.identity.access import principal_of, require_recent_authentication,
 from gateway.identity.cookies import set_session_cookie
 from gateway.identity.providers import staff_sign_in_choices
 from gateway.identity.sessions import mark_reauthenticated, open_session, rotate
-from gateway.identity.throttle import Locked
 from gateway.identity.tokens import create_token
 from gateway.models import ApiToken, StaffUser
 from gateway.services import Localized
-from gateway.web.lookups import registry_of, request_origin
+from gateway.web.lookups import client_address, next_path, registry_of, request_origin
 from gateway.web.templating import render
 
+STAFF_HOME = "/agents"
 BAD_CREDENTIALS = Localized("Identifiant ou mot de passe incorrect.", "Wrong username or password.")
 BAD_CODE = Localized("Ce code n'est pas valable. Saisissez le code à 6 chiffres affiché par votre application.",
                      "This code is not valid. Enter the 6-digit code your app shows.")  # fmt: skip
 BAD_TOKEN_REQUEST = Localized("Donnez un nom au jeton et choisissez au moins un rôle.",
                               "Name the token and choose at least one role.")  # fmt: skip
-
-
-def _locked_message(locked: Locked) -> Localized:
-    seconds = locked.wait_seconds(datetime.now(UTC))
-    minutes = max(1, round(seconds / 60))
-    return Localized(
-        f"Trop d'essais infructueux. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}.",
-        f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
-    )
-
-
-def _next(request: Request, default: str = "/agents") -> str:
-    target = request.query_params.get("suite", "")
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
-        return target
-    return default
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 async def login(request: Request) -> Response:
@@ -70,10 +48,10 @@ async def login(request: Request) -> Response:
 
     def attempt() -> tuple[str | None, Localized | None]:
         with db.session() as session:
-            result = staff_accounts.sign_in(session, username, password, address=_address(request),
+            result = staff_accounts.sign_in(session, username, password, address=client_address(request),
                                             origin=request_origin(request))  # fmt: skip
             if not result.ok:
-                return None, _locked_message(result.locked) if result.locked else BAD_CREDENTIALS
+                return None, result.locked.message() if result.locked else BAD_CREDENTIALS
             assert result.staff is not None and result.staff.id is not None
             return open_session(session, "staff", result.staff.id, mfa_pending=True), None
 
@@ -81,7 +59,7 @@ async def login(request: Request) -> Response:
     if session_id is None:
         context = {"error": error, "username": username, "staff_providers": choices}
         return render(request, "staff_login.html", context, status_code=429 if error is not BAD_CREDENTIALS else 401)
-    response = RedirectResponse(f"/agents/connexion/code?suite={_next(request)}", status_code=303)
+    response = RedirectResponse(f"/agents/connexion/code?suite={next_path(request, '/agents')}", status_code=303)
     set_session_cookie(response, registry_of(request).settings, session_id)
     return response
 
@@ -107,7 +85,7 @@ async def second_factor(request: Request) -> Response:
             return seed, totp.provisioning_uri(seed, staff.username, settings.gateway.name[:60])
 
     seed, uri = await db.run(enrolment)
-    context = {"error": None, "seed": seed, "uri": uri, "suite": _next(request)}
+    context = {"error": None, "seed": seed, "uri": uri, "suite": next_path(request, STAFF_HOME)}
     if request.method == "GET":
         return render(request, "staff_code.html", context)
     form = await request.form()
@@ -115,16 +93,16 @@ async def second_factor(request: Request) -> Response:
     def check() -> tuple[str | None, Localized | None]:
         with db.session() as session:
             result = staff_accounts.check_second_factor(session, principal, str(form.get("code", "")),
-                                                        settings.secret_key, address=_address(request),
+                                                        settings.secret_key, address=client_address(request),
                                                         origin=request_origin(request))  # fmt: skip
             if not result.ok:
-                return None, _locked_message(result.locked) if result.locked else BAD_CODE
+                return None, result.locked.message() if result.locked else BAD_CODE
             return rotate(session, principal, mfa_passed=True), None
 
     session_id, error = await db.run(check)
     if session_id is None:
         return render(request, "staff_code.html", {**context, "error": error}, status_code=401)
-    response = RedirectResponse(_next(request), status_code=303)
+    response = RedirectResponse(next_path(request, STAFF_HOME), status_code=303)
     set_session_cookie(response, settings, session_id)
     return response
 
@@ -138,29 +116,32 @@ async def staff_home(request: Request) -> Response:
 async def reauthenticate(request: Request) -> Response:
     principal = require_staff_session(request)
     if request.method == "GET":
-        return render(request, "staff_reauth.html", {"error": None, "suite": _next(request)})
+        return render(request, "staff_reauth.html", {"error": None, "suite": next_path(request, STAFF_HOME)})
     form = await request.form()
     settings = registry_of(request).settings
     db = request.app.state.db
 
     def check() -> Localized | None:
         with db.session() as session:
-            password = staff_accounts.sign_in(session, principal.handle, str(form.get("password", "")),
-                                              address=_address(request), origin=request_origin(request))  # fmt: skip
+            typed = str(form.get("password", ""))
+            password = staff_accounts.sign_in(session, principal.handle, typed, address=client_address(request),
+                                              origin=request_origin(request))  # fmt: skip
             if not password.ok:
-                return _locked_message(password.locked) if password.locked else BAD_CREDENTIALS
+                return password.locked.message() if password.locked else BAD_CREDENTIALS
             result = staff_accounts.check_second_factor(session, principal, str(form.get("code", "")),
-                                                        settings.secret_key, address=_address(request),
+                                                        settings.secret_key, address=client_address(request),
                                                         origin=request_origin(request))  # fmt: skip
             if not result.ok:
-                return _locked_message(result.locked) if result.locked else BAD_CODE
+                return result.locked.message() if result.locked else BAD_CODE
             mark_reauthenticated(session, principal)
             return None
 
     error = await db.run(check)
     if error is not None:
-        return render(request, "staff_reauth.html", {"error": error, "suite": _next(request)}, status_code=401)
-    return RedirectResponse(_next(request), status_code=303)
+        return render(
+            request, "staff_reauth.html", {"error": error, "suite": next_path(request, STAFF_HOME)}, status_code=401
+        )
+    return RedirectResponse(next_path(request, STAFF_HOME), status_code=303)
 
 
 async def api_tokens(request: Request) -> Response:

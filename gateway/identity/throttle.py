@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session
 
 from gateway.models import LoginThrottle
+from gateway.services import Localized
 
 #: failures allowed per window: few per account, more per address (a town hall's counter shares one)
 LIMITS = {"account": 5, "address": 30}
@@ -30,6 +31,15 @@ class Locked:
 
     def wait_seconds(self, now: datetime) -> int:
         return max(1, int((self.until - now).total_seconds() + 0.999))
+
+    def message(self, now: datetime | None = None) -> Localized:
+        """What the person is told: how long to wait, in minutes."""
+        minutes = max(1, round(self.wait_seconds(now or datetime.now(UTC)) / 60))
+        plural = "s" if minutes > 1 else ""
+        return Localized(
+            f"Trop d'essais infructueux. Réessayez dans {minutes} minute{plural}.",
+            f"Too many failed attempts. Try again in {minutes} minute{plural}.",
+        )
 
 
 def _aware(moment: datetime) -> datetime:

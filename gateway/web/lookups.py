@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.requests import Request
 
 from gateway.audit.events import ANONYMOUS, Actor, pseudonym
@@ -57,3 +59,20 @@ def filer_of(request: Request) -> tuple[Actor, str | None]:
         secret = registry_of(request).settings.secret_key
         return principal.actor(), pseudonym(secret, "citizen", principal.handle)
     return ANONYMOUS, None
+
+
+def local_path(target: object, default: str = "/") -> str:
+    """A path of this site to redirect to, or ``default``: never another host (no open redirect)."""
+    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else default
+
+
+def next_path(request: Request, default: str = "/") -> str:
+    """Where to go after signing in: the ``suite`` query parameter when it is a path of this site."""
+    return local_path(request.query_params.get("suite"), default)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
