@@ -63,9 +63,17 @@ async def test_agent_access_matrix(app: Starlette, role: str, path: str, status:
         assert (entry.action, entry.outcome, entry.actor_id.startswith("staff:")) == ("access.denied", "denied", True)
 
 
-async def test_citizen_cannot_use_staff_pages(app: Starlette) -> None:
+async def test_citizen_on_a_staff_page_is_refused_and_recorded(app: Starlette) -> None:
     async with GuichetClient(app) as client:
         sign_in_citizen(client)
+        answer = await client.get("/essai-agents/corbas/contact")
+    assert answer.status_code == 403
+    entry = last_entry(app)
+    assert (entry.action, entry.outcome, entry.actor_role) == ("access.denied", "denied", "citizen")
+
+
+async def test_visitor_on_a_staff_page_is_sent_to_sign_in(app: Starlette) -> None:
+    async with GuichetClient(app) as client:
         answer = await client.get("/essai-agents/corbas/contact")
     assert answer.status_code == 303 and answer.headers["location"].startswith("/agents/connexion")
 

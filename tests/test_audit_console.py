@@ -18,7 +18,7 @@ from gateway.audit.log import record
 from gateway.audit.merkle import leaf_hash, verify_inclusion
 from gateway.audit.sealing import seal
 from gateway.models import AuditEntry
-from gateway.testing import ConfigFolder, GuichetClient, sign_in_staff
+from gateway.testing import ConfigFolder, GuichetClient, sign_in_citizen, sign_in_staff
 
 EMAIL = "camille@example.org"
 
@@ -76,6 +76,14 @@ async def test_agent_is_refused_and_the_denial_recorded(client: GuichetClient, a
     answer = await client.get("/audit")
     assert answer.status_code == 403
     assert actions(app)[-1] == ("access.denied", "denied")
+
+
+async def test_citizen_is_refused_and_the_denial_recorded(client: GuichetClient, app: Starlette) -> None:
+    sign_in_citizen(client)
+    for path in ("/audit", "/api/v1/audit/entries"):
+        answer = await client.get(path)
+        assert answer.status_code == 403
+        assert actions(app)[-1] == ("access.denied", "denied")
 
 
 async def test_visitor_is_sent_to_sign_in(client: GuichetClient) -> None:

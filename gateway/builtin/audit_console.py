@@ -23,7 +23,7 @@ from gateway.api.openapi import json_response, operation, problem_response
 from gateway.audit.events import AuditEvent, pseudonym
 from gateway.audit.log import record
 from gateway.audit.search import AuditQuery, QueryError, Scope, as_dict, csv_rows, parse_query, proof_for, search
-from gateway.identity.access import AccessDenied, record_denial, require_staff_session
+from gateway.identity.access import AccessDenied, record_denial, refuse_citizens, require_staff_session
 from gateway.identity.principal import Principal
 from gateway.models import AuditEntry
 from gateway.services import Localized
@@ -35,6 +35,7 @@ PURPOSE = "contrôle de la traçabilité des accès aux données personnelles"
 
 
 async def _auditor(request: Request) -> tuple[Principal, Scope]:
+    await refuse_citizens(request, "auditor")
     principal = require_staff_session(request)
     grants = [grant for grant in principal.grants if grant.role in ("auditor", "administrator")]
     if not grants:

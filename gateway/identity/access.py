@@ -63,10 +63,19 @@ def require_staff_session(request: Request) -> Principal:
     return principal
 
 
+async def refuse_citizens(request: Request, role: str, *, commune: str | None = None) -> None:
+    """A signed-in citizen on a staff page is refused outright (403), and the attempt recorded."""
+    principal = principal_of(request)
+    if principal is not None and principal.is_citizen:
+        await record_denial(request, principal, role=role, commune=commune)
+        raise AccessDenied
+
+
 async def require_staff(
     request: Request, role: str, *, commune: str | None = None, service: str | None = None, level: str | None = None
 ) -> Principal:
     """The signed-in staff member, if one of their grants covers ``role`` there; else sign-in or 403."""
+    await refuse_citizens(request, role, commune=commune)
     principal = require_staff_session(request)
     if not principal.can(role, commune=commune, service=service, level=level):
         await record_denial(request, principal, role=role, commune=commune, service=service)
