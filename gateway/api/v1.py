@@ -15,11 +15,11 @@ from starlette.routing import BaseRoute, Route
 from gateway.api.openapi import build_document, json_response, operation, problem_response
 from gateway.communes import Commune
 from gateway.registry import Offer
-from gateway.requests.filing import SUBMISSION_KEY_MAX, file_request, new_submission_key, service_form
+from gateway.requests.filing import SUBMISSION_KEY_MAX, new_submission_key, service_form
 from gateway.services import FormField, Localized
 from gateway.web.errors import PageError, problem
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import commune_or_404, enabled_service_or_404, filer_of, registry_of, request_origin
+from gateway.web.lookups import commune_or_404, enabled_service_or_404, file_from, registry_of
 
 PREFIX = "/api/v1"
 NOT_FOUND = problem_response("No such commune, or the commune does not offer this service.")
@@ -145,28 +145,12 @@ async def get_service(request: Request) -> Response:
 async def file_request_endpoint(request: Request) -> Response:
     commune = commune_or_404(request)
     key = enabled_service_or_404(request, commune)
-    registry = registry_of(request)
     locale = choose_locale(request)
     raw = await _json_data(request)
     submission_key = request.headers.get("idempotency-key") or new_submission_key()
     if len(submission_key) > SUBMISSION_KEY_MAX:
         return problem(400, _BAD_KEY(locale), type_="urn:guichet:problem:bad-idempotency-key")
-    db = request.app.state.db
-    actor, subject = filer_of(request)
-    filed = await db.run(
-        lambda: file_request(
-            db,
-            registry,
-            commune,
-            key,
-            raw,
-            submission_key=submission_key,
-            locale=locale,
-            origin=request_origin(request),
-            actor=actor,
-            subject=subject,
-        )
-    )
+    filed = await file_from(request, commune, key, raw, submission_key=submission_key)
     if filed.errors:
         return problem(
             422,

@@ -20,17 +20,16 @@ from starlette.staticfiles import StaticFiles
 
 from gateway import hookimpl
 from gateway.communes import Commune
-from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, file_request, new_submission_key, service_form
+from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, new_submission_key, service_form
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
 from gateway.web.errors import PageError
 from gateway.web.i18n import COOKIE, LOCALES, choose_locale
 from gateway.web.lookups import (
     commune_or_404,
     enabled_service_or_404,
-    filer_of,
+    file_from,
     local_path,
     registry_of,
-    request_origin,
 )
 from gateway.web.templating import render
 
@@ -85,23 +84,7 @@ async def _submit(request: Request, commune: Commune, key: str) -> Response:
     raw.pop("csrftoken", None)
     if not submission_key or len(submission_key) > SUBMISSION_KEY_MAX:
         submission_key = new_submission_key()
-    locale = choose_locale(request)
-    db = request.app.state.db
-    actor, subject = filer_of(request)
-    filed: Filed = await db.run(
-        lambda: file_request(
-            db,
-            registry,
-            commune,
-            key,
-            raw,
-            submission_key=submission_key,
-            locale=locale,
-            origin=request_origin(request),
-            actor=actor,
-            subject=subject,
-        )
-    )
+    filed: Filed = await file_from(request, commune, key, raw, submission_key=submission_key)
     if filed.errors:
         provided, _settings, form_fields = service_form(registry, commune, key)
         return _form_page(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from gateway.identity.claims import SCOPE_CLAIMS
 from gateway.identity.demo_provider.clients import demo_client_credentials, discovery_url, issuer_url
 from gateway.settings import IdentityProviderSection, Settings
 
@@ -32,22 +33,6 @@ DEMO_KEY = "demo"
 FRANCECONNECT_KEY = "franceconnect"
 #: what the demo provider is asked for: the same minimum as a configured provider's default
 DEMO_SCOPES = ("openid", "given_name", "family_name", "email")
-
-#: scope -> the claims it releases, FranceConnect's way (one scope per claim, and its bundles);
-#: the claims the gateway keeps about a resident are those of the scopes it asked for, nothing else
-SCOPE_CLAIMS: Mapping[str, tuple[str, ...]] = {
-    "given_name": ("given_name",),
-    "family_name": ("family_name",),
-    "birthdate": ("birthdate",),
-    "gender": ("gender",),
-    "birthplace": ("birthplace",),
-    "birthcountry": ("birthcountry",),
-    "email": ("email",),
-    "preferred_username": ("preferred_username",),
-    "profile": ("given_name", "family_name", "birthdate", "gender", "preferred_username"),
-    "birth": ("birthplace", "birthcountry"),
-    "identite_pivot": ("given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry"),
-}
 
 
 @dataclass(frozen=True)

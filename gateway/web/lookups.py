@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
-from gateway.audit.events import ANONYMOUS, Actor, pseudonym
+from gateway.audit.events import ANONYMOUS, pseudonym
 from gateway.communes import Commune
 from gateway.registry import Registry
+from gateway.requests.filing import Filed, file_request
 from gateway.services import Localized
 from gateway.web.errors import PageError
+from gateway.web.i18n import choose_locale
 
 
 def registry_of(request: Request) -> Registry:
@@ -52,13 +55,32 @@ def request_origin(request: Request) -> str:
     return f"{door} {host}"
 
 
-def filer_of(request: Request) -> tuple[Actor, str | None]:
-    """Who files a request and whom it is about: a signed-in citizen, or an anonymous visitor."""
+async def file_from(
+    request: Request, commune: Commune, key: str, raw: Mapping[str, object], *, submission_key: str
+) -> Filed:
+    """File a request coming through a page or the API: who files it, about whom, from where, in which language."""
+    registry = registry_of(request)
     principal = request.scope.get("state", {}).get("principal")
+    actor, subject = ANONYMOUS, None
     if principal is not None and principal.is_citizen:
-        secret = registry_of(request).settings.secret_key
-        return principal.actor(), pseudonym(secret, "citizen", principal.handle)
-    return ANONYMOUS, None
+        actor, subject = principal.actor(), pseudonym(registry.settings.secret_key, "citizen", principal.handle)
+    db = request.app.state.db
+    origin, locale = request_origin(request), choose_locale(request)
+    filed: Filed = await db.run(
+        lambda: file_request(
+            db,
+            registry,
+            commune,
+            key,
+            raw,
+            submission_key=submission_key,
+            locale=locale,
+            origin=origin,
+            actor=actor,
+            subject=subject,
+        )
+    )
+    return filed
 
 
 def local_path(target: object, default: str = "/") -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749.util import list_to_scope, scope_to_list
 
-from gateway.identity.demo_provider.people import SCOPE_CLAIMS
+from gateway.identity.claims import SCOPE_CLAIMS
 from gateway.settings import Settings
 
 #: the base path of the provider, FranceConnect's ``/api/v2`` layout behind a ``/demo-idp`` prefix

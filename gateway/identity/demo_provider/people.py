@@ -15,23 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from gateway.identity.claims import SCOPE_CLAIMS
+
 #: INSEE code of France as a birth country
 FRANCE = "99100"
 
-#: scope -> the claims it releases, FranceConnect's way: one scope per claim, plus its bundles
-SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
-    "given_name": ("given_name",),
-    "family_name": ("family_name",),
-    "birthdate": ("birthdate",),
-    "gender": ("gender",),
-    "birthplace": ("birthplace",),
-    "birthcountry": ("birthcountry",),
-    "email": ("email",),
-    "preferred_username": ("preferred_username",),
-    "profile": ("given_name", "family_name", "birthdate", "gender", "preferred_username"),
-    "birth": ("birthplace", "birthcountry"),
-    "identite_pivot": ("given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry"),
-}
 
 CLAIMS = (
     "given_name",

@@ -16,11 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gateway.identity.claims import SCOPE_CLAIMS
 from gateway.identity.demo_provider import discovery
 from gateway.identity.demo_provider.adapter import StarletteOAuth2Request, oauth2_request, read_parameters
 from gateway.identity.demo_provider.clients import ISSUER_PATH, DemoClient, gateway_client, issuer_url
 from gateway.identity.demo_provider.keys import public_jwks, signing_key
-from gateway.identity.demo_provider.people import CLAIMS, PEOPLE, SCOPE_CLAIMS, person_by_id
+from gateway.identity.demo_provider.people import CLAIMS, PEOPLE, person_by_id
 from gateway.identity.demo_provider.server import DemoProvider, ProviderConfig
 from gateway.identity.demo_provider.tokens import Signer
 from gateway.services import Localized
