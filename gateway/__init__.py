@@ -8,12 +8,20 @@ from __future__ import annotations
 import pluggy
 
 from gateway.services import (
+    DEFAULT_WORKFLOW,
     Choice,
+    CitizenIdentity,
+    DocumentSpec,
     FieldError,
     FormField,
     Localized,
+    ScanVerdict,
     ServiceDefinition,
     ServiceSettings,
+    State,
+    Transition,
+    TransitionRefused,
+    Workflow,
 )
 
 __version__ = "0.1.0"
@@ -21,12 +29,20 @@ __version__ = "0.1.0"
 hookimpl = pluggy.HookimplMarker("guichet")
 
 __all__ = [
+    "DEFAULT_WORKFLOW",
     "Choice",
+    "CitizenIdentity",
+    "DocumentSpec",
     "FieldError",
     "FormField",
     "Localized",
     "ServiceDefinition",
+    "ScanVerdict",
     "ServiceSettings",
+    "State",
+    "Transition",
+    "TransitionRefused",
+    "Workflow",
     "__version__",
     "hookimpl",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gateway.services import ServiceSettings
+from gateway.services import ServiceDefinition, ServiceSettings
 from gateway.settings import CommuneFile
 
 
@@ -29,6 +29,9 @@ class Commune:
     opening_hours: str | None
     #: whether citizens see agents' names in their access log (else role and commune only)
     shows_agent_names: bool = False
+    #: the commune's own retention periods in days (None: the service's default)
+    decided_requests_days: int | None = None
+    draft_days: int | None = None
     #: enabled service key -> its validated settings, in the file's order;
     #: ``None`` when the plugin that should provide it failed to load
     services: Mapping[str, ServiceSettings | None] = field(default_factory=dict)
@@ -48,8 +51,17 @@ class Commune:
             phone=source.contact.phone,
             opening_hours=source.contact.opening_hours,
             shows_agent_names=source.privacy.access_log_shows_agent_names,
+            decided_requests_days=source.retention.decided_requests_days,
+            draft_days=source.retention.draft_days,
             services=dict(services),
         )
+
+    def retention_days(self, service: ServiceDefinition) -> int:
+        """Days a decided request of ``service`` is kept here: the commune's choice, else the service's."""
+        return self.decided_requests_days or service.retention_days
+
+    def draft_days_for(self, service: ServiceDefinition) -> int:
+        return self.draft_days or service.draft_days
 
     def enables(self, service_key: str) -> bool:
         return service_key in self.services

@@ -22,7 +22,15 @@ if TYPE_CHECKING:
 
     from gateway.communes import Commune
     from gateway.requests.handle import RequestHandle
-    from gateway.services import FieldError, FormField, ServiceDefinition, ServiceSettings
+    from gateway.services import (
+        CitizenIdentity,
+        FieldError,
+        FormField,
+        ScanVerdict,
+        ServiceDefinition,
+        ServiceSettings,
+        Transition,
+    )
     from gateway.settings import Settings
 
 PROJECT = "guichet"
@@ -64,13 +72,31 @@ def guichet_service_form(
 
 @hookspec
 def guichet_validate_request(
-    service: ServiceDefinition, commune: Commune, settings: ServiceSettings, data: Mapping[str, str]
+    service: ServiceDefinition,
+    commune: Commune,
+    settings: ServiceSettings,
+    data: Mapping[str, str],
+    citizen: CitizenIdentity | None,
 ) -> Sequence[FieldError]:
-    """Check a filled form beyond what the core checks (required, length, type).
+    """Check a filled form beyond what the core checks (required, length, type): eligibility rules.
 
     Combination: called on the plugin that provides the service only; the
     errors it returns are added to the core's. Any error keeps the request
-    from being stored.
+    from being submitted (a draft is kept as it is). ``citizen`` is the
+    signed-in citizen's identity, ``None`` for a request filed without an
+    account or by an agent at the counter.
+    """
+
+
+@hookspec(firstresult=True)
+def guichet_prefill_form(
+    service: ServiceDefinition, commune: Commune, settings: ServiceSettings, citizen: CitizenIdentity
+) -> Mapping[str, str] | None:
+    """Values to put in a new draft's form from the citizen's identity, so they are not retyped.
+
+    Combination: called on the plugin that provides the service only; its
+    result (field name -> value) fills the draft. Keys the form does not
+    declare are ignored.
     """
 
 
@@ -83,6 +109,37 @@ def guichet_request_submitted(
     Combination: called on the plugin that provides the service only. The
     plugin reads and updates the request through ``request``; if it raises,
     nothing is stored and the citizen is told the service is unavailable.
+    """
+
+
+@hookspec
+def guichet_request_transition(
+    service: ServiceDefinition,
+    commune: Commune,
+    settings: ServiceSettings,
+    request: RequestHandle,
+    transition: Transition,
+) -> None:
+    """React to an agent's transition, inside its database transaction, before it commits.
+
+    Combination: called on the plugin that provides the service only. The
+    request handle already shows the new status. Raise
+    :class:`gateway.services.TransitionRefused` to stop the transition with a
+    reason the agent reads (409); any other exception stops it as
+    "temporarily unavailable".
+    """
+
+
+@hookspec
+def guichet_scan_attachment(
+    commune: Commune, filename: str, content_type: str, data: bytes
+) -> ScanVerdict | None:
+    """Scan an uploaded file before it is stored (an antivirus connector).
+
+    Combination: all results; the file is stored only if no result says
+    ``clean=False``. ``None`` means "not scanned by me" (for instance a
+    scanner enabled for some communes only). A scanner that raises refuses
+    the upload (fail closed) with "try again later".
     """
 
 

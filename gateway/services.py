@@ -7,6 +7,7 @@ database, so a plugin never needs a session to describe a service.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -47,6 +48,12 @@ class FormField:
     help: Localized | None = None
     choices: tuple[Choice, ...] = ()
     autocomplete: str | None = None
+    #: shown (and checked) only when another field holds one of these values: ``("kind", ("birth", "marriage"))``
+    show_if: tuple[str, tuple[str, ...]] | None = None
+
+    def applies(self, values: Mapping[str, str]) -> bool:
+        """Whether this field is part of the form given the other answers."""
+        return self.show_if is None or values.get(self.show_if[0], "") in self.show_if[1]
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,179 @@ class FieldError:
 
     field: str
     message: Localized
+
+
+MEGABYTE = 1024 * 1024
+
+#: content types the core recognises from a file's first bytes (see :mod:`gateway.requests.attachments`)
+DOCUMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+
+
+@dataclass(frozen=True)
+class DocumentSpec:
+    """A document the citizen attaches: which types, how large, whether required (maybe only for some answers)."""
+
+    name: str
+    label: Localized
+    accept: tuple[str, ...] = DOCUMENT_TYPES
+    max_bytes: int = 5 * MEGABYTE
+    required: bool = True
+    help: Localized | None = None
+    show_if: tuple[str, tuple[str, ...]] | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.accept) - set(DOCUMENT_TYPES)
+        if unknown or not self.accept:
+            raise ValueError(f"document {self.name!r} accepts unknown types {sorted(unknown)}; use {DOCUMENT_TYPES}")
+        if not 1 <= self.max_bytes <= 20 * MEGABYTE:
+            raise ValueError(f"document {self.name!r}: max_bytes must be between 1 and {20 * MEGABYTE}")
+
+    def applies(self, values: Mapping[str, str]) -> bool:
+        return self.show_if is None or values.get(self.show_if[0], "") in self.show_if[1]
+
+
+Role = Literal["agent", "citizen"]
+
+#: states the core manages around every workflow: before submission, and the citizen's withdrawal
+DRAFT = "draft"
+WITHDRAWN = "withdrawn"
+CORE_STATES = (DRAFT, WITHDRAWN)
+
+
+@dataclass(frozen=True)
+class State:
+    """A state of a service's workflow; ``final`` states are decisions (retention counts from them)."""
+
+    name: str
+    label: Localized
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A move between states that an agent takes (with the grant level it needs).
+
+    ``notify`` is the message the citizen receives when it is taken (None: no
+    message); ``reasons`` is a list to choose from (a refusal's grounds),
+    required when not empty; ``comment_required`` asks the agent for a
+    comment the citizen reads.
+    """
+
+    name: str
+    label: Localized
+    source: tuple[str, ...]
+    target: str
+    level: Literal["reader", "instructor"] = "instructor"
+    notify: Localized | None = None
+    reasons: tuple[Choice, ...] = ()
+    comment_required: bool = False
+    #: offered only when a form field holds one of these values: ``("delivery", ("post",))``
+    only_if: tuple[str, tuple[str, ...]] | None = None
+
+    def applies(self, values: Mapping[str, str]) -> bool:
+        return self.only_if is None or values.get(self.only_if[0], "") in self.only_if[1]
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """The states a request goes through once submitted, and the transitions between them."""
+
+    states: tuple[State, ...]
+    transitions: tuple[Transition, ...]
+    initial: str = "submitted"
+
+    def __post_init__(self) -> None:
+        names = [state.name for state in self.states]
+        if len(set(names)) != len(names):
+            raise ValueError("a workflow state is declared twice")
+        if set(names) & set(CORE_STATES):
+            raise ValueError(f"the states {CORE_STATES} belong to the core")
+        if self.initial not in names:
+            raise ValueError(f"initial state {self.initial!r} is not declared")
+        transition_names = [transition.name for transition in self.transitions]
+        if len(set(transition_names)) != len(transition_names):
+            raise ValueError("a workflow transition is declared twice")
+        for transition in self.transitions:
+            for state in (*transition.source, transition.target):
+                if state not in names:
+                    raise ValueError(f"transition {transition.name!r} names unknown state {state!r}")
+            if transition.source and any(self.state(s).final for s in transition.source):
+                raise ValueError(f"transition {transition.name!r} leaves a final state")
+
+    def state(self, name: str) -> State:
+        for state in self.states:
+            if state.name == name:
+                return state
+        if name == DRAFT:
+            return State(DRAFT, Localized("Brouillon", "Draft"))
+        if name == WITHDRAWN:
+            return State(WITHDRAWN, Localized("Retirée", "Withdrawn"), final=True)
+        raise KeyError(name)
+
+    def transition(self, name: str) -> Transition | None:
+        return next((transition for transition in self.transitions if transition.name == name), None)
+
+    def available(self, status: str, values: Mapping[str, str]) -> tuple[Transition, ...]:
+        """The transitions that leave ``status`` for a request filled with ``values``."""
+        return tuple(t for t in self.transitions if status in t.source and t.applies(values))
+
+    def is_decided(self, status: str) -> bool:
+        return status == WITHDRAWN or (status != DRAFT and self.state(status).final)
+
+
+DEFAULT_WORKFLOW = Workflow(
+    states=(
+        State("submitted", Localized("Déposée", "Submitted")),
+        State("in_progress", Localized("En cours de traitement", "In progress")),
+        State("accepted", Localized("Acceptée", "Accepted"), final=True),
+        State("refused", Localized("Refusée", "Refused"), final=True),
+    ),
+    transitions=(
+        Transition("start", Localized("Prendre en charge", "Start processing"), ("submitted",), "in_progress",
+                   notify=Localized("Votre demande est en cours de traitement.", "Your request is being processed.")),
+        Transition("accept", Localized("Accepter", "Accept"), ("submitted", "in_progress"), "accepted",
+                   notify=Localized("Votre demande a été acceptée.", "Your request was accepted.")),
+        Transition("refuse", Localized("Refuser", "Refuse"), ("submitted", "in_progress"), "refused",
+                   notify=Localized("Votre demande a été refusée.", "Your request was refused."),
+                   comment_required=True),
+    ),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CitizenIdentity:
+    """What the identity provider said about the signed-in citizen, handed to a service to prefill its form.
+
+    Every field may be missing (a local account knows only an e-mail address).
+    ``birthplace`` is the INSEE code FranceConnect gives for people born in France.
+    """
+
+    given_name: str | None = None
+    family_name: str | None = None
+    email: str | None = None
+    birthdate: str | None = None
+    birthplace: str | None = None
+    birthcountry: str | None = None
+    gender: str | None = None
+    #: True when it comes from FranceConnect (or another federated provider), not typed by the citizen
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class ScanVerdict:
+    """An antivirus plugin's answer about one uploaded file."""
+
+    clean: bool
+    #: the scanner's name for what it found (shown to agents and logged, never the file)
+    finding: str | None = None
+
+
+class TransitionRefused(Exception):
+    """Raised by a plugin's ``guichet_request_transition`` to stop a transition, with the reason shown."""
+
+    def __init__(self, reason: Localized) -> None:
+        self.reason = reason
+        super().__init__(reason.fr)
 
 
 class ServiceSettings(BaseModel):
@@ -84,6 +264,18 @@ class ServiceDefinition:
     settings: type[ServiceSettings] = ServiceSettings
     retention_days: int = 365
     subject_field: str | None = None
+    workflow: Workflow = DEFAULT_WORKFLOW
+    documents: tuple[DocumentSpec, ...] = ()
+    #: the law or mission the processing rests on, as the processing register names it
+    legal_basis: Localized | None = None
+    #: who may file and what they must have, shown before the form
+    eligibility: Localized | None = None
+    #: bump when the form changes: each request keeps the version it was filed with
+    form_version: int = 1
+    #: False lets people file without an account (no tracking, no drafts, no attachments)
+    requires_sign_in: bool = True
+    #: days an untouched draft is kept before it is deleted
+    draft_days: int = 30
 
     def __post_init__(self) -> None:
         if not self.key.replace("-", "").isalnum() or self.key != self.key.lower():
@@ -94,3 +286,10 @@ class ServiceDefinition:
             raise ValueError(f"reference prefix {self.reference_prefix!r} must be 2 to 5 capital letters")
         if len(self.purpose.fr) > PURPOSE_MAX:
             raise ValueError(f"purpose of {self.key!r} is longer than {PURPOSE_MAX} characters")
+        if self.retention_days < 1 or self.draft_days < 1:
+            raise ValueError(f"retention and draft periods of {self.key!r} must be at least one day")
+        if not self.requires_sign_in and self.documents:
+            raise ValueError(f"service {self.key!r} takes documents, so it must require signing in")
+        names = [document.name for document in self.documents]
+        if len(set(names)) != len(names):
+            raise ValueError(f"service {self.key!r} declares a document twice")

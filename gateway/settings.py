@@ -254,7 +254,12 @@ class Contact(_Strict):
 
 
 class Retention(_Strict):
+    """How long this commune keeps requests (empty: each service's own default)."""
+
+    #: days a decided (or withdrawn) request and its attachments are kept after the decision
     decided_requests_days: int | None = Field(default=None, ge=30, le=3650)
+    #: days a draft nobody touched is kept
+    draft_days: int | None = Field(default=None, ge=1, le=365)
 
 
 class Privacy(_Strict):

@@ -12,11 +12,12 @@ from gateway.models.identity import (
     UserSession,
 )
 from gateway.models.outbox import OutboxMessage
-from gateway.models.requests import ReferenceCounter, ServiceRequest
+from gateway.models.requests import Attachment, ReferenceCounter, RequestEvent, ServiceRequest
 from gateway.models.tenancy import CommuneScoped
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "AuditCheckpoint",
     "AuditEntry",
     "AuditHead",
@@ -28,6 +29,7 @@ __all__ = [
     "LoginThrottle",
     "OutboxMessage",
     "ReferenceCounter",
+    "RequestEvent",
     "ServiceRequest",
     "StaffRole",
     "StaffUser",
