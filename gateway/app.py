@@ -32,6 +32,8 @@ from gateway.identity.middleware import IdentityMiddleware
 from gateway.identity.providers import form_action_sources
 from gateway.plugins import PluginSet, get_plugin_manager
 from gateway.registry import Registry, build_registry
+from gateway.requests.attachments import UploadRefused
+from gateway.requests.errors import RequestError
 from gateway.requests.filing import ServiceUnavailable, SubmissionKeyReused
 from gateway.settings import ConfigError, Settings, load_settings
 from gateway.web.body_limit import BodyLimitMiddleware
@@ -39,10 +41,12 @@ from gateway.web.csrf import csrf_middleware
 from gateway.web.errors import (
     audit_unavailable_handler,
     http_exception_handler,
+    request_error_handler,
     respond_error,
     server_error_handler,
     service_unavailable_handler,
     submission_key_reused_handler,
+    upload_refused_handler,
 )
 from gateway.web.security_headers import SecurityHeadersMiddleware
 from gateway.web.templating import make_templates
@@ -107,6 +111,8 @@ def create_app(
             SignInRequired: sign_in_required_handler,
             ReauthenticationRequired: reauthentication_handler,
             AccessDenied: access_denied_handler,
+            RequestError: request_error_handler,
+            UploadRefused: upload_refused_handler,
             Exception: server_error_handler,
         },
         lifespan=lifespan,

@@ -157,10 +157,10 @@ def csv_rows(entries: list[AuditEntry]) -> list[list[str]]:
     rows = [header]
     for entry in entries:
         values = [str(entry.seq), format_time(entry.time), *(str(getattr(entry, name) or "") for name in header[2:])]
-        rows.append([_defuse(value) for value in values])
+        rows.append([defuse_cell(value) for value in values])
     return rows
 
 
-def _defuse(value: str) -> str:
+def defuse_cell(value: str) -> str:
     """Keep spreadsheets from running a cell as a formula (CSV injection)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -13,18 +13,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from gateway.audit.events import ANONYMOUS, Actor, AuditEvent, pseudonym
 from gateway.audit.log import record
 from gateway.communes import Commune
 from gateway.db import Database
-from gateway.models import ServiceRequest
+from gateway.models import RequestEvent, ServiceRequest
 from gateway.plugins import HookFailed
 from gateway.registry import ProvidedService, Registry
 from gateway.requests.forms import check_form
 from gateway.requests.handle import RequestHandle
 from gateway.requests.store import RequestStore
-from gateway.services import FieldError, FormField, ServiceSettings
+from gateway.services import CitizenIdentity, FieldError, FormField, Localized, ServiceSettings
 
 SUBMISSION_KEY_MAX = 64
 
@@ -98,31 +99,52 @@ def file_request(
     origin: str,
     actor: Actor = ANONYMOUS,
     subject: str | None = None,
+    citizen_id: int | None = None,
+    identity: CitizenIdentity | None = None,
+    notify_email: str | None = None,
+    filed_by_staff_id: int | None = None,
 ) -> Filed:
-    """Validate and store one request; idempotent on ``submission_key``.
+    """Validate and store one request in one go (no draft); idempotent on ``submission_key``.
 
-    The request, the plugin's reaction and their audit entries are written in
-    one transaction. ``origin`` says where the request came from (for the
-    audit log); ``actor`` who filed it; ``subject`` the pseudonym of the person
-    it is about when known (a signed-in citizen), else taken from the
-    service's ``subject_field``.
+    The request, the plugin's reaction, the receipt message and their audit
+    entries are written in one transaction. ``origin`` says where the request
+    came from (for the audit log); ``actor`` who filed it; ``subject`` the
+    pseudonym of the person it is about when known (a signed-in citizen),
+    else taken from the service's ``subject_field``. ``filed_by_staff_id``
+    marks a request an agent filed at the counter for the citizen.
 
     Blocking: call it through :meth:`Database.run` from async code.
     """
     provided, settings, form = service_form(registry, commune, key)
     data, errors = check_form(form, raw)
     hook_args = {"service": provided.definition, "commune": commune, "settings": settings}
-    with _unavailable_on_failure(key):
-        for _plugin, extra in registry.hooks.all(
-            "guichet_validate_request", only=provided.plugin, data=data, **hook_args
-        ):
-            errors.extend(extra)
+    errors.extend(plugin_errors(registry, provided, hook_args, data, identity))
+    if not errors and provided.definition.documents:
+        errors.append(FieldError("", DOCUMENTS_NEED_A_DRAFT))
     if errors:
         return Filed(errors=tuple(errors))
+    definition = provided.definition
+    subject_field = definition.subject_field
+    subject_value = data.get(subject_field) if subject_field else None
+    if notify_email is None and subject_field and _is_email_field(form, subject_field):
+        notify_email = subject_value or None
+    if subject is None and subject_field and subject_value:
+        subject = pseudonym(registry.settings.secret_key, subject_field, subject_value)
+    row = ServiceRequest(
+        commune=commune.slug,
+        service=definition.key,
+        data=data,
+        locale=locale,
+        form_version=definition.form_version,
+        submission_key=submission_key,
+        citizen_id=citizen_id,
+        notify_email=notify_email,
+        filed_by_staff_id=filed_by_staff_id,
+        subject=subject,
+    )
     try:
         with _unavailable_on_failure(key):
-            context = _Context(provided, commune, data, hook_args, submission_key, locale, origin, actor, subject)
-            return _store(db, registry, context)
+            return _store(db, registry, provided, commune, hook_args, row, actor, origin)
     except IntegrityError:
         # Two copies of one submission raced: the other one won, answer with its result.
         with db.session(commune=commune.slug) as session:
@@ -132,76 +154,126 @@ def file_request(
         return _replay(existing, key, submission_key)
 
 
+DOCUMENTS_NEED_A_DRAFT = Localized(
+    "Cette démarche demande des pièces jointes : commencez-la comme brouillon, joignez les documents, puis déposez-la.",
+    "This service needs attached documents: start it as a draft, attach the documents, then submit it.",
+)
+
+
+def _is_email_field(form: Sequence[FormField], name: str) -> bool:
+    return any(field.name == name and field.kind == "email" for field in form)
+
+
+def plugin_errors(
+    registry: Registry,
+    provided: ProvidedService,
+    hook_args: Mapping[str, object],
+    data: Mapping[str, str],
+    identity: CitizenIdentity | None,
+) -> list[FieldError]:
+    """The service's own checks (eligibility rules) on a filled form."""
+    errors: list[FieldError] = []
+    with _unavailable_on_failure(provided.definition.key):
+        for _plugin, extra in registry.hooks.all(
+            "guichet_validate_request", only=provided.plugin, data=data, citizen=identity, **hook_args
+        ):
+            errors.extend(extra)
+    return errors
+
+
 def _replay(existing: ServiceRequest, key: str, submission_key: str) -> Filed:
     if existing.service != key:
         raise SubmissionKeyReused(submission_key, existing.service)
     return Filed(request=existing, replayed=True)
 
 
-@dataclass(frozen=True)
-class _Context:
-    provided: ProvidedService
-    commune: Commune
-    data: dict[str, str]
-    hook_args: dict[str, object]
-    submission_key: str
-    locale: str
-    origin: str
-    actor: Actor
-    subject: str | None
-
-
-def _store(db: Database, registry: Registry, context: _Context) -> Filed:
-    commune, definition = context.commune, context.provided.definition
+def _store(
+    db: Database,
+    registry: Registry,
+    provided: ProvidedService,
+    commune: Commune,
+    hook_args: Mapping[str, object],
+    row: ServiceRequest,
+    actor: Actor,
+    origin: str,
+) -> Filed:
     with db.session(commune=commune.slug) as session:
         store = RequestStore(session)
-        existing = store.by_submission_key(context.submission_key)
+        existing = store.by_submission_key(row.submission_key)
         if existing is not None:
-            return _replay(existing, definition.key, context.submission_key)
-        now = datetime.now(UTC)
-        sequence = store.next_sequence(prefix=definition.reference_prefix, year=now.year)
-        reference = registry.hooks.first(
-            "guichet_reference_number", commune=commune, service=definition, year=now.year, sequence=sequence
-        )
-        row = ServiceRequest(
-            reference=reference,
-            commune=commune.slug,
-            service=definition.key,
-            data=context.data,
-            locale=context.locale,
-            submission_key=context.submission_key,
-            created_at=now,
-        )
+            return _replay(existing, provided.definition.key, row.submission_key)
+        if row.subject is None:
+            row.subject = pseudonym(registry.settings.secret_key, "request", row.public_id)
+        row.status = "draft"
         store.add(row)
-        subject_field = definition.subject_field
-        subject_value = context.data.get(subject_field) if subject_field else None
-        subject = context.subject or (
-            pseudonym(registry.settings.secret_key, subject_field, subject_value)
-            if subject_field and subject_value
-            else None
-        )
-
-        def emit(action: str, outcome: str = "success") -> None:
-            record(
-                session,
-                AuditEvent(
-                    action=action,
-                    actor_id=context.actor.id,
-                    actor_role=context.actor.role,
-                    commune=commune.slug,
-                    service=definition.key,
-                    resource=f"request/{reference}",
-                    subject=subject,
-                    purpose=definition.purpose.fr,
-                    origin=context.origin,
-                    outcome=outcome,  # type: ignore[arg-type]
-                ),
-            )
-
-        emit("request.create")
-        handle = RequestHandle(row, emit=lambda verb, outcome: emit(f"{definition.key}.{verb}", outcome))
-        registry.hooks.all(
-            "guichet_request_submitted", only=context.provided.plugin, request=handle, **context.hook_args
-        )
-        session.flush()
+        finalise(session, registry, provided, commune, hook_args, row, actor, origin, created=True)
         return Filed(request=row)
+
+
+def finalise(
+    session: Session,
+    registry: Registry,
+    provided: ProvidedService,
+    commune: Commune,
+    hook_args: Mapping[str, object],
+    row: ServiceRequest,
+    actor: Actor,
+    origin: str,
+    *,
+    created: bool,
+) -> None:
+    """Turn a stored draft into a submitted request: number, first state, plugin reaction, history, receipt.
+
+    Runs inside the caller's transaction; if the plugin raises, nothing of it is kept.
+    """
+    from gateway.requests.notices import RECEIPT, RECEIPT_ASSISTED, notify_citizen
+
+    definition = provided.definition
+    store = RequestStore(session)
+    now = datetime.now(UTC)
+    sequence = store.next_sequence(prefix=definition.reference_prefix, year=now.year)
+    row.reference = registry.hooks.first(
+        "guichet_reference_number", commune=commune, service=definition, year=now.year, sequence=sequence
+    )
+    row.status = definition.workflow.initial
+    row.submitted_at = now
+    row.updated_at = now
+    row.purge_after = None
+    session.flush()
+    assert row.id is not None
+
+    def emit(action: str, outcome: str = "success") -> None:
+        record(
+            session,
+            AuditEvent(
+                action=action,
+                actor_id=actor.id,
+                actor_role=actor.role,
+                commune=commune.slug,
+                service=definition.key,
+                resource=f"request/{row.reference}",
+                subject=row.subject,
+                purpose=definition.purpose.fr,
+                origin=origin,
+                outcome=outcome,  # type: ignore[arg-type]
+            ),
+        )
+
+    emit("request.create" if created else "request.submit")
+    staff_id = row.filed_by_staff_id if actor.role != "citizen" else None
+    session.add(
+        RequestEvent(
+            commune=commune.slug,
+            request_id=row.id,
+            at=now,
+            kind="filed-for" if row.filed_by_staff_id else "submitted",
+            actor_role="agent" if staff_id else "citizen",
+            staff_id=staff_id,
+            to_status=row.status,
+        )
+    )
+    handle = RequestHandle(row, emit=lambda verb, outcome: emit(f"{definition.key}.{verb}", outcome))
+    registry.hooks.all("guichet_request_submitted", only=provided.plugin, request=handle, **hook_args)
+    receipt = RECEIPT_ASSISTED if row.filed_by_staff_id else RECEIPT
+    notify_citizen(session, registry.settings, commune, definition, row, cause="receipt", message=receipt)
+    session.flush()

@@ -39,17 +39,21 @@ def too_long(limit: int) -> Localized:
 def check_form(fields: Sequence[FormField], raw: Mapping[str, object]) -> tuple[dict[str, str], list[FieldError]]:
     """Return the cleaned values of the declared fields and the errors found.
 
-    Keys the form does not declare are dropped, so nothing unexpected is stored.
+    Keys the form does not declare are dropped, so nothing unexpected is
+    stored; a conditional field whose condition is not met is emptied and
+    not checked (an address typed, then "pickup at the counter" chosen).
     """
     cleaned: dict[str, str] = {}
-    errors: list[FieldError] = []
     for field in fields:
         value = raw.get(field.name)
         text = value.strip() if isinstance(value, str) else ""
-        if field.kind == "textarea":
-            text = text.replace("\r\n", "\n")
-        cleaned[field.name] = text
-        error = _field_error(field, text, value)
+        cleaned[field.name] = text.replace("\r\n", "\n") if field.kind == "textarea" else text
+    errors: list[FieldError] = []
+    for field in fields:
+        if not field.applies(cleaned):
+            cleaned[field.name] = ""
+            continue
+        error = _field_error(field, cleaned[field.name], raw.get(field.name))
         if error is not None:
             errors.append(FieldError(field.name, error))
     return cleaned, errors

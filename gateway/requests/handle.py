@@ -38,7 +38,8 @@ class RequestHandle:
 
     @property
     def reference(self) -> str:
-        return self._row.reference
+        """The public reference number (given at submission; hooks only see submitted requests)."""
+        return self._row.reference or ""
 
     @property
     def service(self) -> str:

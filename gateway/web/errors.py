@@ -70,6 +70,13 @@ MESSAGES: dict[int, tuple[Localized, Localized]] = {
             "Envoyez les données au format JSON (application/json).", "Send the data as JSON (application/json)."
         ),
     ),
+    422: (
+        Localized("Saisie à corriger", "Input to correct"),
+        Localized(
+            "Ce qui a été envoyé contient une erreur. Corrigez-la et réessayez.",
+            "What was sent contains a mistake. Correct it and try again.",
+        ),
+    ),
     500: (
         Localized("Erreur inattendue", "Unexpected error"),
         Localized(
@@ -189,3 +196,27 @@ async def audit_unavailable_handler(request: Request, exc: Exception) -> Respons
     response = error_response(request, 503, detail=AUDIT_DOWN)
     response.headers["Retry-After"] = "60"
     return response
+
+
+async def request_error_handler(request: Request, exc: Exception) -> Response:
+    """A refused request action (not found, forbidden, wrong state, stale, bad input): its reason, its status."""
+    from gateway.requests.errors import RequestError
+
+    assert isinstance(exc, RequestError)
+    if wants_problem(request.scope):
+        locale = choose_locale(request)
+        title = MESSAGES.get(exc.status, MESSAGES[400])[0](locale)
+        return problem(exc.status, title, exc.reason(locale), type_=exc.problem_type)
+    return error_response(request, exc.status, detail=exc.reason)
+
+
+async def upload_refused_handler(request: Request, exc: Exception) -> Response:
+    """A file refused before anything was stored (too large, wrong type, antivirus)."""
+    from gateway.requests.attachments import UploadRefused
+
+    assert isinstance(exc, UploadRefused)
+    if wants_problem(request.scope):
+        locale = choose_locale(request)
+        title = MESSAGES.get(exc.status, MESSAGES[400])[0](locale)
+        return problem(exc.status, title, exc.reason(locale), type_="urn:guichet:problem:upload-refused")
+    return error_response(request, exc.status, detail=exc.reason)

@@ -1,0 +1,318 @@
+"""Documents citizens attach: checking, scanning, storing on disk and handing them back.
+
+A file is judged by its content, never by its name or the type the browser
+declares: a renamed HTML page is not a PDF. The name the citizen gave is only
+ever shown (cleaned); on disk a file is named by a random token, so nothing a
+citizen sends can choose where bytes land. The bytes live outside any served
+folder and are read back only through :class:`AttachmentStore`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+import os
+import re
+import secrets
+import tempfile
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import quote
+
+from gateway.plugins import HookFailed
+from gateway.services import MEGABYTE, DocumentSpec, Localized, ScanVerdict
+
+if TYPE_CHECKING:
+    from gateway.communes import Commune
+    from gateway.plugins import HookRunner
+
+logger = logging.getLogger(__name__)
+
+PDF = "application/pdf"
+JPEG = "image/jpeg"
+PNG = "image/png"
+
+_TYPE_WORDS = {PDF: "PDF", JPEG: "JPEG", PNG: "PNG"}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: a PDF reader looks for the end marker near the end only; we do the same
+_PDF_TAIL = 1024
+FILENAME_MAX = 200
+FALLBACK_FILENAME = "document"
+
+
+class UploadRefused(Exception):
+    """An uploaded file we do not keep, with the HTTP status and a reason the citizen understands."""
+
+    def __init__(self, status: int, reason: Localized, *, finding: str | None = None) -> None:
+        self.status = status
+        self.reason = reason
+        #: what an antivirus found, for the log and the agents (never shown as the reason)
+        self.finding = finding
+        super().__init__(reason.fr)
+
+
+class AttachmentCorrupted(Exception):
+    """The bytes on disk no longer match the checksum recorded at upload: never serve them."""
+
+    def __init__(self, storage_name: str) -> None:
+        self.storage_name = storage_name
+        super().__init__(f"attachment {storage_name} changed on disk since it was stored")
+
+
+def sniff(data: bytes) -> str | None:
+    """The content type read from the bytes themselves, or None for anything we do not accept.
+
+    Besides the magic number, the file must look whole (an end marker, a first
+    chunk), which turns away most files that merely borrow a header.
+    """
+    if data.startswith(b"%PDF-"):
+        return PDF if b"%%EOF" in data[-_PDF_TAIL:] else None
+    if data.startswith(_PNG_SIGNATURE):
+        # the first chunk must be IHDR, 13 bytes long: length (4 bytes), then type
+        return PNG if data[8:16] == b"\x00\x00\x00\x0dIHDR" else None
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG if data.rstrip(b"\x00").endswith(b"\xff\xd9") else None
+    return None
+
+
+def _keep(char: str) -> bool:
+    # apostrophes are kept too: French names are full of them ("Attestation d'hébergement")
+    return char in " .-_()'’" or unicodedata.category(char)[0] == "L" or unicodedata.category(char) == "Nd"
+
+
+def _is_space(char: str) -> bool:
+    """Tabs, line breaks and Unicode spaces separate words; other control characters are simply dropped."""
+    return char in "\t\n\r" or unicodedata.category(char) in ("Zs", "Zl", "Zp")
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    """("scan", ".pdf") for "scan.pdf"; only a short alphanumeric suffix counts as an extension."""
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and 1 <= len(extension) <= 10 and extension.isalnum():
+        return stem, "." + extension
+    return name, ""
+
+
+def clean_filename(name: str) -> str:
+    """The citizen's file name made safe to show and to offer for download; never a path.
+
+    Keeps the last path component (browsers on Windows send ``C:\\...``), drops
+    control and formatting characters (a right-to-left override shows
+    ``fdp.exe`` as ``exe.pdf``) and anything outside letters, digits and
+    a few signs. The result is idempotent and at most 200 characters.
+    """
+    name = unicodedata.normalize("NFC", re.split(r"[/\\]", name)[-1])
+    kept = "".join(" " if _is_space(char) else char for char in name if _is_space(char) or _keep(char))
+    cleaned = unicodedata.normalize("NFC", " ".join(kept.split())).strip(". ")
+    stem, extension = _split_extension(cleaned)
+    cleaned = stem[: FILENAME_MAX - len(extension)].rstrip(". ") + extension  # "devis .pdf" -> "devis.pdf"
+    return cleaned or FALLBACK_FILENAME
+
+
+def _types_text(accept: Iterable[str]) -> tuple[str, str]:
+    words = [_TYPE_WORDS[content_type] for content_type in accept]
+    if len(words) == 1:
+        return words[0], words[0]
+    head = ", ".join(words[:-1])
+    return f"{head} ou {words[-1]}", f"{head} or {words[-1]}"
+
+
+def _size_text(size: int) -> tuple[str, str]:
+    """A limit in the unit a person reads, rounded down so a file under the shown limit always fits."""
+    if size >= MEGABYTE:
+        value = math.floor(size / MEGABYTE * 10) / 10
+        number = f"{value:g}"
+        return f"{number.replace('.', ',')} Mo", f"{number} MB"
+    if size >= 1024:
+        return f"{size // 1024} Ko", f"{size // 1024} KB"
+    return f"{size} octets", f"{size} bytes"
+
+
+def check_upload(spec: DocumentSpec, filename: str, data: bytes) -> str:
+    """The content type of an upload for ``spec``, or :class:`UploadRefused` (422 empty, 413 too large, 415 type)."""
+    types_fr, types_en = _types_text(spec.accept)
+    if not data:
+        if not filename.strip():
+            raise UploadRefused(
+                422,
+                Localized(
+                    f"Aucun fichier n'a été choisi : choisissez un document {types_fr}.",
+                    f"No file was chosen: choose a {types_en} document.",
+                ),
+            )
+        raise UploadRefused(
+            422,
+            Localized(
+                f"Ce fichier est vide : choisissez à nouveau le document ({types_fr}).",
+                f"This file is empty: choose the document again ({types_en}).",
+            ),
+        )
+    if len(data) > spec.max_bytes:
+        size_fr, size_en = _size_text(spec.max_bytes)
+        raise UploadRefused(
+            413,
+            Localized(
+                f"Ce fichier dépasse {size_fr} : envoyez un fichier plus petit ({types_fr}).",
+                f"This file is larger than {size_en}: send a smaller file ({types_en}).",
+            ),
+        )
+    content_type = sniff(data)
+    if content_type is None or content_type not in spec.accept:
+        raise UploadRefused(
+            415,
+            Localized(
+                f"Ce type de fichier n'est pas accepté : envoyez un fichier {types_fr}.",
+                f"This type of file is not accepted: send a {types_en} file.",
+            ),
+        )
+    return content_type
+
+
+SCANNER_UNAVAILABLE = Localized(
+    "L'antivirus de la commune est momentanément indisponible : votre fichier n'a pas été enregistré, "
+    "réessayez dans quelques minutes.",
+    "The commune's antivirus is temporarily unavailable: your file was not saved, please try again in a few minutes.",
+)
+INFECTED = Localized(
+    "Ce fichier a été refusé par l'antivirus de la commune : vérifiez-le ou envoyez un autre fichier.",
+    "This file was refused by the commune's antivirus: check it or send another file.",
+)
+
+
+def scan(hooks: HookRunner, commune: Commune, filename: str, content_type: str, data: bytes) -> None:
+    """Ask every antivirus plugin about a file; refuse it if one objects, or if one cannot answer (fail closed)."""
+    try:
+        results = hooks.all(
+            "guichet_scan_attachment", commune=commune, filename=filename, content_type=content_type, data=data
+        )
+    except HookFailed as error:
+        raise UploadRefused(503, SCANNER_UNAVAILABLE) from error
+    for plugin, verdict in results:
+        if not isinstance(verdict, ScanVerdict):
+            logger.error("plugin %r answered guichet_scan_attachment with %r, not a ScanVerdict", plugin, verdict)
+            raise UploadRefused(503, SCANNER_UNAVAILABLE)
+        if not verdict.clean:
+            logger.warning("plugin %r refused an upload for %s: %s", plugin, commune.slug, verdict.finding)
+            raise UploadRefused(422, INFECTED, finding=verdict.finding)
+
+
+_STORAGE_NAME = re.compile(r"[0-9a-f]{40}")
+_SHARD = re.compile(r"[0-9a-f]{2}")
+_TEMPORARY_PREFIX = ".tmp-"
+
+
+class AttachmentStore:
+    """The attachments' bytes on disk, one file per upload, named by a random token.
+
+    Files are sharded by the name's first two characters so no folder grows
+    huge. A save is atomic (temporary file, fsync, rename): a crash leaves the
+    old state or the new one, never half a file under a stored name.
+    """
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def path(self, storage_name: str) -> Path:
+        """Where a stored file lives; anything but a 40-character lowercase hex name is refused (no traversal)."""
+        if not isinstance(storage_name, str) or not _STORAGE_NAME.fullmatch(storage_name):
+            raise ValueError(f"not a storage name: {storage_name!r}")
+        return self.root / storage_name[:2] / storage_name
+
+    def save(self, data: bytes) -> tuple[str, str]:
+        """Store ``data`` under a new name; returns (storage name, sha256 hex digest)."""
+        storage_name = secrets.token_hex(20)
+        target = self.path(storage_name)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=_TEMPORARY_PREFIX, dir=target.parent)  # mode 0o600
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        _fsync_directory(target.parent)
+        return storage_name, hashlib.sha256(data).hexdigest()
+
+    def read(self, storage_name: str, *, sha256: str | None = None) -> bytes:
+        """The stored bytes; with ``sha256``, :class:`AttachmentCorrupted` if they changed since the upload."""
+        data = self.path(storage_name).read_bytes()
+        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256.lower():
+            raise AttachmentCorrupted(storage_name)
+        return data
+
+    def open(self, storage_name: str) -> BinaryIO:
+        """The stored file for streaming (unchecked: use :meth:`read` with ``sha256`` to verify)."""
+        return self.path(storage_name).open("rb")
+
+    def exists(self, storage_name: str) -> bool:
+        return self.path(storage_name).is_file()
+
+    def delete(self, storage_name: str) -> None:
+        """Remove a stored file; already gone is fine (retention sweeps may run twice)."""
+        self.path(storage_name).unlink(missing_ok=True)
+
+    def names(self) -> Iterator[str]:
+        """Every stored name, so the retention sweeper can find files no row points to (temporaries excluded)."""
+        if not self.root.is_dir():
+            return
+        for shard in sorted(self.root.iterdir()):
+            if not (_SHARD.fullmatch(shard.name) and shard.is_dir()):
+                continue
+            for entry in sorted(shard.iterdir()):
+                if _STORAGE_NAME.fullmatch(entry.name) and entry.name[:2] == shard.name and entry.is_file():
+                    yield entry.name
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX; a no-op where directories cannot be opened)."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def zip_archive(entries: Iterable[tuple[str, bytes]]) -> bytes:
+    """One ZIP of (display name, bytes) pairs; repeated names become "x (2).pdf" (case-insensitively)."""
+    buffer = io.BytesIO()
+    used: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for filename, data in entries:
+            name = clean_filename(filename)  # never a path inside the archive either
+            stem, extension = _split_extension(name)
+            candidate, number = name, 2
+            while candidate.casefold() in used:
+                candidate = f"{stem} ({number}){extension}"
+                number += 1
+            used.add(candidate.casefold())
+            archive.writestr(candidate, data)
+    return buffer.getvalue()
+
+
+def _ascii(text: str) -> str:
+    """The ASCII letters left once accents are taken off, minus what a quoted header value cannot hold."""
+    decomposed = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return " ".join(re.sub(r'["\\\x00-\x1f\x7f]', "", decomposed).split())
+
+
+def content_disposition(filename: str) -> str:
+    """A ``Content-Disposition`` download header: an ASCII name for old clients, the UTF-8 one (RFC 6266/5987)."""
+    name = clean_filename(filename)
+    stem, extension = _split_extension(name)
+    ascii_stem, ascii_extension = _ascii(stem).strip(". "), _ascii(extension)
+    if ascii_extension != extension:
+        ascii_extension = ""
+    fallback = (ascii_stem or FALLBACK_FILENAME) + ascii_extension
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

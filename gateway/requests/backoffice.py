@@ -1,0 +1,603 @@
+"""The agents' side: a commune's queue, a request's file, transitions, assignment, notes, messages.
+
+Each method checks the caller's grant for *this* commune and *this* service
+before reading anything (a reader may look, an instructor may act), and
+records refusals in the audit log. The session is opened for the commune,
+so another commune's request is not found even by reference. Every view of
+a request's personal data, every download and export is audited with the
+service's purpose, as the citizen's access log shows.
+
+Blocking: pages and the API call these through :meth:`Database.run`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from gateway.audit.events import AuditEvent
+from gateway.audit.log import record
+from gateway.audit.search import defuse_cell
+from gateway.communes import Commune
+from gateway.db import Database
+from gateway.identity.principal import Principal
+from gateway.models import Attachment, RequestEvent, ServiceRequest, StaffRole, StaffUser
+from gateway.registry import Registry
+from gateway.requests import attachments as files
+from gateway.requests.context import (
+    Caller,
+    ServiceRules,
+    audit,
+    bump,
+    checked_text,
+    days_from,
+    history,
+    now,
+    plugin_call,
+    rules_for,
+    staff_names,
+    subject_of,
+)
+from gateway.requests.errors import ActionForbidden, ActionNotAllowed, InvalidInput, RequestError, RequestNotFound
+from gateway.requests.filing import Filed, file_request
+from gateway.requests.handle import RequestHandle
+from gateway.requests.notices import CORRECTION_ASKED, NEW_MESSAGE, notify_citizen
+from gateway.services import DRAFT, Localized, Transition
+
+COMMENT = Localized("Commentaire", "Comment")
+NOTE = Localized("Note interne", "Internal note")
+NO_GRANT = Localized(
+    "Votre compte n'a pas accès aux demandes de ce service dans cette commune.",
+    "Your account has no access to this service's requests in this commune.",
+)
+READ_ONLY = Localized(
+    "Votre accès à ce service est en lecture seule : vous ne pouvez pas agir sur ses demandes.",
+    "Your access to this service is read-only: you cannot act on its requests.",
+)
+REASON_REQUIRED = Localized("Choisissez un motif dans la liste.", "Choose a reason from the list.")
+NOT_AN_ASSIGNEE = Localized(
+    "Cette personne ne traite pas les demandes de ce service dans cette commune.",
+    "This person does not process this service's requests in this commune.",
+)
+DECIDED = Localized(
+    "Cette demande a déjà reçu une réponse : elle ne peut plus changer.",
+    "This request has already been decided: it can no longer change.",
+)
+QUEUE_LIMIT = 200
+
+
+def unknown_transition(name: str) -> Localized:
+    return Localized(f"L'action « {name} » n'existe pas pour ce service.", f"This service has no action '{name}'.")
+
+
+def wrong_state(transition: Transition, state_label: Localized) -> Localized:
+    return Localized(
+        f"L'action « {transition.label.fr} » n'est pas possible : la demande est « {state_label.fr} ».",
+        f"The action '{transition.label('en')}' is not possible: the request is '{state_label('en')}'.",
+    )
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What an agent narrows the queue to. ``status`` may be a state, ``open`` (undecided) or ``decided``."""
+
+    service: str | None = None
+    status: str | None = "open"
+    assigned: str | None = None  # "me", "none" or None (anyone)
+    awaiting: bool | None = None
+    q: str | None = None
+    older_than_days: int | None = None
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: Sequence[ServiceRequest]
+    total: int
+    page: int
+    per_page: int
+    services: Sequence[str]
+    staff_names: Mapping[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AgentCase:
+    """A request as its commune's agent sees it: everything, internal notes included."""
+
+    request: ServiceRequest
+    rules: ServiceRules
+    events: Sequence[RequestEvent]
+    attachments: Sequence[Attachment]
+    transitions: Sequence[Transition]
+    can_act: bool
+    staff_names: Mapping[int, str]
+    assignees: Sequence[tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    reference: str
+    done: bool
+    reason: Localized | None = None
+
+
+class BackOffice:
+    def __init__(self, db: Database, registry: Registry) -> None:
+        self.db = db
+        self.registry = registry
+        self.files = files.AttachmentStore(registry.settings.data_dir / "attachments")
+
+    # Reading ----------------------------------------------------------------------
+
+    def services_for(self, principal: Principal, commune: Commune, *, level: str = "reader") -> list[str]:
+        return [
+            key for key in commune.services if principal.can("agent", commune=commune.slug, service=key, level=level)
+        ]
+
+    def queue(self, caller: Caller, commune_slug: str, wanted: QueueFilter) -> QueuePage:
+        commune = self._commune(commune_slug)
+        principal = _staff(caller)
+        services = self.services_for(principal, commune)
+        if wanted.service is not None and wanted.service not in services:
+            self._deny(caller, commune.slug, wanted.service)
+        if not services:
+            self._deny(caller, commune.slug, None)
+        keys = [wanted.service] if wanted.service else services
+        query = select(ServiceRequest).where(col(ServiceRequest.service).in_(keys), ServiceRequest.status != DRAFT)
+        query = self._filtered(query, caller, commune, keys, wanted)
+        per_page = max(1, min(wanted.per_page, QUEUE_LIMIT))
+        page = max(1, wanted.page)
+        with self.db.session(commune=commune.slug) as session:
+            total = session.exec(select(func.count()).select_from(query.subquery())).one()
+            rows = session.exec(
+                query.order_by(col(ServiceRequest.submitted_at).asc(), col(ServiceRequest.id).asc())
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+            ).all()
+            names = staff_names(session, {row.assigned_to for row in rows if row.assigned_to})
+        return QueuePage(list(rows), int(total), page, per_page, services, names)
+
+    def _filtered(self, query, caller: Caller, commune: Commune, keys: list[str], wanted: QueueFilter):  # type: ignore[no-untyped-def]
+        status = wanted.status
+        if status in ("open", "decided"):
+            decided: set[str] = {"withdrawn"}
+            for key in keys:
+                provided = self.registry.services.get(key)
+                if provided is not None:
+                    decided |= {state.name for state in provided.definition.workflow.states if state.final}
+            clause = col(ServiceRequest.status).in_(sorted(decided))
+            query = query.where(~clause if status == "open" else clause)
+        elif status:
+            query = query.where(ServiceRequest.status == status)
+        if wanted.assigned == "me":
+            query = query.where(ServiceRequest.assigned_to == caller.staff_id)
+        elif wanted.assigned == "none":
+            query = query.where(col(ServiceRequest.assigned_to).is_(None))
+        if wanted.awaiting is not None:
+            query = query.where(ServiceRequest.awaiting_citizen == wanted.awaiting)
+        if wanted.q:
+            needle = f"%{wanted.q.strip()[:60]}%"
+            query = query.where(
+                or_(col(ServiceRequest.reference).ilike(needle), col(ServiceRequest.summary).ilike(needle))
+            )
+        if wanted.older_than_days:
+            query = query.where(col(ServiceRequest.submitted_at) < now() - timedelta(days=wanted.older_than_days))
+        return query
+
+    def case(self, caller: Caller, commune_slug: str, reference: str) -> AgentCase:
+        """Open a request's file; the view of its personal data is recorded with the service's purpose."""
+        commune = self._commune(commune_slug)
+        with self.db.session(commune=commune.slug) as session:
+            row, rules, acting = self._load(session, caller, commune, reference, level="reader")
+            events = session.exec(
+                select(RequestEvent)
+                .where(RequestEvent.request_id == row.id)
+                .order_by(col(RequestEvent.at), col(RequestEvent.id))
+            ).all()
+            attached = session.exec(
+                select(Attachment).where(Attachment.request_id == row.id).order_by(col(Attachment.created_at))
+            ).all()
+            ids = {event.staff_id for event in events if event.staff_id} | {
+                row.assigned_to or 0,
+                row.filed_by_staff_id or 0,
+            }
+            names = staff_names(session, ids - {0})
+            can_act = _staff(caller).can("agent", commune=commune.slug, service=row.service, level="instructor")
+            assignees = self._assignees(session, commune.slug, row.service) if can_act else []
+            audit(session, acting, row, rules.definition, "request.read")
+        transitions = rules.definition.workflow.available(row.status, _values(row.data)) if can_act else ()
+        return AgentCase(row, rules, list(events), list(attached), transitions, can_act, names, assignees)
+
+    # Acting -----------------------------------------------------------------------
+
+    def transition(
+        self,
+        caller: Caller,
+        commune_slug: str,
+        reference: str,
+        name: str,
+        *,
+        expected_version: int | None,
+        comment: object = "",
+        reason: object = "",
+    ) -> ServiceRequest:
+        """Take one workflow transition: state, history, plugin reaction, message, audit — or nothing."""
+        commune = self._commune(commune_slug)
+        with self.db.session(commune=commune.slug) as session:
+            row, rules, acting = self._load(session, caller, commune, reference, level="instructor")
+            workflow = rules.definition.workflow
+            transition = workflow.transition(name)
+            if transition is None:
+                raise ActionNotAllowed(unknown_transition(name))
+            if not _staff(caller).can("agent", commune=commune.slug, service=row.service, level=transition.level):
+                self._deny(caller, commune.slug, row.service, reason=READ_ONLY)
+            if row.status not in transition.source or not transition.applies(_values(row.data)):
+                raise ActionNotAllowed(wrong_state(transition, workflow.state(row.status).label))
+            text = checked_text(comment, required=transition.comment_required, label=COMMENT)
+            chosen = reason if isinstance(reason, str) else ""
+            if transition.reasons and chosen not in {choice.value for choice in transition.reasons}:
+                raise InvalidInput(REASON_REQUIRED)
+            bump(session, row, expected_version)
+            previous = row.status
+            row.status = transition.target
+            target = workflow.state(transition.target)
+            if target.final:
+                moment = now()
+                row.decided_at, row.awaiting_citizen = moment, False
+                row.purge_after = days_from(moment, commune.retention_days(rules.definition))
+            history(
+                session,
+                row,
+                "transition",
+                acting,
+                body=text or None,
+                from_status=previous,
+                to_status=row.status,
+                transition=transition.name,
+                reason=chosen or None,
+            )
+            audit(session, acting, row, rules.definition, "request.transition")
+            handle = RequestHandle(
+                row,
+                emit=lambda verb, outcome: audit(
+                    session,
+                    acting,
+                    row,
+                    rules.definition,
+                    f"{row.service}.{verb}",
+                    outcome=outcome,  # type: ignore[arg-type]
+                ),
+            )
+            with plugin_call(row.service):
+                self.registry.hooks.all(
+                    "guichet_request_transition",
+                    only=rules.provided.plugin,
+                    request=handle,
+                    transition=transition,
+                    **rules.hook_args,
+                )
+            if transition.notify is not None:
+                notify_citizen(
+                    session,
+                    self.registry.settings,
+                    commune,
+                    rules.definition,
+                    row,
+                    cause=f"transition:{transition.name}:{row.version}",
+                    message=transition.notify,
+                    comment=text or None,
+                )
+        return row
+
+    def bulk_transition(
+        self,
+        caller: Caller,
+        commune_slug: str,
+        references: Sequence[str],
+        name: str,
+        *,
+        comment: object = "",
+        reason: object = "",
+    ) -> list[BulkOutcome]:
+        """The same transition on several requests, each in its own transaction: one refusal stops only itself."""
+        outcomes = []
+        for reference in dict.fromkeys(references):
+            try:
+                self.transition(
+                    caller, commune_slug, reference, name, expected_version=None, comment=comment, reason=reason
+                )
+            except RequestError as error:
+                outcomes.append(BulkOutcome(reference, False, error.reason))
+            else:
+                outcomes.append(BulkOutcome(reference, True))
+        return outcomes
+
+    def assign(
+        self, caller: Caller, commune_slug: str, reference: str, staff_id: int | None, *, expected_version: int | None
+    ) -> ServiceRequest:
+        commune = self._commune(commune_slug)
+        with self.db.session(commune=commune.slug) as session:
+            row, rules, acting = self._load(session, caller, commune, reference, level="instructor")
+            if staff_id is not None and staff_id not in dict(self._assignees(session, commune.slug, row.service)):
+                raise InvalidInput(NOT_AN_ASSIGNEE)
+            bump(session, row, expected_version)
+            row.assigned_to = staff_id
+            names = staff_names(session, {staff_id}) if staff_id else {}
+            body = f"Attribuée à {names.get(staff_id, '?')}" if staff_id else "Attribution retirée"
+            history(session, row, "assignment", acting, body=body, internal=True)
+            audit(session, acting, row, rules.definition, "request.update")
+        return row
+
+    def note(self, caller: Caller, commune_slug: str, reference: str, body: object) -> ServiceRequest:
+        """An internal note: agents only, never shown to the citizen."""
+        text = checked_text(body, required=True, label=NOTE)
+        commune = self._commune(commune_slug)
+        with self.db.session(commune=commune.slug) as session:
+            row, rules, acting = self._load(session, caller, commune, reference, level="instructor")
+            bump(session, row)
+            history(session, row, "note", acting, body=text, internal=True)
+            audit(session, acting, row, rules.definition, "request.update")
+        return row
+
+    def message(self, caller: Caller, commune_slug: str, reference: str, body: object) -> ServiceRequest:
+        """A message the citizen reads on their request's page; they are told by mail there is one."""
+        text = checked_text(body, required=True, label=COMMENT)
+        commune = self._commune(commune_slug)
+        with self.db.session(commune=commune.slug) as session:
+            row, rules, acting = self._load(session, caller, commune, reference, level="instructor")
+            bump(session, row)
+            history(session, row, "message", acting, body=text)
+            audit(session, acting, row, rules.definition, "request.update")
+            notify_citizen(
+                session,
+                self.registry.settings,
+                commune,
+                rules.definition,
+                row,
+                cause=f"message:{row.version}",
+                message=NEW_MESSAGE,
+            )
+        return row
+
+    def ask_citizen(
+        self, caller: Caller, commune_slug: str, reference: str, body: object, *, expected_version: int | None
+    ) -> ServiceRequest:
+        """Ask for a correction or a document: the request waits for the citizen's answer."""
+        text = checked_text(body, required=True, label=COMMENT)
+        commune = self._commune(commune_slug)
+        with self.db.session(commune=commune.slug) as session:
+            row, rules, acting = self._load(session, caller, commune, reference, level="instructor")
+            if rules.definition.workflow.is_decided(row.status):
+                raise ActionNotAllowed(DECIDED)
+            bump(session, row, expected_version)
+            row.awaiting_citizen = True
+            history(session, row, "correction-asked", acting, body=text)
+            audit(session, acting, row, rules.definition, "request.update")
+            notify_citizen(
+                session,
+                self.registry.settings,
+                commune,
+                rules.definition,
+                row,
+                cause=f"correction:{row.version}",
+                message=CORRECTION_ASKED,
+                comment=text,
+            )
+        return row
+
+    # Documents and exports ----------------------------------------------------------
+
+    def download(
+        self, caller: Caller, commune_slug: str, reference: str, attachment_id: str
+    ) -> tuple[Attachment, bytes]:
+        commune = self._commune(commune_slug)
+        with self.db.session(commune=commune.slug) as session:
+            row, rules, acting = self._load(session, caller, commune, reference, level="reader")
+            attachment = session.exec(
+                select(Attachment).where(Attachment.public_id == attachment_id, Attachment.request_id == row.id)
+            ).first()
+            if attachment is None:
+                raise RequestNotFound
+            audit(
+                session,
+                acting,
+                row,
+                rules.definition,
+                "request.read",
+                target=f"request/{row.reference}/attachment/{attachment.public_id}",
+            )
+        return attachment, self.files.read(attachment.storage_name, sha256=attachment.sha256)
+
+    def archive(self, caller: Caller, commune_slug: str, reference: str) -> tuple[str, bytes]:
+        """Every attachment of a request as one ZIP file."""
+        commune = self._commune(commune_slug)
+        with self.db.session(commune=commune.slug) as session:
+            row, rules, acting = self._load(session, caller, commune, reference, level="reader")
+            attached = session.exec(select(Attachment).where(Attachment.request_id == row.id)).all()
+            audit(
+                session,
+                acting,
+                row,
+                rules.definition,
+                "request.read",
+                target=f"request/{row.reference}/attachments.zip",
+            )
+        entries = [(a.filename, self.files.read(a.storage_name, sha256=a.sha256)) for a in attached]
+        return f"{row.reference}.zip", files.zip_archive(entries)
+
+    def export_csv(self, caller: Caller, commune_slug: str, wanted: QueueFilter) -> str:
+        """The queue as CSV (no form content: what the queue shows), the export itself audited."""
+        page = self.queue(caller, commune_slug, replace(wanted, page=1, per_page=QUEUE_LIMIT))
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(
+            [
+                "reference",
+                "service",
+                "status",
+                "submitted_at",
+                "decided_at",
+                "assigned_to",
+                "awaiting_citizen",
+                "summary",
+            ]
+        )
+        for row in page.rows:
+            writer.writerow(
+                [
+                    defuse_cell(str(value))
+                    for value in (
+                        row.reference,
+                        row.service,
+                        row.status,
+                        row.submitted_at.isoformat() if row.submitted_at else "",
+                        row.decided_at.isoformat() if row.decided_at else "",
+                        page.staff_names.get(row.assigned_to or 0, ""),
+                        "yes" if row.awaiting_citizen else "no",
+                        row.summary or "",
+                    )
+                ]
+            )
+        with self.db.session(commune=commune_slug) as session:
+            acting = replace(caller, actor=_staff(caller).actor("agent"))
+            record(
+                session,
+                AuditEvent(
+                    action="request.export",
+                    actor_id=acting.actor.id,
+                    actor_role=acting.actor.role,
+                    commune=commune_slug,
+                    service=wanted.service,
+                    resource=f"queue/{commune_slug}",
+                    purpose="suivi du traitement des demandes (export de la file)",
+                    origin=caller.origin,
+                ),
+            )
+        return buffer.getvalue()
+
+    # Assisted filing --------------------------------------------------------------
+
+    def file_for_citizen(
+        self,
+        caller: Caller,
+        commune_slug: str,
+        key: str,
+        raw: Mapping[str, object],
+        *,
+        submission_key: str,
+        citizen_email: str | None,
+    ) -> Filed:
+        """File at the counter for a citizen who cannot do it alone: recorded as such, receipt to the citizen."""
+        commune = self._commune(commune_slug)
+        principal = _staff(caller)
+        if not principal.can("agent", commune=commune.slug, service=key, level="instructor"):
+            self._deny(caller, commune.slug, key)
+        acting = replace(caller, actor=principal.actor("agent"))
+        email = (citizen_email or "").strip() or None
+        subject = subject_of(
+            self.registry.settings.secret_key,
+            replace(acting, citizen_public_id=None),
+            email=email,
+            fallback=submission_key,
+        )
+        return file_request(
+            self.db,
+            self.registry,
+            commune,
+            key,
+            raw,
+            submission_key=submission_key,
+            locale=caller.locale,
+            origin=caller.origin,
+            actor=acting.actor,
+            subject=subject,
+            notify_email=email,
+            filed_by_staff_id=principal.user_id,
+        )
+
+    # Internals --------------------------------------------------------------------
+
+    def _commune(self, slug: str) -> Commune:
+        commune = self.registry.commune(slug)
+        if commune is None:
+            raise RequestNotFound
+        return commune
+
+    def _load(
+        self, session: Session, caller: Caller, commune: Commune, reference: str, *, level: str
+    ) -> tuple[ServiceRequest, ServiceRules, Caller]:
+        principal = _staff(caller)
+        row = session.exec(
+            select(ServiceRequest).where(ServiceRequest.reference == reference, ServiceRequest.status != DRAFT)
+        ).first()
+        if row is None:
+            raise RequestNotFound
+        if not principal.can("agent", commune=commune.slug, service=row.service, level="reader"):
+            self._deny(caller, commune.slug, row.service)
+        if level == "instructor" and not principal.can("agent", commune=commune.slug, service=row.service, level=level):
+            self._deny(caller, commune.slug, row.service, reason=READ_ONLY)
+        rules = rules_for(self.registry, commune, row.service)
+        return row, rules, replace(caller, actor=principal.actor(_acting_role(principal, commune.slug, row.service)))
+
+    def _assignees(self, session: Session, commune: str, service: str) -> list[tuple[int, str]]:
+        rows = session.exec(
+            select(StaffUser, StaffRole)
+            .join(StaffRole, col(StaffRole.staff_id) == col(StaffUser.id))
+            .where(
+                col(StaffUser.disabled_at).is_(None),
+                col(StaffRole.role).in_(("agent", "supervisor")),
+                StaffRole.commune == commune,
+            )
+        ).all()
+        found: dict[int, str] = {}
+        for staff, grant in rows:
+            if grant.role == "supervisor" or (grant.service in (None, service) and grant.level != "reader"):
+                assert staff.id is not None
+                found[staff.id] = staff.display_name
+        return sorted(found.items(), key=lambda item: item[1])
+
+    def _deny(self, caller: Caller, commune: str, service: str | None, *, reason: Localized = NO_GRANT) -> None:
+        """Record the refusal in its own transaction (the action's is rolled back), then refuse."""
+        principal = caller.principal
+        actor = principal.actor("agent") if principal is not None and principal.is_staff else caller.actor
+        with self.db.session() as session:
+            record(
+                session,
+                AuditEvent(
+                    action="access.denied",
+                    actor_id=actor.id,
+                    actor_role=actor.role,
+                    commune=commune,
+                    service=service,
+                    resource=f"requests/{commune}",
+                    purpose="contrôle d'accès : rôle agent requis",
+                    origin=caller.origin,
+                    outcome="denied",
+                ),
+            )
+        raise ActionForbidden(reason)
+
+
+def _staff(caller: Caller) -> Principal:
+    principal = caller.principal
+    if principal is None or not principal.is_staff:
+        raise ActionForbidden(NO_GRANT)
+    return principal
+
+
+def _acting_role(principal: Principal, commune: str, service: str) -> str:
+    for grant in principal.grants:
+        if grant.covers("agent", commune, service, None):
+            return grant.role if grant.role in ("agent", "supervisor", "administrator") else "agent"
+    return "agent"
+
+
+def _values(data: Mapping[str, object]) -> dict[str, str]:
+    return {key: value for key, value in data.items() if isinstance(value, str)}

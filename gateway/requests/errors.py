@@ -1,0 +1,74 @@
+"""What can go wrong with a request, each with the words a person reads and the HTTP status it maps to.
+
+Pages and the API turn these into an error page or an RFC 9457 problem
+(:mod:`gateway.web.errors`); the service layer raises them before it writes
+anything, or inside the transaction so nothing of the action is kept.
+"""
+
+from __future__ import annotations
+
+from gateway.services import Localized
+
+
+class RequestError(Exception):
+    """Base: ``status`` is the HTTP status, ``reason`` the message shown."""
+
+    status = 400
+    problem_type = "urn:guichet:problem:request"
+
+    def __init__(self, reason: Localized) -> None:
+        self.reason = reason
+        super().__init__(reason.fr)
+
+
+class RequestNotFound(RequestError):
+    """No such request *for this person*: another citizen's or commune's request is not found either."""
+
+    status = 404
+    problem_type = "urn:guichet:problem:request-not-found"
+
+    def __init__(self) -> None:
+        super().__init__(
+            Localized(
+                "Cette demande n'existe pas, ou elle n'est pas accessible avec votre compte.",
+                "This request does not exist, or your account cannot reach it.",
+            )
+        )
+
+
+class ActionForbidden(RequestError):
+    """The caller's role or grant does not allow this action."""
+
+    status = 403
+    problem_type = "urn:guichet:problem:action-forbidden"
+
+
+class ActionNotAllowed(RequestError):
+    """The request's state does not allow this action now (a transition from the wrong state, say)."""
+
+    status = 409
+    problem_type = "urn:guichet:problem:action-not-allowed"
+
+
+class StaleRequest(RequestError):
+    """Someone else changed the request since the caller loaded it: nothing was written."""
+
+    status = 409
+    problem_type = "urn:guichet:problem:stale-request"
+
+    def __init__(self) -> None:
+        super().__init__(
+            Localized(
+                "Quelqu'un d'autre vient de modifier cette demande. Rien n'a été enregistré : "
+                "relisez son état actuel, votre saisie est conservée ci-dessous.",
+                "Someone else has just changed this request. Nothing was saved: "
+                "read its current state; what you typed is kept below.",
+            )
+        )
+
+
+class InvalidInput(RequestError):
+    """A comment, reason or message that does not fit (missing, too long)."""
+
+    status = 422
+    problem_type = "urn:guichet:problem:invalid-input"

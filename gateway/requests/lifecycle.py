@@ -1,0 +1,471 @@
+"""The citizen's side of a request: draft, fill, attach, submit, follow, answer, withdraw.
+
+Every method takes the :class:`~gateway.requests.context.Caller` and reaches
+only the caller's own requests: a request is looked up by its public id *and*
+its owner, so another citizen's request is simply not found (404, nothing
+said about whether it exists). Each action is one transaction holding the
+change, its history line, its audit entry and its outbox message.
+
+Blocking: pages and the API call these through :meth:`Database.run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from gateway.db import Database
+from gateway.models import Attachment, RequestEvent, ServiceRequest
+from gateway.registry import Registry
+from gateway.requests import attachments as files
+from gateway.requests.context import (
+    TEXT_MAX,
+    Caller,
+    ServiceRules,
+    audit,
+    bump,
+    checked_text,
+    days_from,
+    history,
+    now,
+    plugin_call,
+    rules_for,
+    staff_names,
+    subject_of,
+)
+from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNotFound
+from gateway.requests.filing import SubmissionKeyReused, finalise, plugin_errors
+from gateway.requests.forms import check_form
+from gateway.requests.notices import WITHDRAWN, notify_citizen
+from gateway.services import DRAFT, DocumentSpec, FieldError, Localized
+from gateway.services import WITHDRAWN as WITHDRAWN_STATE
+
+MESSAGE = Localized("Message", "Message")
+
+#: a document an agent asked for that the service does not list
+EXTRA_DOCUMENT = DocumentSpec("extra", Localized("Document complémentaire", "Additional document"), required=False)
+
+MISSING_DOCUMENT = Localized(
+    "Joignez ce document avant de déposer votre demande.", "Attach this document before submitting your request."
+)
+NOT_A_DRAFT = Localized(
+    "Cette demande a déjà été déposée : elle ne peut plus être modifiée comme un brouillon.",
+    "This request has already been submitted: it can no longer be edited as a draft.",
+)
+ALREADY_DECIDED = Localized(
+    "Cette demande a déjà reçu une réponse ou a été retirée : elle ne peut plus être retirée.",
+    "This request has already been decided or withdrawn: it can no longer be withdrawn.",
+)
+NOT_AWAITED = Localized(
+    "La mairie n'attend pas de complément pour cette demande.",
+    "The town hall is not waiting for anything more on this request.",
+)
+UNKNOWN_DOCUMENT = Localized(
+    "Ce type de document n'est pas demandé pour cette démarche.", "This document is not asked for by this service."
+)
+SIGN_IN_FIRST = Localized("Connectez-vous pour commencer cette démarche.", "Sign in to start this service.")
+
+
+@dataclass(frozen=True)
+class CitizenCase:
+    """A request as its owner sees it: no internal notes, agents by role unless the commune shows names."""
+
+    request: ServiceRequest
+    rules: ServiceRules
+    events: Sequence[RequestEvent]
+    attachments: Sequence[Attachment]
+    staff_names: Mapping[int, str] = field(default_factory=dict)
+
+    @property
+    def decided(self) -> bool:
+        return self.rules.definition.workflow.is_decided(self.request.status)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    request: ServiceRequest
+    errors: Sequence[FieldError] = ()
+
+
+class CitizenRequests:
+    def __init__(self, db: Database, registry: Registry) -> None:
+        self.db = db
+        self.registry = registry
+        self.files = files.AttachmentStore(registry.settings.data_dir / "attachments")
+
+    # Finding one's own requests ---------------------------------------------
+
+    def mine(self, caller: Caller) -> list[ServiceRequest]:
+        """All the caller's requests, in every commune, newest first."""
+        citizen_id = _citizen(caller)
+        with self.db.session(all_communes=True) as session:
+            rows = session.exec(
+                select(ServiceRequest)
+                .where(ServiceRequest.citizen_id == citizen_id)
+                .order_by(col(ServiceRequest.created_at).desc(), col(ServiceRequest.id).desc())
+            ).all()
+        return list(rows)
+
+    def case(self, caller: Caller, public_id: str) -> CitizenCase:
+        commune = self._locate(caller, public_id)
+        with self.db.session(commune=commune) as session:
+            row = self._own(session, caller, public_id)
+            rules = self._rules(row)
+            events = session.exec(
+                select(RequestEvent)
+                .where(RequestEvent.request_id == row.id, col(RequestEvent.internal).is_(False))
+                .order_by(col(RequestEvent.at), col(RequestEvent.id))
+            ).all()
+            attached = _attachments(session, row)
+            names: dict[int, str] = {}
+            if rules.commune.shows_agent_names:
+                names = staff_names(session, {event.staff_id for event in events if event.staff_id})
+        return CitizenCase(row, rules, events, attached, names)
+
+    # Drafts ---------------------------------------------------------------------
+
+    def start_draft(self, caller: Caller, commune_slug: str, key: str, *, submission_key: str) -> ServiceRequest:
+        """A new draft, prefilled from the citizen's identity; the same ``submission_key`` gives the same draft."""
+        citizen_id = _citizen(caller)
+        commune = self.registry.commune(commune_slug)
+        if commune is None:
+            raise RequestNotFound
+        rules = rules_for(self.registry, commune, key)
+        values: dict[str, str] = {}
+        if caller.identity is not None:
+            with plugin_call(key):
+                prefill = self.registry.hooks.first(
+                    "guichet_prefill_form", only=rules.provided.plugin, citizen=caller.identity, **rules.hook_args
+                )
+            names = {form_field.name for form_field in rules.form}
+            values = {name: str(value) for name, value in (prefill or {}).items() if name in names}
+        with self.db.session(commune=commune.slug) as session:
+            existing = session.exec(
+                select(ServiceRequest).where(ServiceRequest.submission_key == submission_key)
+            ).first()
+            if existing is not None:
+                if existing.citizen_id != citizen_id or existing.service != key:
+                    raise SubmissionKeyReused(submission_key, existing.service)
+                return existing
+            moment = now()
+            row = ServiceRequest(
+                commune=commune.slug,
+                service=key,
+                status=DRAFT,
+                data=values,
+                locale=caller.locale,
+                form_version=rules.definition.form_version,
+                submission_key=submission_key,
+                citizen_id=citizen_id,
+                subject=subject_of(self.registry.settings.secret_key, caller, fallback=""),
+                notify_email=caller.identity.email if caller.identity else None,
+                created_at=moment,
+                updated_at=moment,
+                purge_after=days_from(moment, commune.draft_days_for(rules.definition)),
+            )
+            session.add(row)
+            session.flush()
+            history(session, row, "created", caller, to_status=DRAFT, internal=True)
+            audit(session, caller, row, rules.definition, "request.create")
+        return row
+
+    def save_draft(
+        self, caller: Caller, public_id: str, raw: Mapping[str, object]
+    ) -> tuple[ServiceRequest, list[FieldError]]:
+        """Keep what the citizen typed, even with mistakes; the errors are returned to show them."""
+        commune = self._locate(caller, public_id)
+        with self.db.session(commune=commune) as session:
+            row = self._own(session, caller, public_id)
+            if not row.is_draft:
+                raise ActionNotAllowed(NOT_A_DRAFT)
+            rules = self._rules(row)
+            data, errors = check_form(rules.form, raw)
+            self._keep(session, caller, row, rules, data)
+        return row, errors
+
+    def submit(self, caller: Caller, public_id: str, raw: Mapping[str, object] | None = None) -> Submitted:
+        """Check everything (form, eligibility, documents) and submit; on errors the draft is kept as typed.
+
+        Submitting twice (double click, retried call) answers with the same request.
+        """
+        commune = self._locate(caller, public_id)
+        with self.db.session(commune=commune) as session:
+            row = self._own(session, caller, public_id)
+            if not row.is_draft:
+                return Submitted(row)
+            rules = self._rules(row)
+            data, errors = check_form(rules.form, raw if raw is not None else row.data)
+            if raw is not None:
+                self._keep(session, caller, row, rules, data)
+            errors.extend(plugin_errors(self.registry, rules.provided, rules.hook_args, data, caller.identity))
+            errors.extend(self._missing_documents(session, row, rules, data))
+            if errors:
+                return Submitted(row, tuple(errors))
+        return self._finalise(caller, public_id, commune)
+
+    def _finalise(self, caller: Caller, public_id: str, commune: str) -> Submitted:
+        with self.db.session(commune=commune) as session:
+            row = self._own(session, caller, public_id)
+            if not row.is_draft:
+                return Submitted(row)
+            rules = self._rules(row)
+            bump(session, row)
+            if caller.identity is not None and caller.identity.email:
+                row.notify_email = caller.identity.email
+            with plugin_call(row.service):
+                finalise(
+                    session,
+                    self.registry,
+                    rules.provided,
+                    rules.commune,
+                    rules.hook_args,
+                    row,
+                    caller.actor,
+                    caller.origin,
+                    created=False,
+                )
+        return Submitted(row)
+
+    def discard_draft(self, caller: Caller, public_id: str) -> None:
+        commune = self._locate(caller, public_id)
+        with self.db.session(commune=commune) as session:
+            row = self._own(session, caller, public_id)
+            if not row.is_draft:
+                raise ActionNotAllowed(NOT_A_DRAFT)
+            rules = self._rules(row)
+            names = delete_request(session, row)
+            audit(session, caller, row, rules.definition, "request.delete")
+        for name in names:
+            self.files.delete(name)
+
+    # After submission -------------------------------------------------------------
+
+    def withdraw(self, caller: Caller, public_id: str) -> ServiceRequest:
+        commune = self._locate(caller, public_id)
+        with self.db.session(commune=commune) as session:
+            row = self._own(session, caller, public_id)
+            rules = self._rules(row)
+            workflow = rules.definition.workflow
+            if row.is_draft or workflow.is_decided(row.status):
+                raise ActionNotAllowed(ALREADY_DECIDED if not row.is_draft else NOT_A_DRAFT)
+            bump(session, row)
+            previous, moment = row.status, now()
+            row.status, row.decided_at, row.awaiting_citizen = WITHDRAWN_STATE, moment, False
+            row.purge_after = days_from(moment, rules.commune.retention_days(rules.definition))
+            history(session, row, "withdrawn", caller, from_status=previous, to_status=WITHDRAWN_STATE)
+            audit(session, caller, row, rules.definition, "request.withdraw")
+            notify_citizen(
+                session,
+                self.registry.settings,
+                rules.commune,
+                rules.definition,
+                row,
+                cause="withdrawn",
+                message=WITHDRAWN,
+            )
+        return row
+
+    def message(self, caller: Caller, public_id: str, body: object) -> ServiceRequest:
+        """A message to the town hall; it answers a request for a complement when one is awaited."""
+        text = checked_text(body, required=True, label=MESSAGE)
+        commune = self._locate(caller, public_id)
+        with self.db.session(commune=commune) as session:
+            row = self._own(session, caller, public_id)
+            rules = self._rules(row)
+            if row.is_draft or row.status == WITHDRAWN_STATE:
+                raise ActionNotAllowed(NOT_AWAITED)
+            bump(session, row)
+            kind = "answer" if row.awaiting_citizen else "message"
+            row.awaiting_citizen = False
+            history(session, row, kind, caller, body=text)
+            audit(session, caller, row, rules.definition, "request.update")
+        return row
+
+    def correct(
+        self, caller: Caller, public_id: str, raw: Mapping[str, object]
+    ) -> tuple[ServiceRequest, list[FieldError]]:
+        """Change the form while the town hall waits for a correction; checked as at submission."""
+        commune = self._locate(caller, public_id)
+        with self.db.session(commune=commune) as session:
+            row = self._own(session, caller, public_id)
+            rules = self._rules(row)
+            if not row.awaiting_citizen:
+                raise ActionNotAllowed(NOT_AWAITED)
+            data, errors = check_form(rules.form, raw)
+            errors.extend(plugin_errors(self.registry, rules.provided, rules.hook_args, data, caller.identity))
+            if errors:
+                return row, errors
+            changed = [f.label.fr for f in rules.form if data.get(f.name, "") != row.data.get(f.name, "")]
+            bump(session, row)
+            row.data, row.awaiting_citizen = data, False
+            body = "Champs corrigés : " + ", ".join(changed) if changed else "Aucun champ modifié."
+            history(session, row, "correction", caller, body=body[:TEXT_MAX])
+            audit(session, caller, row, rules.definition, "request.update")
+        return row, []
+
+    # Attachments ------------------------------------------------------------------
+
+    def attach(self, caller: Caller, public_id: str, document: str, filename: str, data: bytes) -> Attachment:
+        """Check (size, type from content, antivirus), store under a generated name, then record it.
+
+        Allowed on a draft, and on a submitted request while the town hall
+        waits for a complement. A refused file leaves nothing behind.
+        """
+        commune_slug = self._locate(caller, public_id)
+        with self.db.session(commune=commune_slug) as session:
+            row = self._own(session, caller, public_id)
+            rules = self._rules(row)
+            if not (row.is_draft or row.awaiting_citizen):
+                raise ActionNotAllowed(NOT_AWAITED)
+        spec = _document_spec(rules, document, row.data, allow_extra=not row.is_draft)
+        content_type = files.check_upload(spec, filename, data)
+        shown = files.clean_filename(filename)
+        files.scan(self.registry.hooks, rules.commune, shown, content_type, data)
+        storage_name, digest = self.files.save(data)
+        try:
+            with self.db.session(commune=commune_slug) as session:
+                row = self._own(session, caller, public_id)
+                if not (row.is_draft or row.awaiting_citizen):
+                    raise ActionNotAllowed(NOT_AWAITED)
+                bump(session, row)
+                attachment = Attachment(
+                    commune=row.commune,
+                    request_id=_id(row),
+                    document=spec.name,
+                    filename=shown,
+                    content_type=content_type,
+                    size=len(data),
+                    sha256=digest,
+                    storage_name=storage_name,
+                    uploaded_by="citizen",
+                    created_at=now(),
+                )
+                session.add(attachment)
+                if not row.is_draft:
+                    history(session, row, "document", caller, body=shown)
+                audit(session, caller, row, rules.definition, "request.update")
+        except BaseException:
+            self.files.delete(storage_name)
+            raise
+        return attachment
+
+    def detach(self, caller: Caller, public_id: str, attachment_id: str) -> None:
+        """Remove a document from a draft (a submitted request keeps what was sent)."""
+        commune = self._locate(caller, public_id)
+        with self.db.session(commune=commune) as session:
+            row = self._own(session, caller, public_id)
+            if not row.is_draft:
+                raise ActionNotAllowed(NOT_A_DRAFT)
+            attachment = session.exec(
+                select(Attachment).where(Attachment.public_id == attachment_id, Attachment.request_id == row.id)
+            ).first()
+            if attachment is None:
+                raise RequestNotFound
+            session.delete(attachment)
+            bump(session, row)
+            audit(session, caller, row, self._rules(row).definition, "request.update")
+            name = attachment.storage_name
+        self.files.delete(name)
+
+    def download(self, caller: Caller, public_id: str, attachment_id: str) -> tuple[Attachment, bytes]:
+        commune = self._locate(caller, public_id)
+        with self.db.session(commune=commune) as session:
+            row = self._own(session, caller, public_id)
+            attachment = session.exec(
+                select(Attachment).where(Attachment.public_id == attachment_id, Attachment.request_id == row.id)
+            ).first()
+            if attachment is None:
+                raise RequestNotFound
+        return attachment, self.files.read(attachment.storage_name, sha256=attachment.sha256)
+
+    # Internals --------------------------------------------------------------------
+
+    def _locate(self, caller: Caller, public_id: str) -> str:
+        """The commune of one of the caller's requests (404 for anyone else's)."""
+        citizen_id = _citizen(caller)
+        with self.db.session(all_communes=True) as session:
+            commune = session.exec(
+                select(ServiceRequest.commune).where(
+                    ServiceRequest.public_id == public_id, ServiceRequest.citizen_id == citizen_id
+                )
+            ).first()
+        if commune is None or self.registry.commune(commune) is None:
+            raise RequestNotFound
+        return commune
+
+    def _own(self, session: Session, caller: Caller, public_id: str) -> ServiceRequest:
+        row = session.exec(
+            select(ServiceRequest).where(
+                ServiceRequest.public_id == public_id, ServiceRequest.citizen_id == caller.citizen_id
+            )
+        ).first()
+        if row is None:
+            raise RequestNotFound
+        return row
+
+    def _rules(self, row: ServiceRequest) -> ServiceRules:
+        commune = self.registry.commune(row.commune)
+        if commune is None:
+            raise RequestNotFound
+        return rules_for(self.registry, commune, row.service)
+
+    def _keep(
+        self, session: Session, caller: Caller, row: ServiceRequest, rules: ServiceRules, data: Mapping[str, str]
+    ) -> None:
+        bump(session, row)
+        row.data = dict(data)
+        row.purge_after = days_from(now(), rules.commune.draft_days_for(rules.definition))
+        audit(session, caller, row, rules.definition, "request.update")
+
+    def _missing_documents(
+        self, session: Session, row: ServiceRequest, rules: ServiceRules, data: Mapping[str, str]
+    ) -> list[FieldError]:
+        have = {attachment.document for attachment in _attachments(session, row)}
+        return [
+            FieldError(f"document:{spec.name}", MISSING_DOCUMENT)
+            for spec in rules.definition.documents
+            if spec.required and spec.applies(data) and spec.name not in have
+        ]
+
+
+def _id(row: ServiceRequest) -> int:
+    assert row.id is not None
+    return row.id
+
+
+def _citizen(caller: Caller) -> int:
+    if caller.citizen_id is None:
+        raise ActionForbidden(SIGN_IN_FIRST)
+    return caller.citizen_id
+
+
+def _document_spec(rules: ServiceRules, name: str, values: Mapping[str, str], *, allow_extra: bool) -> DocumentSpec:
+    for spec in rules.definition.documents:
+        if spec.name == name and spec.applies(values):
+            return spec
+    if allow_extra and name == EXTRA_DOCUMENT.name:
+        return EXTRA_DOCUMENT
+    raise ActionNotAllowed(UNKNOWN_DOCUMENT)
+
+
+def _attachments(session: Session, row: ServiceRequest) -> list[Attachment]:
+    return list(
+        session.exec(
+            select(Attachment).where(Attachment.request_id == row.id).order_by(col(Attachment.created_at))
+        ).all()
+    )
+
+
+def delete_request(session: Session, row: ServiceRequest) -> list[str]:
+    """Delete a request with its history and attachment rows; returns the files to delete after commit."""
+    attached = _attachments(session, row)
+    for attachment in attached:
+        session.delete(attachment)
+    for event in session.exec(select(RequestEvent).where(RequestEvent.request_id == row.id)).all():
+        session.delete(event)
+    session.flush()
+    session.delete(row)
+    session.flush()
+    return [attachment.storage_name for attachment in attached]

@@ -1,0 +1,86 @@
+"""Messages to the citizen about their request, queued in the outbox with the action that causes them.
+
+Written in the language the citizen used when filing. A message says what
+happened and where to read more; it never repeats the form's content, so a
+mailbox holds as little personal data as possible.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from gateway.communes import Commune
+from gateway.models import ServiceRequest
+from gateway.notify.outbox import enqueue, sender_domain
+from gateway.services import Localized, ServiceDefinition
+from gateway.settings import Settings
+
+RECEIPT = Localized(
+    "Votre demande a bien été enregistrée. Conservez son numéro de suivi : {reference}.",
+    "Your request has been recorded. Keep its reference number: {reference}.",
+)
+RECEIPT_ASSISTED = Localized(
+    "Votre demande a été déposée pour vous au guichet de la mairie. Conservez son numéro de suivi : {reference}.",
+    "Your request was filed for you at the town hall counter. Keep its reference number: {reference}.",
+)
+WITHDRAWN = Localized(
+    "Vous avez retiré votre demande. Elle ne sera pas traitée.",
+    "You withdrew your request. It will not be processed.",
+)
+NEW_MESSAGE = Localized(
+    "La mairie vous a écrit au sujet de votre demande. Connectez-vous pour lire son message.",
+    "The town hall has written to you about your request. Sign in to read its message.",
+)
+CORRECTION_ASKED = Localized(
+    "La mairie a besoin d'un complément pour traiter votre demande (une correction ou un document). "
+    "Connectez-vous pour voir ce qui est demandé.",
+    "The town hall needs something more to process your request (a correction or a document). "
+    "Sign in to see what is asked.",
+)
+_SUBJECT = Localized("{commune} — votre demande {reference}", "{commune} — your request {reference}")
+_BODY = Localized(
+    "Bonjour,\n\n{message}\n\nDémarche : {service}\nNuméro de suivi : {reference}\nMairie de {commune}\n{extra}"
+    "\nSuivre votre demande : {link}\n\nCe message est envoyé automatiquement, merci de ne pas y répondre.\n",
+    "Hello,\n\n{message}\n\nService: {service}\nReference: {reference}\n{commune} town hall\n{extra}"
+    "\nFollow your request: {link}\n\nThis message is sent automatically; please do not reply to it.\n",
+)
+_COMMENT = Localized("\nPrécision de la mairie :\n{comment}\n", "\nNote from the town hall:\n{comment}\n")
+
+
+def notify_citizen(
+    session: Session,
+    settings: Settings,
+    commune: Commune,
+    service: ServiceDefinition,
+    row: ServiceRequest,
+    *,
+    cause: str,
+    message: Localized,
+    comment: str | None = None,
+) -> None:
+    """Queue one message about ``row`` (nothing when no address is known). ``cause`` makes it idempotent."""
+    if not row.notify_email:
+        return
+    locale = row.locale if row.locale in ("fr", "en") else "fr"
+    reference = row.reference or ""
+    link = f"{settings.gateway.public_base_url.rstrip('/')}/mes-demandes/{row.public_id}"
+    extra = _COMMENT(locale).format(comment=comment) if comment else ""
+    body = _BODY(locale).format(
+        message=message(locale).format(reference=reference),
+        service=service.title(locale),
+        reference=reference,
+        commune=commune.name,
+        extra=extra,
+        link=link,
+    )
+    enqueue(
+        session,
+        kind=f"request-{cause.split(':')[0]}"[:60],
+        dedupe_key=f"request:{row.public_id}:{cause}"[:120],
+        recipient=row.notify_email,
+        subject=_SUBJECT(locale).format(commune=commune.name, reference=reference)[:200],
+        body=body,
+        locale=locale,
+        commune=commune.slug,
+        domain=sender_domain(settings.smtp.sender),
+    )

@@ -1,0 +1,61 @@
+"""Who is calling, in the terms the request service layer needs (:class:`~gateway.requests.context.Caller`)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from gateway.audit.events import ANONYMOUS
+from gateway.identity.access import principal_of
+from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
+from gateway.models import Citizen
+from gateway.requests.context import Caller
+from gateway.services import CitizenIdentity
+from gateway.web.i18n import choose_locale
+from gateway.web.lookups import request_origin
+
+
+def identity_of(citizen: Citizen) -> CitizenIdentity:
+    """The claims a service may prefill from; ``verified`` only when a federated provider vouched for them."""
+    claims = citizen.claims or {}
+
+    def claim(name: str) -> str | None:
+        value = claims.get(name)
+        return str(value) if isinstance(value, str | int) and str(value) else None
+
+    return CitizenIdentity(
+        given_name=citizen.given_name,
+        family_name=citizen.family_name,
+        email=citizen.email,
+        birthdate=claim("birthdate"),
+        birthplace=claim("birthplace"),
+        birthcountry=claim("birthcountry"),
+        gender=claim("gender"),
+        verified=citizen.issuer != LOCAL_ISSUER,
+    )
+
+
+async def caller_of(request: Request) -> Caller:
+    """The caller of this HTTP request: a citizen with their identity, a staff member, or anonymous."""
+    origin, locale = request_origin(request), choose_locale(request)
+    principal = principal_of(request)
+    if principal is None:
+        return Caller(actor=ANONYMOUS, origin=origin, locale=locale)
+    if not principal.is_citizen:
+        return Caller(actor=principal.actor(), origin=origin, locale=locale, principal=principal)
+    db = request.app.state.db
+
+    def load() -> Citizen | None:
+        with db.session() as session:
+            found: Citizen | None = session.get(Citizen, principal.user_id)
+            return found
+
+    citizen: Citizen | None = await db.run(load)
+    identity = identity_of(citizen) if citizen is not None else None
+    return Caller(
+        actor=principal.actor(),
+        origin=origin,
+        locale=locale,
+        citizen_id=principal.user_id,
+        citizen_public_id=principal.handle,
+        identity=identity,
+    )
