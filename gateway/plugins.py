@@ -38,6 +38,8 @@ DEFAULT_PLUGINS = (
     "gateway.builtin.account_pages",
     "gateway.builtin.demo_outbox",
     "gateway.builtin.oidc_pages",
+    "gateway.builtin.citizen_requests",
+    "gateway.builtin.back_office",
 )
 
 

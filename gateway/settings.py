@@ -313,6 +313,7 @@ RESERVED_SLUGS = frozenset(
         "agents",
         "audit",
         "mon-compte",
+        "mes-demandes",
         "demo",
         "demo-idp",
     }
