@@ -11,7 +11,18 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from gateway import Choice, FieldError, FormField, Localized, ServiceDefinition, ServiceSettings, hookimpl
+from gateway import (
+    Choice,
+    FieldError,
+    FormField,
+    Localized,
+    ServiceDefinition,
+    ServiceSettings,
+    State,
+    Transition,
+    Workflow,
+    hookimpl,
+)
 from gateway.communes import Commune
 from gateway.requests.handle import RequestHandle
 
@@ -48,6 +59,36 @@ class ContactSettings(ServiceSettings):
         return value
 
 
+#: A message is answered (the answer goes to the sender) or closed without an answer (spam, duplicate).
+WORKFLOW = Workflow(
+    states=(
+        State("submitted", Localized("Reçu", "Received")),
+        State("answered", Localized("Répondu", "Answered"), final=True),
+        State("closed", Localized("Classé sans suite", "Closed without reply"), final=True),
+    ),
+    transitions=(
+        Transition(
+            "answer",
+            Localized("Répondre", "Answer"),
+            ("submitted",),
+            "answered",
+            comment_required=True,
+            notify=Localized("La mairie a répondu à votre message.", "The town hall has answered your message."),
+        ),
+        Transition(
+            "close",
+            Localized("Classer sans suite", "Close without reply"),
+            ("submitted",),
+            "closed",
+            reasons=(
+                Choice("duplicate", Localized("Message en double", "Duplicate message")),
+                Choice("spam", Localized("Message indésirable", "Unwanted message")),
+                Choice("elsewhere", Localized("Relève d'un autre organisme", "For another body")),
+            ),
+        ),
+    ),
+)
+
 SERVICE = ServiceDefinition(
     key=KEY,
     title=Localized("Écrire à la mairie", "Write to the town hall"),
@@ -64,6 +105,13 @@ SERVICE = ServiceDefinition(
     settings=ContactSettings,
     retention_days=365,
     subject_field="email",
+    workflow=WORKFLOW,
+    legal_basis=Localized(
+        "Mission d'intérêt public de la commune (RGPD, article 6-1-e).",
+        "The commune's public-interest mission (GDPR, article 6(1)(e)).",
+    ),
+    # Anyone may write without an account; a signed-in citizen also follows the answer in their space.
+    requires_sign_in=False,
 )
 
 

@@ -93,7 +93,7 @@ ADULT_YEARS = 18
 class Rules:
     """The entitlement matrix and the archive periods (years)."""
 
-    matrix: Mapping[str, Mapping[str, tuple[str, ...]]]
+    matrix: Mapping[Kind, Mapping[Form, tuple[Quality, ...]]]
     archive_years: int = 75
     archive_years_minor: int = 100
     years_after_death: int = 25
@@ -136,7 +136,8 @@ def _entitled_list(qualities: tuple[str, ...]) -> Localized:
 def _what(kind: str, form: str) -> Localized:
     form_label, kind_label = FORM_LABELS[form], KIND_LABELS[kind]
     return Localized(
-        f"{form_label.fr} d'acte de {kind_label.fr.lower()}", f"{form_label('en')} of a {kind_label('en').lower()} record"
+        f"{form_label.fr} d'acte de {kind_label.fr.lower()}",
+        f"{form_label('en')} of a {kind_label('en').lower()} record",
     )
 
 
@@ -217,10 +218,8 @@ def decide(
         False,
         Localized(
             f"{what.fr} : ce document n'est délivré qu'à {who.fr}. Il sera ouvert à toute personne à partir du "
-            f"{_french_date(opens)}."
-            + (" Vous pouvez demander un extrait sans filiation." if suggest else ""),
+            f"{_french_date(opens)}." + (" Vous pouvez demander un extrait sans filiation." if suggest else ""),
             f"{what.en}: this document is issued only to {who.en}. It becomes open to anyone on "
-            f"{opens.isoformat()}."
-            + (" You may ask for an extract without parents' names." if suggest else ""),
+            f"{opens.isoformat()}." + (" You may ask for an extract without parents' names." if suggest else ""),
         ),
     )

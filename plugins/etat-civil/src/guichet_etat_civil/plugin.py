@@ -109,7 +109,7 @@ WORKFLOW = Workflow(
                 "Your request could not be met. The reason is given below.",
             ),
             reasons=(
-                Choice("not-found", Localized("Acte introuvable dans nos registres", "Record not found in our registers")),
+                Choice("not-found", Localized("Acte introuvable dans nos registres", "Record not in our registers")),
                 Choice("not-entitled", Localized("Demandeur non habilité", "Requester not entitled")),
                 Choice("incomplete", Localized("Informations incomplètes ou inexactes", "Incomplete information")),
                 Choice("outside", Localized("Événement hors de la commune", "Event outside the commune")),
@@ -175,7 +175,8 @@ def _kind_choice(kind: Kind) -> Choice:
 
 def _quality_choice(quality: Requester) -> Choice:
     label = QUALITY_LABELS[quality]
-    return Choice(quality, Localized(label.fr[0].upper() + label.fr[1:], label(("en")).capitalize()))
+    english = label("en")
+    return Choice(quality, Localized(label.fr[0].upper() + label.fr[1:], english[0].upper() + english[1:]))
 
 
 def _qualities(settings: EtatCivilSettings) -> tuple[Requester, ...]:
@@ -255,7 +256,9 @@ def guichet_service_form(commune: Commune, settings: EtatCivilSettings) -> list[
         ),
         FormField(
             "person_surname",
-            Localized("Nom de naissance de la personne inscrite sur l'acte", "Birth surname of the person on the record"),
+            Localized(
+                "Nom de naissance de la personne inscrite sur l'acte", "Birth surname of the person on the record"
+            ),
             max_length=100,
             help=Localized(
                 "Le nom à la naissance, même si la personne en porte un autre. Pour un mariage : l'un des époux.",
@@ -269,7 +272,9 @@ def guichet_service_form(commune: Commune, settings: EtatCivilSettings) -> list[
         ),
         FormField(
             "event_date",
-            Localized("Date de l'événement (naissance, mariage ou décès)", "Date of the event (birth, marriage or death)"),
+            Localized(
+                "Date de l'événement (naissance, mariage ou décès)", "Date of the event (birth, marriage or death)"
+            ),
             kind="date",
             help=Localized(
                 f"Les actes antérieurs à {settings.registers_from_year} ne sont pas délivrés en ligne.",
@@ -491,6 +496,17 @@ def _self_errors(kind: str, data: Mapping[str, str], citizen: CitizenIdentity | 
     )
 
 
+def _postcode_errors(data: Mapping[str, str]) -> list[FieldError]:
+    postcode, country = data.get("address_postcode", ""), _normalised(data.get("address_country", ""))
+    if data.get("delivery") == "post" and postcode and country in ("", "france") and not _POSTCODE.match(postcode):
+        return _error(
+            "address_postcode",
+            "Un code postal français compte cinq chiffres, par exemple 69200.",
+            "A French postcode has five digits, for example 69200.",
+        )
+    return []
+
+
 @hookimpl
 def guichet_validate_request(
     commune: Commune, settings: EtatCivilSettings, data: Mapping[str, str], citizen: CitizenIdentity | None
@@ -531,7 +547,14 @@ def guichet_validate_request(
         )
     if quality == "self":
         errors += _self_errors(kind, data, citizen)
-    if errors or record_date is None or kind not in KIND_LABELS or form not in FORM_LABELS or quality not in QUALITY_LABELS:
+    errors += _postcode_errors(data)
+    if (
+        errors
+        or record_date is None
+        or kind not in KIND_LABELS
+        or form not in FORM_LABELS
+        or quality not in QUALITY_LABELS
+    ):
         return errors  # the core already reports a missing or unknown answer
     decision = decide(
         cast(Kind, kind),
