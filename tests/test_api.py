@@ -34,7 +34,7 @@ async def test_communes_are_listed_with_their_services(guichet_client: GuichetCl
     body = (await guichet_client.get("/api/v1/communes")).json()
     by_slug = {commune["slug"]: commune for commune in body["communes"]}
     assert len(by_slug) == 8
-    assert by_slug["venissieux"]["insee"] == "69259" and by_slug["venissieux"]["services"] == ["contact"]
+    assert by_slug["venissieux"]["insee"] == "69259" and by_slug["venissieux"]["services"] == ["contact", "etat-civil"]
     assert by_slug["grigny"]["services"] == []
 
 
@@ -45,14 +45,13 @@ async def test_one_commune_is_described(guichet_client: GuichetClient) -> None:
 
 async def test_services_of_a_commune_have_titles_in_both_languages(guichet_client: GuichetClient) -> None:
     body = (await guichet_client.get("/api/v1/communes/givors/services")).json()
-    assert body["services"] == [
-        {
-            "key": "contact",
-            "available": True,
-            "title": {"fr": "Écrire à la mairie", "en": "Write to the town hall"},
-            "description": body["services"][0]["description"],
-        }
-    ]
+    contact = next(service for service in body["services"] if service["key"] == "contact")
+    assert contact == {
+        "key": "contact",
+        "available": True,
+        "title": {"fr": "Écrire à la mairie", "en": "Write to the town hall"},
+        "description": contact["description"],
+    }
 
 
 async def test_service_detail_has_the_communes_form(guichet_client: GuichetClient) -> None:
