@@ -72,3 +72,18 @@ class InvalidInput(RequestError):
 
     status = 422
     problem_type = "urn:guichet:problem:invalid-input"
+
+
+class ServiceNotOffered(RequestError):
+    """The commune does not offer this service online (or no such commune)."""
+
+    status = 404
+    problem_type = "urn:guichet:problem:service-not-offered"
+
+    def __init__(self, commune: str, service: str) -> None:
+        super().__init__(
+            Localized(
+                f"La commune « {commune} » ne propose pas la démarche « {service} » en ligne.",
+                f"The commune '{commune}' does not offer the service '{service}' online.",
+            )
+        )

@@ -14,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from gateway.communes import Commune
 from gateway.db import Database
 from gateway.models import Attachment, RequestEvent, ServiceRequest
+from gateway.models.requests import new_public_id
 from gateway.registry import Registry
 from gateway.requests import attachments as files
 from gateway.requests.context import (
@@ -35,7 +38,7 @@ from gateway.requests.context import (
     staff_names,
     subject_of,
 )
-from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNotFound
+from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNotFound, ServiceNotOffered, StaleRequest
 from gateway.requests.filing import SubmissionKeyReused, finalise, plugin_errors
 from gateway.requests.forms import check_form
 from gateway.requests.notices import WITHDRAWN, notify_citizen
@@ -43,6 +46,8 @@ from gateway.services import DRAFT, DocumentSpec, FieldError, Localized
 from gateway.services import WITHDRAWN as WITHDRAWN_STATE
 
 MESSAGE = Localized("Message", "Message")
+#: tries of one submission racing with copies of itself (a double click): each lost try means another one advanced
+SUBMIT_ATTEMPTS = 5
 
 #: a document an agent asked for that the service does not list
 EXTRA_DOCUMENT = DocumentSpec("extra", Localized("Document complémentaire", "Additional document"), required=False)
@@ -130,8 +135,8 @@ class CitizenRequests:
         """A new draft, prefilled from the citizen's identity; the same ``submission_key`` gives the same draft."""
         citizen_id = _citizen(caller)
         commune = self.registry.commune(commune_slug)
-        if commune is None:
-            raise RequestNotFound
+        if commune is None or not commune.enables(key):
+            raise ServiceNotOffered(commune.name if commune else commune_slug, key)
         rules = rules_for(self.registry, commune, key)
         values: dict[str, str] = {}
         if caller.identity is not None:
@@ -141,16 +146,33 @@ class CitizenRequests:
                 )
             names = {form_field.name for form_field in rules.form}
             values = {name: str(value) for name, value in (prefill or {}).items() if name in names}
+        try:
+            return self._new_draft(caller, commune, rules, values, citizen_id, submission_key)
+        except IntegrityError:
+            # the same click raced with itself: the other copy created the draft, answer with it
+            with self.db.session(commune=commune.slug) as session:
+                existing = _same_draft(session, citizen_id, key, submission_key)
+            if existing is None:
+                raise
+            return existing
+
+    def _new_draft(
+        self,
+        caller: Caller,
+        commune: Commune,
+        rules: ServiceRules,
+        values: dict[str, str],
+        citizen_id: int,
+        submission_key: str,
+    ) -> ServiceRequest:
+        key = rules.definition.key
         with self.db.session(commune=commune.slug) as session:
-            existing = session.exec(
-                select(ServiceRequest).where(ServiceRequest.submission_key == submission_key)
-            ).first()
+            existing = _same_draft(session, citizen_id, key, submission_key)
             if existing is not None:
-                if existing.citizen_id != citizen_id or existing.service != key:
-                    raise SubmissionKeyReused(submission_key, existing.service)
                 return existing
-            moment = now()
+            moment, public_id = now(), new_public_id()
             row = ServiceRequest(
+                public_id=public_id,
                 commune=commune.slug,
                 service=key,
                 status=DRAFT,
@@ -159,7 +181,7 @@ class CitizenRequests:
                 form_version=rules.definition.form_version,
                 submission_key=submission_key,
                 citizen_id=citizen_id,
-                subject=subject_of(self.registry.settings.secret_key, caller, fallback=""),
+                subject=subject_of(self.registry.settings.secret_key, caller, fallback=public_id),
                 notify_email=caller.identity.email if caller.identity else None,
                 created_at=moment,
                 updated_at=moment,
@@ -191,13 +213,21 @@ class CitizenRequests:
         Submitting twice (double click, retried call) answers with the same request.
         """
         commune = self._locate(caller, public_id)
+        for _attempt in range(SUBMIT_ATTEMPTS - 1):
+            try:
+                return self._submit_once(caller, public_id, commune, raw)
+            except StaleRequest:
+                continue  # another copy of this submission changed the draft meanwhile: read it again
+        return self._submit_once(caller, public_id, commune, raw)
+
+    def _submit_once(self, caller: Caller, public_id: str, commune: str, raw: Mapping[str, object] | None) -> Submitted:
         with self.db.session(commune=commune) as session:
             row = self._own(session, caller, public_id)
             if not row.is_draft:
                 return Submitted(row)
             rules = self._rules(row)
             data, errors = check_form(rules.form, raw if raw is not None else row.data)
-            if raw is not None:
+            if raw is not None and data != row.data:
                 self._keep(session, caller, row, rules, data)
             errors.extend(plugin_errors(self.registry, rules.provided, rules.hook_args, data, caller.identity))
             errors.extend(self._missing_documents(session, row, rules, data))
@@ -428,6 +458,14 @@ class CitizenRequests:
             for spec in rules.definition.documents
             if spec.required and spec.applies(data) and spec.name not in have
         ]
+
+
+def _same_draft(session: Session, citizen_id: int, key: str, submission_key: str) -> ServiceRequest | None:
+    """The request this submission key already started, if it is this citizen's for this service."""
+    existing = session.exec(select(ServiceRequest).where(ServiceRequest.submission_key == submission_key)).first()
+    if existing is not None and (existing.citizen_id != citizen_id or existing.service != key):
+        raise SubmissionKeyReused(submission_key, existing.service)
+    return existing
 
 
 def _id(row: ServiceRequest) -> int:
