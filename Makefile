@@ -32,6 +32,8 @@ $(VENV)/.installed-test: pyproject.toml $(wildcard plugins/*/pyproject.toml) | $
 run: $(VENV)/.installed-run
 	$(BIN)/guichet db upgrade
 	$(BIN)/guichet demo seed
+	@# agents' activity on 60 demo requests, once (delete var/ to start the demo afresh)
+	@test -f var/.demo-activity || { $(BIN)/guichet demo seed --requests 60 && touch var/.demo-activity; }
 	GUICHET_PUBLIC_BASE_URL=http://$(PUBLIC_HOST):$(PORT) $(BIN)/guichet serve --host $(HOST) --port $(PORT)
 
 ## Run every test, core and plugins (PostgreSQL ones need GUICHET_TEST_DATABASE_URL).
@@ -42,6 +44,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.bench_gateway
 	$(BIN)/python -m bench.bench_audit
+	$(BIN)/python -m bench.bench_requests
 
 lint: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet ruff mypy

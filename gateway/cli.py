@@ -189,10 +189,20 @@ def demo() -> None:
 
 
 @demo.command("seed")
+@click.option(
+    "--requests",
+    "activity",
+    type=click.IntRange(0, 100_000),
+    default=0,
+    show_default=True,
+    help="Also file N more requests from demo citizens, with agents' activity on them (each run adds N).",
+)
+@click.option("--seed", "random_seed", type=int, default=1, show_default=True, help="Random seed for --requests.")
 @click.pass_context
-def demo_seed(ctx: click.Context) -> None:
-    """Load the demo data (idempotent: running it twice adds nothing)."""
+def demo_seed(ctx: click.Context, activity: int, random_seed: int) -> None:
+    """Load the demo data (idempotent: running it twice adds nothing, except what --requests asks for)."""
     from gateway.demo import seed
+    from gateway.demo_activity import seed_activity
 
     registry = _registry(ctx)
     if not registry.settings.gateway.demo:
@@ -201,8 +211,39 @@ def demo_seed(ctx: click.Context) -> None:
     with _clear_errors():
         database.require_migrated()
     created = seed(database, registry)
+    if activity:
+        summary = seed_activity(database, registry, activity, seed=random_seed)
+        click.echo(str(summary))
     checkpoint = seal(database, _signer(registry.settings), registry.settings.audit_origin)
+    database.dispose()
     click.echo(f"demo data: {created} new request(s); audit log sealed at {checkpoint.size} entries")
+
+
+@main.group()
+def retention() -> None:
+    """Deleting what is kept no longer: expired drafts, decided requests past retention, orphan files."""
+
+
+@retention.command("run")
+@click.option("--now", "moment", type=click.DateTime(), default=None, help="Act as if it were this moment (UTC).")
+@click.option("--batch", type=click.IntRange(min=1), default=500, show_default=True, help="Requests listed per round.")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted, delete nothing.")
+@click.pass_context
+def retention_run(ctx: click.Context, moment: datetime | None, batch: int, dry_run: bool) -> None:
+    """Apply the retention periods; safe to run from cron on several machines at once."""
+    from gateway.requests.retention import run_retention
+
+    registry = _registry(ctx)
+    database = Database(registry.settings.database_url)
+    with _clear_errors():
+        database.require_migrated()
+    try:
+        report = run_retention(
+            database, registry, now=moment.replace(tzinfo=UTC) if moment else None, batch=batch, dry_run=dry_run
+        )
+    finally:
+        database.dispose()
+    click.echo(str(report))
 
 
 @main.group()

@@ -22,3 +22,10 @@ def test_audit_benchmarks_run_and_report_ratios(capsys: pytest.CaptureFixture[st
     output = capsys.readouterr().out
     assert "filing a request, audited" in output and "verifying 2,000 entries" in output
     assert output.count("ratio") == 2
+
+
+def test_request_benchmarks_run_and_report_ratios(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import bench_requests
+
+    bench_requests.main(["--quick"])
+    assert capsys.readouterr().out.count("ratio") == 3

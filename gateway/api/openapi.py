@@ -69,7 +69,14 @@ def build_document(routes: Iterable[BaseRoute], *, title: str, server: str) -> d
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "A staff member's personal API token."}
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A staff member's personal API token."},
+                "cookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "guichet_session",
+                    "description": "A signed-in session; changes also need the `x-csrftoken` header "
+                    "holding the `guichet_csrf` cookie's value.",
+                },
             },
         },
     }
@@ -264,3 +271,305 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"status": {"type": "string"}, "detail": {"type": "string"}},
     },
 }
+
+
+# --- requests: the citizen's own (/me/requests) and the agents' casework (/communes/{commune}/requests) ---------------
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+_FIELD_ERRORS = {"type": "array", "items": {"$ref": "#/components/schemas/Problem/properties/errors/items"}}
+_STAFF_REF = _nullable(
+    {
+        "type": "object",
+        "required": ["id", "name"],
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+    }
+)
+_FORM_DATA = {"type": "object", "description": "field name -> value, as typed", "additionalProperties": True}
+
+SCHEMAS.update(
+    {
+        "NewDraft": {
+            "type": "object",
+            "required": ["commune", "service"],
+            "properties": {"commune": {"type": "string"}, "service": {"type": "string"}},
+        },
+        "DraftData": {"type": "object", "required": ["data"], "properties": {"data": _FORM_DATA}},
+        "MessageBody": {
+            "type": "object",
+            "required": ["body"],
+            "properties": {"body": {"type": "string", "maxLength": 5000}},
+        },
+        "AttachmentUpload": {
+            "type": "object",
+            "required": ["document", "file"],
+            "properties": {
+                "document": {"type": "string", "description": "the name of one of the request's documents"},
+                "file": {"type": "string", "format": "binary"},
+            },
+        },
+        "Attachment": {
+            "type": "object",
+            "required": ["id", "document", "filename", "content_type", "size", "sha256"],
+            "properties": {
+                "id": {"type": "string"},
+                "document": {"type": "string"},
+                "filename": {"type": "string"},
+                "content_type": {"type": "string"},
+                "size": {"type": "integer"},
+                "sha256": {"type": "string"},
+                "uploaded_by": {"type": "string"},
+                "created_at": _TIME,
+            },
+        },
+        "DocumentSpec": {
+            "type": "object",
+            "required": ["name", "label", "required", "accept", "max_bytes"],
+            "properties": {
+                "name": {"type": "string"},
+                "label": _ref("Localized"),
+                "help": _nullable(_ref("Localized")),
+                "required": {"type": "boolean"},
+                "accept": {"type": "array", "items": {"type": "string"}},
+                "max_bytes": {"type": "integer"},
+            },
+        },
+        "CitizenRequestSummary": {
+            "type": "object",
+            "required": ["public_id", "reference", "commune", "service", "status", "awaiting_citizen", "created_at"],
+            "properties": {
+                "public_id": {"type": "string"},
+                "reference": {"type": ["string", "null"], "description": "null while a draft"},
+                "commune": {"type": "string"},
+                "service": {"type": "string"},
+                "status": {"type": "string"},
+                "status_label": _nullable(_ref("Localized")),
+                "awaiting_citizen": {"type": "boolean"},
+                "created_at": _TIME,
+                "submitted_at": _TIME,
+                "decided_at": _TIME,
+                "purge_after": _TIME,
+            },
+        },
+        "CitizenRequestList": {
+            "type": "object",
+            "required": ["requests"],
+            "properties": {"requests": {"type": "array", "items": _ref("CitizenRequestSummary")}},
+        },
+        "CitizenEvent": {
+            "type": "object",
+            "required": ["kind", "at", "actor"],
+            "properties": {
+                "kind": {"type": "string"},
+                "at": _TIME,
+                "actor": {"type": "string", "enum": ["you", "town_hall"]},
+                "agent_name": {**_TEXT_OR_NULL, "description": "only where the commune shows agents' names"},
+                "from_status": _TEXT_OR_NULL,
+                "to_status": _TEXT_OR_NULL,
+                "transition": _TEXT_OR_NULL,
+                "reason": _TEXT_OR_NULL,
+                "reason_label": _nullable(_ref("Localized")),
+                "body": _TEXT_OR_NULL,
+            },
+        },
+        "CitizenRequest": {
+            "allOf": [
+                _ref("CitizenRequestSummary"),
+                {
+                    "type": "object",
+                    "required": ["data", "version", "history", "attachments", "documents"],
+                    "properties": {
+                        "title": _ref("Localized"),
+                        "data": _FORM_DATA,
+                        "version": {"type": "integer"},
+                        "decided": {"type": "boolean"},
+                        "history": {"type": "array", "items": _ref("CitizenEvent")},
+                        "attachments": {"type": "array", "items": _ref("Attachment")},
+                        "documents": {"type": "array", "items": _ref("DocumentSpec")},
+                    },
+                },
+            ]
+        },
+        "SavedDraft": {
+            "allOf": [
+                _ref("CitizenRequest"),
+                {"type": "object", "required": ["errors"], "properties": {"errors": _FIELD_ERRORS}},
+            ]
+        },
+        "QueueItem": {
+            "type": "object",
+            "required": ["reference", "service", "status", "awaiting_citizen"],
+            "properties": {
+                "reference": {"type": "string"},
+                "service": {"type": "string"},
+                "status": {"type": "string"},
+                "status_label": _nullable(_ref("Localized")),
+                "summary": _TEXT_OR_NULL,
+                "submitted_at": _TIME,
+                "decided_at": _TIME,
+                "assigned_to": _STAFF_REF,
+                "awaiting_citizen": {"type": "boolean"},
+            },
+        },
+        "QueuePage": {
+            "type": "object",
+            "required": ["items", "total", "page", "per_page"],
+            "properties": {
+                "items": {"type": "array", "items": _ref("QueueItem")},
+                "total": {"type": "integer"},
+                "page": {"type": "integer"},
+                "per_page": {"type": "integer"},
+                "services": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "CaseTransition": {
+            "type": "object",
+            "required": ["name", "label", "target", "comment_required", "reasons"],
+            "properties": {
+                "name": {"type": "string"},
+                "label": _ref("Localized"),
+                "target": {"type": "string"},
+                "comment_required": {"type": "boolean"},
+                "reasons": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"value": {"type": "string"}, "label": _ref("Localized")},
+                    },
+                },
+            },
+        },
+        "CaseEvent": {
+            "type": "object",
+            "required": ["kind", "at", "actor_role", "internal"],
+            "properties": {
+                "kind": {"type": "string"},
+                "at": _TIME,
+                "actor_role": {"type": "string"},
+                "agent": _STAFF_REF,
+                "internal": {"type": "boolean", "description": "never shown to the citizen"},
+                "from_status": _TEXT_OR_NULL,
+                "to_status": _TEXT_OR_NULL,
+                "transition": _TEXT_OR_NULL,
+                "reason": _TEXT_OR_NULL,
+                "reason_label": _nullable(_ref("Localized")),
+                "body": _TEXT_OR_NULL,
+            },
+        },
+        "Case": {
+            "type": "object",
+            "required": ["reference", "commune", "service", "status", "data", "version", "can_act", "transitions"],
+            "properties": {
+                "reference": {"type": "string"},
+                "commune": {"type": "string"},
+                "service": {"type": "string"},
+                "title": _ref("Localized"),
+                "status": {"type": "string"},
+                "status_label": _nullable(_ref("Localized")),
+                "decided": {"type": "boolean"},
+                "summary": _TEXT_OR_NULL,
+                "data": _FORM_DATA,
+                "form_version": {"type": "integer"},
+                "version": {"type": "integer", "description": "send it back with an action to detect a conflict"},
+                "submitted_at": _TIME,
+                "decided_at": _TIME,
+                "purge_after": _TIME,
+                "awaiting_citizen": {"type": "boolean"},
+                "assigned_to": _STAFF_REF,
+                "filed_by": _STAFF_REF,
+                "can_act": {"type": "boolean", "description": "false for a read-only grant"},
+                "transitions": {"type": "array", "items": _ref("CaseTransition")},
+                "assignees": {"type": "array", "items": _STAFF_REF},
+                "history": {"type": "array", "items": _ref("CaseEvent")},
+                "attachments": {"type": "array", "items": _ref("Attachment")},
+            },
+        },
+        "CaseState": {
+            "type": "object",
+            "required": ["reference", "status", "version"],
+            "properties": {
+                "reference": {"type": "string"},
+                "service": {"type": "string"},
+                "status": {"type": "string"},
+                "status_label": _nullable(_ref("Localized")),
+                "version": {"type": "integer"},
+                "awaiting_citizen": {"type": "boolean"},
+                "assigned_to": {"type": ["integer", "null"]},
+                "decided_at": _TIME,
+            },
+        },
+        "TransitionBody": {
+            "type": "object",
+            "required": ["transition", "version"],
+            "properties": {
+                "transition": {"type": "string"},
+                "comment": {"type": "string", "maxLength": 5000},
+                "reason": {"type": "string", "description": "one of the transition's reasons, when it has some"},
+                "version": {"type": "integer", "minimum": 1},
+            },
+        },
+        "AssignmentBody": {
+            "type": "object",
+            "required": ["staff_id", "version"],
+            "properties": {"staff_id": {"type": ["integer", "null"]}, "version": {"type": "integer", "minimum": 1}},
+        },
+        "ComplementBody": {
+            "type": "object",
+            "required": ["body", "version"],
+            "properties": {
+                "body": {"type": "string", "maxLength": 5000},
+                "version": {"type": "integer", "minimum": 1},
+            },
+        },
+        "BulkTransitionBody": {
+            "type": "object",
+            "required": ["references", "transition"],
+            "properties": {
+                "references": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 200,
+                    "items": {"type": "string", "maxLength": 40},
+                },
+                "transition": {"type": "string"},
+                "comment": {"type": "string", "maxLength": 5000},
+                "reason": {"type": "string"},
+            },
+        },
+        "BulkResults": {
+            "type": "object",
+            "required": ["results"],
+            "properties": {
+                "results": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["reference", "done"],
+                        "properties": {
+                            "reference": {"type": "string"},
+                            "done": {"type": "boolean"},
+                            "detail": {**_TEXT_OR_NULL, "description": "why it was not done"},
+                        },
+                    },
+                }
+            },
+        },
+        "AssistedRequest": {
+            "type": "object",
+            "required": ["data"],
+            "properties": {
+                "data": _FORM_DATA,
+                "citizen_email": {**_TEXT_OR_NULL, "description": "where the receipt and decisions are mailed"},
+            },
+        },
+    }
+)

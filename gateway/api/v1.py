@@ -5,13 +5,13 @@ Errors are RFC 9457 problem documents (see :mod:`gateway.web.errors`).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gateway.api.bodies import json_object
 from gateway.api.openapi import build_document, json_response, operation, problem_response
 from gateway.communes import Commune
 from gateway.registry import Offer
@@ -174,7 +174,6 @@ _INVALID = Localized("Le formulaire contient des erreurs.", "The form has errors
 _BAD_KEY = Localized(
     "L'en-tête Idempotency-Key dépasse 64 caractères.", "The Idempotency-Key header is longer than 64 characters."
 )
-_NOT_JSON = Localized("Le corps de la requête n'est pas un JSON valide.", "The request body is not valid JSON.")
 _NO_DATA = Localized(
     "Le corps doit être un objet JSON contenant un objet « data ».",
     "The body must be a JSON object holding a 'data' object.",
@@ -182,14 +181,8 @@ _NO_DATA = Localized(
 
 
 async def _json_data(request: Request) -> dict[str, Any]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise PageError(415)
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise PageError(400, _NOT_JSON) from None
-    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+    body = await json_object(request)
+    if not isinstance(body.get("data"), dict):
         raise PageError(400, _NO_DATA)
     data: dict[str, Any] = body["data"]
     return data

@@ -9,6 +9,13 @@ ACTIONS: dict[str, Localized] = {
     "request.read": Localized("Consultation de votre demande", "Your request was looked at"),
     "request.update": Localized("Traitement de votre demande", "Your request was processed"),
     "request.export": Localized("Export de votre demande", "Your request was exported"),
+    "request.submit": Localized("Dépôt de votre demande", "Your request was submitted"),
+    "request.transition": Localized(
+        "Changement d'étape de votre demande (décision ou suite du traitement)",
+        "Your request moved on (a decision or the next step)",
+    ),
+    "request.withdraw": Localized("Retrait de votre demande", "Your request was withdrawn"),
+    "request.delete": Localized("Suppression de votre brouillon de demande", "Your draft request was deleted"),
     "request.purge": Localized(
         "Suppression de votre demande (fin de conservation)", "Your request was deleted (retention)"
     ),
@@ -22,6 +29,7 @@ ACTIONS: dict[str, Localized] = {
     ),
     "audit.export": Localized("Export du journal d'audit vous concernant", "The audit log about you was exported"),
     "account.read": Localized("Consultation de votre journal d'accès", "You looked at your access log"),
+    "account.export": Localized("Téléchargement de toutes vos données (RGPD)", "You downloaded all your data (GDPR)"),
     "auth.logout": Localized("Déconnexion", "Sign-out"),
     "auth.login": Localized("Connexion à votre compte", "Sign-in to your account"),
     "auth.lockout": Localized(

@@ -19,11 +19,14 @@ from starlette.routing import BaseRoute, Route
 
 from gateway import hookimpl
 from gateway.identity import local_accounts
-from gateway.identity.access import principal_of
+from gateway.identity.access import principal_of, require_citizen
 from gateway.identity.cookies import set_session_cookie
 from gateway.identity.local_accounts import AccountProblem
 from gateway.identity.sessions import open_session, revoke
+from gateway.requests.attachments import content_disposition
+from gateway.requests.personal_data import PersonalArchive, export_personal_data
 from gateway.services import FieldError, Localized
+from gateway.web.callers import caller_of
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import client_address, next_path, registry_of, request_origin
 from gateway.web.templating import render
@@ -245,6 +248,25 @@ async def new_password(request: Request) -> Response:
     return render(request, "account_reset.html", {**invalid, "state": "done"})
 
 
+# Download everything held about oneself ---------------------------------------------------------
+
+
+async def personal_data(request: Request) -> Response:
+    """What the archive holds, and the button that builds it (a POST: the download is audited)."""
+    principal = require_citizen(request)
+    return render(request, "account_data.html", {"principal": principal})
+
+
+async def personal_data_archive(request: Request) -> Response:
+    require_citizen(request)
+    caller = await caller_of(request)
+    registry = registry_of(request)
+    db = request.app.state.db
+    archive: PersonalArchive = await db.run(lambda: export_personal_data(db, registry, caller))
+    headers = {"Content-Disposition": content_disposition(archive.filename), "Cache-Control": "no-store"}
+    return Response(archive.content, media_type="application/zip", headers=headers)
+
+
 @hookimpl
 def guichet_routes() -> list[BaseRoute]:
     return [
@@ -254,4 +276,6 @@ def guichet_routes() -> list[BaseRoute]:
         Route("/compte/connexion", sign_in, methods=["GET", "POST"], name="account_login"),
         Route("/compte/mot-de-passe-oublie", forgot_password, methods=["GET", "POST"], name="account_forgot"),
         Route("/compte/nouveau-mot-de-passe", new_password, methods=["GET", "POST"], name="account_reset"),
+        Route("/mon-compte/donnees", personal_data, name="personal_data"),
+        Route("/mon-compte/donnees/archive", personal_data_archive, methods=["POST"], name="personal_data_archive"),
     ]

@@ -19,9 +19,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway import hookimpl
+from gateway.builtin.citizen_requests import start_page
 from gateway.communes import Commune
+from gateway.identity.access import principal_of, require_citizen
 from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, new_submission_key, service_form
+from gateway.requests.lifecycle import CitizenRequests
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
+from gateway.web.callers import caller_of
 from gateway.web.errors import PageError
 from gateway.web.i18n import COOKIE, LOCALES, choose_locale
 from gateway.web.lookups import (
@@ -68,12 +72,40 @@ async def commune_page(request: Request) -> Response:
 
 
 async def service_page(request: Request) -> Response:
+    """A signed-in citizen starts a draft; anyone else signs in first, or files directly where that is allowed."""
     commune = commune_or_404(request)
     key = enabled_service_or_404(request, commune)
+    provided, _settings, form = service_form(registry_of(request), commune, key)
+    definition = provided.definition
+    citizen = _is_citizen(request)
     if request.method == "GET":
-        provided, _settings, form = service_form(registry_of(request), commune, key)
-        return _form_page(request, commune, provided.definition, form, {}, [], new_submission_key())
+        if citizen or definition.requires_sign_in:
+            return start_page(request, commune, definition, form, signed_in=citizen)
+        return _form_page(request, commune, definition, form, {}, [], new_submission_key())
+    if citizen:
+        return await _start_draft(request, commune, key)
+    if definition.requires_sign_in:
+        require_citizen(request)  # sends the visitor to sign in, then back here
     return await _submit(request, commune, key)
+
+
+def _is_citizen(request: Request) -> bool:
+    principal = principal_of(request)
+    return principal is not None and principal.is_citizen
+
+
+async def _start_draft(request: Request, commune: Commune, key: str) -> Response:
+    """Start a draft ("Commencer"): one draft per one-time key, so a double click opens the same draft."""
+    async with request.form() as form:
+        submission_key = form.get("submission_key")
+    if not isinstance(submission_key, str) or not submission_key or len(submission_key) > SUBMISSION_KEY_MAX:
+        submission_key = new_submission_key()
+    caller = await caller_of(request)
+    requests = CitizenRequests(request.app.state.db, registry_of(request))
+    row = await request.app.state.db.run(
+        lambda: requests.start_draft(caller, commune.slug, key, submission_key=submission_key)
+    )
+    return RedirectResponse(f"/mes-demandes/{row.public_id}", status_code=303)
 
 
 async def _submit(request: Request, commune: Commune, key: str) -> Response:

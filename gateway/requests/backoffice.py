@@ -13,15 +13,17 @@ Blocking: pages and the API call these through :meth:`Database.run`.
 from __future__ import annotations
 
 import csv
+import functools
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from gateway.audit.events import AuditEvent
+from gateway.audit.events import AuditEvent, pseudonym
 from gateway.audit.log import record
 from gateway.audit.search import defuse_cell
 from gateway.communes import Commune
@@ -42,9 +44,15 @@ from gateway.requests.context import (
     plugin_call,
     rules_for,
     staff_names,
-    subject_of,
 )
-from gateway.requests.errors import ActionForbidden, ActionNotAllowed, InvalidInput, RequestError, RequestNotFound
+from gateway.requests.errors import (
+    ActionForbidden,
+    ActionNotAllowed,
+    InvalidInput,
+    RequestError,
+    RequestNotFound,
+    StaleRequest,
+)
 from gateway.requests.filing import Filed, file_request
 from gateway.requests.handle import RequestHandle
 from gateway.requests.notices import CORRECTION_ASKED, NEW_MESSAGE, notify_citizen
@@ -70,6 +78,8 @@ DECIDED = Localized(
     "This request has already been decided: it can no longer change.",
 )
 QUEUE_LIMIT = 200
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def unknown_transition(name: str) -> Localized:
@@ -128,6 +138,33 @@ class BulkOutcome:
     reason: Localized | None = None
 
 
+class _Denied(ActionForbidden):
+    """A refusal raised inside the action's transaction, carrying the audit record to write after it."""
+
+    def __init__(self, reason: Localized, event: AuditEvent) -> None:
+        super().__init__(reason)
+        self.event = event
+
+
+def _recording_denials(method: Callable[Concatenate[BackOffice, P], R]) -> Callable[Concatenate[BackOffice, P], R]:
+    """Write a refusal's audit record in a transaction of its own, after the action's has ended.
+
+    Not from inside it: SQLite has a single writer, and the action's open
+    transaction holds the lock, so a second session would wait on it forever.
+    """
+
+    @functools.wraps(method)
+    def checked(self: BackOffice, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except _Denied as denied:
+            with self.db.session() as session:
+                record(session, denied.event)
+            raise ActionForbidden(denied.reason) from None
+
+    return checked
+
+
 class BackOffice:
     def __init__(self, db: Database, registry: Registry) -> None:
         self.db = db
@@ -141,6 +178,7 @@ class BackOffice:
             key for key in commune.services if principal.can("agent", commune=commune.slug, service=key, level=level)
         ]
 
+    @_recording_denials
     def queue(self, caller: Caller, commune_slug: str, wanted: QueueFilter) -> QueuePage:
         commune = self._commune(commune_slug)
         principal = _staff(caller)
@@ -191,6 +229,7 @@ class BackOffice:
             query = query.where(col(ServiceRequest.submitted_at) < now() - timedelta(days=wanted.older_than_days))
         return query
 
+    @_recording_denials
     def case(self, caller: Caller, commune_slug: str, reference: str) -> AgentCase:
         """Open a request's file; the view of its personal data is recorded with the service's purpose."""
         commune = self._commune(commune_slug)
@@ -212,11 +251,17 @@ class BackOffice:
             can_act = _staff(caller).can("agent", commune=commune.slug, service=row.service, level="instructor")
             assignees = self._assignees(session, commune.slug, row.service) if can_act else []
             audit(session, acting, row, rules.definition, "request.read")
-        transitions = rules.definition.workflow.available(row.status, _values(row.data)) if can_act else ()
+        principal = _staff(caller)
+        transitions = tuple(
+            transition
+            for transition in rules.definition.workflow.available(row.status, _values(row.data))
+            if principal.can("agent", commune=commune.slug, service=row.service, level=transition.level)
+        )
         return AgentCase(row, rules, list(events), list(attached), transitions, can_act, names, assignees)
 
     # Acting -----------------------------------------------------------------------
 
+    @_recording_denials
     def transition(
         self,
         caller: Caller,
@@ -231,13 +276,15 @@ class BackOffice:
         """Take one workflow transition: state, history, plugin reaction, message, audit — or nothing."""
         commune = self._commune(commune_slug)
         with self.db.session(commune=commune.slug) as session:
-            row, rules, acting = self._load(session, caller, commune, reference, level="instructor")
+            # reader level here: the transition says which level it needs (a reader may take a reader's step)
+            row, rules, acting = self._load(session, caller, commune, reference, level="reader")
             workflow = rules.definition.workflow
             transition = workflow.transition(name)
             if transition is None:
                 raise ActionNotAllowed(unknown_transition(name))
             if not _staff(caller).can("agent", commune=commune.slug, service=row.service, level=transition.level):
                 self._deny(caller, commune.slug, row.service, reason=READ_ONLY)
+            _check_version(row, expected_version)
             if row.status not in transition.source or not transition.applies(_values(row.data)):
                 raise ActionNotAllowed(wrong_state(transition, workflow.state(row.status).label))
             text = checked_text(comment, required=transition.comment_required, label=COMMENT)
@@ -319,12 +366,14 @@ class BackOffice:
                 outcomes.append(BulkOutcome(reference, True))
         return outcomes
 
+    @_recording_denials
     def assign(
         self, caller: Caller, commune_slug: str, reference: str, staff_id: int | None, *, expected_version: int | None
     ) -> ServiceRequest:
         commune = self._commune(commune_slug)
         with self.db.session(commune=commune.slug) as session:
             row, rules, acting = self._load(session, caller, commune, reference, level="instructor")
+            _check_version(row, expected_version)
             if staff_id is not None and staff_id not in dict(self._assignees(session, commune.slug, row.service)):
                 raise InvalidInput(NOT_AN_ASSIGNEE)
             bump(session, row, expected_version)
@@ -335,6 +384,7 @@ class BackOffice:
             audit(session, acting, row, rules.definition, "request.update")
         return row
 
+    @_recording_denials
     def note(self, caller: Caller, commune_slug: str, reference: str, body: object) -> ServiceRequest:
         """An internal note: agents only, never shown to the citizen."""
         text = checked_text(body, required=True, label=NOTE)
@@ -346,6 +396,7 @@ class BackOffice:
             audit(session, acting, row, rules.definition, "request.update")
         return row
 
+    @_recording_denials
     def message(self, caller: Caller, commune_slug: str, reference: str, body: object) -> ServiceRequest:
         """A message the citizen reads on their request's page; they are told by mail there is one."""
         text = checked_text(body, required=True, label=COMMENT)
@@ -366,6 +417,7 @@ class BackOffice:
             )
         return row
 
+    @_recording_denials
     def ask_citizen(
         self, caller: Caller, commune_slug: str, reference: str, body: object, *, expected_version: int | None
     ) -> ServiceRequest:
@@ -374,6 +426,7 @@ class BackOffice:
         commune = self._commune(commune_slug)
         with self.db.session(commune=commune.slug) as session:
             row, rules, acting = self._load(session, caller, commune, reference, level="instructor")
+            _check_version(row, expected_version)
             if rules.definition.workflow.is_decided(row.status):
                 raise ActionNotAllowed(DECIDED)
             bump(session, row, expected_version)
@@ -394,6 +447,7 @@ class BackOffice:
 
     # Documents and exports ----------------------------------------------------------
 
+    @_recording_denials
     def download(
         self, caller: Caller, commune_slug: str, reference: str, attachment_id: str
     ) -> tuple[Attachment, bytes]:
@@ -415,6 +469,7 @@ class BackOffice:
             )
         return attachment, self.files.read(attachment.storage_name, sha256=attachment.sha256)
 
+    @_recording_denials
     def archive(self, caller: Caller, commune_slug: str, reference: str) -> tuple[str, bytes]:
         """Every attachment of a request as one ZIP file."""
         commune = self._commune(commune_slug)
@@ -484,6 +539,7 @@ class BackOffice:
 
     # Assisted filing --------------------------------------------------------------
 
+    @_recording_denials
     def file_for_citizen(
         self,
         caller: Caller,
@@ -501,12 +557,8 @@ class BackOffice:
             self._deny(caller, commune.slug, key)
         acting = replace(caller, actor=principal.actor("agent"))
         email = (citizen_email or "").strip() or None
-        subject = subject_of(
-            self.registry.settings.secret_key,
-            replace(acting, citizen_public_id=None),
-            email=email,
-            fallback=submission_key,
-        )
+        # without an address, file_request takes the person from the service's subject field
+        subject = pseudonym(self.registry.settings.secret_key, "email", email) if email else None
         return file_request(
             self.db,
             self.registry,
@@ -564,25 +616,23 @@ class BackOffice:
         return sorted(found.items(), key=lambda item: item[1])
 
     def _deny(self, caller: Caller, commune: str, service: str | None, *, reason: Localized = NO_GRANT) -> None:
-        """Record the refusal in its own transaction (the action's is rolled back), then refuse."""
+        """Refuse; :func:`_recording_denials` records the refusal once the action's transaction is rolled back."""
         principal = caller.principal
         actor = principal.actor("agent") if principal is not None and principal.is_staff else caller.actor
-        with self.db.session() as session:
-            record(
-                session,
-                AuditEvent(
-                    action="access.denied",
-                    actor_id=actor.id,
-                    actor_role=actor.role,
-                    commune=commune,
-                    service=service,
-                    resource=f"requests/{commune}",
-                    purpose="contrôle d'accès : rôle agent requis",
-                    origin=caller.origin,
-                    outcome="denied",
-                ),
-            )
-        raise ActionForbidden(reason)
+        raise _Denied(
+            reason,
+            AuditEvent(
+                action="access.denied",
+                actor_id=actor.id,
+                actor_role=actor.role,
+                commune=commune,
+                service=service,
+                resource=f"requests/{commune}",
+                purpose="contrôle d'accès : rôle agent requis",
+                origin=caller.origin,
+                outcome="denied",
+            ),
+        )
 
 
 def _staff(caller: Caller) -> Principal:
@@ -590,6 +640,12 @@ def _staff(caller: Caller) -> Principal:
     if principal is None or not principal.is_staff:
         raise ActionForbidden(NO_GRANT)
     return principal
+
+
+def _check_version(row: ServiceRequest, expected_version: int | None) -> None:
+    """An agent who acted on an older view is told so first, whatever the request's state has become."""
+    if expected_version is not None and row.version != expected_version:
+        raise StaleRequest
 
 
 def _acting_role(principal: Principal, commune: str, service: str) -> str:

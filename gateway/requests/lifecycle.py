@@ -63,6 +63,10 @@ ALREADY_DECIDED = Localized(
     "Cette demande a déjà reçu une réponse ou a été retirée : elle ne peut plus être retirée.",
     "This request has already been decided or withdrawn: it can no longer be withdrawn.",
 )
+DRAFT_NOT_WITHDRAWN = Localized(
+    "Cette demande n'a pas encore été déposée : supprimez le brouillon si vous n'en voulez plus.",
+    "This request has not been submitted yet: delete the draft if you no longer want it.",
+)
 NOT_AWAITED = Localized(
     "La mairie n'attend pas de complément pour cette demande.",
     "The town hall is not waiting for anything more on this request.",
@@ -279,7 +283,7 @@ class CitizenRequests:
             rules = self._rules(row)
             workflow = rules.definition.workflow
             if row.is_draft or workflow.is_decided(row.status):
-                raise ActionNotAllowed(ALREADY_DECIDED if not row.is_draft else NOT_A_DRAFT)
+                raise ActionNotAllowed(ALREADY_DECIDED if not row.is_draft else DRAFT_NOT_WITHDRAWN)
             bump(session, row)
             previous, moment = row.status, now()
             row.status, row.decided_at, row.awaiting_citizen = WITHDRAWN_STATE, moment, False

@@ -8,10 +8,13 @@ always would) or an ``Authorization: Bearer`` header.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
+import asgi_csrf as asgi_csrf_module
 from asgi_csrf import asgi_csrf
+from python_multipart import FormParser
 from starlette.requests import Request
 from starlette.types import ASGIApp, Scope, Send
 
@@ -74,6 +77,27 @@ async def _record_denial(request: Request) -> None:
 
 async def _no_body() -> dict[str, Any]:
     return {"type": "http.request", "body": b"", "more_body": False}
+
+
+class _TokenFormParser(FormParser):
+    """The form parser asgi-csrf looks for the token with, in multipart bodies (file uploads).
+
+    asgi-csrf 0.11 passes ``FileClass=`` to python-multipart's ``FormParser``,
+    which newer python-multipart (0.0.26+, which fixes CVE-2026-40347) no longer
+    accepts: every multipart POST failed with a 500 (simonw/asgi-csrf#38, fix
+    proposed in #39). This takes the argument and, as asgi-csrf intends, refuses
+    a file sent before the token. Remove it once asgi-csrf ships the fix.
+    """
+
+    def __init__(self, content_type: str, on_field: Any, _on_file: Any, *, boundary: Any, **_ignored: Any) -> None:
+        def file_before_token(_file: object) -> None:
+            raise asgi_csrf_module.FileBeforeToken
+
+        super().__init__(content_type, on_field, file_before_token, boundary=boundary)
+
+
+if "FileClass" not in inspect.signature(FormParser.__init__).parameters:
+    asgi_csrf_module.FormParser = _TokenFormParser
 
 
 def csrf_middleware(app: ASGIApp, *, secret: bytes, secure_cookie: bool) -> ASGIApp:

@@ -1,0 +1,454 @@
+"""Demo activity: requests from fictitious citizens, and agents working on them, through the real service layer.
+
+``guichet demo seed --requests N`` files N requests spread over the communes
+and the services they enable, each as a citizen would (draft, form, documents,
+submission), then lets the commune's demo agents look at it, assign it, write
+notes and messages, ask the citizen for a complement or take workflow
+transitions until a decision. Everything goes through
+:class:`~gateway.requests.lifecycle.CitizenRequests` and
+:class:`~gateway.requests.backoffice.BackOffice`, so the audit log, the
+history lines and the outbox are those of real use.
+
+The form of any service is filled generically from its :class:`FormField`
+list (a choice for a select, a plausible date, fictitious names, addresses at
+``example.org``); when the service's own checks refuse the answers, the
+fields they name are drawn again, a few times, before the request is given
+up. The same ``seed`` draws the same people, answers and fates; each run adds
+N more requests (submission keys are always new).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import struct
+import unicodedata
+import zlib
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from gateway.audit.events import SYSTEM, Actor, AuditEvent
+from gateway.audit.log import record
+from gateway.communes import Commune
+from gateway.db import Database
+from gateway.identity import staff as staff_accounts
+from gateway.identity.principal import Grant, Principal
+from gateway.models import Citizen, StaffRole, StaffUser
+from gateway.registry import Registry
+from gateway.requests.attachments import JPEG, PDF, PNG, UploadRefused
+from gateway.requests.backoffice import AgentCase, BackOffice
+from gateway.requests.context import Caller, rules_for
+from gateway.requests.errors import RequestError
+from gateway.requests.filing import ServiceUnavailable, new_submission_key
+from gateway.requests.lifecycle import CitizenRequests
+from gateway.services import CitizenIdentity, DocumentSpec, FieldError, FormField
+
+ORIGIN = "cli demo seed"
+#: the issuer of demo citizens: no identity provider signs anyone in under it
+DEMO_ISSUER = "demo-activity"
+EMAIL_DOMAIN = "example.org"  # reserved for examples (RFC 2606); the form checks refuse ``.invalid``
+ATTEMPTS = 8
+
+#: Clearly fictitious people.
+CITIZENS: tuple[tuple[str, str], ...] = (
+    ("Alix", "Démo-Essai"),
+    ("Bastien", "Fictif"),
+    ("Capucine", "Exemplaire"),
+    ("Dorian", "Imaginaire"),
+    ("Éloïse", "Pour-de-Faux"),
+    ("Fabrice", "Démonstration"),
+    ("Gaëlle", "Maquette"),
+    ("Hugo", "Simulé"),
+)
+#: Demo agents created in each commune that enables a service: (username suffix, display name).
+AGENTS: tuple[tuple[str, str], ...] = (("instructeur", "Agent démo A"), ("instructrice", "Agente démo B"))
+
+MESSAGES = (
+    "Bonjour, je vous écris au sujet de cette démarche. Merci d'avance pour votre réponse.",
+    "Le trottoir devant le 12 rue de l'Exemple est abîmé depuis l'orage de la semaine dernière.",
+    "Pourriez-vous m'indiquer les horaires d'ouverture de la mairie annexe pendant les vacances ?",
+    "Je signale un dépôt sauvage de déchets à l'angle de l'avenue Fictive et de la rue des Essais.",
+)
+NOTES = (
+    "Vérifié le dossier : complet.",
+    "À voir avec le service technique.",
+    "Appel au demandeur sans réponse, rappeler demain.",
+)
+AGENT_MESSAGES = (
+    "Bonjour, votre demande est bien arrivée, nous la traitons.",
+    "Nous avons transmis votre demande au service concerné.",
+)
+ASKS = (
+    "Merci de nous envoyer un justificatif de domicile de moins de trois mois.",
+    "Pouvez-vous préciser l'adresse exacte concernée ?",
+)
+COMMENTS = (
+    "Réponse de démonstration : votre demande a été traitée.",
+    "Demande traitée par le service (donnée de démonstration).",
+)
+
+
+@dataclass
+class ActivitySummary:
+    filed: int = 0
+    skipped: int = 0
+    decided: int = 0
+    awaiting: int = 0
+    withdrawn: int = 0
+    by_commune: Counter[str] = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        communes = ", ".join(f"{slug} {count}" for slug, count in sorted(self.by_commune.items())) or "none"
+        return (
+            f"demo activity: {self.filed} request(s) filed ({communes}), {self.decided} decided, "
+            f"{self.awaiting} awaiting the citizen, {self.withdrawn} withdrawn, {self.skipped} given up"
+        )
+
+
+def seed_activity(db: Database, registry: Registry, count: int, *, seed: int = 1) -> ActivitySummary:
+    """File ``count`` demo requests with agents' activity on them; returns what was done."""
+    rng = random.Random(seed)  # noqa: S311  (fictitious data, reproducible on purpose)
+    summary = ActivitySummary()
+    offers = _offers(registry)
+    if count <= 0 or not offers:
+        return summary
+    citizens = _demo_citizens(db)
+    agents = {commune.slug: _demo_agents(db, commune) for commune, _key in offers}
+    people = CitizenRequests(db, registry)
+    office = BackOffice(db, registry)
+    tries = 0
+    while summary.filed < count and tries < count * 4:  # a service that keeps refusing is tried elsewhere
+        tries += 1
+        commune, key = rng.choice(offers)
+        citizen = rng.choice(citizens)
+        filed = _file_one(people, registry, rng, citizen, commune, key)
+        if filed is None:
+            summary.skipped += 1
+            continue
+        summary.filed += 1
+        summary.by_commune[commune.slug] += 1
+        _work_on(office, people, rng, citizen, agents[commune.slug], commune, filed, summary)
+    return summary
+
+
+# Who takes part -------------------------------------------------------------------------------
+
+
+def citizen_caller(citizen: Citizen) -> Caller:
+    """Act as a citizen through the service layer (what a signed-in page would do)."""
+    return Caller(
+        actor=Actor(f"citizen:{citizen.public_id}", "citizen"),
+        origin=ORIGIN,
+        citizen_id=citizen.id,
+        citizen_public_id=citizen.public_id,
+        identity=CitizenIdentity(
+            given_name=citizen.given_name, family_name=citizen.family_name, email=citizen.email, verified=False
+        ),
+    )
+
+
+def staff_caller(staff: StaffUser, grants: Sequence[Grant], *, origin: str = ORIGIN) -> Caller:
+    """Act as a staff member with these grants through the service layer."""
+    assert staff.id is not None
+    principal = Principal(
+        kind="staff",
+        session_hash="demo-activity",
+        user_id=staff.id,
+        handle=staff.username,
+        display_name=staff.display_name,
+        authenticated_at=datetime.now(UTC),
+        grants=tuple(grants),
+    )
+    return Caller(actor=principal.actor(), origin=origin, principal=principal)
+
+
+def _offers(registry: Registry) -> list[tuple[Commune, str]]:
+    """Every (commune, service) a citizen can use now: enabled there, and its plugin in service."""
+    return [
+        (commune, key)
+        for commune in registry.communes.values()
+        for key in commune.services
+        if registry.is_available(key) and registry.services.get(key) is not None
+    ]
+
+
+def _ascii(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return "".join(ch for ch in plain.lower() if ch.isalnum() or ch in ".-")
+
+
+def _email(given: str, family: str) -> str:
+    return f"{_ascii(given)}.{_ascii(family)}@{EMAIL_DOMAIN}"
+
+
+def _demo_citizens(db: Database) -> list[Citizen]:
+    found = []
+    with db.session() as session:
+        for number, (given, family) in enumerate(CITIZENS, start=1):
+            sub = f"demo-citizen-{number}"
+            citizen = session.exec(select(Citizen).where(Citizen.issuer == DEMO_ISSUER, Citizen.sub == sub)).first()
+            if citizen is None:
+                citizen = Citizen(
+                    public_id=secrets.token_hex(16),
+                    issuer=DEMO_ISSUER,
+                    sub=sub,
+                    given_name=given,
+                    family_name=family,
+                    email=_email(given, family),
+                    created_at=datetime.now(UTC),
+                )
+                session.add(citizen)
+                session.flush()
+            found.append(citizen)
+    return found
+
+
+def _demo_agents(db: Database, commune: Commune) -> list[Caller]:
+    """The commune's demo agents (instructors for all its services), created when missing."""
+    grants = [Grant("agent", commune.slug, None, "instructor")]
+    callers = []
+    with db.session() as session:
+        for suffix, name in AGENTS:
+            username = f"demo.{suffix}.{commune.slug}"
+            staff = staff_accounts.find(session, username)
+            if staff is None:
+                staff = _create_agent(session, username, f"{name} ({commune.name})", grants)
+            callers.append(staff_caller(staff, grants))
+    return callers
+
+
+def _create_agent(session: Session, username: str, display_name: str, grants: list[Grant]) -> StaffUser:
+    """An account with no password (nobody signs in with it: it exists to act in the demo data), audited."""
+    staff = StaffUser(
+        username=username, display_name=display_name, email=f"{username}@{EMAIL_DOMAIN}", created_at=datetime.now(UTC)
+    )
+    session.add(staff)
+    session.flush()
+    assert staff.id is not None
+    for grant in grants:
+        role = StaffRole(staff_id=staff.id, role=grant.role, commune=grant.commune, service=grant.service)
+        role.level = grant.level
+        session.add(role)
+    record(
+        session,
+        AuditEvent(
+            action="staff.create",
+            actor_id=SYSTEM.id,
+            actor_role=SYSTEM.role,
+            resource=f"staff/{staff.id}",
+            purpose="comptes d'agents de démonstration",
+            origin=ORIGIN,
+        ),
+    )
+    return staff
+
+
+# The citizen's side ------------------------------------------------------------------------------
+
+
+def _file_one(
+    people: CitizenRequests, registry: Registry, rng: random.Random, citizen: Citizen, commune: Commune, key: str
+) -> str | None:
+    """Draft, fill, attach, submit; the request's public id, or None when the service kept refusing."""
+    caller = citizen_caller(citizen)
+    try:
+        form = rules_for(registry, commune, key).form
+        definition = registry.services[key].definition
+        draft = people.start_draft(caller, commune.slug, key, submission_key=new_submission_key())
+        values = _fill(rng, form, citizen, commune, {})
+        for attempt in range(ATTEMPTS):
+            _attach_documents(people, caller, draft.public_id, definition.documents, values, rng)
+            submitted = people.submit(caller, draft.public_id, values)
+            if not submitted.errors:
+                return draft.public_id
+            # draw again the fields the service named; when that does not do, the whole form
+            redraw = _names(submitted.errors) if attempt < ATTEMPTS // 2 else None
+            values = _fill(rng, form, citizen, commune, values if redraw else {}, redraw=redraw)
+        people.discard_draft(caller, draft.public_id)
+    except (RequestError, UploadRefused, ServiceUnavailable):
+        return None
+    return None
+
+
+def _names(errors: Sequence[FieldError]) -> set[str]:
+    return {error.field for error in errors}
+
+
+def _fill(
+    rng: random.Random,
+    form: Sequence[FormField],
+    citizen: Citizen,
+    commune: Commune,
+    previous: Mapping[str, str],
+    *,
+    redraw: set[str] | None = None,
+) -> dict[str, str]:
+    """Answers for every field: kept from ``previous`` except those to draw again (all on the first go)."""
+    values: dict[str, str] = {}
+    for form_field in form:
+        if redraw is not None and form_field.name not in redraw and form_field.name in previous:
+            values[form_field.name] = previous[form_field.name]
+        else:
+            values[form_field.name] = _answer(rng, form_field, citizen, commune)
+    return values
+
+
+def _answer(rng: random.Random, form_field: FormField, citizen: Citizen, commune: Commune) -> str:
+    if form_field.kind == "select":
+        return rng.choice(form_field.choices).value if form_field.choices else ""
+    if not form_field.required and rng.random() < 0.7:
+        return ""
+    given, family = citizen.given_name or "Alix", citizen.family_name or "Démo"
+    hints = f"{form_field.name} {form_field.autocomplete or ''}".lower()
+    if form_field.kind == "date":
+        start = date(1965, 1, 1)
+        value = (start + timedelta(days=rng.randrange((date(2020, 12, 31) - start).days))).isoformat()
+    elif form_field.kind == "email":
+        value = _email(given, family)
+    elif form_field.kind == "tel":
+        value = f"04 00 00 {rng.randrange(100):02d} {rng.randrange(100):02d}"
+    elif form_field.kind == "textarea":
+        value = rng.choice(MESSAGES)
+    else:
+        value = _text(rng, hints, given, family, commune)
+    return value[: form_field.max_length]
+
+
+def _text(rng: random.Random, hints: str, given: str, family: str, commune: Commune) -> str:
+    rules: tuple[tuple[tuple[str, ...], Callable[[], str]], ...] = (
+        (("postal-code", "postcode", "code_postal"), lambda: commune.postcode),
+        (("address-level2", "city", "ville"), lambda: commune.city),
+        (("country", "pays"), lambda: "France"),
+        (("address-line2", "complement"), lambda: f"Bâtiment {rng.choice('ABC')}"),
+        (("address", "street", "rue"), lambda: f"{rng.randrange(1, 90)} rue de la Démonstration"),
+        (("mother",), lambda: f"{rng.choice(('Claire', 'Anne', 'Sophie'))} Démo-Mère"),
+        (("father",), lambda: f"{rng.choice(('Paul', 'Jean', 'Marc'))} Démo-Père"),
+        (("given",), lambda: given),
+        (("family", "surname", "nom"), lambda: family),
+        (("name",), lambda: f"{given} {family}"),
+        (("phone",), lambda: f"04 00 00 {rng.randrange(100):02d} {rng.randrange(100):02d}"),
+    )
+    for words, make in rules:
+        if any(word in hints for word in words):
+            return make()
+    return "Démo"
+
+
+def _attach_documents(
+    people: CitizenRequests,
+    caller: Caller,
+    public_id: str,
+    documents: Sequence[DocumentSpec],
+    values: Mapping[str, str],
+    rng: random.Random,
+) -> None:
+    """One small fictitious file for every document the answers call for and the draft lacks."""
+    have = {attachment.document for attachment in people.case(caller, public_id).attachments}
+    for spec in documents:
+        if spec.name in have or not spec.applies(values) or (not spec.required and rng.random() < 0.5):
+            continue
+        name, data = _sample_file(spec)
+        people.attach(caller, public_id, spec.name, name, data)
+
+
+def _sample_file(spec: DocumentSpec) -> tuple[str, bytes]:
+    if PDF in spec.accept:
+        body = f"%PDF-1.4\n% document de demonstration : {spec.name}\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+        return f"{spec.name}-demo.pdf", body.encode()
+    if PNG in spec.accept:
+        return f"{spec.name}-demo.png", _png()
+    if JPEG in spec.accept:
+        raise UploadRefused(422, spec.label)  # no JPEG sample: the request is given up
+    raise UploadRefused(422, spec.label)
+
+
+def _png() -> bytes:
+    """A real 1×1 white PNG."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+# The agents' side ------------------------------------------------------------------------------
+
+
+def _work_on(
+    office: BackOffice,
+    people: CitizenRequests,
+    rng: random.Random,
+    citizen: Citizen,
+    agents: Sequence[Caller],
+    commune: Commune,
+    public_id: str,
+    summary: ActivitySummary,
+) -> None:
+    """What a commune's agents might do with a new request, drawn at random: often a decision."""
+    citizen_side = citizen_caller(citizen)
+    reference = people.case(citizen_side, public_id).request.reference
+    assert reference is not None
+    agent = rng.choice(agents)
+    fate = rng.random()
+    try:
+        if fate < 0.08:
+            return  # not looked at yet
+        case = office.case(agent, commune.slug, reference)
+        if rng.random() < 0.5 and case.assignees:
+            office.assign(agent, commune.slug, reference, rng.choice(case.assignees)[0], expected_version=None)
+        if rng.random() < 0.3:
+            office.note(agent, commune.slug, reference, rng.choice(NOTES))
+        if rng.random() < 0.25:
+            office.message(agent, commune.slug, reference, rng.choice(AGENT_MESSAGES))
+        if fate < 0.15:
+            people.withdraw(citizen_side, public_id)
+            summary.withdrawn += 1
+        elif fate < 0.35:
+            office.ask_citizen(agent, commune.slug, reference, rng.choice(ASKS), expected_version=None)
+            summary.awaiting += 1
+        elif fate < 0.85:
+            if _decide(office, rng, agent, commune.slug, reference):
+                summary.decided += 1
+        else:
+            _step(office, rng, agent, commune.slug, office.case(agent, commune.slug, reference), final=False)
+    except RequestError:
+        return  # a refusal (a plugin's rule, a race) leaves the request where it is, as it would an agent
+
+
+def _decide(office: BackOffice, rng: random.Random, agent: Caller, commune: str, reference: str) -> bool:
+    """Take transitions until the request is decided (at most a few steps), reopening the file after each."""
+    for _ in range(6):
+        case = office.case(agent, commune, reference)
+        if case.rules.definition.workflow.is_decided(case.request.status):
+            return True
+        if not _step(office, rng, agent, commune, case, final=True):
+            return False
+    return False
+
+
+def _step(office: BackOffice, rng: random.Random, agent: Caller, commune: str, case: AgentCase, *, final: bool) -> bool:
+    """One transition, toward a decision (``final``) or one that keeps the request open; False when none was taken."""
+    workflow = case.rules.definition.workflow
+    choices = [t for t in case.transitions if final or not workflow.state(t.target).final]
+    rng.shuffle(choices)
+    for transition in choices:
+        try:
+            office.transition(
+                agent,
+                commune,
+                case.request.reference or "",
+                transition.name,
+                expected_version=case.request.version,
+                comment=rng.choice(COMMENTS) if transition.comment_required or rng.random() < 0.3 else "",
+                reason=rng.choice(transition.reasons).value if transition.reasons else "",
+            )
+        except RequestError:
+            continue
+        return True
+    return False

@@ -1,0 +1,270 @@
+"""Everything the gateway holds about a citizen, as one ZIP file they download (GDPR, articles 15 and 20).
+
+The archive holds ``data.json`` (UTF-8, indented) and the files they
+attached, under ``attachments/<reference>/<filename>``. In it:
+
+- their account: names, e-mail, the claims kept from their identity
+  provider, dates; for a local account its e-mail and dates. Never a secret
+  (no password hash, no session or token);
+- every request they own, in every commune: the form as filled, status,
+  dates, the whole history *including the agents' internal notes*, marked
+  ``"internal": true``. The right of access covers every personal data about
+  the person, notes written about them included, so they are not held back;
+  the page says so before the download;
+- their access log: every audit entry about them (the newest
+  :data:`ACCESS_LOG_LIMIT`), as their access-log page shows it.
+
+Downloading is itself recorded in the audit log (``account.export``).
+Blocking: call through :meth:`Database.run`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from gateway.audit.events import AuditEvent, format_time, pseudonym
+from gateway.audit.labels import ROLES, action_label
+from gateway.audit.log import record
+from gateway.db import Database
+from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
+from gateway.models import Attachment, AuditEntry, Citizen, LocalAccount, RequestEvent, ServiceRequest
+from gateway.registry import Registry
+from gateway.requests.attachments import AttachmentCorrupted, AttachmentStore, clean_filename
+from gateway.requests.context import Caller, staff_names
+from gateway.requests.errors import ActionForbidden
+from gateway.services import Localized
+
+ACCESS_LOG_LIMIT = 5000
+PURPOSE = "droit d'accès et à la portabilité de la personne concernée (RGPD, articles 15 et 20)"
+SIGN_IN_FIRST = Localized("Connectez-vous pour télécharger vos données.", "Sign in to download your data.")
+FORMAT = "guichet-personal-data/1"
+
+
+@dataclass(frozen=True)
+class PersonalArchive:
+    filename: str
+    content: bytes
+
+
+def _when(moment: datetime | None) -> str | None:
+    return format_time(moment) if moment is not None else None
+
+
+def export_personal_data(db: Database, registry: Registry, caller: Caller) -> PersonalArchive:
+    """The signed-in citizen's archive; the export is audited in the transaction that reads the data."""
+    if caller.citizen_id is None:
+        raise ActionForbidden(SIGN_IN_FIRST)
+    store = AttachmentStore(registry.settings.data_dir / "attachments")
+    secret = registry.settings.secret_key
+    with db.session(all_communes=True) as session:
+        citizen = session.get(Citizen, caller.citizen_id)
+        if citizen is None:
+            raise ActionForbidden(SIGN_IN_FIRST)
+        account = session.exec(select(LocalAccount).where(LocalAccount.citizen_id == citizen.id)).first()
+        requests = session.exec(
+            select(ServiceRequest)
+            .where(ServiceRequest.citizen_id == citizen.id)
+            .order_by(col(ServiceRequest.created_at), col(ServiceRequest.id))
+        ).all()
+        ids = [row.id for row in requests]
+        events = session.exec(
+            select(RequestEvent)
+            .where(col(RequestEvent.request_id).in_(ids))
+            .order_by(col(RequestEvent.at), col(RequestEvent.id))
+        ).all()
+        attached = session.exec(
+            select(Attachment)
+            .where(col(Attachment.request_id).in_(ids))
+            .order_by(col(Attachment.created_at), col(Attachment.id))
+        ).all()
+        names = staff_names(session, {event.staff_id for event in events if event.staff_id})
+        subjects = _subjects(citizen, account, secret)
+        log = session.exec(
+            select(AuditEntry)
+            .where(col(AuditEntry.subject).in_(subjects))
+            .order_by(col(AuditEntry.seq).desc())
+            .limit(ACCESS_LOG_LIMIT)
+        ).all()
+        record(
+            session,
+            AuditEvent(
+                action="account.export",
+                actor_id=caller.actor.id,
+                actor_role=caller.actor.role,
+                resource="personal-data.zip",
+                subject=subjects[0],
+                purpose=PURPOSE,
+                origin=caller.origin,
+            ),
+        )
+        access_log = [_access(entry, registry) for entry in log]
+    files: list[tuple[str, bytes]] = []
+    used: set[str] = set()
+    by_request: dict[int, list[dict[str, Any]]] = {}
+    for attachment in attached:
+        folder = _folder(next(row for row in requests if row.id == attachment.request_id))
+        path = _unique(f"attachments/{folder}/{clean_filename(attachment.filename)}", used)
+        entry = {
+            "document": attachment.document,
+            "filename": attachment.filename,
+            "content_type": attachment.content_type,
+            "size": attachment.size,
+            "sha256": attachment.sha256,
+            "uploaded_by": attachment.uploaded_by,
+            "created_at": _when(attachment.created_at),
+            "file": path,
+        }
+        try:
+            files.append((path, store.read(attachment.storage_name, sha256=attachment.sha256)))
+        except (OSError, AttachmentCorrupted):
+            entry["file"] = None  # said rather than hidden: the file could not be read back intact
+        by_request.setdefault(attachment.request_id, []).append(entry)
+    document = {
+        "format": FORMAT,
+        "about": (
+            "Toutes les données que le guichet conserve sur vous. Les notes internes des agents sont incluses "
+            'et signalées par "internal": true.'
+        ),
+        "account": _account(citizen, account),
+        "requests": [
+            _request(
+                row, registry, [e for e in events if e.request_id == row.id], by_request.get(row.id or 0, []), names
+            )
+            for row in requests
+        ],
+        "access_log": access_log,
+    }
+    return PersonalArchive("mes-donnees-guichet.zip", _zip(document, files))
+
+
+def _subjects(citizen: Citizen, account: LocalAccount | None, secret: bytes) -> list[str]:
+    """The pseudonyms the citizen's data is recorded under (as their access-log page gathers them)."""
+    subjects = [pseudonym(secret, "citizen", citizen.public_id)]
+    email = citizen.email
+    if citizen.issuer == LOCAL_ISSUER:
+        email = account.email if account is not None and account.email_verified_at is not None else None
+    if email:
+        subjects.append(pseudonym(secret, "email", email))
+    return subjects
+
+
+def _account(citizen: Citizen, account: LocalAccount | None) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "id": citizen.public_id,
+        "identity_provider": citizen.issuer,
+        "identifier_at_provider": citizen.sub,
+        "given_name": citizen.given_name,
+        "family_name": citizen.family_name,
+        "email": citizen.email,
+        "claims": citizen.claims or {},
+        "created_at": _when(citizen.created_at),
+        "last_login_at": _when(citizen.last_login_at),
+    }
+    if account is not None:
+        found["local_account"] = {
+            "email": account.email,
+            "email_verified_at": _when(account.email_verified_at),
+            "created_at": _when(account.created_at),
+        }
+    return found
+
+
+def _request(
+    row: ServiceRequest,
+    registry: Registry,
+    events: Sequence[RequestEvent],
+    attachments: list[dict[str, Any]],
+    names: dict[int, str],
+) -> dict[str, Any]:
+    commune = registry.communes.get(row.commune)
+    provided = registry.services.get(row.service)
+    if commune is None or not commune.shows_agent_names:
+        names = {}  # agents by role, as on the request's page, unless the commune shows their names
+    status = row.status
+    if provided is not None:
+        try:
+            status_label = provided.definition.workflow.state(row.status).label.fr
+        except KeyError:
+            status_label = row.status
+    else:
+        status_label = row.status
+    return {
+        "reference": row.reference,
+        "commune": commune.name if commune else row.commune,
+        "service": provided.definition.title.fr if provided else row.service,
+        "status": status,
+        "status_label": status_label,
+        "awaiting_you": row.awaiting_citizen,
+        "form": row.data,
+        "summary": row.summary,
+        "notify_email": row.notify_email,
+        "created_at": _when(row.created_at),
+        "submitted_at": _when(row.submitted_at),
+        "decided_at": _when(row.decided_at),
+        "deleted_after": _when(row.purge_after),
+        "history": [_event(event, names) for event in events],
+        "attachments": attachments,
+    }
+
+
+def _event(event: RequestEvent, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "at": _when(event.at),
+        "kind": event.kind,
+        "by": event.actor_role,
+        "agent": names.get(event.staff_id) if event.staff_id else None,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "transition": event.transition,
+        "reason": event.reason,
+        "text": event.body,
+        "internal": event.internal,
+    }
+
+
+def _access(entry: AuditEntry, registry: Registry) -> dict[str, Any]:
+    commune = registry.communes.get(entry.commune or "")
+    provided = registry.services.get(entry.service or "")
+    role = ROLES.get(entry.actor_role)
+    return {
+        "time": format_time(entry.time),
+        "commune": commune.name if commune else entry.commune,
+        "service": provided.definition.title.fr if provided else entry.service,
+        "who": role.fr if role else entry.actor_role,
+        "what": action_label(entry.action).fr,
+        "purpose": entry.purpose,
+        "outcome": entry.outcome,
+    }
+
+
+def _folder(row: ServiceRequest) -> str:
+    return clean_filename(row.reference.replace("/", "-")) if row.reference else f"brouillon-{row.public_id}"
+
+
+def _unique(path: str, used: set[str]) -> str:
+    stem, dot, extension = path.rpartition(".")
+    if not dot or "/" in extension:
+        stem, extension = path, ""
+    candidate, number = path, 2
+    while candidate.casefold() in used:
+        candidate = f"{stem} ({number}).{extension}" if extension else f"{stem} ({number})"
+        number += 1
+    used.add(candidate.casefold())
+    return candidate
+
+
+def _zip(document: dict[str, Any], files: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data.json", json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"))
+        for path, data in files:
+            archive.writestr(path, data)
+    return buffer.getvalue()

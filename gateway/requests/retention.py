@@ -1,0 +1,221 @@
+"""Retention: delete what the gateway no longer has a reason to keep.
+
+Three sweeps, run by ``guichet retention run`` (from cron, on any number of
+machines at once):
+
+- drafts never submitted, once their ``purge_after`` has passed;
+- decided (final or withdrawn) requests, once the commune's retention period
+  has run out: the request, its history and its attachments go, with one
+  ``request.purge`` audit entry each, written in the deletion's transaction;
+- files in the attachment store that no row points to any more (an upload
+  whose transaction failed, a crash between commit and file deletion), and
+  temporaries left by an interrupted save, once they are an hour old.
+
+Each request is deleted in its own short transaction that first re-reads it
+under a row lock (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the
+transaction starts with ``BEGIN IMMEDIATE``, so writers take turns) and
+checks again that it is due: two runners never delete, nor audit, the same
+request twice. Files are deleted after the commit, so a rolled-back deletion
+never loses a document.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from gateway.audit.events import SYSTEM, AuditEvent
+from gateway.audit.log import record
+from gateway.db import Database
+from gateway.models import Attachment, ServiceRequest
+from gateway.registry import Registry
+from gateway.requests.attachments import AttachmentStore
+from gateway.requests.context import now as utc_now
+from gateway.requests.lifecycle import delete_request
+from gateway.services import DRAFT, WITHDRAWN
+
+ORIGIN = "cli retention run"
+#: the purpose recorded when the request's service is no longer installed
+EXPIRED = "durée de conservation échue"
+DRAFT_PURPOSE = "brouillon non déposé : durée de conservation échue"
+#: files younger than this may belong to an upload whose row is not committed yet
+GRACE_SECONDS = 3600
+TEMPORARY_PREFIX = ".tmp-"
+
+
+@dataclass
+class RetentionReport:
+    drafts_deleted: int = 0
+    requests_purged: int = 0
+    files_deleted: int = 0
+    orphans_deleted: int = 0
+    temporaries_deleted: int = 0
+    dry_run: bool = False
+
+    def __str__(self) -> str:
+        verb = "would delete" if self.dry_run else "deleted"
+        return (
+            f"retention ({verb}): {self.drafts_deleted} expired draft(s), {self.requests_purged} decided request(s), "
+            f"{self.files_deleted} attachment file(s), {self.orphans_deleted} orphan file(s), "
+            f"{self.temporaries_deleted} leftover temporary file(s)"
+        )
+
+
+@dataclass(frozen=True)
+class _Due:
+    id: int
+    commune: str
+
+
+def run_retention(
+    db: Database,
+    registry: Registry,
+    *,
+    now: datetime | None = None,
+    batch: int = 500,
+    dry_run: bool = False,
+) -> RetentionReport:
+    """Apply every retention rule due at ``now`` (default: the current time); safe to run concurrently."""
+    moment = now or utc_now()
+    store = AttachmentStore(registry.settings.data_dir / "attachments")
+    report = RetentionReport(dry_run=dry_run)
+    for due in _due(db, moment, max(1, batch)):
+        if dry_run:
+            _count(db, due, report)
+            continue
+        names = _purge_one(db, registry, due, moment, report)
+        for name in names:
+            store.delete(name)
+        report.files_deleted += len(names)
+    _sweep_files(db, store, report, dry_run=dry_run)
+    return report
+
+
+def _due(db: Database, moment: datetime, batch: int) -> Iterator[_Due]:
+    """The requests whose ``purge_after`` has passed, page by page in id order (keyset, so each is seen once)."""
+    last = 0
+    while True:
+        with db.session(all_communes=True) as session:
+            page = session.exec(
+                select(ServiceRequest.id, ServiceRequest.commune)
+                .where(col(ServiceRequest.purge_after) <= moment, col(ServiceRequest.id) > last)
+                .order_by(col(ServiceRequest.id))
+                .limit(batch)
+            ).all()
+        if not page:
+            return
+        for request_id, commune in page:
+            assert request_id is not None
+            yield _Due(request_id, commune)
+        last = page[-1][0] or last
+
+
+def _is_decided(row: ServiceRequest) -> bool:
+    # purge_after is set on a submitted request only when it is decided; decided_at says so even when
+    # the service's plugin (and so its workflow) is no longer installed
+    return row.status == WITHDRAWN or (row.status != DRAFT and row.decided_at is not None)
+
+
+def _locked(session: Session, due: _Due, moment: datetime) -> ServiceRequest | None:
+    """Re-read the request under a row lock, if it is still there, still due and not held by another runner."""
+    row = session.exec(
+        select(ServiceRequest)
+        .where(ServiceRequest.id == due.id, col(ServiceRequest.purge_after) <= moment)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if row is None or not (row.is_draft or _is_decided(row)):
+        return None
+    return row
+
+
+def _count(db: Database, due: _Due, report: RetentionReport) -> None:
+    with db.session(commune=due.commune) as session:
+        row = session.get(ServiceRequest, due.id)
+        if row is None or not (row.is_draft or _is_decided(row)):
+            return
+        files = session.exec(select(Attachment.id).where(Attachment.request_id == due.id)).all()
+    report.files_deleted += len(files)
+    if row.is_draft:
+        report.drafts_deleted += 1
+    else:
+        report.requests_purged += 1
+
+
+def _purge_one(db: Database, registry: Registry, due: _Due, moment: datetime, report: RetentionReport) -> list[str]:
+    """Delete one due request in its own transaction; returns the files to delete once it has committed."""
+    with db.session(commune=due.commune) as session:
+        row = _locked(session, due, moment)
+        if row is None:
+            return []
+        provided = registry.services.get(row.service)
+        draft = row.is_draft
+        if draft:
+            action, resource = "request.delete", f"draft/{row.public_id}"
+            purpose = DRAFT_PURPOSE
+        else:
+            action, resource = "request.purge", f"request/{row.reference}"
+            purpose = provided.definition.purpose.fr if provided is not None else EXPIRED
+        names = delete_request(session, row)
+        record(
+            session,
+            AuditEvent(
+                action=action,
+                actor_id=SYSTEM.id,
+                actor_role=SYSTEM.role,
+                commune=row.commune,
+                service=row.service,
+                resource=resource[:200],
+                subject=row.subject,
+                purpose=purpose[:200],
+                origin=ORIGIN,
+            ),
+        )
+    if draft:
+        report.drafts_deleted += 1
+    else:
+        report.requests_purged += 1
+    return names
+
+
+def _sweep_files(db: Database, store: AttachmentStore, report: RetentionReport, *, dry_run: bool) -> None:
+    """Remove stored files no row points to, and interrupted saves' temporaries, once an hour old.
+
+    Wall-clock file ages, not ``--now``: an upload in flight saves its file
+    before its row commits, and must not be mistaken for an orphan.
+    """
+    cutoff = time.time() - GRACE_SECONDS
+    stored = [name for name in store.names() if _older(store.path(name), cutoff)]
+    if stored:
+        # read the referenced names *after* listing the files: a row committed meanwhile is seen
+        with db.session(all_communes=True) as session:
+            referenced = set(session.exec(select(Attachment.storage_name)).all())
+        for name in stored:
+            if name not in referenced:
+                if not dry_run:
+                    store.delete(name)
+                report.orphans_deleted += 1
+    for temporary in _temporaries(store.root):
+        if _older(temporary, cutoff):
+            if not dry_run:
+                temporary.unlink(missing_ok=True)
+            report.temporaries_deleted += 1
+
+
+def _temporaries(root: Path) -> Iterator[Path]:
+    if not root.is_dir():
+        return
+    for shard in sorted(root.iterdir()):
+        if shard.is_dir():
+            yield from (entry for entry in sorted(shard.glob(TEMPORARY_PREFIX + "*")) if entry.is_file())
+
+
+def _older(path: Path, cutoff: float) -> bool:
+    try:
+        return path.stat().st_mtime < cutoff
+    except FileNotFoundError:  # deleted meanwhile by another runner
+        return False
