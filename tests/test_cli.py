@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -160,3 +161,16 @@ def test_check_fails_when_a_plugin_is_out_of_service(config: ConfigFolder, broke
     result = run(config, "check")
     assert result.exit_code == 1
     assert "plugin broken is out of service (failed in load: ImportError: missing dependency)" in result.output
+
+
+def test_processing_register_cites_each_services_purpose_basis_and_retention(config: ConfigFolder) -> None:
+    config.set_commune("corbas", retention={"decided_requests_days": 90})
+    entries = json.loads(run(config, "communes", "register", "--commune", "corbas", "--json").output)
+    assert [(entry["service"], entry["retention_days"]) for entry in entries] == [("contact", 90)]
+    assert entries[0]["legal_basis"].startswith("Mission d'intérêt public")
+    assert "Votre adresse électronique" in entries[0]["data_collected"]
+
+
+def test_processing_register_refuses_an_unknown_commune(config: ConfigFolder) -> None:
+    result = CliRunner().invoke(main, ["--config", str(config.path), "communes", "register", "--commune", "nowhere"])
+    assert result.exit_code == 1 and "no commune 'nowhere'" in result.output
