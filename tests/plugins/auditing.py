@@ -12,6 +12,7 @@ SERVICE = ServiceDefinition(
     reference_prefix="SIG",
     purpose=Localized("Traiter le signalement.", "Handle the report."),
     subject_field="email",
+    requires_sign_in=False,
 )
 
 

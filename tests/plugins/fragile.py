@@ -13,6 +13,7 @@ SERVICE = ServiceDefinition(
     description=Localized("Un service de test.", "A test service."),
     reference_prefix="FRG",
     purpose=Localized("Tester.", "Testing."),
+    requires_sign_in=False,
 )
 
 
