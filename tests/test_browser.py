@@ -4,18 +4,21 @@ The HTTP tests (test_pages.py) check what the gateway sends; these check what
 a person gets: links that lead somewhere, a form that files a request, error
 links that point at fields, a language switch that keeps you where you are,
 pages that work without JavaScript, nothing fetched from another site, and a
-skip link reached first with the keyboard. They need Chromium at
+skip link reached first with the keyboard; and, signed in, a citizen's draft
+filed and an agent's decision recorded. They need Chromium at
 /usr/bin/chromium (Debian's ``chromium`` package) and skip when it is missing.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -25,8 +28,14 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.identity import staff as staff_accounts
+from gateway.identity import totp
+from gateway.identity.sessions import COOKIE as SESSION_COOKIE
+from gateway.identity.sessions import cookie_value, open_session
+from gateway.models import Citizen
+from gateway.requests.filing import file_request, new_submission_key
 from gateway.requests.store import RequestStore
-from gateway.testing import ConfigFolder, migrate, skip_or_fail
+from gateway.testing import STAFF_PASSWORD, ConfigFolder, migrate, skip_or_fail
 
 pytestmark = pytest.mark.browser
 
@@ -213,3 +222,158 @@ def test_first_tab_focuses_the_skip_link(page: Page) -> None:
     page.goto("/")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Aller au contenu")).to_be_focused()
+
+
+# Signed-in flows: a citizen's draft filed, then an agent's decision on a request ------------------------------
+
+CIVIL_REFERENCE = re.compile(r"EC-\d{4}-\d{6}")
+CIVIL_STATUS = {
+    "kind": "birth",
+    "place": "here",
+    "form": "extract-without-filiation",
+    "person_surname": "Exemple",
+    "person_given_names": "Camille",
+    "event_date": "1990-05-17",
+    "quality": "self",
+    "requester_family_name": "Exemple",
+    "requester_given_names": "Camille",
+    "copies": "1",
+    "delivery": "counter",
+}
+
+
+def sign_citizen_in(page: Page, gateway: Gateway) -> None:
+    """A federated citizen with a live session, its cookie handed to the browser (like testing.sign_in_citizen)."""
+    app = gateway.app
+    with app.state.db.session() as session:
+        citizen = Citizen(public_id=secrets.token_hex(16), issuer="https://idp.test", sub=secrets.token_hex(8),
+                          given_name="Camille", family_name="Exemple", created_at=datetime.now(UTC))  # fmt: skip
+        session.add(citizen)
+        session.flush()
+        assert citizen.id is not None
+        session_id = open_session(session, "citizen", citizen.id)
+    value = cookie_value(app.state.registry.settings.secret_key, session_id)
+    page.context.add_cookies([{"name": SESSION_COOKIE, "value": value, "url": gateway.base_url}])
+
+
+def record_requests(page: Page) -> list[str]:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    return requested
+
+
+def assert_same_origin(requested: list[str], gateway: Gateway) -> None:
+    assert any(url.endswith("/static/guichet.css") for url in requested), requested
+    foreign = [url for url in requested if not url.startswith(gateway.base_url + "/")]
+    assert foreign == []
+
+
+def expect_landmarks(page: Page, heading: str | re.Pattern[str]) -> None:
+    expect(page.get_by_role("banner")).to_have_count(1)
+    expect(page.get_by_role("main")).to_have_count(1)
+    expect(page.get_by_role("contentinfo")).to_have_count(1)
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+
+
+def test_signed_in_citizen_fills_saves_and_files_a_civil_status_draft_then_finds_it_in_their_list(
+    page_without_javascript: Page, gateway: Gateway
+) -> None:
+    page = page_without_javascript
+    requested = record_requests(page)
+    sign_citizen_in(page, gateway)
+
+    page.goto("/venissieux/etat-civil")
+    expect_landmarks(page, "Demande d'acte d'état civil")
+    page.get_by_role("button", name="Commencer").click()
+    expect(page).to_have_url(re.compile(r"/mes-demandes/[\w-]+$"))
+    expect_landmarks(page, "Demande d'acte d'état civil")
+    expect(page.get_by_role("heading", level=2, name="Votre demande")).to_be_visible()
+
+    page.get_by_label("Lieu de l'événement", exact=True).select_option(label="À Vénissieux")
+    page.get_by_label("Document demandé", exact=True).select_option(label="Extrait sans filiation")
+    # The date picker's segment order follows the browser's own locale: fill takes the ISO date whatever it is.
+    page.get_by_label("Date de l'événement (naissance, mariage ou décès)", exact=True).fill("1990-05-17")
+    page.get_by_label("Adresse électronique du demandeur (facultatif)", exact=True).click()
+    page.keyboard.type("camille@example.org")
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    expect(page.get_by_label("Lieu de l'événement", exact=True)).to_have_value("here")
+    expect(page.get_by_label("Date de l'événement (naissance, mariage ou décès)", exact=True)).to_have_value(
+        "1990-05-17"
+    )
+    expect(page.get_by_label("Adresse électronique du demandeur (facultatif)", exact=True)).to_have_value(
+        "camille@example.org"
+    )
+
+    page.get_by_label("Nombre d'exemplaires", exact=True).select_option(label="1")
+    page.get_by_label("Mode de remise", exact=True).focus()
+    page.get_by_label("Mode de remise", exact=True).select_option(label="À retirer à l'accueil de la mairie")
+    page.get_by_role("button", name="Déposer ma demande").click()
+
+    expect_landmarks(page, "Votre demande a bien été déposée")
+    reference = page.locator(".reference")
+    expect(reference).to_have_text(CIVIL_REFERENCE)
+    number = reference.inner_text()
+
+    page.goto("/mes-demandes")
+    expect_landmarks(page, "Mes demandes")
+    row = page.get_by_role("row").filter(has_text=number)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Demande d'acte d'état civil")
+    assert_same_origin(requested, gateway)
+
+
+def file_civil_status_request(gateway: Gateway) -> str:
+    """A civil-status request filed through the service layer, as a signed-in resident would; its reference."""
+    registry = gateway.app.state.registry
+    filed = file_request(gateway.app.state.db, registry, registry.commune("venissieux"), "etat-civil", CIVIL_STATUS,
+                         submission_key=new_submission_key(), locale="fr", origin="browser test")  # fmt: skip
+    assert filed.request is not None and filed.request.reference is not None, filed.errors
+    return filed.request.reference
+
+
+def sign_agent_in(page: Page, gateway: Gateway, *grants: str) -> None:
+    """Password, then the enrolment seed shown on the page turned into a TOTP code (like testing.sign_in_staff)."""
+    username = f"agent.{secrets.token_hex(4)}"
+    with gateway.app.state.db.session() as session:
+        staff_accounts.create(session, username=username, display_name="Dominique Agent",
+                              email=f"{username}@guichet.example", password=STAFF_PASSWORD,
+                              grants=[staff_accounts.parse_grant(grant) for grant in grants])  # fmt: skip
+    page.goto("/agents/connexion")
+    expect_landmarks(page, "Connexion des agents")
+    page.get_by_label("Identifiant", exact=True).fill(username)
+    page.get_by_label("Mot de passe", exact=True).fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Continuer").click()
+    expect_landmarks(page, "Code de vérification")
+    seed = page.locator("code.secret").filter(has_text=re.compile(r"^[A-Z2-7]+$")).inner_text()
+    page.get_by_label("Code à 6 chiffres", exact=True).fill(totp.code_at(seed, time.time()))
+    page.get_by_role("button", name="Valider").click()
+    expect(page).not_to_have_url(re.compile(r"/agents/connexion"))
+
+
+def test_agent_signed_in_with_both_factors_takes_a_request_in_hand_and_sees_its_new_status_and_history(
+    page_without_javascript: Page, gateway: Gateway
+) -> None:
+    page = page_without_javascript
+    reference = file_civil_status_request(gateway)
+    requested = record_requests(page)
+    sign_agent_in(page, gateway, "agent:venissieux:etat-civil:instructor")
+
+    page.goto("/agents/venissieux/demandes")
+    expect_landmarks(page, "Demandes de Vénissieux")
+    page.get_by_role("link", name=reference, exact=True).click()
+    expect_landmarks(page, f"Demande {reference}")
+    facts = page.locator("dl.case-facts")
+    expect(facts).to_contain_text("Déposée")
+
+    action = page.get_by_role("group", name="Prendre en charge")
+    action.get_by_label("Commentaire, lu par l'usager (facultatif)", exact=True).click()
+    page.keyboard.type("Recherche de l'acte dans les registres de 1990.")
+    action.get_by_role("button", name="Prendre en charge").click()
+
+    expect_landmarks(page, f"Demande {reference}")
+    expect(facts).to_contain_text("En cours de traitement")
+    last = page.locator("ol.history > li").last
+    expect(last).to_contain_text("Changement d'état")
+    expect(last).to_contain_text("Déposée → En cours de traitement")
+    expect(last).to_contain_text("Recherche de l'acte dans les registres de 1990.")
+    assert_same_origin(requested, gateway)
