@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 import functools
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Concatenate, ParamSpec, TypeVar
@@ -39,6 +40,7 @@ from gateway.requests.context import (
     bump,
     checked_text,
     days_from,
+    find_attachment,
     history,
     now,
     plugin_call,
@@ -163,6 +165,25 @@ def _recording_denials(method: Callable[Concatenate[BackOffice, P], R]) -> Calla
             raise ActionForbidden(denied.reason) from None
 
     return checked
+
+
+@dataclass(frozen=True)
+class _File:
+    """A request opened by an agent in one transaction: what each action reads and records."""
+
+    session: Session
+    commune: Commune
+    row: ServiceRequest
+    rules: ServiceRules
+    acting: Caller
+
+    def audit(self, action: str, *, target: str | None = None) -> None:
+        audit(self.session, self.acting, self.row, self.rules.definition, action, target=target)
+
+    def record(self, kind: str, *, body: str | None = None, internal: bool = False) -> None:
+        """A history line and its audit entry (``request.update``)."""
+        history(self.session, self.row, kind, self.acting, body=body, internal=internal)
+        self.audit("request.update")
 
 
 class BackOffice:
@@ -370,52 +391,35 @@ class BackOffice:
     def assign(
         self, caller: Caller, commune_slug: str, reference: str, staff_id: int | None, *, expected_version: int | None
     ) -> ServiceRequest:
-        commune = self._commune(commune_slug)
-        with self.db.session(commune=commune.slug) as session:
-            row, rules, acting = self._load(session, caller, commune, reference, level="instructor")
-            _check_version(row, expected_version)
-            if staff_id is not None and staff_id not in dict(self._assignees(session, commune.slug, row.service)):
+        with self._open(caller, commune_slug, reference, level="instructor") as file:
+            _check_version(file.row, expected_version)
+            assignees = dict(self._assignees(file.session, file.commune.slug, file.row.service))
+            if staff_id is not None and staff_id not in assignees:
                 raise InvalidInput(NOT_AN_ASSIGNEE)
-            bump(session, row, expected_version)
-            row.assigned_to = staff_id
-            names = staff_names(session, {staff_id}) if staff_id else {}
-            body = f"Attribuée à {names.get(staff_id, '?')}" if staff_id else "Attribution retirée"
-            history(session, row, "assignment", acting, body=body, internal=True)
-            audit(session, acting, row, rules.definition, "request.update")
-        return row
+            bump(file.session, file.row, expected_version)
+            file.row.assigned_to = staff_id
+            body = f"Attribuée à {assignees[staff_id]}" if staff_id is not None else "Attribution retirée"
+            file.record("assignment", body=body, internal=True)
+        return file.row
 
     @_recording_denials
     def note(self, caller: Caller, commune_slug: str, reference: str, body: object) -> ServiceRequest:
         """An internal note: agents only, never shown to the citizen."""
         text = checked_text(body, required=True, label=NOTE)
-        commune = self._commune(commune_slug)
-        with self.db.session(commune=commune.slug) as session:
-            row, rules, acting = self._load(session, caller, commune, reference, level="instructor")
-            bump(session, row)
-            history(session, row, "note", acting, body=text, internal=True)
-            audit(session, acting, row, rules.definition, "request.update")
-        return row
+        with self._open(caller, commune_slug, reference, level="instructor") as file:
+            bump(file.session, file.row)
+            file.record("note", body=text, internal=True)
+        return file.row
 
     @_recording_denials
     def message(self, caller: Caller, commune_slug: str, reference: str, body: object) -> ServiceRequest:
         """A message the citizen reads on their request's page; they are told by mail there is one."""
         text = checked_text(body, required=True, label=COMMENT)
-        commune = self._commune(commune_slug)
-        with self.db.session(commune=commune.slug) as session:
-            row, rules, acting = self._load(session, caller, commune, reference, level="instructor")
-            bump(session, row)
-            history(session, row, "message", acting, body=text)
-            audit(session, acting, row, rules.definition, "request.update")
-            notify_citizen(
-                session,
-                self.registry.settings,
-                commune,
-                rules.definition,
-                row,
-                cause=f"message:{row.version}",
-                message=NEW_MESSAGE,
-            )
-        return row
+        with self._open(caller, commune_slug, reference, level="instructor") as file:
+            bump(file.session, file.row)
+            file.record("message", body=text)
+            self._notify(file, "message", NEW_MESSAGE)
+        return file.row
 
     @_recording_denials
     def ask_citizen(
@@ -423,27 +427,15 @@ class BackOffice:
     ) -> ServiceRequest:
         """Ask for a correction or a document: the request waits for the citizen's answer."""
         text = checked_text(body, required=True, label=COMMENT)
-        commune = self._commune(commune_slug)
-        with self.db.session(commune=commune.slug) as session:
-            row, rules, acting = self._load(session, caller, commune, reference, level="instructor")
-            _check_version(row, expected_version)
-            if rules.definition.workflow.is_decided(row.status):
+        with self._open(caller, commune_slug, reference, level="instructor") as file:
+            _check_version(file.row, expected_version)
+            if file.rules.definition.workflow.is_decided(file.row.status):
                 raise ActionNotAllowed(DECIDED)
-            bump(session, row, expected_version)
-            row.awaiting_citizen = True
-            history(session, row, "correction-asked", acting, body=text)
-            audit(session, acting, row, rules.definition, "request.update")
-            notify_citizen(
-                session,
-                self.registry.settings,
-                commune,
-                rules.definition,
-                row,
-                cause=f"correction:{row.version}",
-                message=CORRECTION_ASKED,
-                comment=text,
-            )
-        return row
+            bump(file.session, file.row, expected_version)
+            file.row.awaiting_citizen = True
+            file.record("correction-asked", body=text)
+            self._notify(file, "correction", CORRECTION_ASKED, text)
+        return file.row
 
     # Documents and exports ----------------------------------------------------------
 
@@ -451,41 +443,19 @@ class BackOffice:
     def download(
         self, caller: Caller, commune_slug: str, reference: str, attachment_id: str
     ) -> tuple[Attachment, bytes]:
-        commune = self._commune(commune_slug)
-        with self.db.session(commune=commune.slug) as session:
-            row, rules, acting = self._load(session, caller, commune, reference, level="reader")
-            attachment = session.exec(
-                select(Attachment).where(Attachment.public_id == attachment_id, Attachment.request_id == row.id)
-            ).first()
-            if attachment is None:
-                raise RequestNotFound
-            audit(
-                session,
-                acting,
-                row,
-                rules.definition,
-                "request.read",
-                target=f"request/{row.reference}/attachment/{attachment.public_id}",
-            )
+        with self._open(caller, commune_slug, reference, level="reader") as file:
+            attachment = find_attachment(file.session, file.row, attachment_id)
+            file.audit("request.read", target=f"request/{reference}/attachment/{attachment.public_id}")
         return attachment, self.files.read(attachment.storage_name, sha256=attachment.sha256)
 
     @_recording_denials
     def archive(self, caller: Caller, commune_slug: str, reference: str) -> tuple[str, bytes]:
         """Every attachment of a request as one ZIP file."""
-        commune = self._commune(commune_slug)
-        with self.db.session(commune=commune.slug) as session:
-            row, rules, acting = self._load(session, caller, commune, reference, level="reader")
-            attached = session.exec(select(Attachment).where(Attachment.request_id == row.id)).all()
-            audit(
-                session,
-                acting,
-                row,
-                rules.definition,
-                "request.read",
-                target=f"request/{row.reference}/attachments.zip",
-            )
+        with self._open(caller, commune_slug, reference, level="reader") as file:
+            attached = file.session.exec(select(Attachment).where(Attachment.request_id == file.row.id)).all()
+            file.audit("request.read", target=f"request/{reference}/attachments.zip")
         entries = [(a.filename, self.files.read(a.storage_name, sha256=a.sha256)) for a in attached]
-        return f"{row.reference}.zip", files.zip_archive(entries)
+        return f"{reference}.zip", files.zip_archive(entries)
 
     def export_csv(self, caller: Caller, commune_slug: str, wanted: QueueFilter) -> str:
         """The queue as CSV (no form content: what the queue shows), the export itself audited."""
@@ -575,6 +545,18 @@ class BackOffice:
         )
 
     # Internals --------------------------------------------------------------------
+
+    @contextmanager
+    def _open(self, caller: Caller, commune_slug: str, reference: str, *, level: str) -> Iterator[_File]:
+        """One transaction on one request of the commune, after the grant check at ``level``."""
+        commune = self._commune(commune_slug)
+        with self.db.session(commune=commune.slug) as session:
+            row, rules, acting = self._load(session, caller, commune, reference, level=level)
+            yield _File(session, commune, row, rules, acting)
+
+    def _notify(self, file: _File, cause: str, message: Localized, comment: str | None = None) -> None:
+        notify_citizen(file.session, self.registry.settings, file.commune, file.rules.definition, file.row,
+                       cause=f"{cause}:{file.row.version}", message=message, comment=comment)  # fmt: skip
 
     def _commune(self, slug: str) -> Commune:
         commune = self.registry.commune(slug)

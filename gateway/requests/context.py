@@ -19,10 +19,10 @@ from gateway.audit.events import Actor, AuditEvent, pseudonym
 from gateway.audit.log import record
 from gateway.communes import Commune
 from gateway.identity.principal import Principal
-from gateway.models import RequestEvent, ServiceRequest, StaffUser
+from gateway.models import Attachment, RequestEvent, ServiceRequest, StaffUser
 from gateway.plugins import HookFailed
 from gateway.registry import ProvidedService, Registry
-from gateway.requests.errors import ActionNotAllowed, InvalidInput, StaleRequest
+from gateway.requests.errors import ActionNotAllowed, InvalidInput, RequestNotFound, StaleRequest
 from gateway.requests.filing import ServiceUnavailable, service_form
 from gateway.requests.forms import CONTROL_CHARS
 from gateway.services import (
@@ -237,3 +237,13 @@ def staff_names(session: Session, ids: set[int]) -> dict[int, str]:
         return {}
     rows = session.exec(select(StaffUser).where(col(StaffUser.id).in_(ids))).all()
     return {staff.id: staff.display_name for staff in rows if staff.id is not None}
+
+
+def find_attachment(session: Session, row: ServiceRequest, attachment_id: str) -> Attachment:
+    """One of ``row``'s attachments by its public id (404 for any other, even of another request)."""
+    attachment = session.exec(
+        select(Attachment).where(Attachment.public_id == attachment_id, Attachment.request_id == row.id)
+    ).first()
+    if attachment is None:
+        raise RequestNotFound
+    return attachment

@@ -11,7 +11,8 @@ Blocking: pages and the API call these through :meth:`Database.run`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +32,7 @@ from gateway.requests.context import (
     bump,
     checked_text,
     days_from,
+    find_attachment,
     history,
     now,
     plugin_call,
@@ -118,10 +120,7 @@ class CitizenRequests:
         return list(rows)
 
     def case(self, caller: Caller, public_id: str) -> CitizenCase:
-        commune = self._locate(caller, public_id)
-        with self.db.session(commune=commune) as session:
-            row = self._own(session, caller, public_id)
-            rules = self._rules(row)
+        with self._mine(caller, public_id) as (session, row, rules):
             events = session.exec(
                 select(RequestEvent)
                 .where(RequestEvent.request_id == row.id, col(RequestEvent.internal).is_(False))
@@ -201,12 +200,9 @@ class CitizenRequests:
         self, caller: Caller, public_id: str, raw: Mapping[str, object]
     ) -> tuple[ServiceRequest, list[FieldError]]:
         """Keep what the citizen typed, even with mistakes; the errors are returned to show them."""
-        commune = self._locate(caller, public_id)
-        with self.db.session(commune=commune) as session:
-            row = self._own(session, caller, public_id)
+        with self._mine(caller, public_id) as (session, row, rules):
             if not row.is_draft:
                 raise ActionNotAllowed(NOT_A_DRAFT)
-            rules = self._rules(row)
             data, errors = check_form(rules.form, raw)
             self._keep(session, caller, row, rules, data)
         return row, errors
@@ -263,12 +259,9 @@ class CitizenRequests:
         return Submitted(row)
 
     def discard_draft(self, caller: Caller, public_id: str) -> None:
-        commune = self._locate(caller, public_id)
-        with self.db.session(commune=commune) as session:
-            row = self._own(session, caller, public_id)
+        with self._mine(caller, public_id) as (session, row, rules):
             if not row.is_draft:
                 raise ActionNotAllowed(NOT_A_DRAFT)
-            rules = self._rules(row)
             names = delete_request(session, row)
             audit(session, caller, row, rules.definition, "request.delete")
         for name in names:
@@ -277,10 +270,7 @@ class CitizenRequests:
     # After submission -------------------------------------------------------------
 
     def withdraw(self, caller: Caller, public_id: str) -> ServiceRequest:
-        commune = self._locate(caller, public_id)
-        with self.db.session(commune=commune) as session:
-            row = self._own(session, caller, public_id)
-            rules = self._rules(row)
+        with self._mine(caller, public_id) as (session, row, rules):
             workflow = rules.definition.workflow
             if row.is_draft or workflow.is_decided(row.status):
                 raise ActionNotAllowed(ALREADY_DECIDED if not row.is_draft else DRAFT_NOT_WITHDRAWN)
@@ -304,10 +294,7 @@ class CitizenRequests:
     def message(self, caller: Caller, public_id: str, body: object) -> ServiceRequest:
         """A message to the town hall; it answers a request for a complement when one is awaited."""
         text = checked_text(body, required=True, label=MESSAGE)
-        commune = self._locate(caller, public_id)
-        with self.db.session(commune=commune) as session:
-            row = self._own(session, caller, public_id)
-            rules = self._rules(row)
+        with self._mine(caller, public_id) as (session, row, rules):
             if row.is_draft or row.status == WITHDRAWN_STATE:
                 raise ActionNotAllowed(NOT_AWAITED)
             bump(session, row)
@@ -321,10 +308,7 @@ class CitizenRequests:
         self, caller: Caller, public_id: str, raw: Mapping[str, object]
     ) -> tuple[ServiceRequest, list[FieldError]]:
         """Change the form while the town hall waits for a correction; checked as at submission."""
-        commune = self._locate(caller, public_id)
-        with self.db.session(commune=commune) as session:
-            row = self._own(session, caller, public_id)
-            rules = self._rules(row)
+        with self._mine(caller, public_id) as (session, row, rules):
             if not row.awaiting_citizen:
                 raise ActionNotAllowed(NOT_AWAITED)
             data, errors = check_form(rules.form, raw)
@@ -387,34 +371,30 @@ class CitizenRequests:
 
     def detach(self, caller: Caller, public_id: str, attachment_id: str) -> None:
         """Remove a document from a draft (a submitted request keeps what was sent)."""
-        commune = self._locate(caller, public_id)
-        with self.db.session(commune=commune) as session:
-            row = self._own(session, caller, public_id)
+        with self._mine(caller, public_id) as (session, row, rules):
             if not row.is_draft:
                 raise ActionNotAllowed(NOT_A_DRAFT)
-            attachment = session.exec(
-                select(Attachment).where(Attachment.public_id == attachment_id, Attachment.request_id == row.id)
-            ).first()
-            if attachment is None:
-                raise RequestNotFound
+            attachment = find_attachment(session, row, attachment_id)
             session.delete(attachment)
             bump(session, row)
-            audit(session, caller, row, self._rules(row).definition, "request.update")
+            audit(session, caller, row, rules.definition, "request.update")
             name = attachment.storage_name
         self.files.delete(name)
 
     def download(self, caller: Caller, public_id: str, attachment_id: str) -> tuple[Attachment, bytes]:
-        commune = self._locate(caller, public_id)
-        with self.db.session(commune=commune) as session:
-            row = self._own(session, caller, public_id)
-            attachment = session.exec(
-                select(Attachment).where(Attachment.public_id == attachment_id, Attachment.request_id == row.id)
-            ).first()
-            if attachment is None:
-                raise RequestNotFound
+        with self._mine(caller, public_id) as (session, row, _rules):
+            attachment = find_attachment(session, row, attachment_id)
         return attachment, self.files.read(attachment.storage_name, sha256=attachment.sha256)
 
     # Internals --------------------------------------------------------------------
+
+    @contextmanager
+    def _mine(self, caller: Caller, public_id: str) -> Iterator[tuple[Session, ServiceRequest, ServiceRules]]:
+        """One transaction on one of the caller's requests, in its commune's session."""
+        commune = self._locate(caller, public_id)
+        with self.db.session(commune=commune) as session:
+            row = self._own(session, caller, public_id)
+            yield session, row, self._rules(row)
 
     def _locate(self, caller: Caller, public_id: str) -> str:
         """The commune of one of the caller's requests (404 for anyone else's)."""
