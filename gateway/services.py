@@ -7,6 +7,7 @@ database, so a plugin never needs a session to describe a service.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -26,6 +27,9 @@ class Localized:
 
 
 PURPOSE_MAX = 200
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+#: the name the core gives documents an agent asks for later
+EXTRA_DOCUMENT_NAME = "extra"
 
 FieldKind = Literal["text", "textarea", "email", "tel", "date", "select"]
 
@@ -151,14 +155,20 @@ class Workflow:
             raise ValueError(f"the states {CORE_STATES} belong to the core")
         if self.initial not in names:
             raise ValueError(f"initial state {self.initial!r} is not declared")
+        if self.state(self.initial).final or not any(state.final for state in self.states):
+            raise ValueError("a workflow starts in a state that is not final and has at least one final state")
         transition_names = [transition.name for transition in self.transitions]
         if len(set(transition_names)) != len(transition_names):
             raise ValueError("a workflow transition is declared twice")
         for transition in self.transitions:
+            if not _NAME.match(transition.name) or not transition.source:
+                raise ValueError(
+                    f"transition {transition.name!r} needs a lower-case name and at least one source state"
+                )
             for state in (*transition.source, transition.target):
                 if state not in names:
                     raise ValueError(f"transition {transition.name!r} names unknown state {state!r}")
-            if transition.source and any(self.state(s).final for s in transition.source):
+            if any(self.state(s).final for s in transition.source):
                 raise ValueError(f"transition {transition.name!r} leaves a final state")
 
     def state(self, name: str) -> State:
@@ -293,3 +303,5 @@ class ServiceDefinition:
         names = [document.name for document in self.documents]
         if len(set(names)) != len(names):
             raise ValueError(f"service {self.key!r} declares a document twice")
+        if EXTRA_DOCUMENT_NAME in names:
+            raise ValueError(f"service {self.key!r}: the document name {EXTRA_DOCUMENT_NAME!r} belongs to the core")

@@ -144,6 +144,12 @@ def test_queue_searches_references_and_summaries(desk: Desk, agent: Caller) -> N
     assert queue(desk, agent, q=ref(wanted)) == [ref(wanted)]
 
 
+def test_queue_search_takes_percent_and_underscore_literally(desk: Desk, agent: Caller) -> None:
+    filed(desk), filed(desk)
+    assert queue(desk, agent, q="%") == []
+    assert queue(desk, agent, q="_") == []
+
+
 def test_queue_filters_old_requests(desk: Desk, agent: Caller) -> None:
     old, _recent = filed(desk), filed(desk)
     submitted_days_ago(desk, old, 20)

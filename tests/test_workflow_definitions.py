@@ -118,3 +118,31 @@ def test_withdrawn_is_a_decision_and_draft_is_not() -> None:
 
 def test_a_final_state_is_a_decision() -> None:
     assert (DEFAULT_WORKFLOW.is_decided("refused"), DEFAULT_WORKFLOW.is_decided("in_progress")) == (True, False)
+
+
+def test_a_workflow_without_a_final_state_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one final state"):
+        Workflow(
+            states=(State("submitted", Localized("Déposée")), State("open", Localized("Ouverte"))),
+            transitions=(Transition("open", Localized("Ouvrir"), ("submitted",), "open"),),
+        )
+
+
+def test_a_transition_from_nowhere_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one source state"):
+        Workflow(
+            states=(State("submitted", Localized("Déposée")), State("done", Localized("Faite"), final=True)),
+            transitions=(Transition("close", Localized("Clore"), (), "done"),),
+        )
+
+
+def test_a_service_may_not_name_a_document_like_the_cores_extra_documents() -> None:
+    with pytest.raises(ValueError, match="belongs to the core"):
+        ServiceDefinition(
+            key="essai",
+            title=Localized("Essai"),
+            description=Localized("Essai"),
+            reference_prefix="ESS",
+            purpose=Localized("Tester."),
+            documents=(DocumentSpec("extra", Localized("Autre")),),
+        )

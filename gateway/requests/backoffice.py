@@ -242,9 +242,12 @@ class BackOffice:
         if wanted.awaiting is not None:
             query = query.where(ServiceRequest.awaiting_citizen == wanted.awaiting)
         if wanted.q:
-            needle = f"%{wanted.q.strip()[:60]}%"
+            needle = wanted.q.strip()[:60]  # % and _ are searched for, not wildcards
             query = query.where(
-                or_(col(ServiceRequest.reference).ilike(needle), col(ServiceRequest.summary).ilike(needle))
+                or_(
+                    col(ServiceRequest.reference).icontains(needle, autoescape=True),
+                    col(ServiceRequest.summary).icontains(needle, autoescape=True),
+                )
             )
         if wanted.older_than_days:
             query = query.where(col(ServiceRequest.submitted_at) < now() - timedelta(days=wanted.older_than_days))

@@ -44,7 +44,7 @@ from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNo
 from gateway.requests.filing import SubmissionKeyReused, finalise, plugin_errors
 from gateway.requests.forms import check_form
 from gateway.requests.notices import WITHDRAWN, notify_citizen
-from gateway.services import DRAFT, DocumentSpec, FieldError, Localized
+from gateway.services import DRAFT, EXTRA_DOCUMENT_NAME, DocumentSpec, FieldError, Localized
 from gateway.services import WITHDRAWN as WITHDRAWN_STATE
 
 MESSAGE = Localized("Message", "Message")
@@ -52,7 +52,7 @@ MESSAGE = Localized("Message", "Message")
 SUBMIT_ATTEMPTS = 5
 
 #: a document an agent asked for that the service does not list
-EXTRA_DOCUMENT = DocumentSpec("extra", Localized("Document complémentaire", "Additional document"), required=False)
+EXTRA_DOCUMENT = DocumentSpec(EXTRA_DOCUMENT_NAME, Localized("Document complémentaire", "Additional document"), required=False)
 
 MISSING_DOCUMENT = Localized(
     "Joignez ce document avant de déposer votre demande.", "Attach this document before submitting your request."
