@@ -119,6 +119,17 @@ async def test_the_archive_holds_the_citizens_account_and_requests_and_not_anoth
     assert not any(theirs in name for name in archive.namelist())
 
 
+async def test_the_archive_holds_the_messages_written_to_the_citizen_and_not_to_another(
+    client: GuichetClient, two_citizens: tuple[str, str]
+) -> None:
+    mine, theirs = two_citizens
+    data, _archive = await download(client)
+    assert [message["to"] for message in data["messages"]] == ["camille@example.org"]
+    receipt = data["messages"][0]
+    assert mine in receipt["subject"] and receipt["state"] == "pending" and receipt["sent_at"] is None
+    assert theirs not in json.dumps(data["messages"], ensure_ascii=False)
+
+
 async def test_the_archive_holds_the_attached_files_under_the_request_reference(
     client: GuichetClient, two_citizens: tuple[str, str]
 ) -> None:

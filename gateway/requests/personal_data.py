@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from gateway.audit.events import AuditEvent, format_time, pseudonym
@@ -35,7 +36,7 @@ from gateway.audit.labels import ROLES, action_label
 from gateway.audit.log import record
 from gateway.db import Database
 from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
-from gateway.models import Attachment, AuditEntry, Citizen, LocalAccount, RequestEvent, ServiceRequest
+from gateway.models import Attachment, AuditEntry, Citizen, LocalAccount, OutboxMessage, RequestEvent, ServiceRequest
 from gateway.registry import Registry
 from gateway.requests.attachments import AttachmentCorrupted, AttachmentStore, clean_filename
 from gateway.requests.context import Caller, staff_names
@@ -86,6 +87,13 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
             .order_by(col(Attachment.created_at), col(Attachment.id))
         ).all()
         names = staff_names(session, {event.staff_id for event in events if event.staff_id})
+        addresses = {a.casefold() for a in (citizen.email, account.email if account else None) if a}
+        addresses |= {row.notify_email.casefold() for row in requests if row.notify_email}
+        mail = session.exec(
+            select(OutboxMessage)
+            .where(func.lower(OutboxMessage.recipient).in_(sorted(addresses)))
+            .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
+        ).all()
         subjects = _subjects(citizen, account, secret)
         log = session.exec(
             select(AuditEntry)
@@ -141,6 +149,7 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
             for row in requests
         ],
         "access_log": access_log,
+        "messages": [_message(message) for message in mail],
     }
     return PersonalArchive("mes-donnees-guichet.zip", _zip(document, files))
 
@@ -227,6 +236,19 @@ def _event(event: RequestEvent, names: dict[int, str]) -> dict[str, Any]:
         "reason": event.reason,
         "text": event.body,
         "internal": event.internal,
+    }
+
+
+def _message(message: OutboxMessage) -> dict[str, Any]:
+    """A message the gateway wrote to one of the citizen's addresses, sent or not."""
+    state = "sent" if message.sent_at else "failed" if message.failed_at else "pending"
+    return {
+        "to": message.recipient,
+        "subject": message.subject,
+        "body": message.body,
+        "written_at": _when(message.created_at),
+        "sent_at": _when(message.sent_at),
+        "state": state,
     }
 
 
