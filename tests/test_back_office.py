@@ -440,7 +440,7 @@ async def test_bulk_transition_reports_each_request(app: Starlette, client: Guic
         data={"csrftoken": token, "references": [first, second, already], "transition": "close", "reason": "spam"},
     )
     assert answer.status_code == 200
-    assert "2 faite(s), 1 refusée(s)" in answer.text
+    assert "2 demandes traitées," in answer.text and "1 refusée." in answer.text
     refused_row = answer.text[answer.text.index(already) :]
     assert "n&#39;est pas possible" in refused_row[:600]
     assert [stored(app, ref).status for ref in (first, second, already)] == ["closed", "closed", "answered"]

@@ -12,6 +12,7 @@ from sqlmodel import update
 
 from gateway.audit.events import pseudonym
 from gateway.models import ServiceRequest
+from gateway.requests.attachments import UploadRefused
 from gateway.requests.backoffice import QueueFilter
 from gateway.requests.context import Caller, aware, now
 from gateway.requests.errors import (
@@ -23,7 +24,7 @@ from gateway.requests.errors import (
 )
 from gateway.requests.filing import ServiceUnavailable
 from gateway.testing import ConfigFolder
-from tests.plugins.lifecycle_service import CRASHING_PLATE, NO_STOCK, REFUSED_PLATE, Desk, days_after, enable
+from tests.plugins.lifecycle_service import CRASHING_PLATE, NO_STOCK, PDF, REFUSED_PLATE, Desk, days_after, enable
 
 
 @pytest.fixture
@@ -451,3 +452,37 @@ def test_counter_filing_without_an_address_takes_the_person_from_the_form(desk: 
     row = file_at_counter(desk, counter_agent, email=None)
     assert row.subject == pseudonym(desk.registry.settings.secret_key, "email", "autre@example.org")
     assert [message.recipient for message in desk.outbox()] == ["autre@example.org"]
+
+
+# Filing at the counter with the documents the citizen brought --------------------------------------
+
+LEASED = {"name": "Dominique Exemple", "plate": "AB-123-CD", "ownership": "leased", "delivery": "counter"}
+
+
+def test_counter_filing_keeps_the_documents_scanned_at_the_counter(desk: Desk, agent: Caller) -> None:
+    outcome = desk.office.file_for_citizen(agent, "venissieux", "vignette", LEASED, submission_key="counter-doc",
+                                           citizen_email=None, documents={"lease": ("bail.pdf", PDF)})  # fmt: skip
+    assert outcome.request is not None, outcome.errors
+    [attachment] = desk.attachment_rows()
+    assert (attachment.document, attachment.filename, attachment.uploaded_by) == ("lease", "bail.pdf", "agent")
+    assert desk.stored_files() == [attachment.storage_name]
+
+
+def test_counter_filing_without_a_required_document_names_it_and_keeps_no_file(desk: Desk, agent: Caller) -> None:
+    outcome = desk.office.file_for_citizen(agent, "venissieux", "vignette", {**LEASED, "plate": ""},
+                                           submission_key="counter-doc", citizen_email=None,
+                                           documents={"lease": ("bail.pdf", PDF)})  # fmt: skip
+    assert outcome.request is None and [error.field for error in outcome.errors] == ["plate"]
+    assert desk.attachment_rows() == [] and desk.stored_files() == []
+    missing = desk.office.file_for_citizen(agent, "venissieux", "vignette", LEASED, submission_key="counter-doc",
+                                           citizen_email=None)  # fmt: skip
+    assert [error.field for error in missing.errors] == ["document:lease"]
+
+
+def test_counter_filing_refuses_a_document_of_the_wrong_type_before_storing_anything(desk: Desk, agent: Caller) -> None:
+    page = b"<html>bail</html>"
+    with pytest.raises(UploadRefused) as refused:
+        desk.office.file_for_citizen(agent, "venissieux", "vignette", LEASED, submission_key="counter-doc",
+                                     citizen_email=None, documents={"lease": ("bail.pdf", page)})  # fmt: skip
+    assert refused.value.status == 415
+    assert desk.attachment_rows() == [] and desk.stored_files() == [] and desk.audit("request.create") == []

@@ -55,7 +55,7 @@ from gateway.requests.errors import (
     RequestNotFound,
     StaleRequest,
 )
-from gateway.requests.filing import Filed, file_request
+from gateway.requests.filing import Filed, StoredFile, file_request
 from gateway.requests.handle import RequestHandle
 from gateway.requests.notices import CORRECTION_ASKED, NEW_MESSAGE, notify_citizen
 from gateway.services import DRAFT, Localized, Transition
@@ -74,6 +74,9 @@ REASON_REQUIRED = Localized("Choisissez un motif dans la liste.", "Choose a reas
 NOT_AN_ASSIGNEE = Localized(
     "Cette personne ne traite pas les demandes de ce service dans cette commune.",
     "This person does not process this service's requests in this commune.",
+)
+UNKNOWN_DOCUMENT = Localized(
+    "Ce document n'est pas demandé par cette démarche.", "This document is not asked for by this service."
 )
 DECIDED = Localized(
     "Cette demande a déjà reçu une réponse : elle ne peut plus changer.",
@@ -522,8 +525,14 @@ class BackOffice:
         *,
         submission_key: str,
         citizen_email: str | None,
+        documents: Mapping[str, tuple[str, bytes]] | None = None,
     ) -> Filed:
-        """File at the counter for a citizen who cannot do it alone: recorded as such, receipt to the citizen."""
+        """File at the counter for a citizen who cannot do it alone: recorded as such, receipt to the citizen.
+
+        ``documents`` maps a document's name to the (file name, bytes) the agent
+        scanned at the counter; each is checked like a citizen's upload before
+        anything is written, and removed again if no request is stored.
+        """
         commune = self._commune(commune_slug)
         principal = _staff(caller)
         if not principal.can("agent", commune=commune.slug, service=key, level="instructor"):
@@ -532,20 +541,49 @@ class BackOffice:
         email = (citizen_email or "").strip() or None
         # without an address, file_request takes the person from the service's subject field
         subject = pseudonym(self.registry.settings.secret_key, "email", email) if email else None
-        return file_request(
-            self.db,
-            self.registry,
-            commune,
-            key,
-            raw,
-            submission_key=submission_key,
-            locale=caller.locale,
-            origin=caller.origin,
-            actor=acting.actor,
-            subject=subject,
-            notify_email=email,
-            filed_by_staff_id=principal.user_id,
-        )
+        stored = self._store_counter_documents(commune, key, documents or {})
+        filed: Filed | None = None
+        try:
+            filed = file_request(
+                self.db,
+                self.registry,
+                commune,
+                key,
+                raw,
+                submission_key=submission_key,
+                locale=caller.locale,
+                origin=caller.origin,
+                actor=acting.actor,
+                subject=subject,
+                notify_email=email,
+                filed_by_staff_id=principal.user_id,
+                files=stored,
+            )
+        finally:
+            if filed is None or filed.errors or filed.replayed:
+                for document in stored:
+                    self.files.delete(document.storage_name)
+        return filed
+
+    def _store_counter_documents(
+        self, commune: Commune, key: str, documents: Mapping[str, tuple[str, bytes]]
+    ) -> list[StoredFile]:
+        """Check every document first (size, type from content, antivirus), then write them all."""
+        provided = self.registry.services.get(key)
+        specs = {spec.name: spec for spec in provided.definition.documents} if provided else {}
+        checked = []
+        for name, (filename, data) in documents.items():
+            if name not in specs:
+                raise ActionNotAllowed(UNKNOWN_DOCUMENT)
+            content_type = files.check_upload(specs[name], filename, data)
+            shown = files.clean_filename(filename)
+            files.scan(self.registry.hooks, commune, shown, content_type, data)
+            checked.append((name, shown, content_type, data))
+        stored = []
+        for name, shown, content_type, data in checked:
+            storage_name, digest = self.files.save(data)
+            stored.append(StoredFile(name, shown, content_type, len(data), digest, storage_name, "agent"))
+        return stored
 
     # Internals --------------------------------------------------------------------
 

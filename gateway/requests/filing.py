@@ -6,6 +6,7 @@ stored the same way whichever door it came through.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,13 +20,13 @@ from gateway.audit.events import ANONYMOUS, Actor, AuditEvent, pseudonym
 from gateway.audit.log import record
 from gateway.communes import Commune
 from gateway.db import Database
-from gateway.models import RequestEvent, ServiceRequest
+from gateway.models import Attachment, RequestEvent, ServiceRequest
 from gateway.plugins import HookFailed
 from gateway.registry import ProvidedService, Registry
 from gateway.requests.forms import check_form
 from gateway.requests.handle import RequestHandle
 from gateway.requests.store import RequestStore
-from gateway.services import CitizenIdentity, FieldError, FormField, Localized, ServiceSettings
+from gateway.services import CitizenIdentity, FieldError, FormField, Localized, ServiceDefinition, ServiceSettings
 
 SUBMISSION_KEY_MAX = 64
 
@@ -103,6 +104,7 @@ def file_request(
     identity: CitizenIdentity | None = None,
     notify_email: str | None = None,
     filed_by_staff_id: int | None = None,
+    files: Sequence[StoredFile] | None = None,
 ) -> Filed:
     """Validate and store one request in one go (no draft); idempotent on ``submission_key``.
 
@@ -111,7 +113,10 @@ def file_request(
     came from (for the audit log); ``actor`` who filed it; ``subject`` the
     pseudonym of the person it is about when known (a signed-in citizen),
     else taken from the service's ``subject_field``. ``filed_by_staff_id``
-    marks a request an agent filed at the counter for the citizen.
+    marks a request an agent filed at the counter for the citizen; ``files``
+    are its documents, already checked and written to the attachment store
+    (the caller deletes them when no request is stored); ``None`` when this
+    door takes no documents, so a service needing some says to use a draft.
 
     Blocking: call it through :meth:`Database.run` from async code.
     """
@@ -119,8 +124,9 @@ def file_request(
     data, errors = check_form(form, raw)
     hook_args = {"service": provided.definition, "commune": commune, "settings": settings}
     errors.extend(plugin_errors(registry, provided, hook_args, data, identity))
-    if not errors and provided.definition.documents:
-        errors.append(FieldError("", DOCUMENTS_NEED_A_DRAFT))
+    missing = missing_documents(provided.definition, data, {stored.document for stored in files or ()})
+    if not errors and missing:
+        errors.extend(missing if files is not None else [FieldError("", DOCUMENTS_NEED_A_DRAFT)])
     if errors:
         return Filed(errors=tuple(errors))
     definition = provided.definition
@@ -144,7 +150,7 @@ def file_request(
     )
     try:
         with _unavailable_on_failure(key):
-            return _store(db, registry, provided, commune, hook_args, row, actor, origin)
+            return _store(db, registry, provided, commune, hook_args, row, actor, origin, files or ())
     except IntegrityError:
         # Two copies of one submission raced: the other one won, answer with its result.
         with db.session(commune=commune.slug) as session:
@@ -152,6 +158,33 @@ def file_request(
         if existing is None:
             raise
         return _replay(existing, key, submission_key)
+
+
+MISSING_DOCUMENT = Localized(
+    "Joignez ce document avant de déposer votre demande.", "Attach this document before submitting your request."
+)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A document already checked, scanned and written to the attachment store, to record with its request."""
+
+    document: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_name: str
+    uploaded_by: str
+
+
+def missing_documents(definition: ServiceDefinition, data: Mapping[str, str], have: set[str]) -> list[FieldError]:
+    """The required documents (for these answers) that are not among ``have``."""
+    return [
+        FieldError(f"document:{spec.name}", MISSING_DOCUMENT)
+        for spec in definition.documents
+        if spec.required and spec.applies(data) and spec.name not in have
+    ]
 
 
 DOCUMENTS_NEED_A_DRAFT = Localized(
@@ -196,6 +229,7 @@ def _store(
     row: ServiceRequest,
     actor: Actor,
     origin: str,
+    files: Sequence[StoredFile],
 ) -> Filed:
     with db.session(commune=commune.slug) as session:
         store = RequestStore(session)
@@ -206,6 +240,10 @@ def _store(
             row.subject = pseudonym(registry.settings.secret_key, "request", row.public_id)
         row.status = "draft"
         store.add(row)
+        assert row.id is not None
+        for stored in files:
+            session.add(Attachment(commune=row.commune, request_id=row.id, created_at=row.created_at,
+                                   **dataclasses.asdict(stored)))  # fmt: skip
         finalise(session, registry, provided, commune, hook_args, row, actor, origin, created=True)
         return Filed(request=row)
 

@@ -41,7 +41,7 @@ from gateway.requests.context import (
     subject_of,
 )
 from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNotFound, ServiceNotOffered, StaleRequest
-from gateway.requests.filing import SubmissionKeyReused, finalise, plugin_errors
+from gateway.requests.filing import SubmissionKeyReused, finalise, missing_documents, plugin_errors
 from gateway.requests.forms import check_form
 from gateway.requests.notices import WITHDRAWN, notify_citizen
 from gateway.services import DRAFT, EXTRA_DOCUMENT_NAME, DocumentSpec, FieldError, Localized
@@ -52,10 +52,8 @@ MESSAGE = Localized("Message", "Message")
 SUBMIT_ATTEMPTS = 5
 
 #: a document an agent asked for that the service does not list
-EXTRA_DOCUMENT = DocumentSpec(EXTRA_DOCUMENT_NAME, Localized("Document complémentaire", "Additional document"), required=False)
-
-MISSING_DOCUMENT = Localized(
-    "Joignez ce document avant de déposer votre demande.", "Attach this document before submitting your request."
+EXTRA_DOCUMENT = DocumentSpec(
+    EXTRA_DOCUMENT_NAME, Localized("Document complémentaire", "Additional document"), required=False
 )
 NOT_A_DRAFT = Localized(
     "Cette demande a déjà été déposée : elle ne peut plus être modifiée comme un brouillon.",
@@ -230,7 +228,7 @@ class CitizenRequests:
             if raw is not None and data != row.data:
                 self._keep(session, caller, row, rules, data)
             errors.extend(plugin_errors(self.registry, rules.provided, rules.hook_args, data, caller.identity))
-            errors.extend(self._missing_documents(session, row, rules, data))
+            errors.extend(missing_documents(rules.definition, data, {a.document for a in _attachments(session, row)}))
             if errors:
                 return Submitted(row, tuple(errors))
         return self._finalise(caller, public_id, commune)
@@ -432,16 +430,6 @@ class CitizenRequests:
         row.data = dict(data)
         row.purge_after = days_from(now(), rules.commune.draft_days_for(rules.definition))
         audit(session, caller, row, rules.definition, "request.update")
-
-    def _missing_documents(
-        self, session: Session, row: ServiceRequest, rules: ServiceRules, data: Mapping[str, str]
-    ) -> list[FieldError]:
-        have = {attachment.document for attachment in _attachments(session, row)}
-        return [
-            FieldError(f"document:{spec.name}", MISSING_DOCUMENT)
-            for spec in rules.definition.documents
-            if spec.required and spec.applies(data) and spec.name not in have
-        ]
 
 
 def _same_draft(session: Session, citizen_id: int, key: str, submission_key: str) -> ServiceRequest | None:
