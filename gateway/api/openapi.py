@@ -36,11 +36,31 @@ def problem_response(description: str) -> dict[str, Any]:
     }
 
 
+def _json_content(schema: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+
+
 def json_response(description: str, schema: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
+    return {"description": description, "content": _json_content(schema)}
+
+
+def json_body(schema: str) -> dict[str, Any]:
+    """A required JSON request body of the named component schema."""
+    return {"required": True, "content": _json_content(schema)}
+
+
+def file_response(description: str, media_type: str) -> dict[str, Any]:
+    """A response whose body is a file to download, not JSON."""
+    return {"description": description, "content": {media_type: {}}}
+
+
+#: the optional header that makes a creation safe to retry
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 64},
+}
 
 
 def build_document(routes: Iterable[BaseRoute], *, title: str, server: str) -> dict[str, Any]:

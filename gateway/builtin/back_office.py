@@ -27,7 +27,6 @@ from gateway import hookimpl
 from gateway.communes import Commune
 from gateway.identity.access import refuse_citizens, require_staff, require_staff_session
 from gateway.models import ServiceRequest
-from gateway.requests.attachments import content_disposition
 from gateway.requests.backoffice import AgentCase, BackOffice, BulkOutcome, QueueFilter
 from gateway.requests.context import Caller, aware
 from gateway.requests.errors import ActionNotAllowed, InvalidInput, StaleRequest
@@ -35,6 +34,7 @@ from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, new_submission_ke
 from gateway.requests.forms import BAD_EMAIL, check_form
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
 from gateway.web.callers import caller_of
+from gateway.web.downloads import download_response
 from gateway.web.errors import PageError
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of
@@ -265,15 +265,7 @@ async def export_csv(request: Request) -> Response:
     office = _office(request)
     text = await _run(request, lambda: office.export_csv(caller, commune.slug, wanted))
     filename = f"demandes-{commune.slug}-{datetime.now(UTC).astimezone(PARIS):%Y-%m-%d}.csv"
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": content_disposition(filename),
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return download_response(text, "text/csv; charset=utf-8", filename)
 
 
 async def bulk_transition(request: Request) -> Response:
@@ -476,20 +468,12 @@ def _complement(office: BackOffice, caller: Caller, commune: str, reference: str
     return office.ask_citizen(caller, commune, reference, typed.get("body", ""), expected_version=_version(typed))
 
 
-def _download_headers(filename: str) -> dict[str, str]:
-    return {
-        "Content-Disposition": content_disposition(filename),
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store",
-    }
-
-
 async def download(request: Request) -> Response:
     caller, commune = await _agent(request)
     reference, attachment_id = request.path_params["reference"], request.path_params["attachment"]
     office = _office(request)
     attachment, data = await _run(request, lambda: office.download(caller, commune.slug, reference, attachment_id))
-    return Response(data, media_type=attachment.content_type, headers=_download_headers(attachment.filename))
+    return download_response(data, attachment.content_type, attachment.filename)
 
 
 async def download_all(request: Request) -> Response:
@@ -497,7 +481,7 @@ async def download_all(request: Request) -> Response:
     reference = request.path_params["reference"]
     office = _office(request)
     filename, data = await _run(request, lambda: office.archive(caller, commune.slug, reference))
-    return Response(data, media_type="application/zip", headers=_download_headers(filename))
+    return download_response(data, "application/zip", filename)
 
 
 # Filing at the counter -----------------------------------------------------------------

@@ -26,7 +26,7 @@ from gateway.communes import Commune
 from gateway.identity.access import require_citizen
 from gateway.models import RequestEvent
 from gateway.registry import Registry
-from gateway.requests.attachments import UploadRefused, content_disposition
+from gateway.requests.attachments import UploadRefused
 from gateway.requests.context import Caller, aware
 from gateway.requests.errors import ActionNotAllowed, InvalidInput
 from gateway.requests.filing import new_submission_key
@@ -41,6 +41,7 @@ from gateway.services import (
     Workflow,
 )
 from gateway.web.callers import caller_of
+from gateway.web.downloads import download_response
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import registry_of
 from gateway.web.templating import render
@@ -395,15 +396,7 @@ async def download(request: Request) -> Response:
     public_id, attachment_id = request.path_params["public_id"], request.path_params["attachment_id"]
     service = _service(request)
     attachment, data = await _run(request, lambda: service.download(caller, public_id, attachment_id))
-    return Response(
-        data,
-        media_type=attachment.content_type,
-        headers={
-            "Content-Disposition": content_disposition(attachment.filename),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-        },
-    )
+    return download_response(data, attachment.content_type, attachment.filename)
 
 
 # A submitted request -------------------------------------------------------------------------
