@@ -607,12 +607,31 @@ async def test_counter_filing_with_mistakes_is_422_and_keeps_the_values(app: Sta
         assert session.exec(select(ServiceRequest)).all() == []
 
 
-async def test_counter_filing_of_a_service_needing_documents_is_refused_with_the_reason(
+async def test_counter_filing_without_a_required_document_names_it_and_stores_nothing(
     app: Starlette, client: GuichetClient
 ) -> None:
     await sign_in_staff(client, "ana.agent", "agent:corbas:badge")
     answer = await client.submit("/agents/corbas/guichet/badge", {"name": "Léa Guichet", "vehicle": "car"})
-    assert answer.status_code == 422 and "Cette démarche demande des pièces jointes" in answer.text
+    assert answer.status_code == 422 and 'href="#fichier-proof"' in answer.text
+    assert "Joignez ce document avant de déposer votre demande." in answer.text
+    with app.state.db.session(commune="corbas") as session:
+        assert session.exec(select(ServiceRequest)).all() == []
+
+
+async def test_counter_filing_keeps_the_document_the_agent_scanned(app: Starlette, client: GuichetClient) -> None:
+    await sign_in_staff(client, "ana.agent", "agent:corbas:badge")
+    page = await client.get("/agents/corbas/guichet/badge")
+    assert 'enctype="multipart/form-data"' in page.text and 'type="file"' in page.text
+    token = await client.csrf_token("/agents/corbas/guichet/badge")
+    answer = await client.post(
+        "/agents/corbas/guichet/badge",
+        data={"csrftoken": token, "submission_key": "guichet-badge-1", "name": "Léa Guichet", "vehicle": "car"},
+        files={"document:proof": ("carte-grise.pdf", PDF, "application/pdf")},
+    )
+    assert answer.status_code == 303, answer.text
+    with app.state.db.session(commune="corbas") as session:
+        [attachment] = session.exec(select(Attachment)).all()
+    assert (attachment.filename, attachment.uploaded_by) == ("carte-grise.pdf", "agent")
 
 
 async def test_counter_receipt_of_another_services_reference_is_404(app: Starlette, client: GuichetClient) -> None:

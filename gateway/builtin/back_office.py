@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from email_validator import EmailNotValidError, validate_email
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -36,6 +37,7 @@ from gateway.services import FieldError, FormField, Localized, ServiceDefinition
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.errors import PageError
+from gateway.web.form_hints import form_hints
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of
 from gateway.web.templating import render
@@ -157,8 +159,7 @@ def _choices(request: Request, caller: Caller, commune: Commune) -> QueueChoices
             states.setdefault(state.name, state.label)
         if key not in acting:
             continue
-        if not definition.documents:
-            counter.append((key, definition.title))
+        counter.append((key, definition.title))
         for transition in definition.workflow.transitions:
             transitions.setdefault(transition.name, transition.label)
             if transition.reasons:
@@ -511,6 +512,8 @@ def _counter_form(
         field_errors.setdefault(error.field, error.message)
     labels = {form_field.name: form_field.label(locale) for form_field in form}
     labels[RECEIPT_EMAIL] = Localized("Adresse électronique de l'usager", "The citizen's e-mail address")(locale)
+    for spec in provided.definition.documents:
+        labels[f"document:{spec.name}"] = spec.label(locale)
     context = {
         "commune": commune,
         "service": provided.definition,
@@ -521,6 +524,7 @@ def _counter_form(
         "labels": labels,
         "submission_key": submission_key,
         "receipt_email": RECEIPT_EMAIL,
+        **form_hints(form, locale),
     }
     return render(request, "agents/counter_form.html", context, status_code=status_code)
 
@@ -529,8 +533,12 @@ async def counter_filing(request: Request) -> Response:
     caller, commune, key = await _counter_service(request)
     if request.method == "GET":
         return _counter_form(request, commune, key, {}, [], new_submission_key())
+    documents: dict[str, tuple[str, bytes]] = {}
     async with request.form() as form:
         raw = {name: value for name, value in form.items() if isinstance(value, str)}
+        for name, value in form.items():
+            if isinstance(value, UploadFile) and name.startswith("document:") and (value.filename or value.size):
+                documents[name.removeprefix("document:")] = (value.filename or "", await value.read())
     raw.pop("csrftoken", None)
     submission_key = raw.pop("submission_key", "")
     if not submission_key or len(submission_key) > SUBMISSION_KEY_MAX:
@@ -548,7 +556,13 @@ async def counter_filing(request: Request) -> Response:
     filed: Filed = await _run(
         request,
         lambda: office.file_for_citizen(
-            caller, commune.slug, key, fields_only, submission_key=submission_key, citizen_email=email or None
+            caller,
+            commune.slug,
+            key,
+            fields_only,
+            submission_key=submission_key,
+            citizen_email=email or None,
+            documents=documents,
         ),
     )
     if filed.errors:

@@ -33,7 +33,6 @@ from gateway.requests.filing import new_submission_key
 from gateway.requests.lifecycle import ALREADY_DECIDED, EXTRA_DOCUMENT, CitizenCase, CitizenRequests
 from gateway.services import (
     DEFAULT_WORKFLOW,
-    MEGABYTE,
     FieldError,
     FormField,
     Localized,
@@ -42,6 +41,7 @@ from gateway.services import (
 )
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
+from gateway.web.form_hints import form_hints
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import registry_of
 from gateway.web.templating import render
@@ -72,8 +72,6 @@ SAVED_WITH_ERRORS = Localized(
 )
 NOT_FILLED = Localized("Non renseigné", "Not filled in")
 MESSAGE_LABEL = Localized("Votre message", "Your message")
-
-_TYPE_WORDS = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
 
 
 # Plumbing -------------------------------------------------------------------------
@@ -152,38 +150,6 @@ def state_label(workflow: Workflow, status: str | None, locale: str) -> str:
         return status
 
 
-def size_text(size: int, locale: str) -> str:
-    """A size in the unit a person reads, rounded down so that a file under the shown limit fits."""
-    if size >= MEGABYTE:
-        number = f"{int(size / MEGABYTE * 10) / 10:g}"
-        return f"{number.replace('.', ',')} Mo" if locale == "fr" else f"{number} MB"
-    if size >= 1024:
-        return f"{size // 1024} Ko" if locale == "fr" else f"{size // 1024} KB"
-    return f"{size} octets" if locale == "fr" else f"{size} bytes"
-
-
-def types_text(accept: Sequence[str], locale: str) -> str:
-    words = [_TYPE_WORDS.get(content_type, content_type) for content_type in accept]
-    if len(words) == 1:
-        return words[0]
-    return ", ".join(words[:-1]) + (" ou " if locale == "fr" else " or ") + words[-1]
-
-
-def condition_text(
-    condition: tuple[str, tuple[str, ...]] | None, form: Sequence[FormField], locale: str
-) -> tuple[str, str] | None:
-    """("Retrait", "Par courrier") for a field or document shown only for some answers of another field."""
-    if condition is None:
-        return None
-    name, wanted = condition
-    other = next((form_field for form_field in form if form_field.name == name), None)
-    if other is None:
-        return name, " / ".join(wanted)
-    choices = {choice.value: choice.label(locale) for choice in other.choices}
-    joiner = " » ou « " if locale == "fr" else "” or “"
-    return other.label(locale), joiner.join(choices.get(value, value) for value in wanted)
-
-
 def _summary(errors: Sequence[FieldError], labels: Mapping[str, str]) -> list[dict[str, Any]]:
     """The error summary's lines, each linking to the field (or document) it is about."""
     lines = []
@@ -218,9 +184,7 @@ def _common(request: Request, case: CitizenCase) -> dict[str, Any]:
         "base": f"{BASE}/{case.request.public_id}",
         "when": lambda moment: when(moment, locale),
         "day": lambda moment: day(moment, locale),
-        "size_text": lambda size: size_text(size, locale),
-        "types_text": lambda accept: types_text(accept, locale),
-        "condition": lambda show_if: condition_text(show_if, rules.form, locale),
+        **form_hints(rules.form, locale),
         "status_label": state_label(rules.definition.workflow, case.request.status, locale),
     }
 
@@ -245,9 +209,7 @@ def start_page(
         "service": definition,
         "signed_in": signed_in,
         "submission_key": new_submission_key(),
-        "size_text": lambda size: size_text(size, locale),
-        "types_text": lambda accept: types_text(accept, locale),
-        "condition": lambda show_if: condition_text(show_if, form, locale),
+        **form_hints(form, locale),
     }
     return render(request, "requests/citizen_start.html", context)
 

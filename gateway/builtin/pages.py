@@ -27,6 +27,7 @@ from gateway.requests.lifecycle import CitizenRequests
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
 from gateway.web.callers import caller_of
 from gateway.web.errors import PageError
+from gateway.web.form_hints import form_hints
 from gateway.web.i18n import COOKIE, LOCALES, choose_locale
 from gateway.web.lookups import (
     commune_or_404,
@@ -152,6 +153,7 @@ def _form_page(
         "errors": errors,
         "field_errors": field_errors,
         "labels": {field.name: field.label(locale) for field in form},
+        **form_hints(form, locale),
         "submission_key": submission_key,
     }
     return render(request, "service_form.html", context, status_code=status_code)

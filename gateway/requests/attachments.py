@@ -114,28 +114,30 @@ def clean_filename(name: str) -> str:
     return cleaned or FALLBACK_FILENAME
 
 
-def _types_text(accept: Iterable[str]) -> tuple[str, str]:
+def types_text(accept: Iterable[str]) -> Localized:
+    """The accepted types in words: « PDF, JPEG ou PNG »."""
     words = [_TYPE_WORDS[content_type] for content_type in accept]
     if len(words) == 1:
-        return words[0], words[0]
+        return Localized(words[0], words[0])
     head = ", ".join(words[:-1])
-    return f"{head} ou {words[-1]}", f"{head} or {words[-1]}"
+    return Localized(f"{head} ou {words[-1]}", f"{head} or {words[-1]}")
 
 
-def _size_text(size: int) -> tuple[str, str]:
+def size_text(size: int) -> Localized:
     """A limit in the unit a person reads, rounded down so a file under the shown limit always fits."""
     if size >= MEGABYTE:
         value = math.floor(size / MEGABYTE * 10) / 10
         number = f"{value:g}"
-        return f"{number.replace('.', ',')} Mo", f"{number} MB"
+        return Localized(f"{number.replace('.', ',')} Mo", f"{number} MB")
     if size >= 1024:
-        return f"{size // 1024} Ko", f"{size // 1024} KB"
-    return f"{size} octets", f"{size} bytes"
+        return Localized(f"{size // 1024} Ko", f"{size // 1024} KB")
+    return Localized(f"{size} octets", f"{size} bytes")
 
 
 def check_upload(spec: DocumentSpec, filename: str, data: bytes) -> str:
     """The content type of an upload for ``spec``, or :class:`UploadRefused` (422 empty, 413 too large, 415 type)."""
-    types_fr, types_en = _types_text(spec.accept)
+    types = types_text(spec.accept)
+    types_fr, types_en = types.fr, types("en")
     if not data:
         if not filename.strip():
             raise UploadRefused(
@@ -153,7 +155,8 @@ def check_upload(spec: DocumentSpec, filename: str, data: bytes) -> str:
             ),
         )
     if len(data) > spec.max_bytes:
-        size_fr, size_en = _size_text(spec.max_bytes)
+        size = size_text(spec.max_bytes)
+        size_fr, size_en = size.fr, size("en")
         raise UploadRefused(
             413,
             Localized(
