@@ -29,12 +29,13 @@ $(VENV)/.installed-test: pyproject.toml $(wildcard plugins/*/pyproject.toml) | $
 	@touch $@ $(VENV)/.installed-run
 
 ## Serve the demo syndicate at http://$(HOST):$(PORT) on SQLite (var/guichet.db).
+run: export GUICHET_PUBLIC_BASE_URL = http://$(PUBLIC_HOST):$(PORT)
 run: $(VENV)/.installed-run
 	$(BIN)/guichet db upgrade
 	$(BIN)/guichet demo seed
 	@# agents' activity on 60 demo requests, once (delete var/ to start the demo afresh)
 	@test -f var/.demo-activity || { $(BIN)/guichet demo seed --requests 60 && touch var/.demo-activity; }
-	GUICHET_PUBLIC_BASE_URL=http://$(PUBLIC_HOST):$(PORT) $(BIN)/guichet serve --host $(HOST) --port $(PORT)
+	$(BIN)/guichet serve --host $(HOST) --port $(PORT)
 
 ## Run every test, core and plugins (PostgreSQL ones need GUICHET_TEST_DATABASE_URL).
 test: $(VENV)/.installed-test

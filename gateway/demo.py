@@ -1,14 +1,18 @@
-"""Demo data for the demo syndicate: fictitious people, filed through the real path.
+"""Demo data for the demo syndicate: fictitious people, filed through the real path, and staff to look at them.
 
 Every demo request goes through :func:`gateway.requests.filing.file_request`,
 exactly as a citizen's would, with a fixed submission key so seeding twice
-files nothing new.
+files nothing new. The demo staff (an agent, a supervisor and an auditor per
+commune, see :func:`gateway.demo_activity.demo_staff`) are created and linked
+to the demo provider's fictitious agents, so that a newcomer can sign in to
+the back office and the audit console without an authenticator app.
 """
 
 from __future__ import annotations
 
 from gateway.audit.events import SYSTEM
 from gateway.db import Database
+from gateway.demo_activity import demo_staff
 from gateway.registry import Registry
 from gateway.requests.filing import file_request
 
@@ -30,7 +34,8 @@ CONTACT_MESSAGES = (
 
 
 def seed(db: Database, registry: Registry) -> int:
-    """File the demo requests that are not there yet; return how many were added."""
+    """Create the demo staff, file the demo requests that are not there yet; return how many requests were added."""
+    demo_staff(db, registry)
     created = 0
     for commune in registry.communes.values():
         if not (commune.enables("contact") and registry.is_available("contact")):

@@ -36,7 +36,12 @@ from gateway.audit.log import record
 from gateway.communes import Commune
 from gateway.db import Database
 from gateway.identity import staff as staff_accounts
+from gateway.identity.demo_provider.clients import staff_client_credentials
+from gateway.identity.demo_provider.people import staff_people
+from gateway.identity.demo_provider.tokens import pairwise_subject
+from gateway.identity.federation import link_staff
 from gateway.identity.principal import Grant, Principal
+from gateway.identity.providers import provider_registry
 from gateway.models import Citizen, StaffRole, StaffUser
 from gateway.registry import Registry
 from gateway.requests.attachments import JPEG, PDF, PNG, UploadRefused
@@ -66,6 +71,13 @@ CITIZENS: tuple[tuple[str, str], ...] = (
 )
 #: Demo agents created in each commune that enables a service: (username suffix, display name).
 AGENTS: tuple[tuple[str, str], ...] = (("instructeur", "Agent démo A"), ("instructrice", "Agente démo B"))
+#: The accounts a newcomer signs in as through the demo staff directory: role there → (username suffix, grant).
+#: The agent is the first of AGENTS, so the requests the activity gives it are the newcomer's own.
+STAFF_PERSONAS: Mapping[str, tuple[str, str]] = {
+    "agent": ("instructeur", "agent:{commune}"),
+    "supervisor": ("responsable", "supervisor:{commune}"),
+    "auditor": ("auditeur", "auditor:{commune}"),
+}
 
 MESSAGES = (
     "Bonjour, je vous écris au sujet de cette démarche. Merci d'avance pour votre réponse.",
@@ -221,8 +233,47 @@ def _demo_agents(db: Database, commune: Commune) -> list[Caller]:
     return callers
 
 
+def demo_staff(db: Database, registry: Registry) -> int:
+    """Create the staff a newcomer signs in as through the demo directories, and link them; how many were linked.
+
+    For each commune whose staff sign in through the demo provider (demo only,
+    on loopback, no staff provider of its own): an agent instructing every
+    service, a supervisor and an auditor of that commune, each with no
+    password and linked to its fictitious person (as ``guichet users
+    link-oidc`` would, with the same checks). Runs at every seed: the link
+    follows the issuer, which is the address the demo is served at. An
+    account of the same name that has a password or a TOTP seed is a real
+    one: it is left alone, never linked to a fictitious person.
+    """
+    settings = registry.settings
+    providers = provider_registry(settings)
+    linked = 0
+    with db.session() as session:
+        for commune in registry.communes.values():
+            provider = providers.staff_of(commune.slug, with_demo=True)
+            if provider is None or not provider.demo:
+                continue
+            client_id, _secret = staff_client_credentials(settings, commune.slug)
+            for person in staff_people(commune.slug):
+                suffix, grant = STAFF_PERSONAS[person.role]
+                username = f"demo.{suffix}.{commune.slug}"
+                display_name = f"{person.display_name} ({commune.name})"
+                staff = staff_accounts.find(session, username)
+                if staff is None:
+                    grants = [staff_accounts.parse_grant(grant.format(commune=commune.slug))]
+                    staff = _create_agent(session, username, display_name, grants)
+                elif staff.password_hash is not None or staff.totp_secret is not None:
+                    continue
+                sub = pairwise_subject(settings.secret_key, client_id, person.id)
+                if (staff.oidc_issuer, staff.oidc_sub) != (provider.issuer, sub):
+                    staff.display_name = display_name
+                    link_staff(session, staff, provider, sub)
+                    linked += 1
+    return linked
+
+
 def _create_agent(session: Session, username: str, display_name: str, grants: list[Grant]) -> StaffUser:
-    """An account with no password (nobody signs in with it: it exists to act in the demo data), audited."""
+    """An account with no password (never signed in with one: the demo directory, if any, vouches for it), audited."""
     staff = StaffUser(
         username=username, display_name=display_name, email=f"{username}@{EMAIL_DOMAIN}", created_at=datetime.now(UTC)
     )

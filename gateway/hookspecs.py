@@ -131,9 +131,7 @@ def guichet_request_transition(
 
 
 @hookspec
-def guichet_scan_attachment(
-    commune: Commune, filename: str, content_type: str, data: bytes
-) -> ScanVerdict | None:
+def guichet_scan_attachment(commune: Commune, filename: str, content_type: str, data: bytes) -> ScanVerdict | None:
     """Scan an uploaded file before it is stored (an antivirus connector).
 
     Combination: all results; the file is stored only if no result says

@@ -30,7 +30,7 @@ def test_verify_accepts_an_untouched_log(seeded: ConfigFolder) -> None:
     run(seeded, "audit", "checkpoint")
     result = run(seeded, "audit", "verify")
     assert result.exit_code == 0
-    assert "audit log verified: entries 0 to 9, 1 checkpoint(s) match their signature" in result.output
+    assert "audit log verified: entries 0 to 57, 1 checkpoint(s) match their signature" in result.output
 
 
 def test_verify_names_the_tampered_entry_and_exits_1(seeded: ConfigFolder) -> None:
@@ -46,7 +46,7 @@ def test_verify_names_the_tampered_entry_and_exits_1(seeded: ConfigFolder) -> No
 def test_checkpoint_prints_a_signed_note(seeded: ConfigFolder) -> None:
     note = run(seeded, "audit", "checkpoint").output
     lines = note.split("\n")
-    assert lines[0].endswith("/audit") and lines[1] == "10" and lines[3] == ""
+    assert lines[0].endswith("/audit") and lines[1] == "58" and lines[3] == ""
     assert lines[4].startswith("\u2014 ")
 
 
@@ -64,11 +64,11 @@ def test_keygen_prints_a_signing_key(config: ConfigFolder) -> None:
 def test_export_then_verify_bundle_with_the_gateways_key(seeded: ConfigFolder, tmp_path: Path) -> None:
     bundle = tmp_path / "export.json"
     exported = run(seeded, "audit", "export", "--since", "2000-01-01", "-o", str(bundle))
-    assert "10 entries written" in exported.output
+    assert "58 entries written" in exported.output
     key = run(seeded, "audit", "key").output.strip()
     checked = run(seeded, "audit", "verify-bundle", str(bundle), "--key", key)
     assert checked.exit_code == 0
-    assert checked.output.startswith("bundle verified: 10 entries included in the signed log of 10")
+    assert checked.output.startswith("bundle verified: 58 entries included in the signed log of 58")
 
 
 def test_verify_bundle_refuses_a_modified_bundle(seeded: ConfigFolder, tmp_path: Path) -> None:

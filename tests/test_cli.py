@@ -93,9 +93,9 @@ def test_serve_refuses_an_unmigrated_database(config: ConfigFolder) -> None:
 
 def test_demo_seed_is_idempotent(migrated: ConfigFolder) -> None:
     assert (
-        run(migrated, "demo", "seed").output.strip() == "demo data: 10 new request(s); audit log sealed at 10 entries"
+        run(migrated, "demo", "seed").output.strip() == "demo data: 10 new request(s); audit log sealed at 58 entries"
     )
-    assert run(migrated, "demo", "seed").output.strip() == "demo data: 0 new request(s); audit log sealed at 10 entries"
+    assert run(migrated, "demo", "seed").output.strip() == "demo data: 0 new request(s); audit log sealed at 58 entries"
 
 
 def test_demo_seed_refuses_a_production_configuration(migrated: ConfigFolder, monkeypatch: pytest.MonkeyPatch) -> None:

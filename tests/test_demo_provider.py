@@ -40,9 +40,12 @@ from gateway.identity.demo_provider import (
     gateway_client,
     issuer_url,
 )
+from gateway.identity.demo_provider.clients import staff_client_credentials, staff_clients
 from gateway.identity.demo_provider.keys import KEY_FILE, SigningKeyError
+from gateway.identity.demo_provider.tokens import pairwise_subject
+from gateway.identity.providers import provider_registry, staff_sign_in_choices
 from gateway.models import DemoAuthorizationCode
-from gateway.settings import Settings
+from gateway.settings import ConfigError, Settings, load_settings
 from gateway.testing import ConfigFolder, GuichetClient
 
 ALL_CLAIMS = "given_name family_name birthdate gender birthplace birthcountry email preferred_username"
@@ -663,3 +666,70 @@ async def test_gateway_client_credentials_and_callbacks(rp: RelyingParty) -> Non
     assert len(secret) == 64 and secret == demo_client_credentials(settings)[1]
     assert rp.client.redirect_uris == (settings.gateway.public_base_url + LOGIN_CALLBACK_PATH,)
     assert rp.client.post_logout_redirect_uris == (settings.gateway.public_base_url + LOGOUT_CALLBACK_PATH,)
+
+
+# Communes' demo staff directories ----------------------------------------------------------
+
+
+def staff_rp(rp: RelyingParty, commune: str = "venissieux") -> RelyingParty:
+    (client,) = [client for client in staff_clients(settings_of(rp.browser)) if client.commune == commune]
+    return RelyingParty(rp.browser, rp.backchannel, client)
+
+
+async def test_a_staff_directory_signs_in_its_communes_fictitious_staff(rp: RelyingParty) -> None:
+    staff = staff_rp(rp)
+    page = await staff.authorize(scope="openid given_name family_name email")
+    assert page.status_code == 200
+    assert "Se connecter en tant que Sacha EXEMPLE-RESPONSABLE" in page.text
+    assert "camille-exemple" not in page.text and "Né le" not in page.text
+    tokens = await staff.tokens("auditor@venissieux", scope="openid given_name family_name email")
+    claims = (await staff.id_token(tokens)).claims
+    assert claims["aud"] == "guichet-demo-agents-venissieux" and claims["acr"] == "eidas1"
+    assert claims["sub"] == pairwise_subject(settings_of(rp.browser).secret_key, claims["aud"], "auditor@venissieux")
+    person = await staff.claims(tokens)
+    assert (person["given_name"], person["family_name"]) == ("Aurèle", "EXEMPLE-AUDITEUR")
+    assert person["email"] == "aurele.exemple-auditeur@venissieux.demo.guichet.example"
+
+
+@pytest.mark.parametrize("person", ["agent@corbas", "camille-exemple", "administrator@venissieux"])
+async def test_a_staff_directory_refuses_anyone_outside_it(rp: RelyingParty, person: str) -> None:
+    answer = await staff_rp(rp).choose(person)
+    assert answer.status_code == 400 and "location" not in answer.headers
+
+
+async def test_the_residents_client_never_gets_a_staff_member(rp: RelyingParty) -> None:
+    answer = await rp.choose("agent@venissieux")
+    assert answer.status_code == 400 and "location" not in answer.headers
+
+
+async def test_staff_directory_clients_have_their_own_secrets(rp: RelyingParty) -> None:
+    settings = settings_of(rp.browser)
+    clients = staff_clients(settings)
+    assert {client.commune for client in clients} == {commune.slug for commune in settings.communes}
+    secrets_seen = {client.client_secret for client in clients} | {demo_client_credentials(settings)[1]}
+    assert len(secrets_seen) == len(clients) + 1
+    assert staff_client_credentials(settings, "corbas") == (
+        "guichet-demo-agents-corbas",
+        staff_rp(rp, "corbas").client.client_secret,
+    )
+
+
+@pytest.mark.parametrize(
+    "gateway_section",
+    [
+        {"demo": False},  # production
+        {"public_base_url": "https://demo.guichet.example"},  # a demo published beyond loopback
+    ],
+)
+def test_no_staff_directory_without_the_demo_provider(
+    guichet_config: ConfigFolder, gateway_section: dict[str, Any]
+) -> None:
+    guichet_config.set_gateway(gateway=gateway_section)
+    with pytest.raises(ConfigError, match=r"demo_identity\.enabled"):  # the demo provider itself is refused there
+        load_settings(guichet_config.path, load_secret=False)
+    guichet_config.set_gateway(demo_identity={"enabled": False})
+    settings = load_settings(guichet_config.path, load_secret=False)
+    assert staff_clients(settings) == []
+    assert all(provider.purpose != "staff" for provider in provider_registry(settings).providers.values())
+    assert provider_registry(settings).staff_of("venissieux", with_demo=True) is None
+    assert staff_sign_in_choices(settings) == []

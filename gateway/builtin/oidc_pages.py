@@ -116,7 +116,7 @@ class SignInPages:
         return await self._start(request, provider, default_next="/")
 
     async def start_staff(self, request: Request) -> Response:
-        provider = self.providers.staff_of(request.path_params["commune"])
+        provider = self.providers.staff_of(request.path_params["commune"], with_demo=True)
         if provider is None:
             raise PageError(404, UNKNOWN_PROVIDER)
         return await self._start(request, provider, default_next="/agents")

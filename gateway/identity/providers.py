@@ -8,7 +8,10 @@ Three sources, one registry:
   commune's own provider for its residents, and the one its staff sign in
   with (the commune's directory, which does the second factor itself);
 - the demo provider the gateway serves itself (``demo_identity.enabled``),
-  added under the key ``demo`` with the credentials derived from the secret key.
+  added under the key ``demo`` with the credentials derived from the secret key;
+  in that same demo, it also stands in for the staff provider of every commune
+  that has none of its own (key ``demo.<commune>``, a directory of fictitious
+  agents), so a newcomer can see the back office without an authenticator app.
 
 Keys are unique across all of them (checked with the settings), so a key
 names one provider in addresses, in the session row and in the audit log.
@@ -24,7 +27,13 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from gateway.identity.claims import SCOPE_CLAIMS
-from gateway.identity.demo_provider.clients import demo_client_credentials, discovery_url, issuer_url
+from gateway.identity.demo_provider.clients import (
+    demo_client_credentials,
+    demo_staff_communes,
+    discovery_url,
+    issuer_url,
+    staff_client_credentials,
+)
 from gateway.settings import IdentityProviderSection, Settings
 
 Purpose = Literal["citizen", "staff"]
@@ -88,11 +97,17 @@ class ProviderRegistry:
     def citizen(self) -> list[Provider]:
         return [provider for provider in self.providers.values() if provider.purpose == "citizen"]
 
-    def staff_of(self, commune: str) -> Provider | None:
+    def staff_of(self, commune: str, *, with_demo: bool = False) -> Provider | None:
+        """The commune's own staff provider; ``with_demo``: or the demo directory standing in for it (to sign in).
+
+        Linking an account (``guichet users link-oidc``) asks without ``with_demo``: no account is ever
+        linked by hand to a fictitious agent of the demo directory.
+        """
         return next(
-            (p for p in self.providers.values() if p.purpose == "staff" and p.commune == commune),
+            (p for p in self.providers.values()
+             if p.purpose == "staff" and p.commune == commune and (with_demo or not p.demo)),
             None,
-        )
+        )  # fmt: skip
 
     @property
     def staff(self) -> list[Provider]:
@@ -138,6 +153,27 @@ def demo_provider(settings: Settings) -> Provider:
     )
 
 
+def demo_staff_provider(settings: Settings, commune: str, commune_name: str) -> Provider:
+    """The demo provider as a commune's staff directory (demo only, for a commune without a staff provider)."""
+    client_id, secret = staff_client_credentials(settings, commune)
+    return Provider(
+        key=f"{DEMO_KEY}.{commune}",  # a dot: no configured key can take it
+        display_name=f"Annuaire de démonstration de {commune_name}",
+        purpose="staff",
+        issuer=issuer_url(settings),
+        discovery_url=discovery_url(settings),
+        client_id=client_id,
+        client_secret=secret,
+        scopes=DEMO_SCOPES,
+        acr_values="eidas1",
+        pkce=True,
+        post_logout_redirect="/agents/connexion",
+        commune=commune,
+        commune_name=commune_name,
+        demo=True,
+    )
+
+
 def provider_registry(settings: Settings) -> ProviderRegistry:
     """Every provider of the deployment (the settings have checked that keys are unique)."""
     found: list[Provider] = [_from_section(section, "citizen") for section in settings.identity.providers]
@@ -151,6 +187,7 @@ def provider_registry(settings: Settings) -> ProviderRegistry:
         if commune.identity.staff_provider is not None:
             found.append(_from_section(commune.identity.staff_provider, "staff", commune=commune.slug,
                                        commune_name=commune.name))  # fmt: skip
+    found.extend(demo_staff_provider(settings, slug, name) for slug, name in demo_staff_communes(settings))
     return ProviderRegistry({provider.key: provider for provider in found})
 
 
@@ -160,10 +197,14 @@ class StaffChoice:
 
     commune: str
     commune_name: str
+    #: through the demo directory of fictitious agents, not the commune's own provider
+    demo: bool = False
 
 
 def staff_sign_in_choices(settings: Settings) -> list[StaffChoice]:
-    return [StaffChoice(commune.slug, commune.name) for commune in settings.communes if commune.identity.staff_provider]
+    demo = {slug for slug, _name in demo_staff_communes(settings)}
+    return [StaffChoice(commune.slug, commune.name, demo=commune.slug in demo) for commune in settings.communes
+            if commune.identity.staff_provider is not None or commune.slug in demo]  # fmt: skip
 
 
 def form_action_sources(settings: Settings) -> tuple[str, ...]:

@@ -1,8 +1,14 @@
 """The relying parties the demo provider knows: the gateway itself, plus any a test registers.
 
-Clients are configuration, not data: the gateway's own client is derived from
-the deployment settings (its secret from the gateway's secret key), so every
-process computes the same one and nothing is stored. Tests pass extra
+The gateway is a client twice over: once for residents (FranceConnect's
+part), and once per commune without a staff provider of its own, standing in
+for that commune's staff directory (one client per commune, so the chooser
+offers only that commune's fictitious agents and each gets its own pairwise
+``sub``).
+
+Clients are configuration, not data: the gateway's own clients are derived from
+the deployment settings (their secrets from the gateway's secret key), so every
+process computes the same ones and nothing is stored. Tests pass extra
 clients to :func:`gateway.identity.demo_provider.routes.demo_provider_routes`.
 """
 
@@ -23,6 +29,8 @@ from gateway.settings import Settings
 #: the base path of the provider, FranceConnect's ``/api/v2`` layout behind a ``/demo-idp`` prefix
 ISSUER_PATH = "/demo-idp/api/v2"
 DEMO_CLIENT_ID = "guichet-demo"
+#: followed by the commune's slug: the gateway as a relying party of a commune's demo staff directory
+STAFF_CLIENT_PREFIX = "guichet-demo-agents-"
 #: where the gateway's citizen login receives the code, and where it lands after logout
 LOGIN_CALLBACK_PATH = "/connexion/retour"
 LOGOUT_CALLBACK_PATH = "/deconnexion/retour"
@@ -43,6 +51,19 @@ def demo_client_credentials(settings: Settings) -> tuple[str, str]:
     return DEMO_CLIENT_ID, secret
 
 
+def staff_client_credentials(settings: Settings, commune: str) -> tuple[str, str]:
+    """The gateway's client id and secret at a commune's demo staff directory (derived from the secret key)."""
+    message = b"demo-idp-staff-client-secret\x00" + commune.encode()
+    return STAFF_CLIENT_PREFIX + commune, hmac.new(settings.secret_key, message, hashlib.sha256).hexdigest()
+
+
+def demo_staff_communes(settings: Settings) -> list[tuple[str, str]]:
+    """(slug, name) of the communes whose staff sign in through the demo provider (demo on, no own provider)."""
+    if not settings.demo_identity.enabled:
+        return []
+    return [(commune.slug, commune.name) for commune in settings.communes if commune.identity.staff_provider is None]
+
+
 @dataclass(frozen=True)
 class DemoClient(ClientMixin):  # type: ignore[misc]  # authlib ships no type hints
     """A confidential client using ``client_secret_post``, with exact redirect URIs."""
@@ -52,6 +73,9 @@ class DemoClient(ClientMixin):  # type: ignore[misc]  # authlib ships no type hi
     redirect_uris: tuple[str, ...]
     post_logout_redirect_uris: tuple[str, ...] = ()
     name: str = ""
+    #: a commune's slug: this client signs in that commune's fictitious staff, not residents
+    commune: str | None = None
+    commune_name: str = ""
     client_metadata: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -96,3 +120,23 @@ def gateway_client(settings: Settings, *, extra_redirect_uris: tuple[str, ...] =
         post_logout_redirect_uris=(base + LOGOUT_CALLBACK_PATH,),
         name=settings.gateway.name,
     )
+
+
+def staff_clients(settings: Settings) -> list[DemoClient]:
+    """The gateway as a relying party of each commune's demo staff directory (none unless the demo provider is on)."""
+    base = settings.gateway.public_base_url
+    clients = []
+    for slug, name in demo_staff_communes(settings):
+        client_id, secret = staff_client_credentials(settings, slug)
+        clients.append(
+            DemoClient(
+                client_id=client_id,
+                client_secret=secret,
+                redirect_uris=(base + LOGIN_CALLBACK_PATH,),
+                post_logout_redirect_uris=(base + LOGOUT_CALLBACK_PATH,),
+                name=f"{settings.gateway.name} — {name}",
+                commune=slug,
+                commune_name=name,
+            )
+        )
+    return clients

@@ -23,7 +23,7 @@ from joserfc.jwk import ECKey
 from gateway.identity.demo_provider.clients import DemoClient
 from gateway.identity.demo_provider.codes import ACCESS_TOKEN_LIFETIME, IssuedCode, hash_code, redeem_code, save_code
 from gateway.identity.demo_provider.keys import ALGORITHM
-from gateway.identity.demo_provider.people import Person, person_by_id
+from gateway.identity.demo_provider.people import Person, StaffPerson, person_in
 from gateway.identity.demo_provider.tokens import pairwise_subject
 
 if TYPE_CHECKING:
@@ -89,12 +89,13 @@ class DemoCodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]  # authlib sh
     def delete_authorization_code(self, authorization_code: IssuedCode) -> None:
         """Nothing to do: the code was marked used when redeemed, and its row revokes the token if replayed."""
 
-    def authenticate_user(self, authorization_code: IssuedCode) -> Person | None:
-        return person_by_id(authorization_code.person)
+    def authenticate_user(self, authorization_code: IssuedCode) -> Person | StaffPerson | None:
+        client: DemoClient = self.request.client
+        return person_in(client.commune, authorization_code.person)
 
     def generate_token(
         self,
-        user: Person | None = None,
+        user: Person | StaffPerson | None = None,
         scope: str | None = None,
         grant_type: str | None = None,
         expires_in: int | None = None,
@@ -157,5 +158,5 @@ class FranceConnectOpenIDCode(OpenIDCode):  # type: ignore[misc]
         claims["sub"] = pairwise_subject(secret, authorization_code.client_id, authorization_code.person)
         return claims
 
-    def generate_user_info(self, user: Person, scope: str) -> dict[str, Any]:
+    def generate_user_info(self, user: Person | StaffPerson, scope: str) -> dict[str, Any]:
         return {}  # identity claims are given by /userinfo only, as FranceConnect does

@@ -6,10 +6,17 @@ they cover what a relying party must handle: several given names, a birth
 abroad (empty ``birthplace``, a foreign ``birthcountry``), a usage name
 (``preferred_username``) and a birth date whose unknown day and month are
 given as 01, the way the civil registry records them.
+
+Each commune without a staff provider of its own also gets a demo staff
+directory (:class:`StaffPerson`): an agent, a supervisor and an auditor,
+with names no real person bears. Their ids carry the commune's slug, so the
+provider needs no list of communes to find one again from a code.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -123,8 +130,74 @@ PEOPLE: tuple[Person, ...] = (
     ),
 )
 
+#: the fictitious staff of every commune's demo directory: role, given name, family name
+STAFF_ROLES: tuple[tuple[str, str, str], ...] = (
+    ("agent", "Agathe", "EXEMPLE-AGENTE"),
+    ("supervisor", "Sacha", "EXEMPLE-RESPONSABLE"),
+    ("auditor", "Aurèle", "EXEMPLE-AUDITEUR"),
+)
+_STAFF_NAMES = {role: (given, family) for role, given, family in STAFF_ROLES}
+_STAFF_ID = re.compile(r"^(?P<role>[a-z]+)@(?P<commune>[a-z0-9]+(-[a-z0-9]+)*)$")
+STAFF_CLAIMS = ("given_name", "family_name", "email")
+
+
+@dataclass(frozen=True)
+class StaffPerson:
+    """One fictitious member of a commune's staff, as the commune's directory would describe them."""
+
+    role: str
+    commune: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.role}@{self.commune}"
+
+    @property
+    def given_name(self) -> str:
+        return _STAFF_NAMES[self.role][0]
+
+    @property
+    def family_name(self) -> str:
+        return _STAFF_NAMES[self.role][1]
+
+    @property
+    def email(self) -> str:
+        local = unicodedata.normalize("NFKD", f"{self.given_name}.{self.family_name}").encode("ascii", "ignore")
+        return f"{local.decode().lower()}@{self.commune}.demo.guichet.example"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    def claims(self, scopes: Iterable[str]) -> dict[str, str]:
+        wanted = {claim for scope in scopes for claim in SCOPE_CLAIMS.get(scope, ())}
+        return {claim: getattr(self, claim) for claim in STAFF_CLAIMS if claim in wanted}
+
+
+def staff_people(commune: str) -> tuple[StaffPerson, ...]:
+    """The demo directory of one commune."""
+    return tuple(StaffPerson(role, commune) for role, _given, _family in STAFF_ROLES)
+
+
 _BY_ID = {person.id: person for person in PEOPLE}
 
 
-def person_by_id(person_id: str | None) -> Person | None:
-    return _BY_ID.get(person_id or "")
+def person_by_id(person_id: str | None) -> Person | StaffPerson | None:
+    """A fictitious citizen or staff member by id (which directory a client may use is checked at authorisation)."""
+    if person_id in _BY_ID:
+        return _BY_ID[person_id]
+    match = _STAFF_ID.match(person_id or "")
+    if match is None or match["role"] not in _STAFF_NAMES:
+        return None
+    return StaffPerson(match["role"], match["commune"])
+
+
+def directory(commune: str | None) -> tuple[Person, ...] | tuple[StaffPerson, ...]:
+    """Whom a client may sign in: residents (``None``), or one commune's staff."""
+    return PEOPLE if commune is None else staff_people(commune)
+
+
+def person_in(commune: str | None, person_id: str | None) -> Person | StaffPerson | None:
+    """The person, if they are in that directory: a residents' client never gets an agent, nor one commune another's."""
+    person = person_by_id(person_id)
+    return person if person is not None and person in directory(commune) else None

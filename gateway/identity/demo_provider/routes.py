@@ -19,9 +19,9 @@ from starlette.routing import BaseRoute, Route
 from gateway.identity.claims import SCOPE_CLAIMS
 from gateway.identity.demo_provider import discovery
 from gateway.identity.demo_provider.adapter import StarletteOAuth2Request, oauth2_request, read_parameters
-from gateway.identity.demo_provider.clients import ISSUER_PATH, DemoClient, gateway_client, issuer_url
+from gateway.identity.demo_provider.clients import ISSUER_PATH, DemoClient, gateway_client, issuer_url, staff_clients
 from gateway.identity.demo_provider.keys import public_jwks, signing_key
-from gateway.identity.demo_provider.people import CLAIMS, PEOPLE, person_by_id
+from gateway.identity.demo_provider.people import CLAIMS, Person, StaffPerson, directory, person_in
 from gateway.identity.demo_provider.server import DemoProvider, ProviderConfig
 from gateway.identity.demo_provider.tokens import Signer
 from gateway.services import Localized
@@ -91,7 +91,10 @@ class Endpoints:
         page = dict(pair for pair in parameters if pair[0] in PAGE_FIELDS)
         oauth_request = oauth2_request(request, self.base_url, [p for p in parameters if p[0] not in PAGE_FIELDS])
         cancelled = request.method == "POST" and "cancel" in page
-        person = person_by_id(page.get("person")) if request.method == "POST" else None
+        # only someone of the client's own directory (residents, or one commune's staff); an unknown client fails below
+        known = self.config.clients.get(oauth_request.payload.client_id or "")
+        commune = known.commune if known is not None else None
+        person = person_in(commune, page.get("person")) if request.method == "POST" and known is not None else None
         try:
             grant = provider.get_consent_grant(oauth_request, end_user=person)
         except OAuth2Error as error:
@@ -117,11 +120,10 @@ class Endpoints:
         data = oauth_request.payload.data
         scopes = oauth_request.scope.split()  # filtered by the client's allowed scopes during validation
         released = {claim for scope in scopes for claim in SCOPE_CLAIMS.get(scope, ())}
-        people = [
-            {"person": person, "born_on": format_date(person.born_on, "d MMMM y", locale=locale)} for person in PEOPLE
-        ]
+        people = [_card(person, locale) for person in directory(client.commune)]
         context = {
             "client_name": client.name or client.client_id,
+            "staff_of": client.commune_name if client.commune is not None else None,
             "hidden": [(name, data[name]) for name in CARRIED if name in data],
             "people": people,
             "released": [claim for claim in CLAIMS if claim in released],
@@ -159,6 +161,13 @@ class Endpoints:
         return response
 
 
+def _card(person: Person | StaffPerson, locale: str) -> dict[str, object]:
+    """What the chooser shows of a person: a resident's birth, or a staff member's role."""
+    if isinstance(person, StaffPerson):
+        return {"person": person, "role": person.role}
+    return {"person": person, "born_on": format_date(person.born_on, "d MMMM y", locale=locale)}
+
+
 LOGOUT_REFUSED = Localized("Déconnexion impossible", "Cannot sign out")
 
 
@@ -179,12 +188,12 @@ def _see_other(response: Response) -> Response:
 
 
 def demo_provider_routes(settings: Settings, *, clients: Sequence[DemoClient] | None = None) -> list[BaseRoute]:
-    """The provider's routes for this deployment; ``clients`` defaults to the gateway alone.
+    """The provider's routes; ``clients`` defaults to the gateway (residents, and each demo staff directory).
 
     Creates the signing key under the data folder on first use.
     """
     issuer = issuer_url(settings)
-    registered = list(clients) if clients is not None else [gateway_client(settings)]
+    registered = list(clients) if clients is not None else [gateway_client(settings), *staff_clients(settings)]
     config = ProviderConfig(
         issuer=issuer,
         signer=Signer(issuer, signing_key(settings.data_dir)),

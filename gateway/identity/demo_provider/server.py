@@ -25,7 +25,7 @@ from gateway.identity.demo_provider.clients import DemoClient
 from gateway.identity.demo_provider.codes import ACCESS_TOKEN_LIFETIME, IssuedCode, redeemed_code
 from gateway.identity.demo_provider.grants import DemoCodeGrant, FranceConnectOpenIDCode, S256CodeChallenge
 from gateway.identity.demo_provider.keys import ALGORITHM, public_jwks
-from gateway.identity.demo_provider.people import Person, person_by_id
+from gateway.identity.demo_provider.people import Person, StaffPerson, person_in
 from gateway.identity.demo_provider.tokens import Signer, pairwise_subject
 
 SCOPES_SUPPORTED = ("openid", *SCOPE_CLAIMS)
@@ -96,7 +96,7 @@ class GrantedToken:
     """A checked access token and the code it came from (its scope and person are read from there)."""
 
     code: IssuedCode
-    person: Person
+    person: Person | StaffPerson
 
     def is_expired(self) -> bool:
         return False  # exp was checked with the signature
@@ -120,7 +120,8 @@ class AccessTokenValidator(BearerTokenValidator):  # type: ignore[misc]
         code = redeemed_code(self.provider.db, str(claims["jti"]))
         if code is None or code.client_id != claims["client_id"]:
             return None
-        person = person_by_id(code.person)
+        client = self.provider.query_client(code.client_id)
+        person = person_in(client.commune, code.person) if client is not None else None
         return GrantedToken(code, person) if person is not None else None
 
 

@@ -47,9 +47,7 @@ def upgrade() -> None:
                         sa.column("created_at", when), sa.column("submitted_at", when))  # fmt: skip
     connection = op.get_bind()
     for (row_id,) in connection.execute(sa.select(requests.c.id)).all():
-        connection.execute(
-            requests.update().where(requests.c.id == row_id).values(public_id=secrets.token_urlsafe(16))
-        )
+        connection.execute(requests.update().where(requests.c.id == row_id).values(public_id=secrets.token_urlsafe(16)))
     connection.execute(requests.update().values(submitted_at=requests.c.created_at))
 
     with op.batch_alter_table("service_request", schema=None) as batch_op:
