@@ -19,9 +19,10 @@ import anyio.to_thread
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
+from sqlalchemy.sql import visitors
 from sqlmodel import Session, SQLModel, create_engine
 
 import gateway.models  # noqa: F401  (registers every table on SQLModel.metadata)
@@ -76,6 +77,15 @@ def _scoped_models() -> list[type]:
     ]
 
 
+def _tables_in(statement: Any) -> set[str]:
+    """Every table a statement reads or writes, subqueries included."""
+    return {element.name for element in visitors.iterate(statement) if isinstance(element, Table)}
+
+
+def _scoped_tables() -> set[str]:
+    return {model.__tablename__ for model in _scoped_models()}  # type: ignore[attr-defined]
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _restrict_to_commune(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
@@ -84,11 +94,13 @@ def _restrict_to_commune(state: ORMExecuteState) -> None:
     if info.get(ALL_KEY):
         return
     scoped = [mapper.class_ for mapper in state.all_mappers if getattr(mapper.class_, "__commune_scoped__", False)]
-    if not scoped:
+    # a scoped table may also sit in a subquery under a statement with no entity of its own (a count, say)
+    nested = [] if scoped else sorted(_scoped_tables() & _tables_in(state.statement))
+    if not scoped and not nested:
         return
     slug = info.get(SCOPE_KEY)
     if slug is None:
-        names = ", ".join(sorted(model.__name__ for model in scoped))
+        names = ", ".join(sorted({model.__name__ for model in scoped} | set(nested)))
         raise TenancyError(f"query on {names} from a session opened for no commune")
     for model in _scoped_models():
         state.statement = state.statement.options(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func
 from sqlmodel import SQLModel, select
 
 from gateway.app import create_app
@@ -51,6 +52,20 @@ def test_lookup_by_reference_stays_within_the_commune(db: Database) -> None:
     add_request(db, "givors", "MSG-2026-000009")
     with db.session(commune="corbas") as session:
         assert RequestStore(session).get("MSG-2026-000009") is None
+
+
+def test_a_count_over_a_subquery_sees_only_the_communes_rows(db: Database) -> None:
+    add_request(db, "corbas", "MSG-2026-000001")
+    add_request(db, "givors", "MSG-2026-000001")
+    add_request(db, "givors", "MSG-2026-000002")
+    with db.session(commune="corbas") as session:
+        counted = session.exec(select(func.count()).select_from(select(ServiceRequest).subquery())).one()
+    assert counted == 1
+
+
+def test_a_subquery_from_a_session_for_no_commune_is_refused(db: Database) -> None:
+    with pytest.raises(TenancyError, match="service_request"), db.session() as session:
+        session.exec(select(func.count()).select_from(select(ServiceRequest).subquery())).one()
 
 
 def test_query_from_a_session_for_no_commune_is_refused(db: Database) -> None:
