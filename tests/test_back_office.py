@@ -165,6 +165,7 @@ async def test_queue_lists_only_the_agents_commune_and_granted_services(app: Sta
     page = await client.get("/agents/corbas/demandes")
     assert page.status_code == 200
     assert mine in page.text and other_commune not in page.text and other_service not in page.text
+    assert "1 demande correspond à ces filtres." in page.text
 
 
 async def test_queue_shows_service_status_summary_and_age(app: Starlette, client: GuichetClient) -> None:
