@@ -42,6 +42,8 @@ DEMO_KEY = "demo"
 FRANCECONNECT_KEY = "franceconnect"
 #: what the demo provider is asked for: the same minimum as a configured provider's default
 DEMO_SCOPES = ("openid", "given_name", "family_name", "email")
+#: for residents, plus the birth claims the demo's civil-status service prefills its form with
+DEMO_CITIZEN_SCOPES = (*DEMO_SCOPES, "birthdate", "birthplace", "birthcountry")
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def demo_provider(settings: Settings) -> Provider:
         discovery_url=discovery_url(settings),
         client_id=client_id,
         client_secret=secret,
-        scopes=DEMO_SCOPES,
+        scopes=DEMO_CITIZEN_SCOPES,
         acr_values="eidas1",
         pkce=True,
         post_logout_redirect="/",
