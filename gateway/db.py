@@ -10,6 +10,7 @@ views). Deny by default, enforced in the store rather than in each route.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,10 +72,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _scoped_models() -> list[type]:
-    return [
+@functools.cache
+def _scoped_models() -> tuple[type, ...]:
+    """The commune-scoped tables; every table is mapped once ``gateway.models`` is imported (above)."""
+    return tuple(
         mapper.class_ for mapper in SQLModel._sa_registry.mappers if getattr(mapper.class_, "__commune_scoped__", False)
-    ]
+    )
 
 
 def _tables_in(statement: Any) -> set[str]:
@@ -82,8 +85,9 @@ def _tables_in(statement: Any) -> set[str]:
     return {element.name for element in visitors.iterate(statement) if isinstance(element, Table)}
 
 
-def _scoped_tables() -> set[str]:
-    return {model.__tablename__ for model in _scoped_models()}  # type: ignore[attr-defined]
+@functools.cache
+def _scoped_tables() -> frozenset[str]:
+    return frozenset(model.__tablename__ for model in _scoped_models())  # type: ignore[attr-defined]
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -11,18 +11,13 @@ from __future__ import annotations
 import html
 import re
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from sqlmodel import select
 from starlette.applications import Starlette
@@ -37,30 +32,11 @@ from gateway.identity.demo_provider.tokens import pairwise_subject
 from gateway.models import AuditEntry, StaffRole, StaffUser, UserSession
 from gateway.settings import Settings
 from gateway.testing import ConfigFolder, GuichetClient
+from tests.live_server import free_socket, serve
 
 CSRF = re.compile(r'name="csrftoken" value="([^"]+)"')
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 sqlite_only = pytest.mark.parametrize("guichet_database_url", ["sqlite"], indirect=True)
-
-
-@contextmanager
-def serve(app: Starlette, sock: socket.socket) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on ``sock`` in a background thread; yield its base URL."""
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @dataclass
@@ -97,8 +73,7 @@ class Demo:
 @pytest.fixture
 def demo(guichet_config: ConfigFolder, guichet_database_url: str) -> Iterator[Demo]:
     """The demo syndicate as ``make run`` serves it: demo provider on, served on loopback, seeded."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock = free_socket()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     (guichet_config.path.parent / "secret").write_text(secrets.token_urlsafe(48), encoding="utf-8")
     guichet_config.set_gateway(gateway={"public_base_url": base_url}, database={"url": guichet_database_url})

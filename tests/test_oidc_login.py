@@ -14,11 +14,8 @@ from __future__ import annotations
 import html
 import re
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +24,6 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from joserfc import jwt
 from joserfc.jwk import ECKey
@@ -48,6 +44,7 @@ from gateway.identity.sessions import COOKIE, cookie_value, open_session
 from gateway.models import AuditEntry, Citizen, StaffUser, UserSession
 from gateway.settings import ConfigError, Settings, load_settings
 from gateway.testing import ConfigFolder, GuichetClient, skip_or_fail
+from tests.live_server import free_socket, serve
 
 CSRF = re.compile(r'name="csrftoken" value="([^"]+)"')
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
@@ -60,35 +57,6 @@ FAKE_SUB = "fake-subject-0001"
 FAKE_SCOPES = ["openid", "given_name", "family_name", "email", "birthdate"]
 
 sqlite_only = pytest.mark.parametrize("guichet_database_url", ["sqlite"], indirect=True)
-
-
-# Serving on loopback ------------------------------------------------------------------------------
-
-
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@contextmanager
-def serve(app: Starlette, sock: socket.socket) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on ``sock`` in a background thread; yield its base URL."""
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 # A provider of the tests' own ---------------------------------------------------------------------

@@ -38,7 +38,7 @@ from gateway.api.request_json import (
 )
 from gateway.identity.access import principal_of, require_citizen
 from gateway.models import RequestEvent, ServiceRequest
-from gateway.requests.context import Caller
+from gateway.requests.context import Caller, text_values
 from gateway.requests.lifecycle import EXTRA_DOCUMENT, CitizenCase, CitizenRequests
 from gateway.services import DocumentSpec, FieldError, Localized
 from gateway.web.callers import caller_of
@@ -110,7 +110,7 @@ def _event(case: CitizenCase, event: RequestEvent) -> dict[str, Any]:
 
 def _detail(request: Request, case: CitizenCase) -> dict[str, Any]:
     row, definition = case.request, case.rules.definition
-    values = {key: value for key, value in row.data.items() if isinstance(value, str)}
+    values = text_values(row.data)
     documents = [spec for spec in definition.documents if spec.applies(values)]
     if not row.is_draft and row.awaiting_citizen:
         documents.append(EXTRA_DOCUMENT)

@@ -12,7 +12,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.api.bodies import json_object
-from gateway.api.openapi import build_document, json_response, operation, problem_response
+from gateway.api.openapi import IDEMPOTENCY_KEY, build_document, json_body, json_response, operation, problem_response
+from gateway.api.request_json import both
 from gateway.communes import Commune
 from gateway.registry import Offer
 from gateway.requests.filing import SUBMISSION_KEY_MAX, new_submission_key, service_form
@@ -23,10 +24,6 @@ from gateway.web.lookups import commune_or_404, enabled_service_or_404, file_fro
 
 PREFIX = "/api/v1"
 NOT_FOUND = problem_response("No such commune, or the commune does not offer this service.")
-
-
-def _localized(text: Localized | None) -> dict[str, str] | None:
-    return {"fr": text("fr"), "en": text("en")} if text is not None else None
 
 
 def _commune(commune: Commune) -> dict[str, Any]:
@@ -45,8 +42,8 @@ def _commune(commune: Commune) -> dict[str, Any]:
 def _offer(offer: Offer) -> dict[str, Any]:
     body: dict[str, Any] = {"key": offer.key, "available": offer.available}
     if offer.title is not None:
-        body["title"] = _localized(offer.title)
-        body["description"] = _localized(offer.description)
+        body["title"] = both(offer.title)
+        body["description"] = both(offer.description)
     return body
 
 
@@ -56,9 +53,9 @@ def _field(field: FormField) -> dict[str, Any]:
         "kind": field.kind,
         "required": field.required,
         "max_length": field.max_length,
-        "label": _localized(field.label),
-        "help": _localized(field.help),
-        "choices": [{"value": choice.value, "label": _localized(choice.label)} for choice in field.choices],
+        "label": both(field.label),
+        "help": both(field.help),
+        "choices": [{"value": choice.value, "label": both(choice.label)} for choice in field.choices],
     }
 
 
@@ -109,9 +106,9 @@ async def get_service(request: Request) -> Response:
         {
             "key": key,
             "available": True,
-            "title": _localized(definition.title),
-            "description": _localized(definition.description),
-            "purpose": _localized(definition.purpose),
+            "title": both(definition.title),
+            "description": both(definition.description),
+            "purpose": both(definition.purpose),
             "form": [_field(field) for field in form],
         }
     )
@@ -124,13 +121,8 @@ async def get_service(request: Request) -> Response:
         "Send an `Idempotency-Key` header (at most 64 characters) to make retries safe: "
         "the same key files one request and answers with it again."
     ),
-    parameters=[
-        {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 64}}
-    ],
-    requestBody={
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewRequest"}}},
-    },
+    parameters=[IDEMPOTENCY_KEY],
+    requestBody=json_body("NewRequest"),
     responses={
         "201": json_response("The request was filed.", "RequestReceipt"),
         "200": json_response("The same Idempotency-Key was already used: the request filed then.", "RequestReceipt"),

@@ -37,7 +37,7 @@ from gateway.services import FieldError, FormField, Localized, ServiceDefinition
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.errors import PageError
-from gateway.web.form_hints import form_hints
+from gateway.web.form_hints import first_errors, form_hints
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of
 from gateway.web.templating import render
@@ -507,9 +507,7 @@ def _counter_form(
 ) -> Response:
     provided, _settings, form = service_form(registry_of(request), commune, key)
     locale = choose_locale(request)
-    field_errors: dict[str, Localized] = {}
-    for error in errors:
-        field_errors.setdefault(error.field, error.message)
+    field_errors = first_errors(errors)
     labels = {form_field.name: form_field.label(locale) for form_field in form}
     labels[RECEIPT_EMAIL] = Localized("Adresse électronique de l'usager", "The citizen's e-mail address")(locale)
     for spec in provided.definition.documents:

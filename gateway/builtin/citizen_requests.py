@@ -27,7 +27,7 @@ from gateway.identity.access import require_citizen
 from gateway.models import RequestEvent
 from gateway.registry import Registry
 from gateway.requests.attachments import UploadRefused
-from gateway.requests.context import Caller, aware
+from gateway.requests.context import Caller, aware, text_values
 from gateway.requests.errors import ActionNotAllowed, InvalidInput
 from gateway.requests.filing import new_submission_key
 from gateway.requests.lifecycle import ALREADY_DECIDED, EXTRA_DOCUMENT, CitizenCase, CitizenRequests
@@ -41,7 +41,7 @@ from gateway.services import (
 )
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
-from gateway.web.form_hints import form_hints
+from gateway.web.form_hints import first_errors, form_hints
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import registry_of
 from gateway.web.templating import render
@@ -106,10 +106,6 @@ def _notice(request: Request) -> Localized | None:
     return NOTICES.get(request.query_params.get("fait", ""))
 
 
-def _strings(values: Mapping[str, Any]) -> dict[str, str]:
-    return {key: value for key, value in values.items() if isinstance(value, str)}
-
-
 async def _form_strings(request: Request) -> dict[str, str]:
     async with request.form() as form:
         raw = {name: value for name, value in form.items() if isinstance(value, str)}
@@ -162,13 +158,6 @@ def _summary(errors: Sequence[FieldError], labels: Mapping[str, str]) -> list[di
             href = ""
         lines.append({"href": href, "label": labels.get(error.field, error.field), "message": error.message})
     return lines
-
-
-def _first_errors(errors: Sequence[FieldError]) -> dict[str, Localized]:
-    found: dict[str, Localized] = {}
-    for error in errors:
-        found.setdefault(error.field, error.message)
-    return found
 
 
 def _common(request: Request, case: CitizenCase) -> dict[str, Any]:
@@ -254,12 +243,12 @@ def _draft_page(
 ) -> Response:
     locale = choose_locale(request)
     row, definition = case.request, case.rules.definition
-    values = _strings(row.data)
+    values = text_values(row.data)
     labels = {form_field.name: form_field.label(locale) for form_field in case.rules.form}
     labels |= {f"document:{spec.name}": spec.label(locale) for spec in definition.documents}
     documents = [spec for spec in definition.documents if spec.applies(values)]
     listed = {spec.name for spec in documents}
-    field_errors = _first_errors(errors)
+    field_errors = first_errors(errors)
     summary = _summary(errors, labels)
     if upload_error is not None:
         document, reason = upload_error
@@ -391,7 +380,7 @@ def _reason_label(workflow: Workflow, event: RequestEvent, locale: str) -> str |
 
 def _as_filed(case: CitizenCase, locale: str) -> list[tuple[str, str]]:
     """The form as filed, in words: choices by their label, fields that did not apply left out."""
-    values = _strings(case.request.data)
+    values = text_values(case.request.data)
     lines = []
     for form_field in case.rules.form:
         if not form_field.applies(values):
@@ -421,7 +410,7 @@ def _case_page(
 ) -> Response:
     locale = choose_locale(request)
     row, definition = case.request, case.rules.definition
-    values = _strings(row.data)
+    values = text_values(row.data)
     labels = {form_field.name: form_field.label(locale) for form_field in case.rules.form}
     summary = _summary(correction_errors, labels)
     if message_error is not None:
@@ -437,7 +426,7 @@ def _case_page(
         "withdrawn": row.status == "withdrawn",
         "question": _last_question(case.events) if row.awaiting_citizen else None,
         "values": dict(correction_values) if correction_values is not None else values,
-        "field_errors": _first_errors(correction_errors),
+        "field_errors": first_errors(correction_errors),
         "summary": summary,
         "message_text": message_text,
         "message_error": message_error,

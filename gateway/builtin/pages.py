@@ -27,7 +27,7 @@ from gateway.requests.lifecycle import CitizenRequests
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
 from gateway.web.callers import caller_of
 from gateway.web.errors import PageError
-from gateway.web.form_hints import form_hints
+from gateway.web.form_hints import first_errors, form_hints
 from gateway.web.i18n import COOKIE, LOCALES, choose_locale
 from gateway.web.lookups import (
     commune_or_404,
@@ -142,9 +142,7 @@ def _form_page(
     status_code: int = 200,
 ) -> Response:
     locale = choose_locale(request)
-    field_errors: dict[str, Localized] = {}
-    for error in errors:
-        field_errors.setdefault(error.field, error.message)
+    field_errors = first_errors(errors)
     context = {
         "commune": commune,
         "service": service,

@@ -46,6 +46,7 @@ from gateway.requests.context import (
     plugin_call,
     rules_for,
     staff_names,
+    text_values,
 )
 from gateway.requests.errors import (
     ActionForbidden,
@@ -281,7 +282,7 @@ class BackOffice:
         principal = _staff(caller)
         transitions = tuple(
             transition
-            for transition in rules.definition.workflow.available(row.status, _values(row.data))
+            for transition in rules.definition.workflow.available(row.status, text_values(row.data))
             if principal.can("agent", commune=commune.slug, service=row.service, level=transition.level)
         )
         return AgentCase(row, rules, list(events), list(attached), transitions, can_act, names, assignees)
@@ -312,7 +313,7 @@ class BackOffice:
             if not _staff(caller).can("agent", commune=commune.slug, service=row.service, level=transition.level):
                 self._deny(caller, commune.slug, row.service, reason=READ_ONLY)
             _check_version(row, expected_version)
-            if row.status not in transition.source or not transition.applies(_values(row.data)):
+            if row.status not in transition.source or not transition.applies(text_values(row.data)):
                 raise ActionNotAllowed(wrong_state(transition, workflow.state(row.status).label))
             text = checked_text(comment, required=transition.comment_required, label=COMMENT)
             chosen = reason if isinstance(reason, str) else ""
@@ -676,7 +677,3 @@ def _acting_role(principal: Principal, commune: str, service: str) -> str:
         if grant.covers("agent", commune, service, None):
             return grant.role if grant.role in ("agent", "supervisor", "administrator") else "agent"
     return "agent"
-
-
-def _values(data: Mapping[str, object]) -> dict[str, str]:
-    return {key: value for key, value in data.items() if isinstance(value, str)}

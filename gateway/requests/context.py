@@ -81,13 +81,6 @@ def rules_for(registry: Registry, commune: Commune, key: str) -> ServiceRules:
     return ServiceRules(commune, provided, settings, form)
 
 
-def commune_of(registry: Registry, slug: str) -> Commune:
-    commune = registry.commune(slug)
-    if commune is None:
-        raise ServiceUnavailable("?", None)
-    return commune
-
-
 @contextmanager
 def plugin_call(key: str) -> Iterator[None]:
     """A plugin's failure makes the service unavailable; its explicit refusal becomes a 409 with its reason."""
@@ -227,7 +220,8 @@ def checked_text(text: object, *, required: bool, label: Localized) -> str:
     return value
 
 
-def visible(values: Mapping[str, Any]) -> dict[str, str]:
+def text_values(values: Mapping[str, Any]) -> dict[str, str]:
+    """A stored form's answers as text, the shape conditions (``show_if``, ``only_if``) are checked against."""
     return {key: value for key, value in values.items() if isinstance(value, str)}
 
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from gateway.communes import Commune
 from gateway.db import Database
@@ -219,6 +219,7 @@ class CitizenRequests:
         return self._submit_once(caller, public_id, commune, raw)
 
     def _submit_once(self, caller: Caller, public_id: str, commune: str, raw: Mapping[str, object] | None) -> Submitted:
+        """The checks and the submission in one transaction: nothing changes between what was checked and filed."""
         with self.db.session(commune=commune) as session:
             row = self._own(session, caller, public_id)
             if not row.is_draft:
@@ -231,14 +232,6 @@ class CitizenRequests:
             errors.extend(missing_documents(rules.definition, data, {a.document for a in _attachments(session, row)}))
             if errors:
                 return Submitted(row, tuple(errors))
-        return self._finalise(caller, public_id, commune)
-
-    def _finalise(self, caller: Caller, public_id: str, commune: str) -> Submitted:
-        with self.db.session(commune=commune) as session:
-            row = self._own(session, caller, public_id)
-            if not row.is_draft:
-                return Submitted(row)
-            rules = self._rules(row)
             bump(session, row)
             if caller.identity is not None and caller.identity.email:
                 row.notify_email = caller.identity.email
@@ -470,12 +463,10 @@ def _attachments(session: Session, row: ServiceRequest) -> list[Attachment]:
 
 def delete_request(session: Session, row: ServiceRequest) -> list[str]:
     """Delete a request with its history and attachment rows; returns the files to delete after commit."""
-    attached = _attachments(session, row)
-    for attachment in attached:
-        session.delete(attachment)
-    for event in session.exec(select(RequestEvent).where(RequestEvent.request_id == row.id)).all():
-        session.delete(event)
-    session.flush()
+    names = list(session.exec(select(Attachment.storage_name).where(Attachment.request_id == row.id)).all())
+    # two set-based DELETEs (the session's commune filter applies to them too), not one per row
+    session.execute(delete(Attachment).where(col(Attachment.request_id) == row.id))
+    session.execute(delete(RequestEvent).where(col(RequestEvent.request_id) == row.id))
     session.delete(row)
     session.flush()
-    return [attachment.storage_name for attachment in attached]
+    return names

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.requests.attachments import size_text, types_text
-from gateway.services import FormField
+from gateway.services import FieldError, FormField, Localized
 
 
 def condition_text(
@@ -35,3 +35,11 @@ def form_hints(form: Sequence[FormField], locale: str) -> dict[str, Callable[[An
         "size_text": lambda size: size_text(size)(locale),
         "types_text": lambda accept: types_text(accept)(locale),
     }
+
+
+def first_errors(errors: Sequence[FieldError]) -> dict[str, Localized]:
+    """Each field's first error, the one shown next to it."""
+    found: dict[str, Localized] = {}
+    for error in errors:
+        found.setdefault(error.field, error.message)
+    return found

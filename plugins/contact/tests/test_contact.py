@@ -10,9 +10,9 @@ from guichet_contact.plugin import ContactSettings
 from pydantic import ValidationError
 from sqlmodel import select
 
-from gateway.models import ServiceRequest
+from gateway.models import OutboxMessage, ServiceRequest
 from gateway.requests.handle import RequestHandle
-from gateway.testing import GuichetClient
+from gateway.testing import GuichetClient, sign_in_staff
 
 MESSAGE = {
     "name": "Camille Exemple",
@@ -111,3 +111,44 @@ async def test_message_is_filed_through_the_api(guichet_client: GuichetClient) -
 async def test_communes_that_do_not_enable_it_do_not_offer_it(guichet_client: GuichetClient) -> None:
     for slug in ("grigny", "pierre-benite", "rive-de-gier"):
         assert (await guichet_client.get(f"/{slug}/contact")).status_code == 404
+
+
+async def filed_and_agent(client: GuichetClient) -> str:
+    """A message filed without an account, and an agent of Givors signed in; returns the reference."""
+    sent = await client.submit("/givors/contact", {**MESSAGE, "message": "Le trottoir est abîmé devant la poste."})
+    assert sent.status_code == 303
+    with client.app.state.db.session(commune="givors") as session:
+        [row] = session.exec(select(ServiceRequest)).all()
+    assert row.reference is not None
+    await sign_in_staff(client, "agent.givors", "agent:givors:contact")
+    return row.reference
+
+
+async def test_an_agent_answers_and_the_sender_gets_the_answer_by_mail(guichet_client: GuichetClient) -> None:
+    reference = await filed_and_agent(guichet_client)
+    file = f"/agents/givors/demandes/{reference}"
+    page = await guichet_client.get(file)
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version is not None
+    answered = await guichet_client.submit(f"{file}/transition", {"transition": "answer", "version": version.group(1),
+                                           "comment": "Les services techniques passent jeudi."}, page=file)  # fmt: skip
+    assert answered.status_code == 303, answered.text
+    with guichet_client.app.state.db.session(commune="givors") as session:
+        [row] = session.exec(select(ServiceRequest)).all()
+        answer = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "request-transition")).one()
+    assert row.status == "answered" and row.decided_at is not None
+    assert answer.recipient == MESSAGE["email"] and "Les services techniques passent jeudi." in answer.body
+
+
+async def test_closing_a_message_needs_a_reason(guichet_client: GuichetClient) -> None:
+    reference = await filed_and_agent(guichet_client)
+    file = f"/agents/givors/demandes/{reference}"
+    page = await guichet_client.get(file)
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version is not None
+    refused = await guichet_client.submit(f"{file}/transition", {"transition": "close", "version": version.group(1)},
+                                          page=file)  # fmt: skip
+    assert refused.status_code == 422 and "Choisissez un motif dans la liste." in refused.text
+    with guichet_client.app.state.db.session(commune="givors") as session:
+        [row] = session.exec(select(ServiceRequest)).all()
+    assert row.status == "submitted"
