@@ -57,7 +57,7 @@ from gateway.requests.errors import (
     StaleRequest,
 )
 from gateway.requests.filing import Filed, StoredFile, file_request
-from gateway.requests.handle import RequestHandle
+from gateway.request_handle import RequestHandle
 from gateway.requests.notices import CORRECTION_ASKED, NEW_MESSAGE, notify_citizen
 from gateway.services import DRAFT, Localized, Transition
 

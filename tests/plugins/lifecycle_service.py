@@ -44,7 +44,7 @@ from gateway.models.audit import AuditEntry
 from gateway.models.outbox import OutboxMessage
 from gateway.requests.backoffice import BackOffice
 from gateway.requests.context import Caller
-from gateway.requests.handle import RequestHandle
+from gateway.request_handle import RequestHandle
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.services import ServiceSettings
 from gateway.testing import ConfigFolder
