@@ -119,9 +119,7 @@ def test_hooks_run_in_the_order_they_were_registered_once_each(
     assert counts(db) == (0, 1)
 
 
-def test_a_hook_that_raises_rolls_the_whole_transaction_back(
-    db: Database, hooks: list[gateway.db.CommitHook]
-) -> None:
+def test_a_hook_that_raises_rolls_the_whole_transaction_back(db: Database, hooks: list[gateway.db.CommitHook]) -> None:
     def refuse(session: Session) -> None:
         raise RuntimeError("outbox unavailable")
 
