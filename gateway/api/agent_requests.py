@@ -37,11 +37,12 @@ from gateway.api.request_json import (
     workflow_of,
 )
 from gateway.communes import Commune
-from gateway.identity.access import refuse_citizens, require_staff_session
+from gateway.identity.access import require_staff_session
 from gateway.models import RequestEvent, ServiceRequest
 from gateway.requests.backoffice import AgentCase, BackOffice, QueueFilter, QueuePage
 from gateway.requests.context import Caller
 from gateway.services import Localized, Transition
+from gateway.web.access import refuse_citizens
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.i18n import choose_locale

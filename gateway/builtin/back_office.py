@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway import hookimpl
 from gateway.communes import Commune
-from gateway.identity.access import refuse_citizens, require_staff, require_staff_session
+from gateway.identity.access import require_staff_session
 from gateway.models import ServiceRequest
 from gateway.requests.backoffice import AgentCase, BackOffice, BulkOutcome, QueueFilter
 from gateway.requests.context import Caller, aware
@@ -34,6 +34,7 @@ from gateway.requests.errors import ActionNotAllowed, InvalidInput, StaleRequest
 from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, new_submission_key, service_form
 from gateway.requests.forms import BAD_EMAIL, check_form
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
+from gateway.web.access import refuse_citizens, require_staff
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.errors import PageError
