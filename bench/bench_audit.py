@@ -23,11 +23,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import gateway.db
+import gateway.audit.log
 from bench.harness import Comparison, compare
 from gateway.app import create_app
 from gateway.audit.events import AuditEvent, encode
-from gateway.audit.log import PENDING_KEY
 from gateway.audit.merkle import CompactRange, leaf_hash
 from gateway.audit.verify import SEARCHABLE, LogChecker, Report
 from gateway.requests.filing import file_request
@@ -44,16 +43,16 @@ MESSAGE = {
 @contextmanager
 def auditing_off() -> Iterator[None]:
     """Drop queued audit events instead of appending them (benchmark baseline only)."""
-    real = gateway.db.append_pending
+    real = gateway.audit.log.append
 
-    def drop(session: Any) -> None:
-        session.info.pop(PENDING_KEY, None)
+    def drop(session: Any, events: Any, **_: Any) -> list[Any]:
+        return []  # the commit hook has taken the events off the session: they are dropped here
 
-    gateway.db.append_pending = drop  # type: ignore[assignment]
+    gateway.audit.log.append = drop  # type: ignore[assignment]
     try:
         yield
     finally:
-        gateway.db.append_pending = real
+        gateway.audit.log.append = real
 
 
 def filing(operations: int, rounds: int) -> Comparison:

@@ -1,20 +1,21 @@
 """Guichet: an e-services gateway for the communes of an inter-municipal syndicate.
 
-Plugin authors import everything they need from here.
+Plugin authors import everything they need from here: the names are those of
+the public plugin API, :mod:`gateway.plugin`.
 """
 
 from __future__ import annotations
 
-import pluggy
-
-from gateway.services import (
+from gateway.plugin import (
     DEFAULT_WORKFLOW,
     Choice,
     CitizenIdentity,
+    Commune,
     DocumentSpec,
     FieldError,
     FormField,
     Localized,
+    RequestHandle,
     ScanVerdict,
     ServiceDefinition,
     ServiceSettings,
@@ -22,20 +23,21 @@ from gateway.services import (
     Transition,
     TransitionRefused,
     Workflow,
+    hookimpl,
 )
 
 __version__ = "0.1.0"
-
-hookimpl = pluggy.HookimplMarker("guichet")
 
 __all__ = [
     "DEFAULT_WORKFLOW",
     "Choice",
     "CitizenIdentity",
+    "Commune",
     "DocumentSpec",
     "FieldError",
     "FormField",
     "Localized",
+    "RequestHandle",
     "ScanVerdict",
     "ServiceDefinition",
     "ServiceSettings",

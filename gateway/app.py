@@ -20,14 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.audit.log import AuditUnavailable
 from gateway.db import Database
-from gateway.identity.access import (
-    AccessDenied,
-    ReauthenticationRequired,
-    SignInRequired,
-    access_denied_handler,
-    reauthentication_handler,
-    sign_in_required_handler,
-)
+from gateway.identity.access import AccessDenied, ReauthenticationRequired, SignInRequired
 from gateway.identity.middleware import IdentityMiddleware
 from gateway.identity.providers import form_action_sources
 from gateway.plugins import PluginSet, get_plugin_manager
@@ -36,6 +29,7 @@ from gateway.requests.attachments import UploadRefused
 from gateway.requests.errors import RequestError
 from gateway.requests.filing import ServiceUnavailable, SubmissionKeyReused
 from gateway.settings import ConfigError, Settings, load_settings
+from gateway.web.access import access_denied_handler, reauthentication_handler, sign_in_required_handler
 from gateway.web.body_limit import BodyLimitMiddleware
 from gateway.web.csrf import csrf_middleware
 from gateway.web.errors import (

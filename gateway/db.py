@@ -6,15 +6,20 @@ ORM query on a :class:`~gateway.models.CommuneScoped` table then gets
 refused. A session opened for no commune may not touch those tables at all,
 unless it says ``all_communes=True`` (migrations, the CLI's syndicate-wide
 views). Deny by default, enforced in the store rather than in each route.
+
+The store knows nothing of what sits above it: work that must commit with a
+transaction (the audit log's append) is registered with :func:`on_commit` by
+the module that queues it, and a session that would commit with queued work
+no hook took is rolled back instead (:class:`UnfinishedWork`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import anyio.to_thread
 from alembic.config import Config as AlembicConfig
@@ -27,11 +32,16 @@ from sqlalchemy.sql import visitors
 from sqlmodel import Session, SQLModel, create_engine
 
 import gateway.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from gateway.audit.log import append_pending
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SCOPE_KEY = "guichet.commune"
 ALL_KEY = "guichet.all_communes"
+PENDING_KEY = "guichet.pending_work"
+
+P = ParamSpec("P")
+T = TypeVar("T")
+#: work to do in a session's transaction just before it commits
+CommitHook = Callable[[Session], None]
 
 
 class TenancyError(RuntimeError):
@@ -124,6 +134,50 @@ def _refuse_foreign_rows(session: Session, _context: Any, _instances: Any) -> No
             raise TenancyError(f"{type(obj).__name__} of commune {obj.commune!r} written from a session for {slug!r}")
 
 
+class UnfinishedWork(RuntimeError):
+    """A session was about to commit with queued work no commit hook took: the transaction is rolled back."""
+
+
+_commit_hooks: list[CommitHook] = []
+
+
+def on_commit(hook: CommitHook) -> CommitHook:
+    """Call ``hook(session)`` in every session's transaction just before it commits, after those registered before.
+
+    The floors above the store register here what must commit with the action
+    or not at all (the audit log's append). Registering the same function
+    twice keeps the first place. Usable as a decorator.
+    """
+    if hook not in _commit_hooks:
+        _commit_hooks.append(hook)
+    return hook
+
+
+def pending_work(session: Session, kind: str) -> list[Any]:
+    """The session's queue of ``kind`` work, which a commit hook must drain (see :func:`take_pending_work`)."""
+    queues: dict[str, list[Any]] = session.info.setdefault(PENDING_KEY, {})
+    return queues.setdefault(kind, [])
+
+
+def take_pending_work(session: Session, kind: str) -> list[Any]:
+    """Empty the session's queue of ``kind`` work and return what it held."""
+    queues: dict[str, list[Any]] = session.info.get(PENDING_KEY, {})
+    return queues.pop(kind, [])
+
+
+@event.listens_for(Session, "before_commit")
+def _run_commit_hooks(session: Session) -> None:
+    """Do the registered work in the committing transaction; refuse to commit if queued work is left over."""
+    if session.in_nested_transaction():
+        return  # a savepoint: the work is done once, when the outer transaction commits
+    for hook in list(_commit_hooks):
+        hook(session)
+    left = {kind: len(queue) for kind, queue in session.info.get(PENDING_KEY, {}).items() if queue}
+    if left:
+        shown = ", ".join(f"{count} {kind}" for kind, count in sorted(left.items()))
+        raise UnfinishedWork(f"a session was committing with queued work no commit hook took ({shown}): rolled back")
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
     """Take SQLite's write lock at BEGIN: a transaction that reads then writes
     would otherwise fail at once (not wait) when another process wrote in between."""
@@ -142,19 +196,19 @@ class Database:
         """A session bound to one commune (or, explicitly, to all of them).
 
         Commits when the block ends normally, rolls back when it raises: one
-        block, one transaction. Audit events recorded on the session are
-        appended just before the commit, in the same transaction.
+        block, one transaction. The commit hooks (:func:`on_commit`) run just
+        before the commit, in the same transaction: the audit record commits
+        with the action, or neither does.
         """
         with Session(self.engine, expire_on_commit=False) as session:
             session.info[SCOPE_KEY] = commune
             session.info[ALL_KEY] = all_communes
             with session.begin():
                 yield session
-                append_pending(session)  # the audit record commits with the action, or neither does
 
-    async def run(self, function: Any, /, *args: Any) -> Any:
-        """Run blocking database work off the event loop."""
-        return await anyio.to_thread.run_sync(function, *args)
+    async def run(self, function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run blocking database work off the event loop; returns what ``function`` returns."""
+        return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from gateway.communes import Commune
-    from gateway.requests.handle import RequestHandle
+    from gateway.request_handle import RequestHandle
     from gateway.services import (
         CitizenIdentity,
         FieldError,

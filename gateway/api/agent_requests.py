@@ -33,20 +33,20 @@ from gateway.api.request_json import (
     both,
     event_change,
     iso_time,
-    run,
     status_label,
     workflow_of,
 )
 from gateway.communes import Commune
-from gateway.identity.access import refuse_citizens, require_staff_session
+from gateway.identity.access import require_staff_session
 from gateway.models import RequestEvent, ServiceRequest
 from gateway.requests.backoffice import AgentCase, BackOffice, QueueFilter, QueuePage
 from gateway.requests.context import Caller
 from gateway.services import Localized, Transition
+from gateway.web.access import refuse_citizens
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of
+from gateway.web.lookups import commune_or_404, database_of, enabled_service_or_404, registry_of
 
 QUERY_ERRORS = Localized("Paramètres de recherche incorrects.", "Incorrect query parameters.")
 UNKNOWN_PARAMETER = Localized("Ce paramètre n'existe pas.", "This parameter does not exist.")
@@ -282,7 +282,7 @@ PAGING = [
 async def list_queue(request: Request) -> Response:
     caller, commune, back_office = await _agent(request)
     wanted = _queue_filter(request, commune, paged=True)
-    page = await run(request, lambda: back_office.queue(caller, commune.slug, wanted))
+    page = await database_of(request).run(lambda: back_office.queue(caller, commune.slug, wanted))
     return JSONResponse(
         {
             "items": [_queue_item(request, page, row) for row in page.rows],
@@ -311,7 +311,7 @@ async def list_queue(request: Request) -> Response:
 async def export_queue(request: Request) -> Response:
     caller, commune, back_office = await _agent(request)
     wanted = _queue_filter(request, commune, paged=False)
-    text = await run(request, lambda: back_office.export_csv(caller, commune.slug, wanted))
+    text = await database_of(request).run(lambda: back_office.export_csv(caller, commune.slug, wanted))
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
@@ -336,7 +336,7 @@ async def export_queue(request: Request) -> Response:
 async def get_case(request: Request) -> Response:
     caller, commune, back_office = await _agent(request)
     reference = request.path_params["reference"]
-    case = await run(request, lambda: back_office.case(caller, commune.slug, reference))
+    case = await database_of(request).run(lambda: back_office.case(caller, commune.slug, reference))
     return JSONResponse(_detail(case))
 
 
@@ -369,8 +369,7 @@ async def transition_case(request: Request) -> Response:
     name, comment, reason = body.text("transition", required=True), body.text("comment"), body.text("reason")
     version = body.version()
     body.check()
-    row = await run(
-        request,
+    row = await database_of(request).run(
         lambda: back_office.transition(
             caller, commune, reference, name, expected_version=version, comment=comment, reason=reason
         ),
@@ -393,7 +392,9 @@ async def assign_case(request: Request) -> Response:
     caller, commune, reference, back_office, body = await _case(request, "staff_id", "version")
     staff_id, version = body.staff_id(), body.version()
     body.check()
-    row = await run(request, lambda: back_office.assign(caller, commune, reference, staff_id, expected_version=version))
+    row = await database_of(request).run(
+        lambda: back_office.assign(caller, commune, reference, staff_id, expected_version=version)
+    )
     return JSONResponse(_state(request, row))
 
 
@@ -405,7 +406,7 @@ async def _write(request: Request, write: Writing) -> Response:
     caller, commune, reference, back_office, body = await _case(request, "body")
     text = body.text("body", required=True)
     body.check()
-    row = await run(request, lambda: write(back_office, caller, commune, reference, text))
+    row = await database_of(request).run(lambda: write(back_office, caller, commune, reference, text))
     return JSONResponse(_state(request, row), status_code=201)
 
 
@@ -448,8 +449,8 @@ async def ask_complement(request: Request) -> Response:
     caller, commune, reference, back_office, body = await _case(request, "body", "version")
     text, version = body.text("body", required=True), body.version()
     body.check()
-    row = await run(
-        request, lambda: back_office.ask_citizen(caller, commune, reference, text, expected_version=version)
+    row = await database_of(request).run(
+        lambda: back_office.ask_citizen(caller, commune, reference, text, expected_version=version)
     )
     return JSONResponse(_state(request, row))
 
@@ -474,8 +475,7 @@ async def bulk_transition(request: Request) -> Response:
     references, name = body.references(), body.text("transition", required=True)
     comment, reason = body.text("comment"), body.text("reason")
     body.check()
-    outcomes = await run(
-        request,
+    outcomes = await database_of(request).run(
         lambda: back_office.bulk_transition(caller, commune.slug, references, name, comment=comment, reason=reason),
     )
     locale = choose_locale(request)
@@ -507,7 +507,9 @@ async def bulk_transition(request: Request) -> Response:
 async def download_case_attachment(request: Request) -> Response:
     caller, commune, back_office = await _agent(request)
     reference, attachment_id = request.path_params["reference"], request.path_params["attachment_id"]
-    attachment, data = await run(request, lambda: back_office.download(caller, commune.slug, reference, attachment_id))
+    attachment, data = await database_of(request).run(
+        lambda: back_office.download(caller, commune.slug, reference, attachment_id)
+    )
     return download_response(data, attachment.content_type, attachment.filename)
 
 
@@ -525,7 +527,7 @@ async def download_case_attachment(request: Request) -> Response:
 async def download_case_archive(request: Request) -> Response:
     caller, commune, back_office = await _agent(request)
     reference = request.path_params["reference"]
-    filename, data = await run(request, lambda: back_office.archive(caller, commune.slug, reference))
+    filename, data = await database_of(request).run(lambda: back_office.archive(caller, commune.slug, reference))
     return download_response(data, "application/zip", filename)
 
 
@@ -560,8 +562,7 @@ async def file_assisted_request(request: Request) -> Response:
     data, email = body.mapping("data"), body.text("citizen_email", max_length=254)
     body.check()
     filing_key = submission_key(request)
-    filed = await run(
-        request,
+    filed = await database_of(request).run(
         lambda: back_office.file_for_citizen(
             caller, commune.slug, key, data, submission_key=filing_key, citizen_email=email or None
         ),

@@ -32,7 +32,6 @@ from gateway.api.request_json import (
     both,
     event_change,
     iso_time,
-    run,
     status_label,
     workflow_of,
 )
@@ -44,7 +43,7 @@ from gateway.services import DocumentSpec, FieldError, Localized
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.errors import PageError
-from gateway.web.lookups import registry_of
+from gateway.web.lookups import database_of, registry_of
 
 FOR_CITIZENS = Localized(
     "Ces adresses servent aux habitants connectés à leur compte, pas aux comptes des agents.",
@@ -130,7 +129,7 @@ async def _detail_response(
     request: Request, caller: Caller, citizens: CitizenRequests, public_id: str, status_code: int = 200
 ) -> Response:
     """The request as it now stands, read again after a change so the answer shows its effect."""
-    case = await run(request, lambda: citizens.case(caller, public_id))
+    case = await database_of(request).run(lambda: citizens.case(caller, public_id))
     return JSONResponse(_detail(request, case), status_code=status_code)
 
 
@@ -157,7 +156,7 @@ CHANGE = {"401": UNAUTHENTICATED, "403": CSRF, "404": NOT_YOURS}
 )
 async def list_my_requests(request: Request) -> Response:
     caller, citizens = await _citizen(request)
-    rows = await run(request, lambda: citizens.mine(caller))
+    rows = await database_of(request).run(lambda: citizens.mine(caller))
     return JSONResponse({"requests": [_summary(request, row) for row in rows]})
 
 
@@ -201,7 +200,7 @@ async def create_draft(request: Request) -> Response:
         )
         return citizens.start_draft(caller, commune.slug, key, submission_key=draft_key), replayed
 
-    row, replayed = await run(request, start)
+    row, replayed = await database_of(request).run(start)
     response = await _detail_response(request, caller, citizens, row.public_id, 200 if replayed else 201)
     response.headers["Location"] = f"{PREFIX}/me/requests/{row.public_id}"
     return response
@@ -257,7 +256,7 @@ async def save_draft(request: Request) -> Response:
         _row, errors = citizens.save_draft(caller, public_id, {**current.request.data, **sent})
         return citizens.case(caller, public_id), errors
 
-    case, errors = await run(request, save)
+    case, errors = await database_of(request).run(save)
     detail = _detail(request, case)
     detail["errors"] = field_errors(request, errors)
     return JSONResponse(detail)
@@ -276,7 +275,7 @@ async def save_draft(request: Request) -> Response:
 async def delete_draft(request: Request) -> Response:
     caller, citizens = await _citizen(request)
     public_id = request.path_params["public_id"]
-    await run(request, lambda: citizens.discard_draft(caller, public_id))
+    await database_of(request).run(lambda: citizens.discard_draft(caller, public_id))
     return Response(status_code=204)
 
 
@@ -297,7 +296,7 @@ async def delete_draft(request: Request) -> Response:
 async def submit_draft(request: Request) -> Response:
     caller, citizens = await _citizen(request)
     public_id = request.path_params["public_id"]
-    outcome = await run(request, lambda: citizens.submit(caller, public_id))
+    outcome = await database_of(request).run(lambda: citizens.submit(caller, public_id))
     if outcome.errors:
         return form_problem(request, outcome.errors)
     return await _detail_response(request, caller, citizens, public_id)
@@ -316,7 +315,7 @@ async def submit_draft(request: Request) -> Response:
 async def withdraw_request(request: Request) -> Response:
     caller, citizens = await _citizen(request)
     public_id = request.path_params["public_id"]
-    await run(request, lambda: citizens.withdraw(caller, public_id))
+    await database_of(request).run(lambda: citizens.withdraw(caller, public_id))
     return await _detail_response(request, caller, citizens, public_id)
 
 
@@ -340,7 +339,7 @@ async def send_my_message(request: Request) -> Response:
     body = await read_body(request, "body")
     text = body.text("body", required=True)
     body.check()
-    await run(request, lambda: citizens.message(caller, public_id, text))
+    await database_of(request).run(lambda: citizens.message(caller, public_id, text))
     return await _detail_response(request, caller, citizens, public_id, 201)
 
 
@@ -368,7 +367,7 @@ async def correct_my_request(request: Request) -> Response:
         _row, errors = citizens.correct(caller, public_id, {**current.request.data, **sent})
         return errors
 
-    errors = await run(request, correct)
+    errors = await database_of(request).run(correct)
     if errors:
         return form_problem(request, errors)
     return await _detail_response(request, caller, citizens, public_id)
@@ -414,7 +413,7 @@ async def attach_document(request: Request) -> Response:
         if errors or not isinstance(document, str) or not isinstance(upload, UploadFile):
             raise body_error(errors)
         name, filename, data = document.strip(), upload.filename or "", await upload.read()
-    attachment = await run(request, lambda: citizens.attach(caller, public_id, name, filename, data))
+    attachment = await database_of(request).run(lambda: citizens.attach(caller, public_id, name, filename, data))
     return JSONResponse(
         attachment_json(attachment),
         status_code=201,
@@ -435,7 +434,7 @@ async def attach_document(request: Request) -> Response:
 async def download_my_attachment(request: Request) -> Response:
     caller, citizens = await _citizen(request)
     public_id, attachment_id = request.path_params["public_id"], request.path_params["attachment_id"]
-    attachment, data = await run(request, lambda: citizens.download(caller, public_id, attachment_id))
+    attachment, data = await database_of(request).run(lambda: citizens.download(caller, public_id, attachment_id))
     return download_response(data, attachment.content_type, attachment.filename)
 
 
@@ -453,7 +452,7 @@ async def download_my_attachment(request: Request) -> Response:
 async def detach_document(request: Request) -> Response:
     caller, citizens = await _citizen(request)
     public_id, attachment_id = request.path_params["public_id"], request.path_params["attachment_id"]
-    await run(request, lambda: citizens.detach(caller, public_id, attachment_id))
+    await database_of(request).run(lambda: citizens.detach(caller, public_id, attachment_id))
     return Response(status_code=204)
 
 

@@ -6,8 +6,7 @@ or status label written the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.requests import Request
 
@@ -17,13 +16,6 @@ from gateway.services import Localized, Workflow
 from gateway.web.lookups import registry_of
 
 PREFIX = "/api/v1"
-T = TypeVar("T")
-
-
-async def run(request: Request, work: Callable[[], T]) -> T:
-    """Run a blocking service-layer call off the event loop."""
-    result: T = await request.app.state.db.run(work)
-    return result
 
 
 def both(text: Localized | None) -> dict[str, str] | None:

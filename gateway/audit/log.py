@@ -1,10 +1,11 @@
 """Appending to the audit log, inside the transaction of the action it records.
 
 Code that reads or changes personal data calls :func:`record` on its session;
-the events are appended when that session's transaction is about to commit
-(:meth:`gateway.db.Database.session` calls :func:`append_pending`). If the
-append fails, the commit does not happen: the action and its record stand or
-fall together (fail closed).
+the events are appended when that session's transaction is about to commit:
+importing this module registers :func:`append_pending` as a commit hook of
+the store (:func:`gateway.db.on_commit`), and :func:`record` lives here, so
+no event can be queued without it. If the append fails, the commit does not
+happen: the action and its record stand or fall together (fail closed).
 
 Appends are serialised — an advisory lock on PostgreSQL, ``BEGIN IMMEDIATE``
 on SQLite — and taken at the very end of the transaction, so the lock is held
@@ -22,9 +23,11 @@ from sqlmodel import Session
 
 from gateway.audit.events import AuditEvent, encode
 from gateway.audit.merkle import CompactRange, leaf_hash
+from gateway.db import on_commit, pending_work, take_pending_work
 from gateway.models import AuditEntry, AuditHead
 
-PENDING_KEY = "guichet.audit.pending"
+#: the kind of the session's queued work (:func:`gateway.db.pending_work`) that holds recorded events
+PENDING_KIND = "audit events"
 #: pg_advisory_xact_lock key: "guichet audit" as a 64-bit integer
 ADVISORY_LOCK_KEY = 0x6775696368657421
 
@@ -35,17 +38,19 @@ class AuditUnavailable(RuntimeError):
 
 def record(session: Session, event: AuditEvent) -> None:
     """Queue ``event`` to be appended when ``session``'s transaction commits."""
-    session.info.setdefault(PENDING_KEY, []).append(event)
+    pending_work(session, PENDING_KIND).append(event)
 
 
 def pending(session: Session) -> list[AuditEvent]:
-    events: list[AuditEvent] = session.info.get(PENDING_KEY, [])
+    """The events recorded on ``session`` and not appended yet."""
+    events: list[AuditEvent] = pending_work(session, PENDING_KIND)
     return events
 
 
+@on_commit
 def append_pending(session: Session) -> None:
     """Append the session's queued events; raises AuditUnavailable so the transaction rolls back."""
-    events = session.info.pop(PENDING_KEY, [])
+    events: list[AuditEvent] = take_pending_work(session, PENDING_KIND)
     if not events:
         return
     try:

@@ -28,7 +28,7 @@ from gateway.requests.personal_data import PersonalArchive, export_personal_data
 from gateway.services import FieldError, Localized
 from gateway.web.callers import caller_of
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import client_address, next_path, registry_of, request_origin
+from gateway.web.lookups import client_address, database_of, next_path, registry_of, request_origin
 from gateway.web.templating import render
 
 T = TypeVar("T")
@@ -51,12 +51,11 @@ async def _transaction(request: Request, work: Callable[[], T]) -> T:
     twice at once, the same message queued twice) fail the second one on
     PostgreSQL; run again, it finds what the first wrote and answers alike.
     """
-    db = request.app.state.db
+    db = database_of(request)
     try:
-        result: T = await db.run(work)
+        return await db.run(work)
     except IntegrityError:
-        result = await db.run(work)
-    return result
+        return await db.run(work)
 
 
 def _form_text(form: Any, name: str, limit: int = 300) -> str:

@@ -23,10 +23,11 @@ from gateway.api.openapi import json_response, operation, problem_response
 from gateway.audit.events import AuditEvent, pseudonym
 from gateway.audit.log import record
 from gateway.audit.search import AuditQuery, QueryError, Scope, as_dict, csv_rows, parse_query, proof_for, search
-from gateway.identity.access import AccessDenied, record_denial, refuse_citizens, require_staff_session
+from gateway.identity.access import AccessDenied, require_staff_session
 from gateway.identity.principal import Principal
 from gateway.models import AuditEntry
 from gateway.services import Localized
+from gateway.web.access import record_denial, refuse_citizens
 from gateway.web.errors import PageError
 from gateway.web.lookups import registry_of, request_origin
 from gateway.web.templating import render

@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway import hookimpl
 from gateway.communes import Commune
-from gateway.identity.access import refuse_citizens, require_staff, require_staff_session
+from gateway.identity.access import require_staff_session
 from gateway.models import ServiceRequest
 from gateway.requests.backoffice import AgentCase, BackOffice, BulkOutcome, QueueFilter
 from gateway.requests.context import Caller, aware
@@ -34,12 +34,13 @@ from gateway.requests.errors import ActionNotAllowed, InvalidInput, StaleRequest
 from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, new_submission_key, service_form
 from gateway.requests.forms import BAD_EMAIL, check_form
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
+from gateway.web.access import refuse_citizens, require_staff
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.errors import PageError
 from gateway.web.form_hints import first_errors, form_hints
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of
+from gateway.web.lookups import commune_or_404, database_of, enabled_service_or_404, registry_of
 from gateway.web.templating import render
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -88,10 +89,6 @@ async def _agent(request: Request) -> tuple[Caller, Commune]:
     require_staff_session(request)
     commune = commune_or_404(request)
     return await caller_of(request), commune
-
-
-async def _run(request: Request, work: Callable[[], Any]) -> Any:
-    return await request.app.state.db.run(work)
 
 
 def _when(moment: datetime | None, locale: str) -> str:
@@ -224,7 +221,7 @@ async def queue_page(request: Request) -> Response:
     choices = _choices(request, caller, commune)
     wanted = _queue_filter(request, choices)
     office = _office(request)
-    page = await _run(request, lambda: office.queue(caller, commune.slug, wanted))
+    page = await database_of(request).run(lambda: office.queue(caller, commune.slug, wanted))
     locale = choose_locale(request)
     today = datetime.now(UTC).astimezone(PARIS).date()
     titles = dict(choices.services)
@@ -264,7 +261,7 @@ async def export_csv(request: Request) -> Response:
     caller, commune = await _agent(request)
     wanted = _queue_filter(request, _choices(request, caller, commune))
     office = _office(request)
-    text = await _run(request, lambda: office.export_csv(caller, commune.slug, wanted))
+    text = await database_of(request).run(lambda: office.export_csv(caller, commune.slug, wanted))
     filename = f"demandes-{commune.slug}-{datetime.now(UTC).astimezone(PARIS):%Y-%m-%d}.csv"
     return download_response(text, "text/csv; charset=utf-8", filename)
 
@@ -278,8 +275,7 @@ async def bulk_transition(request: Request) -> Response:
     outcomes: list[BulkOutcome] = []
     if error is None:
         office = _office(request)
-        outcomes = await _run(
-            request,
+        outcomes = await database_of(request).run(
             lambda: office.bulk_transition(caller, commune.slug, references, name, comment=comment, reason=reason),
         )
     label = dict(_choices(request, caller, commune).transitions).get(name, Localized(name))
@@ -382,7 +378,7 @@ async def _case_page(
     typed: Mapping[str, str] | None = None,
 ) -> Response:
     office = _office(request)
-    case: AgentCase = await _run(request, lambda: office.case(caller, commune.slug, reference))
+    case: AgentCase = await database_of(request).run(lambda: office.case(caller, commune.slug, reference))
     context = _case_context(request, case)
     forms = {f"transition-{t.name}" for t in case.transitions} | {"attribution", "note", "message", "complement"}
     done = request.query_params.get("fait", "")
@@ -433,7 +429,7 @@ def _acting(kind: str, action: Action) -> Callable[[Request], Any]:
         failed = f"transition-{typed.get('transition', '')}" if kind == "transition" else kind
         office = _office(request)
         try:
-            await _run(request, lambda: action(office, caller, commune.slug, reference, typed))
+            await database_of(request).run(lambda: action(office, caller, commune.slug, reference, typed))
         except (InvalidInput, ActionNotAllowed, StaleRequest) as refused:
             kept = {key: typed[key] for key in KEPT if key in typed}
             return await _case_page(
@@ -473,7 +469,9 @@ async def download(request: Request) -> Response:
     caller, commune = await _agent(request)
     reference, attachment_id = request.path_params["reference"], request.path_params["attachment"]
     office = _office(request)
-    attachment, data = await _run(request, lambda: office.download(caller, commune.slug, reference, attachment_id))
+    attachment, data = await database_of(request).run(
+        lambda: office.download(caller, commune.slug, reference, attachment_id)
+    )
     return download_response(data, attachment.content_type, attachment.filename)
 
 
@@ -481,7 +479,7 @@ async def download_all(request: Request) -> Response:
     caller, commune = await _agent(request)
     reference = request.path_params["reference"]
     office = _office(request)
-    filename, data = await _run(request, lambda: office.archive(caller, commune.slug, reference))
+    filename, data = await database_of(request).run(lambda: office.archive(caller, commune.slug, reference))
     return download_response(data, "application/zip", filename)
 
 
@@ -551,8 +549,7 @@ async def counter_filing(request: Request) -> Response:
             return _counter_form(request, commune, key, raw, errors, submission_key, status_code=422)
     office = _office(request)
     fields_only = {name: value for name, value in raw.items() if name != RECEIPT_EMAIL}
-    filed: Filed = await _run(
-        request,
+    filed: Filed = await database_of(request).run(
         lambda: office.file_for_citizen(
             caller,
             commune.slug,
@@ -574,7 +571,9 @@ async def counter_receipt(request: Request) -> Response:
     caller, commune = await _agent(request)
     key = enabled_service_or_404(request, commune)
     office = _office(request)
-    case: AgentCase = await _run(request, lambda: office.case(caller, commune.slug, request.path_params["reference"]))
+    case: AgentCase = await database_of(request).run(
+        lambda: office.case(caller, commune.slug, request.path_params["reference"])
+    )
     if case.request.service != key:
         raise PageError(404, WRONG_SERVICE)
     context = _case_context(request, case) | {"commune": commune}

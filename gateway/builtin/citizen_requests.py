@@ -10,9 +10,9 @@ errors and what was typed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -43,10 +43,8 @@ from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.form_hints import first_errors, form_hints
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import registry_of
+from gateway.web.lookups import database_of, registry_of
 from gateway.web.templating import render
-
-T = TypeVar("T")
 
 BASE = "/mes-demandes"
 PARIS = ZoneInfo("Europe/Paris")
@@ -87,14 +85,9 @@ async def _citizen(request: Request) -> Caller:
     return await caller_of(request)
 
 
-async def _run(request: Request, work: Callable[[], T]) -> T:
-    result: T = await request.app.state.db.run(work)
-    return result
-
-
 async def _case(request: Request, caller: Caller, public_id: str) -> CitizenCase:
     service = _service(request)
-    return await _run(request, lambda: service.case(caller, public_id))
+    return await database_of(request).run(lambda: service.case(caller, public_id))
 
 
 def _back(public_id: str, notice: str | None = None, anchor: str = "") -> RedirectResponse:
@@ -209,7 +202,7 @@ def start_page(
 async def my_requests(request: Request) -> Response:
     caller = await _citizen(request)
     service = _service(request)
-    rows = await _run(request, lambda: service.mine(caller))
+    rows = await database_of(request).run(lambda: service.mine(caller))
     registry, locale = registry_of(request), choose_locale(request)
     lines = []
     for row in sorted(rows, key=lambda row: not row.is_draft):  # stable: newest first within each group
@@ -288,12 +281,14 @@ async def _save_or_submit(request: Request, caller: Caller, public_id: str) -> R
     with_fields = raw.pop("champs", None) is not None
     service = _service(request)
     if action == "deposer":
-        submitted = await _run(request, lambda: service.submit(caller, public_id, raw if with_fields else None))
+        submitted = await database_of(request).run(
+            lambda: service.submit(caller, public_id, raw if with_fields else None)
+        )
         if not submitted.errors:
             return RedirectResponse(f"{BASE}/{public_id}/recu", status_code=303)
         case = await _case(request, caller, public_id)
         return _draft_page(request, case, errors=submitted.errors, status_code=422)
-    _row, errors = await _run(request, lambda: service.save_draft(caller, public_id, raw))
+    _row, errors = await database_of(request).run(lambda: service.save_draft(caller, public_id, raw))
     case = await _case(request, caller, public_id)
     return _draft_page(request, case, errors=errors, notice=SAVED_WITH_ERRORS if errors else SAVED)
 
@@ -302,7 +297,7 @@ async def discard(request: Request) -> Response:
     caller = await _citizen(request)
     public_id = request.path_params["public_id"]
     service = _service(request)
-    await _run(request, lambda: service.discard_draft(caller, public_id))
+    await database_of(request).run(lambda: service.discard_draft(caller, public_id))
     return RedirectResponse(f"{BASE}?fait=supprime", status_code=303)
 
 
@@ -323,7 +318,7 @@ async def upload(request: Request) -> Response:
     name = document if isinstance(document, str) else ""
     service = _service(request)
     try:
-        await _run(request, lambda: service.attach(caller, public_id, name, filename, data))
+        await database_of(request).run(lambda: service.attach(caller, public_id, name, filename, data))
     except UploadRefused as refused:
         case = await _case(request, caller, public_id)
         page = _draft_page if case.request.is_draft else _case_page
@@ -338,7 +333,7 @@ async def detach(request: Request) -> Response:
     caller = await _citizen(request)
     public_id, attachment_id = request.path_params["public_id"], request.path_params["attachment_id"]
     service = _service(request)
-    await _run(request, lambda: service.detach(caller, public_id, attachment_id))
+    await database_of(request).run(lambda: service.detach(caller, public_id, attachment_id))
     return _back(public_id, "retire-document", "#documents")
 
 
@@ -346,7 +341,7 @@ async def download(request: Request) -> Response:
     caller = await _citizen(request)
     public_id, attachment_id = request.path_params["public_id"], request.path_params["attachment_id"]
     service = _service(request)
-    attachment, data = await _run(request, lambda: service.download(caller, public_id, attachment_id))
+    attachment, data = await database_of(request).run(lambda: service.download(caller, public_id, attachment_id))
     return download_response(data, attachment.content_type, attachment.filename)
 
 
@@ -464,7 +459,7 @@ async def message(request: Request) -> Response:
     text = body if isinstance(body, str) else ""
     service = _service(request)
     try:
-        await _run(request, lambda: service.message(caller, public_id, text))
+        await database_of(request).run(lambda: service.message(caller, public_id, text))
     except InvalidInput as invalid:
         case = await _case(request, caller, public_id)
         return _case_page(request, case, message_text=text, message_error=invalid.reason, status_code=422)
@@ -476,7 +471,7 @@ async def correct(request: Request) -> Response:
     public_id = request.path_params["public_id"]
     raw = await _form_strings(request)
     service = _service(request)
-    _row, errors = await _run(request, lambda: service.correct(caller, public_id, raw))
+    _row, errors = await database_of(request).run(lambda: service.correct(caller, public_id, raw))
     if errors:
         case = await _case(request, caller, public_id)
         return _case_page(request, case, correction_values=raw, correction_errors=errors, status_code=422)
@@ -489,7 +484,7 @@ async def withdraw(request: Request) -> Response:
     public_id = request.path_params["public_id"]
     if request.method == "POST":
         service = _service(request)
-        await _run(request, lambda: service.withdraw(caller, public_id))
+        await database_of(request).run(lambda: service.withdraw(caller, public_id))
         return _back(public_id, "retrait")
     case = await _case(request, caller, public_id)
     if case.request.is_draft:

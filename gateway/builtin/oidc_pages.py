@@ -54,7 +54,7 @@ from gateway.services import Localized
 from gateway.settings import Settings
 from gateway.web.errors import PageError
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import local_path, registry_of, request_origin
+from gateway.web.lookups import database_of, local_path, registry_of, request_origin
 from gateway.web.templating import render
 
 T = TypeVar("T")
@@ -306,12 +306,11 @@ class SignInPages:
 
 async def _transaction(request: Request, work: Callable[[], T]) -> T:
     """Run ``work`` off the event loop; once more if it lost a race on a unique key (the same first sign-in twice)."""
-    db = request.app.state.db
+    db = database_of(request)
     try:
-        result: T = await db.run(work)
+        return await db.run(work)
     except IntegrityError:
-        result = await db.run(work)
-    return result
+        return await db.run(work)
 
 
 @hookimpl

@@ -29,7 +29,7 @@ class ServiceRequest(CommuneScoped, SQLModel, table=True):
     """One request filed with one commune for one service.
 
     ``data`` holds the form as the citizen filled it; only the core reads or
-    writes it, plugins go through :class:`gateway.requests.handle.RequestHandle`.
+    writes it, plugins go through :class:`gateway.request_handle.RequestHandle`.
     ``submission_key`` is the form's one-time key (or the API's
     ``Idempotency-Key``), unique within a commune, so a double click or a
     retried POST files one request, not two. ``public_id`` names the request

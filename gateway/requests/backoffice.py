@@ -32,6 +32,7 @@ from gateway.db import Database
 from gateway.identity.principal import Principal
 from gateway.models import Attachment, RequestEvent, ServiceRequest, StaffRole, StaffUser
 from gateway.registry import Registry
+from gateway.request_handle import RequestHandle
 from gateway.requests import attachments as files
 from gateway.requests.context import (
     Caller,
@@ -57,7 +58,6 @@ from gateway.requests.errors import (
     StaleRequest,
 )
 from gateway.requests.filing import Filed, StoredFile, file_request
-from gateway.requests.handle import RequestHandle
 from gateway.requests.notices import CORRECTION_ASKED, NEW_MESSAGE, notify_citizen
 from gateway.services import DRAFT, Localized, Transition
 

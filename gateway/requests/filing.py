@@ -23,8 +23,8 @@ from gateway.db import Database
 from gateway.models import Attachment, RequestEvent, ServiceRequest
 from gateway.plugins import HookFailed
 from gateway.registry import ProvidedService, Registry
+from gateway.request_handle import RequestHandle
 from gateway.requests.forms import check_form
-from gateway.requests.handle import RequestHandle
 from gateway.requests.store import RequestStore
 from gateway.services import CitizenIdentity, FieldError, FormField, Localized, ServiceDefinition, ServiceSettings
 

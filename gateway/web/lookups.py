@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from gateway.audit.events import ANONYMOUS, pseudonym
 from gateway.communes import Commune
+from gateway.db import Database
 from gateway.registry import Registry
 from gateway.requests.filing import Filed, file_request
 from gateway.services import Localized
@@ -19,6 +20,12 @@ from gateway.web.i18n import choose_locale
 def registry_of(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
+
+
+def database_of(connection: HTTPConnection) -> Database:
+    """The application's database, typed (``app.state`` is not): ``await database_of(request).run(work)``."""
+    database: Database = connection.app.state.db
+    return database
 
 
 def commune_or_404(request: Request) -> Commune:

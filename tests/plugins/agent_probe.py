@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway import hookimpl
-from gateway.identity.access import require_staff
 from gateway.requests.store import RequestStore
+from gateway.web.access import require_staff
 
 
 async def list_requests(request: Request) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway import FormField, Localized, ServiceDefinition, hookimpl
-from gateway.requests.handle import RequestHandle
+from gateway.request_handle import RequestHandle
 
 SERVICE = ServiceDefinition(
     key="signalement",

@@ -20,7 +20,7 @@ from gateway import (
     Workflow,
     hookimpl,
 )
-from gateway.requests.handle import RequestHandle
+from gateway.request_handle import RequestHandle
 
 BADGE_WORKFLOW = Workflow(
     states=(

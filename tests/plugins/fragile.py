@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gateway import FieldError, FormField, Localized, ServiceDefinition, hookimpl
-from gateway.requests.handle import RequestHandle
+from gateway.request_handle import RequestHandle
 
 SERVICE = ServiceDefinition(
     key="fragile",

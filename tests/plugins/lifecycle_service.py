@@ -42,9 +42,9 @@ from gateway.identity.principal import Principal
 from gateway.models import Attachment, Citizen, RequestEvent, ServiceRequest
 from gateway.models.audit import AuditEntry
 from gateway.models.outbox import OutboxMessage
+from gateway.request_handle import RequestHandle
 from gateway.requests.backoffice import BackOffice
 from gateway.requests.context import Caller
-from gateway.requests.handle import RequestHandle
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.services import ServiceSettings
 from gateway.testing import ConfigFolder

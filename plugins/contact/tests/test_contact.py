@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlmodel import select
 
 from gateway.models import OutboxMessage, ServiceRequest
-from gateway.requests.handle import RequestHandle
+from gateway.request_handle import RequestHandle
 from gateway.testing import GuichetClient, sign_in_staff
 
 MESSAGE = {

@@ -7,7 +7,7 @@ from guichet_etat_civil import plugin
 
 from gateway import TransitionRefused
 from gateway.models import ServiceRequest
-from gateway.requests.handle import RequestHandle
+from gateway.request_handle import RequestHandle
 
 PERSONAL = {
     "kind": "birth",

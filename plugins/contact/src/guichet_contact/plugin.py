@@ -1,7 +1,7 @@
 """The rules of « Écrire à la mairie »: its form, its per-commune settings, its checks.
 
 The plugin holds no data: the core stores the message and hands this plugin
-a :class:`~gateway.requests.handle.RequestHandle` when it is filed.
+a :class:`~gateway.request_handle.RequestHandle` when it is filed.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from gateway import (
     hookimpl,
 )
 from gateway.communes import Commune
-from gateway.requests.handle import RequestHandle
+from gateway.request_handle import RequestHandle
 
 KEY = "contact"
 

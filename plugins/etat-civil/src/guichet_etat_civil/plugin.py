@@ -1,7 +1,7 @@
 """The rules of « Demande d'acte d'état civil »: its form, workflow, settings and checks.
 
 The plugin holds no data: the core stores the request and hands this plugin a
-:class:`~gateway.requests.handle.RequestHandle`. Who may obtain what is decided
+:class:`~gateway.request_handle.RequestHandle`. Who may obtain what is decided
 by :mod:`guichet_etat_civil.entitlement`, a pure function.
 """
 
@@ -27,7 +27,7 @@ from gateway import (
     hookimpl,
 )
 from gateway.communes import Commune
-from gateway.requests.handle import RequestHandle
+from gateway.request_handle import RequestHandle
 from guichet_etat_civil.entitlement import (
     FORM_LABELS,
     KIND_LABELS,

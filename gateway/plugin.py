@@ -1,0 +1,55 @@
+"""The public plugin API: everything a plugin imports from the core.
+
+A plugin imports from here (or from :mod:`gateway`, which re-exports this
+module) and from :mod:`gateway.testing` in its tests, nothing else. What is
+listed here sits on the bottom floors (plain data and the types a hook
+receives) or is the hook marker itself, so a plugin never pulls in the
+store, the web layer or the service layer.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from gateway.communes import Commune
+from gateway.hookspecs import PROJECT
+from gateway.request_handle import RequestHandle
+from gateway.services import (
+    DEFAULT_WORKFLOW,
+    Choice,
+    CitizenIdentity,
+    DocumentSpec,
+    FieldError,
+    FormField,
+    Localized,
+    ScanVerdict,
+    ServiceDefinition,
+    ServiceSettings,
+    State,
+    Transition,
+    TransitionRefused,
+    Workflow,
+)
+
+#: marks a plugin's hook implementations (``@hookimpl``); defined here only
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+__all__ = [
+    "DEFAULT_WORKFLOW",
+    "Choice",
+    "CitizenIdentity",
+    "Commune",
+    "DocumentSpec",
+    "FieldError",
+    "FormField",
+    "Localized",
+    "RequestHandle",
+    "ScanVerdict",
+    "ServiceDefinition",
+    "ServiceSettings",
+    "State",
+    "Transition",
+    "TransitionRefused",
+    "Workflow",
+    "hookimpl",
+]
