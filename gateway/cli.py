@@ -232,8 +232,8 @@ def demo() -> None:
 @click.pass_context
 def demo_seed(ctx: click.Context, activity: int, random_seed: int) -> None:
     """Load the demo data (idempotent: running it twice adds nothing, except what --requests asks for)."""
-    from gateway.demo import seed
-    from gateway.demo_activity import seed_activity
+    from gateway.demo.activity import seed_activity
+    from gateway.demo.seed import seed
 
     registry = _registry(ctx)
     if not registry.settings.gateway.demo:
