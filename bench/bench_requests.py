@@ -35,7 +35,7 @@ from starlette.applications import Starlette
 from bench.harness import Comparison, compare
 from gateway.app import create_app
 from gateway.db import Database
-from gateway.demo_activity import citizen_caller
+from gateway.demo.activity import citizen_caller
 from gateway.identity import staff as staff_accounts
 from gateway.identity.sessions import COOKIE, cookie_value, open_session
 from gateway.models import Citizen, RequestEvent, ServiceRequest

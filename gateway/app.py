@@ -51,7 +51,9 @@ logger = logging.getLogger(__name__)
 def load_registry(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]] = ()) -> Registry:
     """Plugins and configuration joined; raises ConfigError on any inconsistency."""
     try:
-        plugins: PluginSet = get_plugin_manager(settings.blocked_plugins, extra_plugins=extra_plugins)
+        plugins: PluginSet = get_plugin_manager(
+            settings.blocked_plugins, demo=settings.gateway.demo, extra_plugins=extra_plugins
+        )
     except ValueError as error:  # an unknown name in the blocklist
         raise ConfigError(settings.config_dir / "gateway.toml", "plugins.blocked", str(error)) from None
     return build_registry(settings, plugins)

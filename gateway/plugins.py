@@ -1,7 +1,8 @@
 """The plugin manager: hook specifications, the core's default plugins, entry points.
 
 Built-in behaviour (the pages, the API, reference numbers) is registered as
-default plugins through the very hooks a commune's plugin implements. Other
+default plugins through the very hooks a commune's plugin implements; the
+demo's own plugins are added only for a demo deployment (``demo=True``). Other
 plugins are distributions declaring an entry point in the ``guichet`` group.
 
 Plugins are loaded one by one: a plugin that fails to import is logged and
@@ -34,12 +35,16 @@ DEFAULT_PLUGINS = (
     "gateway.builtin.staff_pages",
     "gateway.builtin.audit_console",
     "gateway.builtin.access_log",
-    "gateway.builtin.demo_identity",
     "gateway.builtin.account_pages",
-    "gateway.builtin.demo_outbox",
     "gateway.builtin.oidc_pages",
     "gateway.builtin.citizen_requests",
     "gateway.builtin.back_office",
+)
+
+#: The demo's plugins (its identity provider, its mailbox), registered after the defaults in demo deployments only.
+DEMO_PLUGINS = (
+    "gateway.demo.identity_plugin",
+    "gateway.demo.mailbox",
 )
 
 
@@ -91,10 +96,13 @@ def available_entry_points() -> dict[str, Any]:
 def get_plugin_manager(
     blocked: Iterable[str] = (),
     *,
+    demo: bool = False,
     extra_plugins: Iterable[tuple[str, object]] = (),
 ) -> PluginSet:
     """Build the plugin manager: specs, defaults, entry points, blocklist, checks.
 
+    ``demo`` (``gateway.demo`` in the settings) adds :data:`DEMO_PLUGINS`
+    after the defaults; their names may be blocked in any deployment.
     ``extra_plugins`` registers (name, module-or-object) pairs after the
     entry points; tests use it to load small plugins from ``tests/plugins``.
     """
@@ -102,13 +110,13 @@ def get_plugin_manager(
     manager.add_hookspecs(hookspecs)
     blocked = tuple(blocked)
     points = available_entry_points()
-    known = set(points) | set(DEFAULT_PLUGINS) | {name for name, _ in extra_plugins}
+    known = set(points) | set(DEFAULT_PLUGINS) | set(DEMO_PLUGINS) | {name for name, _ in extra_plugins}
     for name in blocked:
         if name not in known:
             raise UnknownBlockedPlugin(name, known)
         manager.set_blocked(name)
     plugins = PluginSet(manager=manager, blocked=blocked)
-    for module_name in DEFAULT_PLUGINS:
+    for module_name in (*DEFAULT_PLUGINS, *(DEMO_PLUGINS if demo else ())):
         if not manager.is_blocked(module_name):
             manager.register(importlib.import_module(module_name), name=module_name)
     for name, point in sorted(points.items()):

@@ -10,7 +10,7 @@ from sqlmodel import col, func, select
 
 from gateway.app import create_app
 from gateway.db import Database
-from gateway.demo_activity import ActivitySummary, seed_activity
+from gateway.demo.activity import ActivitySummary, seed_activity
 from gateway.models import AuditEntry, OutboxMessage, ServiceRequest, StaffUser
 from gateway.registry import Registry
 from gateway.testing import ConfigFolder

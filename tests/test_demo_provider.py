@@ -29,7 +29,7 @@ from starlette.applications import Starlette
 
 from gateway import hookimpl
 from gateway.app import create_app
-from gateway.identity.demo_provider import (
+from gateway.demo.identity_provider import (
     DEMO_CLIENT_ID,
     ISSUER_PATH,
     LOGIN_CALLBACK_PATH,
@@ -40,9 +40,9 @@ from gateway.identity.demo_provider import (
     gateway_client,
     issuer_url,
 )
-from gateway.identity.demo_provider.clients import staff_client_credentials, staff_clients
-from gateway.identity.demo_provider.keys import KEY_FILE, SigningKeyError
-from gateway.identity.demo_provider.tokens import pairwise_subject
+from gateway.demo.identity_provider.clients import staff_client_credentials, staff_clients
+from gateway.demo.identity_provider.keys import KEY_FILE, SigningKeyError
+from gateway.demo.identity_provider.tokens import pairwise_subject
 from gateway.identity.providers import provider_registry, staff_sign_in_choices
 from gateway.models import DemoAuthorizationCode
 from gateway.settings import ConfigError, Settings, load_settings
@@ -220,7 +220,7 @@ async def test_a_damaged_key_file_takes_only_the_provider_out_of_service(
     guichet_config.set_gateway(database={"url": guichet_database_url})
     app = create_app(guichet_config.path)
     try:
-        failure = app.state.registry.plugins.failures["gateway.builtin.demo_identity"]
+        failure = app.state.registry.plugins.failures["gateway.demo.identity_plugin"]
         assert SigningKeyError.__name__ in failure.error and KEY_FILE in failure.error
         async with GuichetClient(app) as client:
             assert (await client.get(ISSUER_PATH + "/jwks")).status_code == 404
@@ -630,7 +630,7 @@ class ExtraClients:
 
 async def test_a_test_can_register_its_own_client(guichet_config: ConfigFolder, guichet_database_url: str) -> None:
     guichet_config.set_gateway(
-        database={"url": guichet_database_url}, plugins={"blocked": ["gateway.builtin.demo_identity"]}
+        database={"url": guichet_database_url}, plugins={"blocked": ["gateway.demo.identity_plugin"]}
     )
     own = DemoClient(
         client_id="test-rp",

@@ -24,11 +24,11 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.cli import main as cli
-from gateway.demo_activity import demo_staff
+from gateway.demo.activity import demo_staff
+from gateway.demo.identity_provider import ISSUER_PATH
+from gateway.demo.identity_provider.clients import staff_client_credentials
+from gateway.demo.identity_provider.tokens import pairwise_subject
 from gateway.identity import staff as staff_accounts
-from gateway.identity.demo_provider import ISSUER_PATH
-from gateway.identity.demo_provider.clients import staff_client_credentials
-from gateway.identity.demo_provider.tokens import pairwise_subject
 from gateway.models import AuditEntry, StaffRole, StaffUser, UserSession
 from gateway.settings import Settings
 from gateway.testing import ConfigFolder, GuichetClient

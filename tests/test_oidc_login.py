@@ -36,9 +36,9 @@ from starlette.routing import Route
 
 from gateway.app import create_app
 from gateway.cli import main as cli
+from gateway.demo.identity_provider import ISSUER_PATH, demo_client_credentials
+from gateway.demo.identity_provider.tokens import pairwise_subject
 from gateway.identity import staff as staff_accounts
-from gateway.identity.demo_provider import ISSUER_PATH, demo_client_credentials
-from gateway.identity.demo_provider.tokens import pairwise_subject
 from gateway.identity.oidc import FLOW_COOKIE, Flow, acr_satisfies, open_flow, seal_flow
 from gateway.identity.sessions import COOKIE, cookie_value, open_session
 from gateway.models import AuditEntry, Citizen, StaffUser, UserSession

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.audit.events import pseudonym
 from gateway.db import Database
-from gateway.demo_activity import staff_caller
+from gateway.demo.activity import staff_caller
 from gateway.identity import staff as staff_accounts
 from gateway.models import Attachment, AuditEntry, Citizen, RequestEvent, ServiceRequest
 from gateway.requests.attachments import AttachmentStore
@@ -43,7 +43,7 @@ def app(guichet_config: ConfigFolder, guichet_database_url: str) -> Iterator[Sta
 
 
 def citizen_caller(app: Starlette, name: str = "Camille") -> Caller:
-    from gateway.demo_activity import citizen_caller as caller_for
+    from gateway.demo.activity import citizen_caller as caller_for
 
     with app.state.db.session() as session:
         citizen = Citizen(public_id=os.urandom(16).hex(), issuer="https://idp.test", sub=os.urandom(8).hex(),

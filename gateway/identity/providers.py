@@ -1,17 +1,17 @@
 """The OpenID Connect providers people sign in with: what the configuration says, resolved once at start.
 
-Three sources, one registry:
+Two sources in the configuration, plus what the floors above add, in one registry:
 
 - ``[[identity.providers]]`` in ``gateway.toml``: the syndicate's providers for
   residents, FranceConnect above all;
 - ``[identity] citizen_provider`` and ``staff_provider`` in a commune's file: a
   commune's own provider for its residents, and the one its staff sign in
   with (the commune's directory, which does the second factor itself);
-- the demo provider the gateway serves itself (``demo_identity.enabled``),
-  added under the key ``demo`` with the credentials derived from the secret key;
-  in that same demo, it also stands in for the staff provider of every commune
-  that has none of its own (key ``demo.<commune>``, a directory of fictitious
-  agents), so a newcomer can see the back office without an authenticator app.
+- the sources registered with :func:`add_provider_source`: the demo
+  (:mod:`gateway.demo`, floor 8) registers its own provider there when it is
+  imported, so this module never names it. Its providers are flagged
+  ``demo``: a demo staff directory stands in for the staff provider of a
+  commune that has none of its own.
 
 Keys are unique across all of them (checked with the settings), so a key
 names one provider in addresses, in the session row and in the audit log.
@@ -21,29 +21,17 @@ Client secrets are read from the environment variables the files name.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
 from gateway.identity.claims import SCOPE_CLAIMS
-from gateway.identity.demo_provider.clients import (
-    demo_client_credentials,
-    demo_staff_communes,
-    discovery_url,
-    issuer_url,
-    staff_client_credentials,
-)
 from gateway.settings import IdentityProviderSection, Settings
 
 Purpose = Literal["citizen", "staff"]
 
-DEMO_KEY = "demo"
 FRANCECONNECT_KEY = "franceconnect"
-#: what the demo provider is asked for: the same minimum as a configured provider's default
-DEMO_SCOPES = ("openid", "given_name", "family_name", "email")
-#: for residents, plus the birth claims the demo's civil-status service prefills its form with
-DEMO_CITIZEN_SCOPES = (*DEMO_SCOPES, "birthdate", "birthplace", "birthcountry")
 
 
 @dataclass(frozen=True)
@@ -136,44 +124,18 @@ def _from_section(
     )
 
 
-def demo_provider(settings: Settings) -> Provider:
-    """The gateway's own demo provider, as a relying party of it sees it."""
-    client_id, secret = demo_client_credentials(settings)
-    return Provider(
-        key=DEMO_KEY,
-        display_name="Démonstration",
-        purpose="citizen",
-        issuer=issuer_url(settings),
-        discovery_url=discovery_url(settings),
-        client_id=client_id,
-        client_secret=secret,
-        scopes=DEMO_CITIZEN_SCOPES,
-        acr_values="eidas1",
-        pkce=True,
-        post_logout_redirect="/",
-        demo=True,
-    )
+#: computes providers from the settings; returns none when its part of the deployment is off
+ProviderSource = Callable[[Settings], Iterable[Provider]]
+_sources: list[ProviderSource] = []
 
 
-def demo_staff_provider(settings: Settings, commune: str, commune_name: str) -> Provider:
-    """The demo provider as a commune's staff directory (demo only, for a commune without a staff provider)."""
-    client_id, secret = staff_client_credentials(settings, commune)
-    return Provider(
-        key=f"{DEMO_KEY}.{commune}",  # a dot: no configured key can take it
-        display_name=f"Annuaire de démonstration de {commune_name}",
-        purpose="staff",
-        issuer=issuer_url(settings),
-        discovery_url=discovery_url(settings),
-        client_id=client_id,
-        client_secret=secret,
-        scopes=DEMO_SCOPES,
-        acr_values="eidas1",
-        pkce=True,
-        post_logout_redirect="/agents/connexion",
-        commune=commune,
-        commune_name=commune_name,
-        demo=True,
-    )
+def add_provider_source(source: ProviderSource) -> None:
+    """Add providers derived from the settings to every registry (the demo registers its own on import).
+
+    Registering the same source twice adds it once.
+    """
+    if source not in _sources:
+        _sources.append(source)
 
 
 def provider_registry(settings: Settings) -> ProviderRegistry:
@@ -183,13 +145,12 @@ def provider_registry(settings: Settings) -> ProviderRegistry:
         if commune.identity.citizen_provider is not None:
             found.append(_from_section(commune.identity.citizen_provider, "citizen", commune=commune.slug,
                                        commune_name=commune.name))  # fmt: skip
-    if settings.demo_identity.enabled:
-        found.append(demo_provider(settings))
     for commune in settings.communes:
         if commune.identity.staff_provider is not None:
             found.append(_from_section(commune.identity.staff_provider, "staff", commune=commune.slug,
                                        commune_name=commune.name))  # fmt: skip
-    found.extend(demo_staff_provider(settings, slug, name) for slug, name in demo_staff_communes(settings))
+    for source in _sources:
+        found.extend(source(settings))
     return ProviderRegistry({provider.key: provider for provider in found})
 
 
@@ -204,9 +165,12 @@ class StaffChoice:
 
 
 def staff_sign_in_choices(settings: Settings) -> list[StaffChoice]:
-    demo = {slug for slug, _name in demo_staff_communes(settings)}
+    """The communes whose staff can sign in with a provider: their own, or a demo directory standing in for it."""
+    staff = provider_registry(settings).staff
+    demo = {provider.commune for provider in staff if provider.demo}
+    own = {provider.commune for provider in staff if not provider.demo}
     return [StaffChoice(commune.slug, commune.name, demo=commune.slug in demo) for commune in settings.communes
-            if commune.identity.staff_provider is not None or commune.slug in demo]  # fmt: skip
+            if commune.slug in own or commune.slug in demo]  # fmt: skip
 
 
 def form_action_sources(settings: Settings) -> tuple[str, ...]:

@@ -2,6 +2,12 @@
 
 Codes live in the database, not in process memory, so any gateway process can
 redeem a code another issued, and a code redeemed once is refused after.
+
+The table stays here with the core's, not in :mod:`gateway.demo`: migration
+0003 creates it in every deployment's schema, demo or not, and the migrations
+and the schema check (``SQLModel.metadata`` against the migrations) see the
+tables that :mod:`gateway.models` registers; models, on floor 1, cannot import
+the demo on floor 8.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The demo's letterbox: the outbox's messages shown as pages, so a demo needs no mail server.
 
-Registered as a default plugin; its ``guichet_routes`` offers the pages only
-when ``gateway.demo`` is true, so in any other deployment these addresses do
-not exist (404). The messages are shown as plain text: a link in a body is
+A demo plugin: registered only when ``gateway.demo`` is true (and its
+``guichet_routes`` still checks that, and that the gateway is on loopback), so
+in any other deployment these addresses do not exist (404). The messages are shown as plain text: a link in a body is
 text to copy, never a clickable link, and everything is escaped.
 """
 

@@ -16,14 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gateway.demo.identity_provider import discovery
+from gateway.demo.identity_provider.adapter import StarletteOAuth2Request, oauth2_request, read_parameters
+from gateway.demo.identity_provider.clients import ISSUER_PATH, DemoClient, gateway_client, issuer_url, staff_clients
+from gateway.demo.identity_provider.keys import public_jwks, signing_key
+from gateway.demo.identity_provider.people import CLAIMS, Person, StaffPerson, directory, person_in
+from gateway.demo.identity_provider.server import DemoProvider, ProviderConfig
+from gateway.demo.identity_provider.tokens import Signer
 from gateway.identity.claims import SCOPE_CLAIMS
-from gateway.identity.demo_provider import discovery
-from gateway.identity.demo_provider.adapter import StarletteOAuth2Request, oauth2_request, read_parameters
-from gateway.identity.demo_provider.clients import ISSUER_PATH, DemoClient, gateway_client, issuer_url, staff_clients
-from gateway.identity.demo_provider.keys import public_jwks, signing_key
-from gateway.identity.demo_provider.people import CLAIMS, Person, StaffPerson, directory, person_in
-from gateway.identity.demo_provider.server import DemoProvider, ProviderConfig
-from gateway.identity.demo_provider.tokens import Signer
 from gateway.services import Localized
 from gateway.settings import Settings
 from gateway.web.errors import PageError

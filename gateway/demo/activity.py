@@ -35,10 +35,10 @@ from gateway.audit.events import SYSTEM, Actor, AuditEvent
 from gateway.audit.log import record
 from gateway.communes import Commune
 from gateway.db import Database
+from gateway.demo.identity_provider.clients import staff_client_credentials
+from gateway.demo.identity_provider.people import staff_people
+from gateway.demo.identity_provider.tokens import pairwise_subject
 from gateway.identity import staff as staff_accounts
-from gateway.identity.demo_provider.clients import staff_client_credentials
-from gateway.identity.demo_provider.people import staff_people
-from gateway.identity.demo_provider.tokens import pairwise_subject
 from gateway.identity.federation import link_staff
 from gateway.identity.principal import Grant, Principal
 from gateway.identity.providers import provider_registry

@@ -8,7 +8,7 @@ What the gateway's login code needs is re-exported here: the issuer and
 discovery URLs, the gateway's client credentials and its callback paths.
 """
 
-from gateway.identity.demo_provider.clients import (
+from gateway.demo.identity_provider.clients import (
     DEMO_CLIENT_ID,
     ISSUER_PATH,
     LOGIN_CALLBACK_PATH,
@@ -19,7 +19,7 @@ from gateway.identity.demo_provider.clients import (
     gateway_client,
     issuer_url,
 )
-from gateway.identity.demo_provider.routes import demo_provider_routes
+from gateway.demo.identity_provider.routes import demo_provider_routes
 
 __all__ = [
     "DEMO_CLIENT_ID",

@@ -19,14 +19,14 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint, EndSessionRequest
 from starlette.responses import Response
 
 from gateway.db import Database
+from gateway.demo.identity_provider.adapter import to_response
+from gateway.demo.identity_provider.clients import DemoClient
+from gateway.demo.identity_provider.codes import ACCESS_TOKEN_LIFETIME, IssuedCode, redeemed_code
+from gateway.demo.identity_provider.grants import DemoCodeGrant, FranceConnectOpenIDCode, S256CodeChallenge
+from gateway.demo.identity_provider.keys import ALGORITHM, public_jwks
+from gateway.demo.identity_provider.people import Person, StaffPerson, person_in
+from gateway.demo.identity_provider.tokens import Signer, pairwise_subject
 from gateway.identity.claims import SCOPE_CLAIMS
-from gateway.identity.demo_provider.adapter import to_response
-from gateway.identity.demo_provider.clients import DemoClient
-from gateway.identity.demo_provider.codes import ACCESS_TOKEN_LIFETIME, IssuedCode, redeemed_code
-from gateway.identity.demo_provider.grants import DemoCodeGrant, FranceConnectOpenIDCode, S256CodeChallenge
-from gateway.identity.demo_provider.keys import ALGORITHM, public_jwks
-from gateway.identity.demo_provider.people import Person, StaffPerson, person_in
-from gateway.identity.demo_provider.tokens import Signer, pairwise_subject
 
 SCOPES_SUPPORTED = ("openid", *SCOPE_CLAIMS)
 

@@ -1,4 +1,4 @@
-"""The demo identity provider's routes, registered as a default plugin in demo deployments only.
+"""The demo identity provider's routes, a demo plugin (registered in demo deployments only).
 
 Settings refuse ``demo_identity.enabled`` outside a demo on loopback; this
 plugin adds no route at all unless it is on.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from gateway import hookimpl
-from gateway.identity.demo_provider import demo_provider_routes
+from gateway.demo.identity_provider import demo_provider_routes
 from gateway.settings import Settings
 
 

@@ -9,7 +9,7 @@ offers only that commune's fictitious agents and each gets its own pairwise
 Clients are configuration, not data: the gateway's own clients are derived from
 the deployment settings (their secrets from the gateway's secret key), so every
 process computes the same ones and nothing is stored. Tests pass extra
-clients to :func:`gateway.identity.demo_provider.routes.demo_provider_routes`.
+clients to :func:`gateway.demo.identity_provider.routes.demo_provider_routes`.
 """
 
 from __future__ import annotations

@@ -20,14 +20,14 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from joserfc.jwk import ECKey
 
-from gateway.identity.demo_provider.clients import DemoClient
-from gateway.identity.demo_provider.codes import ACCESS_TOKEN_LIFETIME, IssuedCode, hash_code, redeem_code, save_code
-from gateway.identity.demo_provider.keys import ALGORITHM
-from gateway.identity.demo_provider.people import Person, StaffPerson, person_in
-from gateway.identity.demo_provider.tokens import pairwise_subject
+from gateway.demo.identity_provider.clients import DemoClient
+from gateway.demo.identity_provider.codes import ACCESS_TOKEN_LIFETIME, IssuedCode, hash_code, redeem_code, save_code
+from gateway.demo.identity_provider.keys import ALGORITHM
+from gateway.demo.identity_provider.people import Person, StaffPerson, person_in
+from gateway.demo.identity_provider.tokens import pairwise_subject
 
 if TYPE_CHECKING:
-    from gateway.identity.demo_provider.server import DemoProvider
+    from gateway.demo.identity_provider.server import DemoProvider
 
 ACR_VALUES = ("eidas1",)
 #: FranceConnect asks for at least 32 random characters in each

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.identity.demo_provider.grants import ACR_VALUES
-from gateway.identity.demo_provider.keys import ALGORITHM
-from gateway.identity.demo_provider.people import CLAIMS
-from gateway.identity.demo_provider.server import SCOPES_SUPPORTED
+from gateway.demo.identity_provider.grants import ACR_VALUES
+from gateway.demo.identity_provider.keys import ALGORITHM
+from gateway.demo.identity_provider.people import CLAIMS
+from gateway.demo.identity_provider.server import SCOPES_SUPPORTED
 
 AUTHORIZE = "/authorize"
 TOKEN = "/token"  # noqa: S105  (a path, not a secret)

@@ -17,7 +17,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
-from gateway.identity.demo_provider.keys import ALGORITHM
+from gateway.demo.identity_provider.keys import ALGORITHM
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105  (a media type, not a secret)
 

@@ -1,0 +1,41 @@
+"""The ``guichet`` command: serve, migrate, inspect plugins and communes, seed the demo, audit, users, outbox.
+
+One module per command group; this one holds the root group and gathers them.
+The console script ``guichet`` and ``python -m gateway`` both run :func:`main`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gateway.cli.audit import audit
+from gateway.cli.communes import communes
+from gateway.cli.db import db
+from gateway.cli.demo import demo
+from gateway.cli.outbox import outbox
+from gateway.cli.plugins import plugins
+from gateway.cli.retention import retention
+from gateway.cli.serve import check, serve
+from gateway.cli.users import users
+from gateway.settings import CONFIG_ENV
+
+
+@click.group(name="guichet", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=CONFIG_ENV,
+    help="Folder holding gateway.toml and communes/ (default: $GUICHET_CONFIG, else this checkout's config/).",
+)
+@click.version_option(package_name="guichet")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
+    """Guichet: the e-services gateway of an inter-municipal syndicate."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config.resolve() if config else None
+
+
+for command in (serve, check, db, plugins, communes, demo, retention, audit, users, outbox):
+    main.add_command(command)

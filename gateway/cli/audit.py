@@ -1,0 +1,145 @@
+"""``guichet audit``: verify, seal, export and prune the tamper-evident audit log, and manage its keys."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from sqlalchemy import func
+from sqlmodel import select
+
+from gateway.audit.bundle import BundleError, build_bundle, read_bundle, verify_bundle, write_bundle
+from gateway.audit.checkpoint import Verifier, generate_signer
+from gateway.audit.keys import verifiers_for
+from gateway.audit.retention import prune
+from gateway.audit.sealing import seal
+from gateway.audit.verify import verify_log
+from gateway.cli.context import migrated_database, settings_of, signer_of
+from gateway.models import AuditEntry
+
+
+@click.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify")
+@click.option("--key", "keys", multiple=True, help="Verifier key to trust (repeatable); default: this gateway's keys.")
+@click.pass_context
+def audit_verify(ctx: click.Context, keys: tuple[str, ...]) -> None:
+    """Recompute the whole log; name the first entry modified, deleted, inserted or reordered (exit 1)."""
+    settings, database = migrated_database(ctx)
+    verifiers = verifiers_for(settings, keys)
+    with database.engine.connect() as connection:
+        total = connection.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+    with click.progressbar(length=total, label="verifying", file=sys.stderr, show_pos=True) as bar:
+        report = verify_log(database, verifiers, progress=bar.update)
+    if not report.ok:
+        finding = report.findings[0]
+        raise click.ClickException(f"audit log NOT verified: {finding.message}")
+    click.echo(
+        f"audit log verified: entries {report.first} to {report.size - 1}, "
+        f"{report.checkpoints} checkpoint(s) match their signature"
+        if report.size
+        else "audit log verified: no entries"
+    )
+
+
+@audit.command("checkpoint")
+@click.option(
+    "--every", type=click.IntRange(min=10), default=None, help="Keep sealing every N seconds (stop with Ctrl-C)."
+)
+@click.pass_context
+def audit_checkpoint(ctx: click.Context, every: int | None) -> None:
+    """Seal a signed checkpoint of the log as it is now."""
+    settings, database = migrated_database(ctx)
+    signer = signer_of(settings)
+    while True:
+        checkpoint = seal(database, signer, settings.audit_origin)
+        click.echo(checkpoint.note, nl=False)
+        if every is None:
+            return
+        time.sleep(every)
+
+
+@audit.command("key")
+@click.pass_context
+def audit_key(ctx: click.Context) -> None:
+    """Print the verifier key that checks this gateway's checkpoints (give it to auditors and witnesses)."""
+    click.echo(signer_of(settings_of(ctx)).verifier().to_text())
+
+
+@audit.command("keygen")
+@click.argument("name")
+def audit_keygen(name: str) -> None:
+    """Print a new signing key (keep it out of the repository) and its verifier key on stderr."""
+    signer = generate_signer(name)
+    click.echo(signer.to_text())
+    click.echo(f"verifier key: {signer.verifier().to_text()}", err=True)
+
+
+@audit.command("export")
+@click.option("--since", type=click.DateTime(), default=None, help="First moment included (UTC).")
+@click.option("--until", type=click.DateTime(), default=None, help="First moment excluded (UTC).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Bundle file.")
+@click.pass_context
+def audit_export(ctx: click.Context, since: datetime | None, until: datetime | None, output: Path) -> None:
+    """Write a self-contained, offline-verifiable bundle of the entries in a period."""
+    settings, database = migrated_database(ctx)
+    signer = signer_of(settings)
+    seal(database, signer, settings.audit_origin)
+    bundle = build_bundle(
+        database,
+        since=since.replace(tzinfo=UTC) if since else None,
+        until=until.replace(tzinfo=UTC) if until else None,
+        verifier_keys=[signer.verifier().to_text()],
+    )
+    write_bundle(bundle, output)
+    click.echo(f"{len(bundle['entries'])} entries written to {output}, proven against checkpoint {bundle['tree_size']}")
+
+
+@audit.command("verify-bundle")
+@click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "keys", multiple=True, help="Verifier key to trust (repeatable).")
+def audit_verify_bundle(bundle_file: Path, keys: tuple[str, ...]) -> None:
+    """Verify a bundle offline, without the database."""
+    try:
+        bundle = read_bundle(bundle_file)
+        if keys:
+            verifiers = [Verifier.from_text(key) for key in keys]
+        else:
+            embedded = bundle.get("verifier_keys", []) if isinstance(bundle, dict) else []
+            verifiers = [Verifier.from_text(key) for key in embedded]
+            click.echo(
+                "warning: trusting the verifier key inside the bundle; pass --key to check it against yours", err=True
+            )
+        summary = verify_bundle(bundle, verifiers)
+    except (BundleError, ValueError) as error:
+        raise click.ClickException(f"bundle NOT verified: {error}") from None
+    click.echo(
+        f"bundle verified: {summary.entries} entries included in the signed log of {summary.tree_size} "
+        f"({summary.origin})"
+    )
+
+
+@audit.command("prune")
+@click.pass_context
+def audit_prune(ctx: click.Context) -> None:
+    """Remove entries past the retention period, archiving them as a verifiable bundle first."""
+    settings, database = migrated_database(ctx)
+    result = prune(
+        database,
+        signer_of(settings),
+        settings.audit_origin,
+        months=settings.audit.retention_months,
+        archive_dir=settings.data_dir / settings.audit.archive_dir,
+    )
+    if result.removed:
+        click.echo(
+            f"{result.removed} entries removed (archived in {result.archive}); the log now starts at {result.kept_from}"
+        )
+    else:
+        click.echo("nothing to remove")

@@ -1,0 +1,56 @@
+"""``guichet communes``: the member communes, and the processing register of what they offer."""
+
+from __future__ import annotations
+
+import click
+
+from gateway.cli.context import registry_of
+
+
+@click.group()
+def communes() -> None:
+    """Member communes."""
+
+
+@communes.command("list")
+@click.pass_context
+def communes_list(ctx: click.Context) -> None:
+    """Every commune with its INSEE code and enabled services."""
+    registry = registry_of(ctx)
+    for commune in registry.communes.values():
+        services = []
+        for key in commune.services:
+            services.append(key if registry.is_available(key) else f"{key} (unavailable)")
+        seat = " [seat]" if commune.seat else ""
+        click.echo(f"{commune.slug:<16} {commune.insee}  {commune.name}{seat}  services: {', '.join(services) or '-'}")
+
+
+@communes.command("register")
+@click.option("--commune", "only", default=None, help="Only this commune's entries.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@click.pass_context
+def communes_register(ctx: click.Context, only: str | None, as_json: bool) -> None:
+    """The processing register (GDPR art. 30): purpose, legal basis, data, retention of each service."""
+    import dataclasses
+    import json
+
+    from gateway.requests.register import processing_register
+
+    entries = [entry for entry in processing_register(registry_of(ctx)) if only in (None, entry.commune)]
+    if only is not None and not entries and registry_of(ctx).commune(only) is None:
+        raise click.ClickException(f"no commune {only!r}")
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(entry) for entry in entries], ensure_ascii=False, indent=2))
+        return
+    for entry in entries:
+        click.echo(
+            f"== {entry.commune_name} — {entry.title} ({entry.service})" + ("" if entry.available else " [unavailable]")
+        )
+        click.echo(f"   finalité : {entry.purpose}")
+        click.echo(f"   base légale : {entry.legal_basis}")
+        click.echo(f"   données : {'; '.join(entry.data_collected) or '-'}")
+        click.echo(f"   pièces : {'; '.join(entry.documents) or '-'}")
+        click.echo(
+            f"   conservation : {entry.retention_days} jours après la décision ; brouillons {entry.draft_days} jours"
+        )
+        click.echo(f"   destinataires : {entry.recipients}")

@@ -1,0 +1,44 @@
+"""``guichet plugins``: which plugins are loaded, their hooks and services, and which failed or are blocked."""
+
+from __future__ import annotations
+
+import click
+
+from gateway.cli.context import registry_of
+
+
+@click.group()
+def plugins() -> None:
+    """Installed plugins."""
+
+
+@plugins.command("list")
+@click.pass_context
+def plugins_list(ctx: click.Context) -> None:
+    """Every plugin: distribution, version, hooks, services and the communes enabling each."""
+    registry = registry_of(ctx)
+    plugin_set = registry.plugins
+    services_by_plugin: dict[str, list[str]] = {}
+    for key, provided in registry.services.items():
+        services_by_plugin.setdefault(provided.plugin, []).append(key)
+    names = sorted(set(plugin_set.names()) | set(plugin_set.failures))
+    for name in names:
+        dist, version = plugin_set.distributions.get(name, ("guichet", _core_version()))
+        state = "FAILED" if name in plugin_set.failures else "active"
+        click.echo(f"{name}  ({dist} {version}, {state})")
+        if name in plugin_set.failures:
+            failure = plugin_set.failures[name]
+            click.echo(f"  failed in {failure.hook}: {failure.error}")
+            continue
+        click.echo(f"  hooks: {', '.join(plugin_set.hooks_of(name)) or '-'}")
+        for key in sorted(services_by_plugin.get(name, [])):
+            communes = registry.enabled_by(key)
+            click.echo(f"  service {key}: enabled by {', '.join(communes) if communes else 'no commune'}")
+    for name in plugin_set.blocked:
+        click.echo(f"{name}  (blocked by configuration)")
+
+
+def _core_version() -> str:
+    from gateway import __version__
+
+    return __version__
