@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.api.openapi import IDEMPOTENCY_KEY, file_response, json_body, json_response, operation, problem_response
 from gateway.api.request_input import (
     JSON_BODY_ERRORS,
     Body,
@@ -47,6 +46,7 @@ from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of
+from gateway.web.openapi import IDEMPOTENCY_KEY, file_response, json_body, json_response, operation, problem_response
 
 QUERY_ERRORS = Localized("Paramètres de recherche incorrects.", "Incorrect query parameters.")
 UNKNOWN_PARAMETER = Localized("Ce paramètre n'existe pas.", "This parameter does not exist.")

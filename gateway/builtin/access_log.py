@@ -21,7 +21,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway import hookimpl
-from gateway.api.openapi import json_response, operation, problem_response
 from gateway.audit.events import AuditEvent, format_time, pseudonym
 from gateway.audit.labels import ROLES, action_label
 from gateway.audit.log import record
@@ -31,6 +30,7 @@ from gateway.models import AuditEntry, Citizen, LocalAccount, StaffUser
 from gateway.registry import Registry
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import registry_of, request_origin
+from gateway.web.openapi import json_response, operation, problem_response
 from gateway.web.templating import render
 
 PARIS = ZoneInfo("Europe/Paris")

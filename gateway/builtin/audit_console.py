@@ -19,7 +19,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway import hookimpl
-from gateway.api.openapi import json_response, operation, problem_response
 from gateway.audit.events import AuditEvent, pseudonym
 from gateway.audit.log import record
 from gateway.audit.search import AuditQuery, QueryError, Scope, as_dict, csv_rows, parse_query, proof_for, search
@@ -29,6 +28,7 @@ from gateway.models import AuditEntry
 from gateway.services import Localized
 from gateway.web.errors import PageError
 from gateway.web.lookups import registry_of, request_origin
+from gateway.web.openapi import json_response, operation, problem_response
 from gateway.web.templating import render
 
 PURPOSE = "contrôle de la traçabilité des accès aux données personnelles"

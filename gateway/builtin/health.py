@@ -10,8 +10,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway import hookimpl
-from gateway.api.openapi import json_response, operation
 from gateway.db import NotMigrated
+from gateway.web.openapi import json_response, operation
 
 logger = logging.getLogger(__name__)
 
