@@ -1,13 +1,14 @@
-"""The auditor console and its JSON search, registered as a default plugin."""
+"""The auditor console and the audit log's API, registered as a default plugin."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
 from gateway import hookimpl
-from gateway.pages import audit_pages
+from gateway.api import audit_log
+from gateway.pages import audit_log_pages
 
 
 @hookimpl
 def guichet_routes() -> list[BaseRoute]:
-    return audit_pages.routes()
+    return [*audit_log_pages.routes(), *audit_log.routes()]

@@ -1,10 +1,9 @@
 """OpenAPI declarations an endpoint makes about itself, for pages and API alike.
 
-An endpoint that answers JSON (the API, and the few JSON twins of pages such
-as the audit console's search) declares its operation with ``@operation(...)``;
+An API endpoint declares its operation with ``@operation(...)``;
 :mod:`gateway.api.openapi_document` gathers the declarations into the
-document. Declaring lives here, below both ``pages`` and ``api``, so either
-can describe a route without importing the other.
+document. Declaring lives here, below both ``pages`` and ``api``, so that
+whatever answers JSON can describe itself without importing the document.
 """
 
 from __future__ import annotations
