@@ -7,9 +7,6 @@ Three checks, each failing with a report a person can act on:
 - no import cycle among the children of any package of ``gateway`` (a type-only import counts:
   a cycle that only type checkers see still ties the two packages together);
 - no module over 600 lines in ``gateway/`` or ``plugins/*/src``.
-
-The ``PENDING_*`` sets name what is in flight on sibling branches of the same refactoring (issue 10);
-the integrator empties them once those branches have landed.
 """
 
 from __future__ import annotations
@@ -24,25 +21,6 @@ import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 600
-
-#: modules over MAX_LINES that sibling branches split (pages/, cli/, the back office, the etat-civil plugin)
-PENDING_SPLIT = {
-    "gateway/requests/backoffice.py",
-    "gateway/cli.py",
-    "gateway/api/agent_requests.py",
-    "gateway/builtin/back_office.py",
-    "plugins/etat-civil/src/guichet_etat_civil/plugin.py",
-}
-
-#: imports left out of the cycle check: the demo provider, which a sibling branch moves into gateway.demo
-PENDING_CYCLE_IMPORTS = {
-    # identity -> web -> requests -> identity
-    ("gateway.identity.demo_provider.routes", "gateway.web.errors"),
-    ("gateway.identity.demo_provider.routes", "gateway.web.i18n"),
-    ("gateway.identity.demo_provider.routes", "gateway.web.templating"),
-    # grants -> server (type-only) -> grants
-    ("gateway.identity.demo_provider.grants", "gateway.identity.demo_provider.server"),
-}
 
 #: what a migration may import from the core (Alembic's folder is not a package: import-linter cannot see it)
 MIGRATIONS_MAY_IMPORT = {"gateway.models", "gateway.db"}
@@ -81,7 +59,7 @@ def test_no_import_cycle_between_sibling_packages_or_modules() -> None:
 def test_modules_stay_small() -> None:
     sources = [*(ROOT / "gateway").rglob("*.py"), *ROOT.glob("plugins/*/src/**/*.py")]
     sizes = {path.relative_to(ROOT).as_posix(): len(path.read_text(encoding="utf-8").splitlines()) for path in sources}
-    too_long = {path: lines for path, lines in sorted(sizes.items()) if lines > MAX_LINES and path not in PENDING_SPLIT}
+    too_long = {path: lines for path, lines in sorted(sizes.items()) if lines > MAX_LINES}
     assert not too_long, f"modules over {MAX_LINES} lines (split them by job): {too_long}"
 
 
@@ -118,7 +96,7 @@ def sibling_imports(graph: grimp.ImportGraph, package: str) -> dict[str, set[str
         if not importer.startswith(package + "."):
             continue
         for imported in graph.find_modules_directly_imported_by(importer):
-            if not imported.startswith(package + ".") or (importer, imported) in PENDING_CYCLE_IMPORTS:
+            if not imported.startswith(package + "."):
                 continue
             source, target = child_of(importer), child_of(imported)
             if source != target:

@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.api.openapi import IDEMPOTENCY_KEY, file_response, json_body, json_response, operation, problem_response
 from gateway.api.request_input import (
     JSON_BODY_ERRORS,
     REQUIRED,
@@ -44,6 +43,7 @@ from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.errors import PageError
 from gateway.web.lookups import database_of, registry_of
+from gateway.web.openapi import IDEMPOTENCY_KEY, file_response, json_body, json_response, operation, problem_response
 
 FOR_CITIZENS = Localized(
     "Ces adresses servent aux habitants connectés à leur compte, pas aux comptes des agents.",

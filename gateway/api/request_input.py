@@ -15,11 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api.bodies import json_object
-from gateway.api.openapi import problem_response
 from gateway.requests.filing import SUBMISSION_KEY_MAX, new_submission_key
 from gateway.services import FieldError, Localized
 from gateway.web.errors import problem
 from gateway.web.i18n import choose_locale
+from gateway.web.openapi import problem_response
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

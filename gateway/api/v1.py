@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.api.bodies import json_object
-from gateway.api.openapi import IDEMPOTENCY_KEY, build_document, json_body, json_response, operation, problem_response
+from gateway.api.openapi_document import build_document
 from gateway.api.request_json import both
 from gateway.communes import Commune
 from gateway.registry import Offer
@@ -21,6 +21,7 @@ from gateway.services import FormField, Localized
 from gateway.web.errors import PageError, problem
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import commune_or_404, enabled_service_or_404, file_from, registry_of
+from gateway.web.openapi import IDEMPOTENCY_KEY, json_body, json_response, operation, problem_response
 
 PREFIX = "/api/v1"
 NOT_FOUND = problem_response("No such commune, or the commune does not offer this service.")

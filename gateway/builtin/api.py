@@ -5,9 +5,15 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from gateway import hookimpl
-from gateway.api import agent_requests, citizen_requests, v1
+from gateway.api import agent_queue, agent_requests, citizen_requests, counter_filing, v1
 
 
 @hookimpl
 def guichet_routes() -> list[BaseRoute]:
-    return [*v1.routes(), *citizen_requests.routes(), *agent_requests.routes()]
+    return [
+        *v1.routes(),
+        *citizen_requests.routes(),
+        *agent_queue.routes(),
+        *agent_requests.routes(),
+        *counter_filing.routes(),
+    ]

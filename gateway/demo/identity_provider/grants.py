@@ -11,7 +11,7 @@ identity claims (those come from ``/userinfo``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, OAuth2Error, OAuth2Request
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
@@ -22,12 +22,10 @@ from joserfc.jwk import ECKey
 
 from gateway.demo.identity_provider.clients import DemoClient
 from gateway.demo.identity_provider.codes import ACCESS_TOKEN_LIFETIME, IssuedCode, hash_code, redeem_code, save_code
+from gateway.demo.identity_provider.config import ProviderState
 from gateway.demo.identity_provider.keys import ALGORITHM
 from gateway.demo.identity_provider.people import Person, StaffPerson, person_in
 from gateway.demo.identity_provider.tokens import pairwise_subject
-
-if TYPE_CHECKING:
-    from gateway.demo.identity_provider.server import DemoProvider
 
 ACR_VALUES = ("eidas1",)
 #: FranceConnect asks for at least 32 random characters in each
@@ -55,7 +53,7 @@ class DemoCodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]  # authlib sh
     """Codes live in the database (see :mod:`.codes`); the access token is a JWT bound to its code."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_post"]  # noqa: RUF012  (authlib's own attribute)
-    server: DemoProvider
+    server: ProviderState
 
     def validate_authorization_request(self) -> str:
         redirect_uri: str = super().validate_authorization_request()
@@ -133,7 +131,7 @@ class FranceConnectOpenIDCode(OpenIDCode):  # type: ignore[misc]
 
     DEFAULT_EXPIRES_IN = int(ACCESS_TOKEN_LIFETIME.total_seconds())
 
-    def __init__(self, provider: DemoProvider) -> None:
+    def __init__(self, provider: ProviderState) -> None:
         super().__init__(require_nonce=True)
         self.provider = provider
 

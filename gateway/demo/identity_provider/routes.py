@@ -19,9 +19,10 @@ from starlette.routing import BaseRoute, Route
 from gateway.demo.identity_provider import discovery
 from gateway.demo.identity_provider.adapter import StarletteOAuth2Request, oauth2_request, read_parameters
 from gateway.demo.identity_provider.clients import ISSUER_PATH, DemoClient, gateway_client, issuer_url, staff_clients
+from gateway.demo.identity_provider.config import ProviderConfig
 from gateway.demo.identity_provider.keys import public_jwks, signing_key
 from gateway.demo.identity_provider.people import CLAIMS, Person, StaffPerson, directory, person_in
-from gateway.demo.identity_provider.server import DemoProvider, ProviderConfig
+from gateway.demo.identity_provider.server import DemoProvider
 from gateway.demo.identity_provider.tokens import Signer
 from gateway.identity.claims import SCOPE_CLAIMS
 from gateway.services import Localized

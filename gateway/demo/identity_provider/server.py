@@ -8,7 +8,6 @@ so any number of gateway processes serve the same flows.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,24 +21,14 @@ from gateway.db import Database
 from gateway.demo.identity_provider.adapter import to_response
 from gateway.demo.identity_provider.clients import DemoClient
 from gateway.demo.identity_provider.codes import ACCESS_TOKEN_LIFETIME, IssuedCode, redeemed_code
+from gateway.demo.identity_provider.config import ProviderConfig
 from gateway.demo.identity_provider.grants import DemoCodeGrant, FranceConnectOpenIDCode, S256CodeChallenge
 from gateway.demo.identity_provider.keys import ALGORITHM, public_jwks
 from gateway.demo.identity_provider.people import Person, StaffPerson, person_in
-from gateway.demo.identity_provider.tokens import Signer, pairwise_subject
+from gateway.demo.identity_provider.tokens import pairwise_subject
 from gateway.identity.claims import SCOPE_CLAIMS
 
 SCOPES_SUPPORTED = ("openid", *SCOPE_CLAIMS)
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """Everything a provider needs that does not change while the gateway runs."""
-
-    issuer: str
-    signer: Signer
-    clients: Mapping[str, DemoClient]
-    #: the gateway's secret key, for pairwise subjects
-    secret_key: bytes
 
 
 class DemoProvider(AuthorizationServer):  # type: ignore[misc]  # authlib ships no type hints

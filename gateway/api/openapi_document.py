@@ -1,66 +1,23 @@
-"""The OpenAPI 3.1 document, built from the routes themselves.
+"""The OpenAPI 3.1 document, built from the routes themselves, and the component schemas it names.
 
-Each API endpoint carries its operation (``@operation(...)``); the document
-lists every route that has one, so a route cannot be served without being
-described (a test checks that every ``/api/`` route is in the document).
+Each endpoint carries its operation (``@operation(...)``, from
+:mod:`gateway.web.openapi`); the document lists every route that has one, so
+a route cannot be served without being described (a test checks that every
+``/api/`` route is in the document).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.routing import BaseRoute, Route
 
 import gateway
+from gateway.web.openapi import OPENAPI_ATTRIBUTE
 
-OPENAPI_ATTRIBUTE = "__openapi__"
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
-
-
-def operation(**spec: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Attach an OpenAPI operation object (for every method of the route) to an endpoint."""
-
-    def attach(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-        setattr(endpoint, OPENAPI_ATTRIBUTE, spec)
-        return endpoint
-
-    return attach
-
-
-def problem_response(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-
-
-def _json_content(schema: str) -> dict[str, Any]:
-    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
-
-
-def json_response(description: str, schema: str) -> dict[str, Any]:
-    return {"description": description, "content": _json_content(schema)}
-
-
-def json_body(schema: str) -> dict[str, Any]:
-    """A required JSON request body of the named component schema."""
-    return {"required": True, "content": _json_content(schema)}
-
-
-def file_response(description: str, media_type: str) -> dict[str, Any]:
-    """A response whose body is a file to download, not JSON."""
-    return {"description": description, "content": {media_type: {}}}
-
-
-#: the optional header that makes a creation safe to retry
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "maxLength": 64},
-}
 
 
 def build_document(routes: Iterable[BaseRoute], *, title: str, server: str) -> dict[str, Any]:

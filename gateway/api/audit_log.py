@@ -1,0 +1,98 @@
+"""The audit log as JSON, for auditors: search (JSON or CSV) and one entry with its inclusion proof.
+
+Registered by the default plugin :mod:`gateway.builtin.audit_console`, beside
+the console's pages. Who may read, and the record of each reading, are in
+:mod:`gateway.web.audit_log_reading`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from gateway.audit.search import as_dict, csv_rows
+from gateway.services import Localized
+from gateway.web.audit_log_reading import audit_query, auditor, load_entry, run_search
+from gateway.web.errors import PageError
+from gateway.web.openapi import json_response, operation, problem_response
+
+AUDIT_PARAMETERS = [
+    {"name": name, "in": "query", "required": False, "schema": schema}
+    for name, schema in (
+        ("citizen", {"type": "string"}),
+        ("agent", {"type": "string"}),
+        ("role", {"type": "string"}),
+        ("commune", {"type": "string"}),
+        ("service", {"type": "string"}),
+        ("action", {"type": "string"}),
+        ("outcome", {"type": "string", "enum": ["success", "denied", "failure"]}),
+        ("since", {"type": "string", "format": "date-time"}),
+        ("until", {"type": "string", "format": "date-time"}),
+        ("before", {"type": "integer", "minimum": 0}),
+        ("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+        ("format", {"type": "string", "enum": ["json", "csv"]}),
+    )
+]
+
+
+@operation(
+    summary="Search the audit log (auditors)",
+    operationId="searchAudit",
+    parameters=AUDIT_PARAMETERS,
+    security=[{"bearer": []}],
+    responses={
+        "200": json_response("Matching entries, newest first.", "AuditEntries"),
+        "400": problem_response("A parameter is unknown or malformed."),
+        "401": problem_response("No valid API token or session."),
+        "403": problem_response("Not an auditor, or outside the auditor's communes."),
+    },
+)
+async def api_search(request: Request) -> Response:
+    principal, scope = await auditor(request)
+    params = dict(request.query_params)
+    kind = params.pop("format", "json")
+    if kind not in ("json", "csv"):
+        raise PageError(400, Localized("format : json ou csv", "format: must be json or csv"))
+    query = audit_query(params)
+    entries = await run_search(request, "audit.export" if kind == "csv" else "audit.search", query, principal, scope)
+    if kind == "csv":
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(csv_rows(entries))
+        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8")
+    return JSONResponse({"entries": [as_dict(entry) for entry in entries]})
+
+
+@operation(
+    summary="One audit entry with its inclusion proof (auditors)",
+    operationId="getAuditEntry",
+    security=[{"bearer": []}],
+    responses={
+        "200": json_response("The entry, its text and its proof.", "AuditEntryProof"),
+        "401": problem_response("No valid API token or session."),
+        "403": problem_response("Not an auditor."),
+        "404": problem_response("No entry there within the auditor's scope."),
+    },
+)
+async def api_entry(request: Request) -> Response:
+    principal, scope = await auditor(request)
+    entry, proof = await load_entry(request, principal, scope)
+    body: dict[str, Any] = {"entry": as_dict(entry), "text": entry.encoded, "proof": None}
+    if proof is not None:
+        body["proof"] = {
+            "checkpoint": proof.checkpoint,
+            "tree_size": proof.tree_size,
+            "inclusion_proof": list(proof.path),
+        }
+    return JSONResponse(body)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/api/v1/audit/entries", api_search, name="api_audit_search"),
+        Route("/api/v1/audit/entries/{seq}", api_entry, name="api_audit_entry"),
+    ]

@@ -1,0 +1,1 @@
+"""HTML handlers: the pages residents, agents and auditors see. Never imports ``gateway.api``."""

@@ -1,0 +1,53 @@
+"""A citizen's access log as a page, and as CSV or JSON to download.
+
+Registered by the default plugin :mod:`gateway.builtin.access_log`, with its
+API twin :mod:`gateway.api.access_log`; the reading itself is in
+:mod:`gateway.web.access_log_reading`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from gateway.web.access_log_reading import load_access_log
+from gateway.web.templating import render
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+async def access_log_page(request: Request) -> Response:
+    principal, found, _locale = await load_access_log(request)
+    shown = [(access, access.time.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")) for access in found]
+    return render(request, "access_log.html", {"accesses": shown, "principal": principal})
+
+
+async def access_log_csv(request: Request) -> Response:
+    _principal, found, _locale = await load_access_log(request)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["time", "commune", "service", "who", "what", "purpose", "outcome"])
+    writer.writerows([list(access.as_dict().values()) for access in found])
+    headers = {"Content-Disposition": 'attachment; filename="mon-journal-d-acces.csv"'}
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+async def access_log_json(request: Request) -> Response:
+    _principal, found, _locale = await load_access_log(request)
+    headers = {"Content-Disposition": 'attachment; filename="mon-journal-d-acces.json"'}
+    body = json.dumps({"accesses": [access.as_dict() for access in found]}, ensure_ascii=False)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/mon-compte/acces", access_log_page, name="access_log"),
+        Route("/mon-compte/acces.csv", access_log_csv, name="access_log_csv"),
+        Route("/mon-compte/acces.json", access_log_json, name="access_log_json"),
+    ]

@@ -1,0 +1,80 @@
+"""What every agent page shares: the back office, the agent and commune a URL names, dates and state labels.
+
+The agents' pages are :mod:`~gateway.pages.agent_queue_pages` (the queue,
+its export and bulk actions), :mod:`~gateway.pages.agent_request_pages` (a
+request's file and the actions on it) and
+:mod:`~gateway.pages.counter_filing_pages` (filing at the counter for a
+citizen). Every page needs a staff session past both factors; which communes,
+services and actions an agent reaches is decided by
+:class:`~gateway.requests.backoffice.BackOffice`, which records refusals and
+every view of personal data in the audit log. The underscored helpers below
+are shared by those three modules only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from starlette.requests import Request
+
+from gateway.communes import Commune
+from gateway.identity.access import require_staff_session
+from gateway.models import ServiceRequest
+from gateway.requests.backoffice import BackOffice
+from gateway.requests.context import Caller, aware
+from gateway.services import Localized, ServiceDefinition
+from gateway.web.access import refuse_citizens
+from gateway.web.callers import caller_of
+from gateway.web.lookups import commune_or_404, registry_of
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _office(request: Request) -> BackOffice:
+    office: BackOffice | None = getattr(request.app.state, "back_office", None)
+    if office is None:
+        office = BackOffice(request.app.state.db, registry_of(request))
+        request.app.state.back_office = office
+    return office
+
+
+async def _agent(request: Request) -> tuple[Caller, Commune]:
+    """A staff member past both factors (citizens refused and recorded), and the commune the URL names."""
+    await refuse_citizens(request, "agent", commune=request.path_params.get("commune"))
+    require_staff_session(request)
+    commune = commune_or_404(request)
+    return await caller_of(request), commune
+
+
+def _when(moment: datetime | None, locale: str) -> str:
+    if moment is None:
+        return ""
+    pattern = "d MMMM y 'à' HH:mm" if locale == "fr" else "d MMMM y, HH:mm"
+    return format_datetime(aware(moment), pattern, tzinfo=PARIS, locale=locale)
+
+
+def _day(moment: datetime | None, locale: str) -> str:
+    shown = aware(moment)
+    return format_date(shown.astimezone(PARIS).date(), "d MMM y", locale=locale) if shown else ""
+
+
+def _age_days(moment: datetime | None, today: date) -> int | None:
+    shown = aware(moment)
+    return (today - shown.astimezone(PARIS).date()).days if shown else None
+
+
+def _definition(request: Request, key: str) -> ServiceDefinition | None:
+    provided = registry_of(request).services.get(key)
+    return provided.definition if provided is not None else None
+
+
+def _status_label(request: Request, row: ServiceRequest) -> Localized:
+    definition = _definition(request, row.service)
+    if definition is None:
+        return Localized(row.status)
+    try:
+        return definition.workflow.state(row.status).label
+    except KeyError:
+        return Localized(row.status)

@@ -1,0 +1,138 @@
+"""Filing at the counter: an agent files a request for a citizen who cannot do it alone, then shows the receipt.
+
+Registered, with the other agents' pages, by the default plugin
+:mod:`gateway.builtin.back_office`. The API's twin is ``fileAssistedRequest``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from urllib.parse import quote
+
+from email_validator import EmailNotValidError, validate_email
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from gateway.communes import Commune
+from gateway.pages.agent_pages import _agent, _office
+from gateway.pages.agent_request_pages import _case_context
+from gateway.requests.backoffice import AgentCase
+from gateway.requests.context import Caller
+from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, new_submission_key, service_form
+from gateway.requests.forms import BAD_EMAIL, check_form
+from gateway.services import FieldError, Localized
+from gateway.web.access import require_staff
+from gateway.web.errors import PageError
+from gateway.web.form_hints import first_errors, form_hints
+from gateway.web.i18n import choose_locale
+from gateway.web.lookups import database_of, enabled_service_or_404, registry_of
+from gateway.web.templating import render
+
+RECEIPT_EMAIL = "counter_receipt_email"
+
+WRONG_SERVICE = Localized(
+    "Cette demande ne relève pas de cette démarche.", "This request does not belong to this service."
+)
+
+
+async def _counter_service(request: Request) -> tuple[Caller, Commune, str]:
+    caller, commune = await _agent(request)
+    key = enabled_service_or_404(request, commune)
+    await require_staff(request, "agent", commune=commune.slug, service=key, level="instructor")
+    return caller, commune, key
+
+
+def _counter_form(
+    request: Request,
+    commune: Commune,
+    key: str,
+    values: Mapping[str, str],
+    errors: Sequence[FieldError],
+    submission_key: str,
+    *,
+    status_code: int = 200,
+) -> Response:
+    provided, _settings, form = service_form(registry_of(request), commune, key)
+    locale = choose_locale(request)
+    field_errors = first_errors(errors)
+    labels = {form_field.name: form_field.label(locale) for form_field in form}
+    labels[RECEIPT_EMAIL] = Localized("Adresse électronique de l'usager", "The citizen's e-mail address")(locale)
+    for spec in provided.definition.documents:
+        labels[f"document:{spec.name}"] = spec.label(locale)
+    context = {
+        "commune": commune,
+        "service": provided.definition,
+        "form": form,
+        "values": values,
+        "errors": errors,
+        "field_errors": field_errors,
+        "labels": labels,
+        "submission_key": submission_key,
+        "receipt_email": RECEIPT_EMAIL,
+        **form_hints(form, locale),
+    }
+    return render(request, "agents/counter_form.html", context, status_code=status_code)
+
+
+async def counter_filing(request: Request) -> Response:
+    caller, commune, key = await _counter_service(request)
+    if request.method == "GET":
+        return _counter_form(request, commune, key, {}, [], new_submission_key())
+    documents: dict[str, tuple[str, bytes]] = {}
+    async with request.form() as form:
+        raw = {name: value for name, value in form.items() if isinstance(value, str)}
+        for name, value in form.items():
+            if isinstance(value, UploadFile) and name.startswith("document:") and (value.filename or value.size):
+                documents[name.removeprefix("document:")] = (value.filename or "", await value.read())
+    raw.pop("csrftoken", None)
+    submission_key = raw.pop("submission_key", "")
+    if not submission_key or len(submission_key) > SUBMISSION_KEY_MAX:
+        submission_key = new_submission_key()
+    email = raw.get(RECEIPT_EMAIL, "").strip()
+    if email:
+        try:
+            validate_email(email, check_deliverability=False)
+        except EmailNotValidError:
+            _provided, _settings, fields = service_form(registry_of(request), commune, key)
+            errors = [FieldError(RECEIPT_EMAIL, BAD_EMAIL), *check_form(fields, raw)[1]]
+            return _counter_form(request, commune, key, raw, errors, submission_key, status_code=422)
+    office = _office(request)
+    fields_only = {name: value for name, value in raw.items() if name != RECEIPT_EMAIL}
+    filed: Filed = await database_of(request).run(
+        lambda: office.file_for_citizen(
+            caller,
+            commune.slug,
+            key,
+            fields_only,
+            submission_key=submission_key,
+            citizen_email=email or None,
+            documents=documents,
+        ),
+    )
+    if filed.errors:
+        return _counter_form(request, commune, key, raw, filed.errors, submission_key, status_code=422)
+    assert filed.request is not None and filed.request.reference is not None
+    target = f"/agents/{commune.slug}/guichet/{key}/recu/{quote(filed.request.reference)}"
+    return RedirectResponse(target, status_code=303)
+
+
+async def counter_receipt(request: Request) -> Response:
+    caller, commune = await _agent(request)
+    key = enabled_service_or_404(request, commune)
+    office = _office(request)
+    case: AgentCase = await database_of(request).run(
+        lambda: office.case(caller, commune.slug, request.path_params["reference"])
+    )
+    if case.request.service != key:
+        raise PageError(404, WRONG_SERVICE)
+    context = _case_context(request, case) | {"commune": commune}
+    return render(request, "agents/counter_receipt.html", context)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/agents/{commune}/guichet/{service}", counter_filing, methods=["GET", "POST"], name="agents_counter"),
+        Route("/agents/{commune}/guichet/{service}/recu/{reference}", counter_receipt, name="agents_counter_receipt"),
+    ]

@@ -1,0 +1,195 @@
+"""The citizen-facing pages: syndicate home, commune pages, service forms, receipts.
+
+Registered by the default plugin :mod:`gateway.builtin.pages` through ``guichet_routes``, as any plugin's
+pages would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from gateway.communes import Commune
+from gateway.identity.access import principal_of, require_citizen
+from gateway.pages.citizen_request_pages import start_page
+from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, new_submission_key, service_form
+from gateway.requests.lifecycle import CitizenRequests
+from gateway.services import FieldError, FormField, Localized, ServiceDefinition
+from gateway.web.callers import caller_of
+from gateway.web.errors import PageError
+from gateway.web.form_hints import first_errors, form_hints
+from gateway.web.i18n import COOKIE, LOCALES, choose_locale
+from gateway.web.lookups import (
+    commune_or_404,
+    enabled_service_or_404,
+    file_from,
+    local_path,
+    registry_of,
+)
+from gateway.web.templating import render
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+RECEIPT_MAX_AGE = 24 * 3600
+PARIS = ZoneInfo("Europe/Paris")
+
+RECEIPT_EXPIRED = Localized(
+    "Ce récépissé n'est plus consultable. Votre demande a bien été enregistrée ; conservez son numéro de suivi.",
+    "This receipt can no longer be shown. Your request was recorded; keep its reference number.",
+)
+
+
+async def home(request: Request) -> Response:
+    communes = sorted(registry_of(request).communes.values(), key=lambda commune: (not commune.seat, commune.name))
+    return render(request, "home.html", {"communes": communes})
+
+
+async def choose_language(request: Request) -> Response:
+    form = await request.form()
+    lang = form.get("lang")
+    target = form.get("next")
+    if lang not in LOCALES:
+        raise PageError(400, Localized("Langue inconnue.", "Unknown language."))
+    response = RedirectResponse(local_path(target), status_code=303)
+    settings = registry_of(request).settings
+    response.set_cookie(
+        COOKIE, str(lang), max_age=365 * 24 * 3600, httponly=True, samesite="lax", secure=settings.https
+    )
+    return response
+
+
+async def commune_page(request: Request) -> Response:
+    commune = commune_or_404(request)
+    return render(request, "commune.html", {"commune": commune, "services": registry_of(request).offers(commune)})
+
+
+async def service_page(request: Request) -> Response:
+    """A signed-in citizen starts a draft; anyone else signs in first, or files directly where that is allowed."""
+    commune = commune_or_404(request)
+    key = enabled_service_or_404(request, commune)
+    provided, _settings, form = service_form(registry_of(request), commune, key)
+    definition = provided.definition
+    citizen = _is_citizen(request)
+    if request.method == "GET":
+        if citizen or definition.requires_sign_in:
+            return start_page(request, commune, definition, form, signed_in=citizen)
+        return _form_page(request, commune, definition, form, {}, [], new_submission_key())
+    if citizen:
+        return await _start_draft(request, commune, key)
+    if definition.requires_sign_in:
+        require_citizen(request)  # sends the visitor to sign in, then back here
+    return await _submit(request, commune, key)
+
+
+def _is_citizen(request: Request) -> bool:
+    principal = principal_of(request)
+    return principal is not None and principal.is_citizen
+
+
+async def _start_draft(request: Request, commune: Commune, key: str) -> Response:
+    """Start a draft ("Commencer"): one draft per one-time key, so a double click opens the same draft."""
+    async with request.form() as form:
+        submission_key = form.get("submission_key")
+    if not isinstance(submission_key, str) or not submission_key or len(submission_key) > SUBMISSION_KEY_MAX:
+        submission_key = new_submission_key()
+    caller = await caller_of(request)
+    requests = CitizenRequests(request.app.state.db, registry_of(request))
+    row = await request.app.state.db.run(
+        lambda: requests.start_draft(caller, commune.slug, key, submission_key=submission_key)
+    )
+    return RedirectResponse(f"/mes-demandes/{row.public_id}", status_code=303)
+
+
+async def _submit(request: Request, commune: Commune, key: str) -> Response:
+    registry = registry_of(request)
+    async with request.form() as form:
+        raw = {name: value for name, value in form.items() if isinstance(value, str)}
+    submission_key = raw.pop("submission_key", "")
+    raw.pop("csrftoken", None)
+    if not submission_key or len(submission_key) > SUBMISSION_KEY_MAX:
+        submission_key = new_submission_key()
+    filed: Filed = await file_from(request, commune, key, raw, submission_key=submission_key)
+    if filed.errors:
+        provided, _settings, form_fields = service_form(registry, commune, key)
+        return _form_page(
+            request, commune, provided.definition, form_fields, raw, filed.errors, submission_key, status_code=422
+        )
+    assert filed.request is not None
+    token = _receipts(request).dumps(
+        {"c": commune.slug, "s": key, "r": filed.request.reference, "t": filed.request.created_at.isoformat()}
+    )
+    return RedirectResponse(f"/{commune.slug}/{key}/recu?t={token}", status_code=303)
+
+
+def _form_page(
+    request: Request,
+    commune: Commune,
+    service: ServiceDefinition,
+    form: Sequence[FormField],
+    values: Mapping[str, str],
+    errors: Sequence[FieldError],
+    submission_key: str,
+    *,
+    status_code: int = 200,
+) -> Response:
+    locale = choose_locale(request)
+    field_errors = first_errors(errors)
+    context = {
+        "commune": commune,
+        "service": service,
+        "form": form,
+        "values": values,
+        "errors": errors,
+        "field_errors": field_errors,
+        "labels": {field.name: field.label(locale) for field in form},
+        **form_hints(form, locale),
+        "submission_key": submission_key,
+    }
+    return render(request, "service_form.html", context, status_code=status_code)
+
+
+def _receipts(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(registry_of(request).settings.secret_key, salt="guichet-receipt")
+
+
+async def receipt_page(request: Request) -> Response:
+    commune = commune_or_404(request)
+    key = enabled_service_or_404(request, commune)
+    try:
+        claims = _receipts(request).loads(request.query_params.get("t", ""), max_age=RECEIPT_MAX_AGE)
+    except BadSignature:
+        raise PageError(404, RECEIPT_EXPIRED) from None
+    if claims.get("c") != commune.slug or claims.get("s") != key:
+        raise PageError(404, RECEIPT_EXPIRED)
+    locale = choose_locale(request)
+    received = format_datetime(
+        datetime.fromisoformat(claims["t"]),
+        "d MMMM y 'à' HH:mm" if locale == "fr" else "d MMMM y, HH:mm",
+        tzinfo=PARIS,
+        locale=locale,
+    )
+    service = registry_of(request).services[key].definition
+    return render(
+        request,
+        "receipt.html",
+        {"commune": commune, "service": service, "reference": claims["r"], "received": received},
+    )
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/", home, name="home"),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Route("/langue", choose_language, methods=["POST"], name="language"),
+        Route("/{commune}", commune_page, name="commune"),
+        Route("/{commune}/{service}", service_page, methods=["GET", "POST"], name="service"),
+        Route("/{commune}/{service}/recu", receipt_page, name="receipt"),
+    ]

@@ -1,0 +1,113 @@
+"""A citizen's access log, read for the pages and the API alike: every access to their data — when, where, who, why.
+
+In the spirit of Estonia's Data Tracker, except that here every access is
+in it, since every access goes through the audit log. Agents appear by role
+and commune, by name only where the commune's file says so. Looking at the
+log is itself recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+from starlette.requests import Request
+
+from gateway.audit.events import AuditEvent, format_time, pseudonym
+from gateway.audit.labels import ROLES, action_label
+from gateway.audit.log import record
+from gateway.identity.access import require_citizen
+from gateway.identity.principal import Principal
+from gateway.models import AuditEntry, Citizen, LocalAccount, StaffUser
+from gateway.registry import Registry
+from gateway.web.i18n import choose_locale
+from gateway.web.lookups import registry_of, request_origin
+
+LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Access:
+    """One access to the citizen's data, in words they can read."""
+
+    time: datetime
+    commune: str
+    service: str
+    who: str
+    what: str
+    purpose: str
+    outcome: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"time": format_time(self.time), "commune": self.commune, "service": self.service, "who": self.who,
+                "what": self.what, "purpose": self.purpose, "outcome": self.outcome}  # fmt: skip
+
+
+def subjects_of(session: Session, principal: Principal, secret_key: bytes) -> list[str]:
+    """Every pseudonym the citizen's data is recorded under: their account, and their verified address."""
+    citizen = session.get(Citizen, principal.user_id)
+    assert citizen is not None
+    subjects = [pseudonym(secret_key, "citizen", citizen.public_id)]
+    email = citizen.email
+    if citizen.issuer == "local":
+        account = session.exec(select(LocalAccount).where(LocalAccount.citizen_id == citizen.id)).first()
+        email = account.email if account is not None and account.email_verified_at is not None else None
+    if email:
+        subjects.append(pseudonym(secret_key, "email", email))
+    return subjects
+
+
+def _who(entry: AuditEntry, registry: Registry, session: Session, locale: str) -> str:
+    role = ROLES.get(entry.actor_role)
+    text = role(locale) if role else entry.actor_role
+    commune = registry.communes.get(entry.commune or "")
+    if commune is not None and entry.actor_role not in ("citizen", "anonymous", "system"):
+        text += f" ({commune.name})" if locale == "en" else f" de {commune.name}"
+        if commune.shows_agent_names and entry.actor_id.startswith("staff:") and entry.actor_id[6:].isdigit():
+            staff = session.get(StaffUser, int(entry.actor_id[6:]))
+            if staff is not None:
+                text += f" : {staff.display_name}" if locale == "fr" else f": {staff.display_name}"
+    return text
+
+
+async def load_access_log(request: Request) -> tuple[Principal, list[Access], str]:
+    """The signed-in citizen, the newest accesses to their data (at most ``LIMIT``) and the locale, recorded as read."""
+    principal = require_citizen(request)
+    locale = choose_locale(request)
+    registry = registry_of(request)
+    db = request.app.state.db
+
+    def load() -> list[Access]:
+        with db.session(all_communes=True) as session:
+            subjects = subjects_of(session, principal, registry.settings.secret_key)
+            entries = session.exec(
+                select(AuditEntry)
+                .where(col(AuditEntry.subject).in_(subjects))
+                .order_by(col(AuditEntry.seq).desc())
+                .limit(LIMIT)
+            ).all()
+            found = [_access(entry, registry, session, locale) for entry in entries]
+            actor = principal.actor()
+            record(session, AuditEvent(action="account.read", actor_id=actor.id, actor_role="citizen",
+                                       resource="access-log", subject=subjects[0],
+                                       purpose="droit d'accès de la personne concernée (RGPD, article 15)",
+                                       origin=request_origin(request)))  # fmt: skip
+            return found
+
+    found: list[Access] = await db.run(load)
+    return principal, found, locale
+
+
+def _access(entry: AuditEntry, registry: Registry, session: Session, locale: str) -> Access:
+    commune = registry.communes.get(entry.commune or "")
+    provided = registry.services.get(entry.service or "")
+    return Access(
+        time=entry.time,
+        commune=commune.name if commune else "—",
+        service=provided.definition.title(locale) if provided else (entry.service or "—"),
+        who=_who(entry, registry, session, locale),
+        what=action_label(entry.action)(locale),
+        purpose=entry.purpose,
+        outcome=entry.outcome,
+    )

@@ -1,0 +1,115 @@
+"""The auditor's reading of the audit log over HTTP, for the console's pages and the API alike.
+
+Auditors only. A commune auditor sees their commune's entries; a syndicate
+auditor (or administrator) sees all. Every search, view and export is itself
+written to the audit log — with the searched person's pseudonym as the data
+subject, so they can see that their record was looked at.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+
+from gateway.audit.events import AuditEvent, pseudonym
+from gateway.audit.log import record
+from gateway.audit.search import AuditQuery, QueryError, Scope, parse_query, proof_for, search
+from gateway.identity.access import AccessDenied, require_staff_session
+from gateway.identity.principal import Principal
+from gateway.models import AuditEntry
+from gateway.services import Localized
+from gateway.web.access import record_denial, refuse_citizens
+from gateway.web.errors import PageError
+from gateway.web.lookups import registry_of, request_origin
+
+PURPOSE = "contrôle de la traçabilité des accès aux données personnelles"
+
+
+async def auditor(request: Request) -> tuple[Principal, Scope]:
+    """The auditor (or administrator) asking, and the communes they may read; anyone else is refused and recorded."""
+    await refuse_citizens(request, "auditor")
+    principal = require_staff_session(request)
+    grants = [grant for grant in principal.grants if grant.role in ("auditor", "administrator")]
+    if not grants:
+        await record_denial(request, principal, role="auditor")
+        raise AccessDenied
+    if any(grant.commune is None for grant in grants):
+        return principal, Scope(None)
+    return principal, Scope(frozenset(grant.commune for grant in grants if grant.commune))
+
+
+def audit_query(params: dict[str, str]) -> AuditQuery:
+    """The validated query, or a 400 page / problem document naming the parameter at fault."""
+    try:
+        return parse_query(params)
+    except QueryError as error:
+        raise PageError(400, Localized(f"Recherche impossible : {error}", f"Cannot search: {error}")) from None
+
+
+def _subject(request: Request, query: AuditQuery) -> str | None:
+    if not query.citizen:
+        return None
+    if len(query.citizen) == 32 and "@" not in query.citizen:
+        return query.citizen
+    return pseudonym(registry_of(request).settings.secret_key, "email", query.citizen)
+
+
+def _recorded_query(query: AuditQuery, subject: str | None) -> str:
+    """The query as it enters the log: the citizen only as a pseudonym, never an address."""
+    params = {key: str(value) for key, value in query.model_dump(exclude_none=True).items() if key != "citizen"}
+    if subject:
+        params["subject"] = subject
+    return ("audit-log?" + urlencode(sorted(params.items())))[:200]
+
+
+async def run_search(
+    request: Request, action: str, query: AuditQuery, principal: Principal, scope: Scope
+) -> list[AuditEntry]:
+    """The entries matching ``query`` within ``scope``, the search itself recorded as ``action``."""
+    db = request.app.state.db
+    secret = registry_of(request).settings.secret_key
+    subject = _subject(request, query)
+
+    def run() -> list[AuditEntry]:
+        with db.session(all_communes=True) as session:
+            entries = search(session, query, scope, secret)
+            actor = principal.actor("auditor")
+            record(session, AuditEvent(action=action, actor_id=actor.id, actor_role="auditor", commune=query.commune,
+                                       resource=_recorded_query(query, subject), subject=subject, purpose=PURPOSE,
+                                       origin=request_origin(request)))  # fmt: skip
+            return entries
+
+    try:
+        entries: list[AuditEntry] = await db.run(run)
+    except PermissionError:
+        await record_denial(request, principal, role="auditor", commune=query.commune)
+        raise AccessDenied from None
+    return entries
+
+
+async def load_entry(request: Request, principal: Principal, scope: Scope) -> tuple[AuditEntry, Any]:
+    """The entry at the path's ``seq`` and its inclusion proof, the view recorded; a 404 outside ``scope``."""
+    raw = request.path_params["seq"]
+    if not str(raw).isdigit():
+        raise PageError(404)
+    seq = int(raw)
+    db = request.app.state.db
+
+    def load() -> tuple[AuditEntry | None, Any]:
+        with db.session(all_communes=True) as session:
+            entry = session.get(AuditEntry, seq)
+            if entry is None or not scope.allows(entry.commune):
+                return None, None
+            actor = principal.actor("auditor")
+            record(session, AuditEvent(action="audit.view", actor_id=actor.id, actor_role="auditor",
+                                       commune=entry.commune, resource=f"audit-entry/{seq}", subject=entry.subject,
+                                       purpose=PURPOSE, origin=request_origin(request)))  # fmt: skip
+            return entry, proof_for(session, entry)
+
+    entry, proof = await db.run(load)
+    if entry is None:
+        raise PageError(404, Localized("Aucune entrée à cette position dans votre périmètre.",
+                                       "No entry at this position within your scope."))  # fmt: skip
+    return entry, proof
