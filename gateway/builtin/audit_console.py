@@ -20,7 +20,8 @@ from starlette.routing import BaseRoute, Route
 
 from gateway import hookimpl
 from gateway.api.openapi import json_response, operation, problem_response
-from gateway.audit.events import AuditEvent, pseudonym
+from gateway.audit.builders import auditor_event
+from gateway.audit.events import pseudonym
 from gateway.audit.log import record
 from gateway.audit.search import AuditQuery, QueryError, Scope, as_dict, csv_rows, parse_query, proof_for, search
 from gateway.identity.access import AccessDenied, record_denial, refuse_citizens, require_staff_session
@@ -81,9 +82,9 @@ async def _run(
         with db.session(all_communes=True) as session:
             entries = search(session, query, scope, secret)
             actor = principal.actor("auditor")
-            record(session, AuditEvent(action=action, actor_id=actor.id, actor_role="auditor", commune=query.commune,
-                                       resource=_recorded_query(query, subject), subject=subject, purpose=PURPOSE,
-                                       origin=request_origin(request)))  # fmt: skip
+            event = auditor_event(action, actor, commune=query.commune, resource=_recorded_query(query, subject),
+                                  subject=subject, purpose=PURPOSE, origin=request_origin(request))  # fmt: skip
+            record(session, event)
             return entries
 
     try:
@@ -119,9 +120,9 @@ async def _entry(request: Request, principal: Principal, scope: Scope) -> tuple[
             if entry is None or not scope.allows(entry.commune):
                 return None, None
             actor = principal.actor("auditor")
-            record(session, AuditEvent(action="audit.view", actor_id=actor.id, actor_role="auditor",
-                                       commune=entry.commune, resource=f"audit-entry/{seq}", subject=entry.subject,
-                                       purpose=PURPOSE, origin=request_origin(request)))  # fmt: skip
+            record(session, auditor_event("audit.view", actor, commune=entry.commune, resource=f"audit-entry/{seq}",
+                                          subject=entry.subject, purpose=PURPOSE,
+                                          origin=request_origin(request)))  # fmt: skip
             return entry, proof_for(session, entry)
 
     entry, proof = await db.run(load)
