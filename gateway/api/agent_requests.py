@@ -1,6 +1,6 @@
 """JSON API v1 for the agents' casework (``/api/v1/communes/{commune}/requests``): queue, files, actions, downloads.
 
-Every route goes through :class:`~gateway.requests.backoffice.BackOffice`,
+Every route goes through the back office (:mod:`gateway.requests.backoffice`),
 which checks grants and records the audit trail; this module only reads the
 HTTP request and writes JSON. Agents use their session (both factors) or a
 personal API token; citizens are refused.
@@ -40,8 +40,10 @@ from gateway.api.request_json import (
 from gateway.communes import Commune
 from gateway.identity.access import refuse_citizens, require_staff_session
 from gateway.models import RequestEvent, ServiceRequest
-from gateway.requests.backoffice import AgentCase, BackOffice, QueueFilter, QueuePage
-from gateway.requests.context import Caller
+from gateway.requests.backoffice.commands import BackOfficeCommands
+from gateway.requests.backoffice.queries import AgentCase, BackOfficeQueries, QueueFilter, QueuePage
+from gateway.requests.caller import Caller
+from gateway.requests.rules import rules_for
 from gateway.services import Localized, Transition
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
@@ -62,15 +64,26 @@ def _one_of(values: Sequence[str]) -> Localized:
     return Localized(f"Valeurs possibles : {listed}.", f"Possible values: {listed}.")
 
 
-async def _agent(request: Request) -> tuple[Caller, Commune, BackOffice]:
-    """A staff member (session with both factors, or API token), the commune named in the path, and its casework.
+async def _agent(request: Request) -> tuple[Caller, Commune, BackOfficeQueries]:
+    """A staff member (session with both factors, or API token), the commune named in the path, and what they read.
 
     Citizens are refused (403, recorded); grants are checked by the service layer.
     """
+    caller, commune = await _signed_in_staff(request)
+    return caller, commune, BackOfficeQueries(request.app.state.db, registry_of(request))
+
+
+async def _acting_agent(request: Request) -> tuple[Caller, Commune, BackOfficeCommands]:
+    """As :func:`_agent`, with what they change."""
+    caller, commune = await _signed_in_staff(request)
+    return caller, commune, BackOfficeCommands(request.app.state.db, registry_of(request))
+
+
+async def _signed_in_staff(request: Request) -> tuple[Caller, Commune]:
     commune = commune_or_404(request)
     await refuse_citizens(request, "agent", commune=commune.slug)
     require_staff_session(request)
-    return await caller_of(request), commune, BackOffice(request.app.state.db, registry_of(request))
+    return await caller_of(request), commune
 
 
 # --- the queue's query string ----------------------------------------------------------------------------------------
@@ -340,9 +353,9 @@ async def get_case(request: Request) -> Response:
     return JSONResponse(_detail(case))
 
 
-async def _case(request: Request, *fields: str) -> tuple[Caller, str, str, BackOffice, Body]:
+async def _case(request: Request, *fields: str) -> tuple[Caller, str, str, BackOfficeCommands, Body]:
     """Who acts, on which commune and request (from the path), and the body holding ``fields``."""
-    caller, commune, back_office = await _agent(request)
+    caller, commune, back_office = await _acting_agent(request)
     body = await read_body(request, *fields)
     return caller, commune.slug, request.path_params["reference"], back_office, body
 
@@ -397,8 +410,8 @@ async def assign_case(request: Request) -> Response:
     return JSONResponse(_state(request, row))
 
 
-#: :meth:`BackOffice.note` or :meth:`BackOffice.message`: a text written on the request
-Writing = Callable[[BackOffice, Caller, str, str, object], ServiceRequest]
+#: :meth:`BackOfficeCommands.note` or :meth:`BackOfficeCommands.message`: a text written on the request
+Writing = Callable[[BackOfficeCommands, Caller, str, str, object], ServiceRequest]
 
 
 async def _write(request: Request, write: Writing) -> Response:
@@ -419,7 +432,7 @@ async def _write(request: Request, write: Writing) -> Response:
 )
 @answers_shape_errors
 async def add_note(request: Request) -> Response:
-    return await _write(request, BackOffice.note)
+    return await _write(request, BackOfficeCommands.note)
 
 
 @operation(
@@ -432,7 +445,7 @@ async def add_note(request: Request) -> Response:
 )
 @answers_shape_errors
 async def message_citizen(request: Request) -> Response:
-    return await _write(request, BackOffice.message)
+    return await _write(request, BackOfficeCommands.message)
 
 
 @operation(
@@ -469,7 +482,7 @@ async def ask_complement(request: Request) -> Response:
 )
 @answers_shape_errors
 async def bulk_transition(request: Request) -> Response:
-    caller, commune, back_office = await _agent(request)
+    caller, commune, back_office = await _acting_agent(request)
     body = await read_body(request, "references", "transition", "comment", "reason")
     references, name = body.references(), body.text("transition", required=True)
     comment, reason = body.text("comment"), body.text("reason")
@@ -554,16 +567,17 @@ async def download_case_archive(request: Request) -> Response:
 )
 @answers_shape_errors
 async def file_assisted_request(request: Request) -> Response:
-    caller, commune, back_office = await _agent(request)
+    caller, commune, back_office = await _acting_agent(request)
     key = enabled_service_or_404(request, commune)
     body = await read_body(request, "data", "citizen_email")
     data, email = body.mapping("data"), body.text("citizen_email", max_length=254)
     body.check()
     filing_key = submission_key(request)
+    rules = rules_for(registry_of(request), commune, key)
     filed = await run(
         request,
         lambda: back_office.file_for_citizen(
-            caller, commune.slug, key, data, submission_key=filing_key, citizen_email=email or None
+            caller, rules, data, submission_key=filing_key, citizen_email=email or None
         ),
     )
     if filed.errors:

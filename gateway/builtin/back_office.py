@@ -2,7 +2,7 @@
 
 Registered as a default plugin through ``guichet_routes``. Every page needs a
 staff session past both factors; which communes, services and actions an
-agent reaches is decided by :class:`~gateway.requests.backoffice.BackOffice`,
+agent reaches is decided by the back office (:mod:`gateway.requests.backoffice`),
 which records refusals and every view of personal data in the audit log. A
 refused action re-renders the file with the reason and what the agent typed,
 and writes nothing.
@@ -28,11 +28,16 @@ from gateway import hookimpl
 from gateway.communes import Commune
 from gateway.identity.access import refuse_citizens, require_staff, require_staff_session
 from gateway.models import ServiceRequest
-from gateway.requests.backoffice import AgentCase, BackOffice, BulkOutcome, QueueFilter
-from gateway.requests.context import Caller, aware
+from gateway.requests.backoffice.commands import BackOfficeCommands, BulkOutcome
+from gateway.requests.backoffice.queries import AgentCase, BackOfficeQueries, QueueFilter
+from gateway.requests.caller import Caller
+from gateway.requests.clock import aware
 from gateway.requests.errors import ActionNotAllowed, InvalidInput, StaleRequest
-from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, new_submission_key, service_form
+from gateway.requests.filing import Filed
 from gateway.requests.forms import BAD_EMAIL, check_form
+from gateway.requests.rules import ServiceRules, rules_for
+from gateway.requests.submission_keys import key_from_form, new_submission_key
+from gateway.requests.text import form_strings
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
@@ -74,12 +79,20 @@ SAVED = {
 # Who is asking -----------------------------------------------------------------------
 
 
-def _office(request: Request) -> BackOffice:
-    office: BackOffice | None = getattr(request.app.state, "back_office", None)
-    if office is None:
-        office = BackOffice(request.app.state.db, registry_of(request))
-        request.app.state.back_office = office
-    return office
+def _queries(request: Request) -> BackOfficeQueries:
+    queries: BackOfficeQueries | None = getattr(request.app.state, "back_office_queries", None)
+    if queries is None:
+        queries = BackOfficeQueries(request.app.state.db, registry_of(request))
+        request.app.state.back_office_queries = queries
+    return queries
+
+
+def _commands(request: Request) -> BackOfficeCommands:
+    commands: BackOfficeCommands | None = getattr(request.app.state, "back_office_commands", None)
+    if commands is None:
+        commands = BackOfficeCommands(request.app.state.db, registry_of(request))
+        request.app.state.back_office_commands = commands
+    return commands
 
 
 async def _agent(request: Request) -> tuple[Caller, Commune]:
@@ -141,7 +154,7 @@ class QueueChoices:
 
 
 def _choices(request: Request, caller: Caller, commune: Commune) -> QueueChoices:
-    office = _office(request)
+    office = _queries(request)
     principal = caller.principal
     readable = office.services_for(principal, commune) if principal is not None else []
     acting = office.services_for(principal, commune, level="instructor") if principal is not None else []
@@ -223,7 +236,7 @@ async def queue_page(request: Request) -> Response:
     caller, commune = await _agent(request)
     choices = _choices(request, caller, commune)
     wanted = _queue_filter(request, choices)
-    office = _office(request)
+    office = _queries(request)
     page = await _run(request, lambda: office.queue(caller, commune.slug, wanted))
     locale = choose_locale(request)
     today = datetime.now(UTC).astimezone(PARIS).date()
@@ -263,7 +276,7 @@ async def queue_page(request: Request) -> Response:
 async def export_csv(request: Request) -> Response:
     caller, commune = await _agent(request)
     wanted = _queue_filter(request, _choices(request, caller, commune))
-    office = _office(request)
+    office = _queries(request)
     text = await _run(request, lambda: office.export_csv(caller, commune.slug, wanted))
     filename = f"demandes-{commune.slug}-{datetime.now(UTC).astimezone(PARIS):%Y-%m-%d}.csv"
     return download_response(text, "text/csv; charset=utf-8", filename)
@@ -277,7 +290,7 @@ async def bulk_transition(request: Request) -> Response:
     error = NO_SELECTION if not references else NO_ACTION if not name else None
     outcomes: list[BulkOutcome] = []
     if error is None:
-        office = _office(request)
+        office = _commands(request)
         outcomes = await _run(
             request,
             lambda: office.bulk_transition(caller, commune.slug, references, name, comment=comment, reason=reason),
@@ -381,7 +394,7 @@ async def _case_page(
     failed: str | None = None,
     typed: Mapping[str, str] | None = None,
 ) -> Response:
-    office = _office(request)
+    office = _queries(request)
     case: AgentCase = await _run(request, lambda: office.case(caller, commune.slug, reference))
     context = _case_context(request, case)
     forms = {f"transition-{t.name}" for t in case.transitions} | {"attribution", "note", "message", "complement"}
@@ -419,7 +432,8 @@ def _assignee(caller: Caller, value: str) -> int | None:
     raise InvalidInput(BAD_ASSIGNEE)
 
 
-Action = Callable[[BackOffice, Caller, str, str, Mapping[str, str]], object]
+Commands = BackOfficeCommands
+Action = Callable[[Commands, Caller, str, str, Mapping[str, str]], object]
 
 
 def _acting(kind: str, action: Action) -> Callable[[Request], Any]:
@@ -431,7 +445,7 @@ def _acting(kind: str, action: Action) -> Callable[[Request], Any]:
         async with request.form() as form:
             typed = {key: value for key, value in form.items() if isinstance(value, str) and key != "csrftoken"}
         failed = f"transition-{typed.get('transition', '')}" if kind == "transition" else kind
-        office = _office(request)
+        office = _commands(request)
         try:
             await _run(request, lambda: action(office, caller, commune.slug, reference, typed))
         except (InvalidInput, ActionNotAllowed, StaleRequest) as refused:
@@ -445,34 +459,34 @@ def _acting(kind: str, action: Action) -> Callable[[Request], Any]:
     return endpoint
 
 
-def _transition(office: BackOffice, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
+def _transition(office: Commands, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
     return office.transition(
         caller, commune, reference, typed.get("transition", ""), expected_version=_version(typed),
         comment=typed.get("comment", ""), reason=typed.get("reason", ""),
     )  # fmt: skip
 
 
-def _assign(office: BackOffice, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
+def _assign(office: Commands, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
     staff_id = _assignee(caller, typed.get("assignee", ""))
     return office.assign(caller, commune, reference, staff_id, expected_version=_version(typed))
 
 
-def _note(office: BackOffice, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
+def _note(office: Commands, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
     return office.note(caller, commune, reference, typed.get("body", ""))
 
 
-def _message(office: BackOffice, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
+def _message(office: Commands, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
     return office.message(caller, commune, reference, typed.get("body", ""))
 
 
-def _complement(office: BackOffice, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
+def _complement(office: Commands, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
     return office.ask_citizen(caller, commune, reference, typed.get("body", ""), expected_version=_version(typed))
 
 
 async def download(request: Request) -> Response:
     caller, commune = await _agent(request)
     reference, attachment_id = request.path_params["reference"], request.path_params["attachment"]
-    office = _office(request)
+    office = _queries(request)
     attachment, data = await _run(request, lambda: office.download(caller, commune.slug, reference, attachment_id))
     return download_response(data, attachment.content_type, attachment.filename)
 
@@ -480,7 +494,7 @@ async def download(request: Request) -> Response:
 async def download_all(request: Request) -> Response:
     caller, commune = await _agent(request)
     reference = request.path_params["reference"]
-    office = _office(request)
+    office = _queries(request)
     filename, data = await _run(request, lambda: office.archive(caller, commune.slug, reference))
     return download_response(data, "application/zip", filename)
 
@@ -497,15 +511,14 @@ async def _counter_service(request: Request) -> tuple[Caller, Commune, str]:
 
 def _counter_form(
     request: Request,
-    commune: Commune,
-    key: str,
+    rules: ServiceRules,
     values: Mapping[str, str],
     errors: Sequence[FieldError],
     submission_key: str,
     *,
     status_code: int = 200,
 ) -> Response:
-    provided, _settings, form = service_form(registry_of(request), commune, key)
+    commune, provided, form = rules.commune, rules.provided, rules.form
     locale = choose_locale(request)
     field_errors = first_errors(errors)
     labels = {form_field.name: form_field.label(locale) for form_field in form}
@@ -529,34 +542,30 @@ def _counter_form(
 
 async def counter_filing(request: Request) -> Response:
     caller, commune, key = await _counter_service(request)
+    rules = rules_for(registry_of(request), commune, key)
     if request.method == "GET":
-        return _counter_form(request, commune, key, {}, [], new_submission_key())
+        return _counter_form(request, rules, {}, [], new_submission_key())
     documents: dict[str, tuple[str, bytes]] = {}
     async with request.form() as form:
-        raw = {name: value for name, value in form.items() if isinstance(value, str)}
+        raw = form_strings(form.items())
         for name, value in form.items():
             if isinstance(value, UploadFile) and name.startswith("document:") and (value.filename or value.size):
                 documents[name.removeprefix("document:")] = (value.filename or "", await value.read())
-    raw.pop("csrftoken", None)
-    submission_key = raw.pop("submission_key", "")
-    if not submission_key or len(submission_key) > SUBMISSION_KEY_MAX:
-        submission_key = new_submission_key()
+    submission_key = key_from_form(raw.pop("submission_key", ""))
     email = raw.get(RECEIPT_EMAIL, "").strip()
     if email:
         try:
             validate_email(email, check_deliverability=False)
         except EmailNotValidError:
-            _provided, _settings, fields = service_form(registry_of(request), commune, key)
-            errors = [FieldError(RECEIPT_EMAIL, BAD_EMAIL), *check_form(fields, raw)[1]]
-            return _counter_form(request, commune, key, raw, errors, submission_key, status_code=422)
-    office = _office(request)
+            errors = [FieldError(RECEIPT_EMAIL, BAD_EMAIL), *check_form(rules.form, raw)[1]]
+            return _counter_form(request, rules, raw, errors, submission_key, status_code=422)
+    office = _commands(request)
     fields_only = {name: value for name, value in raw.items() if name != RECEIPT_EMAIL}
     filed: Filed = await _run(
         request,
         lambda: office.file_for_citizen(
             caller,
-            commune.slug,
-            key,
+            rules,
             fields_only,
             submission_key=submission_key,
             citizen_email=email or None,
@@ -564,7 +573,7 @@ async def counter_filing(request: Request) -> Response:
         ),
     )
     if filed.errors:
-        return _counter_form(request, commune, key, raw, filed.errors, submission_key, status_code=422)
+        return _counter_form(request, rules, raw, filed.errors, submission_key, status_code=422)
     assert filed.request is not None and filed.request.reference is not None
     target = f"/agents/{commune.slug}/guichet/{key}/recu/{quote(filed.request.reference)}"
     return RedirectResponse(target, status_code=303)
@@ -573,7 +582,7 @@ async def counter_filing(request: Request) -> Response:
 async def counter_receipt(request: Request) -> Response:
     caller, commune = await _agent(request)
     key = enabled_service_or_404(request, commune)
-    office = _office(request)
+    office = _queries(request)
     case: AgentCase = await _run(request, lambda: office.case(caller, commune.slug, request.path_params["reference"]))
     if case.request.service != key:
         raise PageError(404, WRONG_SERVICE)
