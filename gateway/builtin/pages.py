@@ -86,7 +86,7 @@ async def service_page(request: Request) -> Response:
             return start_page(request, commune, definition, rules.form, signed_in=citizen)
         return _form_page(request, commune, definition, rules.form, {}, [], new_submission_key())
     if citizen:
-        return await _start_draft(request, commune, key)
+        return await _start_draft(request, rules)
     if definition.requires_sign_in:
         require_citizen(request)  # sends the visitor to sign in, then back here
     return await _submit(request, rules)
@@ -97,14 +97,14 @@ def _is_citizen(request: Request) -> bool:
     return principal is not None and principal.is_citizen
 
 
-async def _start_draft(request: Request, commune: Commune, key: str) -> Response:
+async def _start_draft(request: Request, rules: ServiceRules) -> Response:
     """Start a draft ("Commencer"): one draft per one-time key, so a double click opens the same draft."""
     async with request.form() as form:
         submission_key = key_from_form(form.get("submission_key"))
     caller = await caller_of(request)
     requests = CitizenRequests(request.app.state.db, registry_of(request))
     row = await request.app.state.db.run(
-        lambda: requests.start_draft(caller, commune.slug, key, submission_key=submission_key)
+        lambda: requests.start_draft(caller, rules.commune.slug, rules.key, submission_key=submission_key, rules=rules)
     )
     return RedirectResponse(f"/mes-demandes/{row.public_id}", status_code=303)
 

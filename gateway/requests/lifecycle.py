@@ -129,13 +129,19 @@ class CitizenRequests:
 
     # Drafts ---------------------------------------------------------------------
 
-    def start_draft(self, caller: Caller, commune_slug: str, key: str, *, submission_key: str) -> ServiceRequest:
-        """A new draft, prefilled from the citizen's identity; the same ``submission_key`` gives the same draft."""
+    def start_draft(
+        self, caller: Caller, commune_slug: str, key: str, *, submission_key: str, rules: ServiceRules | None = None
+    ) -> ServiceRequest:
+        """A new draft, prefilled from the citizen's identity; the same ``submission_key`` gives the same draft.
+
+        ``rules`` when the HTTP request resolved them already (the service page), so the plugin is asked once.
+        """
         citizen_id = _citizen(caller)
         commune = self.registry.commune(commune_slug)
         if commune is None or not commune.enables(key):
             raise ServiceNotOffered(commune.name if commune else commune_slug, key)
-        rules = rules_for(self.registry, commune, key)
+        if rules is None or rules.commune.slug != commune.slug or rules.key != key:
+            rules = rules_for(self.registry, commune, key)
         values: dict[str, str] = {}
         if caller.identity is not None:
             with plugin_call(key):
