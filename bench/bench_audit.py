@@ -26,10 +26,12 @@ from typing import Any
 import gateway.audit.log
 from bench.harness import Comparison, compare
 from gateway.app import create_app
-from gateway.audit.events import AuditEvent, encode
+from gateway.audit.events import ANONYMOUS, AuditEvent, encode
 from gateway.audit.merkle import CompactRange, leaf_hash
 from gateway.audit.verify import SEARCHABLE, LogChecker, Report
-from gateway.requests.filing import file_request
+from gateway.requests.caller import Caller
+from gateway.requests.filing import Submission, file_request
+from gateway.requests.rules import rules_for
 from gateway.testing import ConfigFolder, migrate
 
 MESSAGE = {
@@ -69,7 +71,8 @@ def filing(operations: int, rounds: int) -> Comparison:
         def file(n: int) -> None:
             for _ in range(n):
                 key = f"bench-{next(keys)}"
-                file_request(db, registry, commune, "contact", MESSAGE, submission_key=key, locale="fr", origin="bench")
+                rules = rules_for(registry, commune, "contact")  # as each HTTP request resolves them
+                file_request(db, registry, rules, Caller(ANONYMOUS, "bench"), Submission(MESSAGE, key))
 
         def file_unaudited(n: int) -> None:
             with auditing_off():

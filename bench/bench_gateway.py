@@ -23,8 +23,11 @@ from starlette.applications import Starlette
 
 from bench.harness import Comparison, compare
 from gateway.app import create_app
+from gateway.audit.events import ANONYMOUS
 from gateway.models import ServiceRequest
-from gateway.requests.filing import file_request
+from gateway.requests.caller import Caller
+from gateway.requests.filing import Submission, file_request
+from gateway.requests.rules import rules_for
 from gateway.testing import ConfigFolder, GuichetClient, migrate
 
 MESSAGE = {
@@ -71,16 +74,8 @@ def _filing(app: Starlette, operations: int, rounds: int) -> Comparison:
 
     def filing(n: int) -> None:
         for _ in range(n):
-            file_request(
-                db,
-                registry,
-                commune,
-                "contact",
-                MESSAGE,
-                submission_key=f"bench-{next(keys)}",
-                locale="fr",
-                origin="bench",
-            )
+            rules = rules_for(registry, commune, "contact")  # as each HTTP request resolves them
+            file_request(db, registry, rules, Caller(ANONYMOUS, "bench"), Submission(MESSAGE, f"bench-{next(keys)}"))
 
     def raw_insert(n: int) -> None:
         table = ServiceRequest.__table__  # type: ignore[attr-defined]

@@ -26,8 +26,8 @@ from gateway.identity.providers import form_action_sources
 from gateway.plugins import PluginSet, get_plugin_manager
 from gateway.registry import Registry, build_registry
 from gateway.requests.attachments import UploadRefused
-from gateway.requests.errors import RequestError
-from gateway.requests.filing import ServiceUnavailable, SubmissionKeyReused
+from gateway.requests.errors import RequestError, ServiceUnavailable
+from gateway.requests.submission_keys import SubmissionKeyReused
 from gateway.settings import ConfigError, Settings, load_settings
 from gateway.web.access import access_denied_handler, reauthentication_handler, sign_in_required_handler
 from gateway.web.body_limit import BodyLimitMiddleware

@@ -18,12 +18,14 @@ from sqlmodel import col, select
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.audit.events import Actor
+from gateway.audit.events import ANONYMOUS, Actor
 from gateway.identity import staff as staff_accounts
 from gateway.models import Attachment, AuditEntry, Citizen, OutboxMessage, ServiceRequest
-from gateway.requests.context import Caller
-from gateway.requests.filing import file_request, new_submission_key
+from gateway.requests.caller import Caller
+from gateway.requests.filing import Submission, file_request
 from gateway.requests.lifecycle import CitizenRequests
+from gateway.requests.rules import rules_for
+from gateway.requests.submission_keys import new_submission_key
 from gateway.services import CitizenIdentity
 from gateway.testing import STAFF_PASSWORD, ConfigFolder, GuichetClient, sign_in_citizen, sign_in_staff
 from tests.plugins import backoffice_service
@@ -61,8 +63,8 @@ async def client(app: Starlette) -> AsyncIterator[GuichetClient]:
 def file(app: Starlette, commune: str, key: str = "contact", **data: str) -> str:
     registry = app.state.registry
     values = data or (CONTACT if key == "contact" else {"name": "Dominique Essai", "phone": "04 00 00 00 00"})
-    filed = file_request(app.state.db, registry, registry.commune(commune), key, values,
-                         submission_key=new_submission_key(), locale="fr", origin="test")  # fmt: skip
+    rules, caller = rules_for(registry, registry.commune(commune), key), Caller(ANONYMOUS, "test")
+    filed = file_request(app.state.db, registry, rules, caller, Submission(values, new_submission_key()))
     assert filed.request is not None and filed.request.reference is not None, filed.errors
     return filed.request.reference
 

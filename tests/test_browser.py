@@ -28,13 +28,17 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.audit.events import ANONYMOUS
 from gateway.identity import staff as staff_accounts
 from gateway.identity import totp
 from gateway.identity.sessions import COOKIE as SESSION_COOKIE
 from gateway.identity.sessions import cookie_value, open_session
 from gateway.models import Citizen
-from gateway.requests.filing import file_request, new_submission_key
+from gateway.requests.caller import Caller
+from gateway.requests.filing import Submission, file_request
+from gateway.requests.rules import rules_for
 from gateway.requests.store import RequestStore
+from gateway.requests.submission_keys import new_submission_key
 from gateway.testing import STAFF_PASSWORD, ConfigFolder, migrate, skip_or_fail
 
 pytestmark = pytest.mark.browser
@@ -325,8 +329,9 @@ def test_signed_in_citizen_fills_saves_and_files_a_civil_status_draft_then_finds
 def file_civil_status_request(gateway: Gateway) -> str:
     """A civil-status request filed through the service layer, as a signed-in resident would; its reference."""
     registry = gateway.app.state.registry
-    filed = file_request(gateway.app.state.db, registry, registry.commune("venissieux"), "etat-civil", CIVIL_STATUS,
-                         submission_key=new_submission_key(), locale="fr", origin="browser test")  # fmt: skip
+    rules = rules_for(registry, registry.commune("venissieux"), "etat-civil")
+    caller = Caller(ANONYMOUS, "browser test")
+    filed = file_request(gateway.app.state.db, registry, rules, caller, Submission(CIVIL_STATUS, new_submission_key()))
     assert filed.request is not None and filed.request.reference is not None, filed.errors
     return filed.request.reference
 

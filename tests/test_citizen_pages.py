@@ -17,8 +17,8 @@ from gateway.audit.events import Actor
 from gateway.identity import staff as staff_accounts
 from gateway.identity.principal import Principal
 from gateway.models import Attachment, OutboxMessage, ServiceRequest
-from gateway.requests.backoffice import BackOffice
-from gateway.requests.context import Caller
+from gateway.requests.backoffice.commands import BackOfficeCommands
+from gateway.requests.caller import Caller
 from gateway.testing import STAFF_PASSWORD, ConfigFolder, GuichetClient, sign_in_citizen
 from tests.plugins import citizen_docs
 
@@ -122,7 +122,7 @@ def staff_caller(app: Starlette, grant: str = "agent:venissieux:attestation") ->
 def ask_citizen(app: Starlette, public_id: str, body: str) -> None:
     found = row(app, public_id)
     assert found.reference is not None
-    office = BackOffice(app.state.db, app.state.registry)
+    office = BackOfficeCommands(app.state.db, app.state.registry)
     office.ask_citizen(staff_caller(app), "venissieux", found.reference, body, expected_version=None)
 
 

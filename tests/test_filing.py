@@ -8,9 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from gateway.app import load_registry
+from gateway.audit.events import ANONYMOUS
 from gateway.db import Database
 from gateway.registry import Registry
-from gateway.requests.filing import file_request
+from gateway.requests.caller import Caller
+from gateway.requests.filing import Submission, file_request
+from gateway.requests.rules import rules_for
 from gateway.settings import load_settings
 from gateway.testing import ConfigFolder
 
@@ -30,16 +33,8 @@ def setup(config: ConfigFolder, guichet_database_url: str) -> Iterator[tuple[Dat
 
 
 def file(db: Database, registry: Registry, key: str) -> str:
-    filed = file_request(
-        db,
-        registry,
-        registry.communes["venissieux"],
-        "contact",
-        MESSAGE,
-        submission_key=key,
-        locale="fr",
-        origin="test",
-    )
+    rules = rules_for(registry, registry.communes["venissieux"], "contact")
+    filed = file_request(db, registry, rules, Caller(ANONYMOUS, "test"), Submission(MESSAGE, key))
     assert filed.request is not None
     return filed.request.reference
 

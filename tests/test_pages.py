@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from gateway.app import create_app
@@ -96,6 +98,27 @@ async def test_form_errors_keep_the_input_and_store_nothing(guichet_client: Guic
     assert 'href="#champ-email"' in answer.text and 'aria-invalid="true"' in answer.text
     assert "Le lampadaire est éteint." in answer.text
     assert stored(guichet_client) == []
+
+
+async def test_a_refused_form_asks_the_plugin_for_its_form_once(
+    guichet_client: GuichetClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The post resolves the service's rules once; the 422 page shows the form from them, not from a second call."""
+    loaded = await guichet_client.get("/venissieux/contact")
+    hooks = guichet_client.app.state.registry.hooks
+    asked: list[str] = []
+    first = hooks.first
+
+    def counting(hook: str, **kwargs: Any) -> Any:
+        asked.append(hook)
+        return first(hook, **kwargs)
+
+    monkeypatch.setattr(hooks, "first", counting)
+    csrf = re.search(r'name="csrftoken" value="([^"]+)"', loaded.text)
+    assert csrf is not None
+    answer = await guichet_client.post("/venissieux/contact", data={**VALID, "name": "", "csrftoken": csrf.group(1)})
+    assert answer.status_code == 422
+    assert asked.count("guichet_service_form") == 1
 
 
 async def test_choice_outside_the_communes_topics_is_refused(guichet_client: GuichetClient) -> None:

@@ -19,10 +19,10 @@ from gateway.audit.events import pseudonym
 from gateway.demo.activity import citizen_caller, staff_caller
 from gateway.identity import staff as staff_accounts
 from gateway.models import AuditEntry, Citizen, LocalAccount
-from gateway.requests.backoffice import BackOffice
-from gateway.requests.context import Caller
-from gateway.requests.filing import new_submission_key
+from gateway.requests.backoffice.commands import BackOfficeCommands
+from gateway.requests.caller import Caller
 from gateway.requests.lifecycle import CitizenRequests
+from gateway.requests.submission_keys import new_submission_key
 from gateway.testing import ConfigFolder, GuichetClient, sign_in_citizen
 from tests.plugins import papers
 
@@ -145,7 +145,8 @@ async def test_the_archive_includes_agents_internal_notes_marked_as_internal(
     client: GuichetClient, app: Starlette, two_citizens: tuple[str, str]
 ) -> None:
     mine, _theirs = two_citizens
-    BackOffice(app.state.db, app.state.registry).note(agent(app), "venissieux", mine, "Pièce lisible, à valider.")
+    commands = BackOfficeCommands(app.state.db, app.state.registry)
+    commands.note(agent(app), "venissieux", mine, "Pièce lisible, à valider.")
     data, _archive = await download(client)
     notes = [line for line in data["requests"][0]["history"] if line["kind"] == "note"]
     assert notes == [notes[0]] and notes[0]["text"] == "Pièce lisible, à valider." and notes[0]["internal"] is True

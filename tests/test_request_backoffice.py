@@ -13,16 +13,17 @@ from sqlmodel import update
 from gateway.audit.events import pseudonym
 from gateway.models import ServiceRequest
 from gateway.requests.attachments import UploadRefused
-from gateway.requests.backoffice import QueueFilter
-from gateway.requests.context import Caller, aware, now
+from gateway.requests.backoffice.queries import QueueFilter
+from gateway.requests.caller import Caller
+from gateway.requests.clock import aware, now
 from gateway.requests.errors import (
     ActionForbidden,
     ActionNotAllowed,
     InvalidInput,
     RequestNotFound,
+    ServiceUnavailable,
     StaleRequest,
 )
-from gateway.requests.filing import ServiceUnavailable
 from gateway.testing import ConfigFolder
 from tests.plugins.lifecycle_service import CRASHING_PLATE, NO_STOCK, PDF, REFUSED_PLATE, Desk, days_after, enable
 
@@ -65,7 +66,7 @@ def snapshot(desk: Desk, row: ServiceRequest) -> tuple[object, ...]:
 
 
 def queue(desk: Desk, caller: Caller, **wanted: object) -> list[str]:
-    page = desk.office.queue(caller, "venissieux", QueueFilter(**wanted))  # type: ignore[arg-type]
+    page = desk.queries.queue(caller, "venissieux", QueueFilter(**wanted))  # type: ignore[arg-type]
     return [ref(row) for row in page.rows]
 
 
@@ -91,7 +92,7 @@ def test_queue_holds_only_the_communes_requests(desk: Desk) -> None:
     filed(desk, "venissieux")
     theirs = filed(desk, "corbas")
     corbas = desk.staff("corbas", "agent:corbas")
-    page = desk.office.queue(corbas, "corbas", QueueFilter())
+    page = desk.queries.queue(corbas, "corbas", QueueFilter())
     assert [ref(row) for row in page.rows] == [ref(theirs)]
 
 
@@ -103,7 +104,7 @@ def test_queue_of_an_ungranted_service_is_forbidden_and_audited(desk: Desk, agen
 
 def test_queue_of_another_commune_is_forbidden(desk: Desk, agent: Caller) -> None:
     with pytest.raises(ActionForbidden):
-        desk.office.queue(agent, "corbas", QueueFilter())
+        desk.queries.queue(agent, "corbas", QueueFilter())
 
 
 def test_queue_hides_drafts(desk: Desk, agent: Caller) -> None:
@@ -113,7 +114,7 @@ def test_queue_hides_drafts(desk: Desk, agent: Caller) -> None:
 
 def test_queue_filters_open_and_decided_requests(desk: Desk, agent: Caller) -> None:
     still_open, decided = filed(desk), filed(desk)
-    desk.office.transition(agent, "venissieux", ref(decided), "refuse", expected_version=None,
+    desk.commands.transition(agent, "venissieux", ref(decided), "refuse", expected_version=None,
                            reason="incomplete", comment="Il manque le bail.")  # fmt: skip
     assert queue(desk, agent, status="open") == [ref(still_open)]
     assert queue(desk, agent, status="decided") == [ref(decided)]
@@ -122,20 +123,20 @@ def test_queue_filters_open_and_decided_requests(desk: Desk, agent: Caller) -> N
 def test_queue_filters_one_state(desk: Desk, agent: Caller) -> None:
     filed(desk)
     triaged = filed(desk)
-    desk.office.transition(agent, "venissieux", ref(triaged), "triage", expected_version=None)
+    desk.commands.transition(agent, "venissieux", ref(triaged), "triage", expected_version=None)
     assert queue(desk, agent, status="review") == [ref(triaged)]
 
 
 def test_queue_filters_assignment(desk: Desk, agent: Caller) -> None:
     mine, nobodys = filed(desk), filed(desk)
-    desk.office.assign(agent, "venissieux", ref(mine), agent.staff_id, expected_version=None)
+    desk.commands.assign(agent, "venissieux", ref(mine), agent.staff_id, expected_version=None)
     assert queue(desk, agent, assigned="me") == [ref(mine)]
     assert queue(desk, agent, assigned="none") == [ref(nobodys)]
 
 
 def test_queue_filters_requests_awaiting_the_citizen(desk: Desk, agent: Caller) -> None:
     asked, _other = filed(desk), filed(desk)
-    desk.office.ask_citizen(agent, "venissieux", ref(asked), "Votre bail ?", expected_version=None)
+    desk.commands.ask_citizen(agent, "venissieux", ref(asked), "Votre bail ?", expected_version=None)
     assert queue(desk, agent, awaiting=True) == [ref(asked)]
 
 
@@ -159,7 +160,7 @@ def test_queue_filters_old_requests(desk: Desk, agent: Caller) -> None:
 
 def test_queue_pages_count_every_match(desk: Desk, agent: Caller) -> None:
     rows = [filed(desk) for _ in range(5)]
-    page = desk.office.queue(agent, "venissieux", QueueFilter(page=2, per_page=2))
+    page = desk.queries.queue(agent, "venissieux", QueueFilter(page=2, per_page=2))
     assert (page.total, [ref(row) for row in page.rows]) == (5, [ref(rows[2]), ref(rows[3])])
 
 
@@ -168,7 +169,7 @@ def test_queue_pages_count_every_match(desk: Desk, agent: Caller) -> None:
 
 def test_opening_a_case_records_a_read_with_the_purpose_and_the_subject(desk: Desk, agent: Caller) -> None:
     row = filed(desk)
-    desk.office.case(agent, "venissieux", ref(row))
+    desk.queries.case(agent, "venissieux", ref(row))
     [read] = desk.audit("request.read")
     assert (read.actor_id, read.resource, read.subject) == (agent.actor.id, f"request/{ref(row)}", row.subject)
     assert read.purpose == "Délivrer la vignette de stationnement résident."
@@ -178,21 +179,21 @@ def test_case_of_another_commune_is_not_found(desk: Desk) -> None:
     row = filed(desk, "venissieux")
     corbas = desk.staff("corbas", "agent:corbas")
     with pytest.raises(RequestNotFound):
-        desk.office.case(corbas, "corbas", ref(row))
+        desk.queries.case(corbas, "corbas", ref(row))
 
 
 def test_case_of_an_ungranted_service_is_forbidden_and_audited(desk: Desk) -> None:
     row = filed(desk)
     other = desk.staff("permanencier", "agent:venissieux:permanence")
     with pytest.raises(ActionForbidden):
-        desk.office.case(other, "venissieux", ref(row))
+        desk.queries.case(other, "venissieux", ref(row))
     assert [entry.actor_id for entry in desk.audit("access.denied")] == [other.actor.id]
 
 
 def test_case_offers_only_the_transitions_that_apply(desk: Desk, agent: Caller) -> None:
     row = filed(desk, delivery="counter")
-    desk.office.transition(agent, "venissieux", ref(row), "triage", expected_version=None)
-    case = desk.office.case(agent, "venissieux", ref(row))
+    desk.commands.transition(agent, "venissieux", ref(row), "triage", expected_version=None)
+    case = desk.queries.case(agent, "venissieux", ref(row))
     assert [transition.name for transition in case.transitions] == ["hand-over", "refuse"]
 
 
@@ -202,19 +203,19 @@ def test_case_offers_only_the_transitions_that_apply(desk: Desk, agent: Caller) 
 def test_transition_from_the_wrong_state_is_refused(desk: Desk, agent: Caller) -> None:
     row = filed(desk, delivery="counter")
     with pytest.raises(ActionNotAllowed):
-        desk.office.transition(agent, "venissieux", ref(row), "hand-over", expected_version=None)
+        desk.commands.transition(agent, "venissieux", ref(row), "hand-over", expected_version=None)
 
 
 def test_transition_whose_condition_is_unmet_is_refused(desk: Desk, agent: Caller) -> None:
     row = filed(desk, delivery="counter")
-    desk.office.transition(agent, "venissieux", ref(row), "triage", expected_version=None)
+    desk.commands.transition(agent, "venissieux", ref(row), "triage", expected_version=None)
     with pytest.raises(ActionNotAllowed):
-        desk.office.transition(agent, "venissieux", ref(row), "mail", expected_version=None)
+        desk.commands.transition(agent, "venissieux", ref(row), "mail", expected_version=None)
 
 
 def test_unknown_transition_is_refused(desk: Desk, agent: Caller) -> None:
     with pytest.raises(ActionNotAllowed):
-        desk.office.transition(agent, "venissieux", ref(filed(desk)), "teleport", expected_version=None)
+        desk.commands.transition(agent, "venissieux", ref(filed(desk)), "teleport", expected_version=None)
 
 
 def test_reader_cannot_take_an_instructors_transition_and_the_refusal_is_audited(desk: Desk) -> None:
@@ -222,7 +223,7 @@ def test_reader_cannot_take_an_instructors_transition_and_the_refusal_is_audited
     reader = desk.staff("lecteur", "agent:venissieux:vignette:reader")
     before = snapshot(desk, row)
     with pytest.raises(ActionForbidden):
-        desk.office.transition(reader, "venissieux", ref(row), "refuse", expected_version=None,
+        desk.commands.transition(reader, "venissieux", ref(row), "refuse", expected_version=None,
                                reason="incomplete", comment="Non.")  # fmt: skip
     [denied] = desk.audit("access.denied")
     assert (denied.actor_id, denied.outcome, denied.service) == (reader.actor.id, "denied", "vignette")
@@ -232,34 +233,34 @@ def test_reader_cannot_take_an_instructors_transition_and_the_refusal_is_audited
 def test_reader_can_take_a_readers_transition(desk: Desk) -> None:
     row = filed(desk)
     reader = desk.staff("lecteur", "agent:venissieux:vignette:reader")
-    moved = desk.office.transition(reader, "venissieux", ref(row), "triage", expected_version=None)
+    moved = desk.commands.transition(reader, "venissieux", ref(row), "triage", expected_version=None)
     assert moved.status == "review"
 
 
 def test_transition_without_its_reason_is_refused(desk: Desk, agent: Caller) -> None:
     row = filed(desk)
     with pytest.raises(InvalidInput):
-        desk.office.transition(agent, "venissieux", ref(row), "refuse", expected_version=None, comment="Non.")
+        desk.commands.transition(agent, "venissieux", ref(row), "refuse", expected_version=None, comment="Non.")
 
 
 def test_transition_with_a_reason_not_offered_is_refused(desk: Desk, agent: Caller) -> None:
     row = filed(desk)
     with pytest.raises(InvalidInput):
-        desk.office.transition(agent, "venissieux", ref(row), "refuse", expected_version=None,
+        desk.commands.transition(agent, "venissieux", ref(row), "refuse", expected_version=None,
                                reason="whim", comment="Non.")  # fmt: skip
 
 
 def test_transition_without_its_required_comment_is_refused(desk: Desk, agent: Caller) -> None:
     row = filed(desk)
     with pytest.raises(InvalidInput):
-        desk.office.transition(agent, "venissieux", ref(row), "refuse", expected_version=None,
+        desk.commands.transition(agent, "venissieux", ref(row), "refuse", expected_version=None,
                                reason="incomplete", comment="   ")  # fmt: skip
 
 
 def test_decision_sets_the_retention_and_stops_waiting_for_the_citizen(desk: Desk, agent: Caller) -> None:
     row = filed(desk)
-    desk.office.ask_citizen(agent, "venissieux", ref(row), "Votre bail ?", expected_version=None)
-    desk.office.transition(agent, "venissieux", ref(row), "refuse", expected_version=None,
+    desk.commands.ask_citizen(agent, "venissieux", ref(row), "Votre bail ?", expected_version=None)
+    desk.commands.transition(agent, "venissieux", ref(row), "refuse", expected_version=None,
                            reason="incomplete", comment="Pas de bail.")  # fmt: skip
     stored = desk.reload(row)
     assert stored.decided_at is not None and stored.awaiting_citizen is False
@@ -268,7 +269,7 @@ def test_decision_sets_the_retention_and_stops_waiting_for_the_citizen(desk: Des
 
 def test_transition_records_history_and_audit(desk: Desk, agent: Caller) -> None:
     row = filed(desk)
-    desk.office.transition(agent, "venissieux", ref(row), "refuse", expected_version=None,
+    desk.commands.transition(agent, "venissieux", ref(row), "refuse", expected_version=None,
                            reason="not-resident", comment="Adresse hors commune.")  # fmt: skip
     line = desk.events(row)[-1]
     assert (line.kind, line.from_status, line.to_status, line.reason, line.staff_id) == (
@@ -279,7 +280,7 @@ def test_transition_records_history_and_audit(desk: Desk, agent: Caller) -> None
 
 def test_transition_tells_the_citizen_in_their_language_with_the_comment(desk: Desk, agent: Caller) -> None:
     row = desk.submitted(desk.citizen(email="kim@example.org", locale="en"))
-    desk.office.transition(agent, "venissieux", ref(row), "refuse", expected_version=None,
+    desk.commands.transition(agent, "venissieux", ref(row), "refuse", expected_version=None,
                            reason="incomplete", comment="The lease is missing.")  # fmt: skip
     message = desk.outbox()[-1]
     assert (message.recipient, message.locale, message.kind) == ("kim@example.org", "en", "request-transition")
@@ -289,16 +290,16 @@ def test_transition_tells_the_citizen_in_their_language_with_the_comment(desk: D
 def test_transition_without_a_message_tells_nobody(desk: Desk, agent: Caller) -> None:
     row = filed(desk)
     sent = len(desk.outbox())
-    desk.office.transition(agent, "venissieux", ref(row), "triage", expected_version=None)
+    desk.commands.transition(agent, "venissieux", ref(row), "triage", expected_version=None)
     assert len(desk.outbox()) == sent
 
 
 def test_plugin_refusal_stops_the_transition_and_writes_nothing(desk: Desk, agent: Caller) -> None:
     row = filed(desk, plate=f"{REFUSED_PLATE}-000-AA", delivery="counter")
-    desk.office.transition(agent, "venissieux", ref(row), "triage", expected_version=None)
+    desk.commands.transition(agent, "venissieux", ref(row), "triage", expected_version=None)
     before = snapshot(desk, row)
     with pytest.raises(ActionNotAllowed) as refused:
-        desk.office.transition(agent, "venissieux", ref(row), "hand-over", expected_version=None)
+        desk.commands.transition(agent, "venissieux", ref(row), "hand-over", expected_version=None)
     assert refused.value.reason == NO_STOCK
     assert snapshot(desk, row) == before
 
@@ -307,24 +308,25 @@ def test_plugin_failure_makes_the_service_unavailable_and_writes_nothing(desk: D
     row = filed(desk, plate=f"{CRASHING_PLATE}-000-AA")
     before = snapshot(desk, row)
     with pytest.raises(ServiceUnavailable):
-        desk.office.transition(agent, "venissieux", ref(row), "triage", expected_version=None)
+        desk.commands.transition(agent, "venissieux", ref(row), "triage", expected_version=None)
     assert snapshot(desk, row) == before
 
 
 def test_transition_on_a_stale_version_writes_nothing(desk: Desk, agent: Caller) -> None:
     row = filed(desk)
-    seen = desk.office.case(agent, "venissieux", ref(row)).request.version
-    desk.office.note(agent, "venissieux", ref(row), "Vu au téléphone.")
+    seen = desk.queries.case(agent, "venissieux", ref(row)).request.version
+    desk.commands.note(agent, "venissieux", ref(row), "Vu au téléphone.")
     before = snapshot(desk, row)
     with pytest.raises(StaleRequest):
-        desk.office.transition(agent, "venissieux", ref(row), "triage", expected_version=seen)
+        desk.commands.transition(agent, "venissieux", ref(row), "triage", expected_version=seen)
     assert snapshot(desk, row) == before
 
 
 def test_bulk_transition_reports_each_request(desk: Desk, agent: Caller) -> None:
     movable, moved = filed(desk), filed(desk)
-    desk.office.transition(agent, "venissieux", ref(moved), "triage", expected_version=None)
-    outcomes = desk.office.bulk_transition(agent, "venissieux", [ref(movable), ref(moved), "VIG-1999-999999"], "triage")
+    desk.commands.transition(agent, "venissieux", ref(moved), "triage", expected_version=None)
+    references = [ref(movable), ref(moved), "VIG-1999-999999"]
+    outcomes = desk.commands.bulk_transition(agent, "venissieux", references, "triage")
     assert [(outcome.reference, outcome.done) for outcome in outcomes] == [
         (ref(movable), True), (ref(moved), False), ("VIG-1999-999999", False)]  # fmt: skip
     assert desk.reload(movable).status == "review"
@@ -337,43 +339,43 @@ def test_assigning_to_someone_who_does_not_process_the_service_is_refused(desk: 
     row = filed(desk)
     outsider = desk.staff("permanencier", "agent:venissieux:permanence")
     with pytest.raises(InvalidInput):
-        desk.office.assign(agent, "venissieux", ref(row), outsider.staff_id, expected_version=None)
+        desk.commands.assign(agent, "venissieux", ref(row), outsider.staff_id, expected_version=None)
 
 
 def test_assigning_to_a_reader_is_refused(desk: Desk, agent: Caller) -> None:
     row = filed(desk)
     reader = desk.staff("lecteur", "agent:venissieux:vignette:reader")
     with pytest.raises(InvalidInput):
-        desk.office.assign(agent, "venissieux", ref(row), reader.staff_id, expected_version=None)
+        desk.commands.assign(agent, "venissieux", ref(row), reader.staff_id, expected_version=None)
 
 
 def test_assigning_to_a_colleague_is_recorded(desk: Desk, agent: Caller) -> None:
     row = filed(desk)
     colleague = desk.staff("collegue", "agent:venissieux:vignette")
-    desk.office.assign(agent, "venissieux", ref(row), colleague.staff_id, expected_version=None)
+    desk.commands.assign(agent, "venissieux", ref(row), colleague.staff_id, expected_version=None)
     assert desk.reload(row).assigned_to == colleague.staff_id
 
 
 def test_notes_stay_internal(desk: Desk, agent: Caller) -> None:
     owner = desk.citizen()
     row = desk.submitted(owner)
-    desk.office.note(agent, "venissieux", ref(row), "Voisin bruyant.")
-    assert "Voisin bruyant." in [event.body for event in desk.office.case(agent, "venissieux", ref(row)).events]
+    desk.commands.note(agent, "venissieux", ref(row), "Voisin bruyant.")
+    assert "Voisin bruyant." in [event.body for event in desk.queries.case(agent, "venissieux", ref(row)).events]
     assert "Voisin bruyant." not in [event.body for event in desk.citizens.case(owner, row.public_id).events]
 
 
 def test_asking_the_citizen_about_a_decided_request_is_refused(desk: Desk, agent: Caller) -> None:
     row = filed(desk)
-    desk.office.transition(agent, "venissieux", ref(row), "refuse", expected_version=None,
+    desk.commands.transition(agent, "venissieux", ref(row), "refuse", expected_version=None,
                            reason="incomplete", comment="Non.")  # fmt: skip
     with pytest.raises(ActionNotAllowed):
-        desk.office.ask_citizen(agent, "venissieux", ref(row), "Et votre bail ?", expected_version=None)
+        desk.commands.ask_citizen(agent, "venissieux", ref(row), "Et votre bail ?", expected_version=None)
 
 
 def test_message_to_the_citizen_is_shown_to_them_and_announced(desk: Desk, agent: Caller) -> None:
     owner = desk.citizen()
     row = desk.submitted(owner)
-    desk.office.message(agent, "venissieux", ref(row), "Passez en mairie.")
+    desk.commands.message(agent, "venissieux", ref(row), "Passez en mairie.")
     assert "Passez en mairie." in [event.body for event in desk.citizens.case(owner, row.public_id).events]
     assert desk.outbox()[-1].kind == "request-message"
     assert "Passez en mairie." not in desk.outbox()[-1].body
@@ -388,20 +390,20 @@ def test_export_defuses_formulas(desk: Desk, agent: Caller) -> None:
         session.execute(
             update(ServiceRequest).where(ServiceRequest.id == row.id).values(summary="=HYPERLINK(1)")  # type: ignore[arg-type]
         )
-    exported = list(csv.reader(io.StringIO(desk.office.export_csv(agent, "venissieux", QueueFilter()))))
+    exported = list(csv.reader(io.StringIO(desk.queries.export_csv(agent, "venissieux", QueueFilter()))))
     assert exported[1][0] == ref(row) and exported[1][-1] == "'=HYPERLINK(1)"
 
 
 def test_export_is_audited(desk: Desk, agent: Caller) -> None:
     filed(desk)
-    desk.office.export_csv(agent, "venissieux", QueueFilter())
+    desk.queries.export_csv(agent, "venissieux", QueueFilter())
     [export] = desk.audit("request.export")
     assert (export.actor_id, export.commune, export.resource) == (agent.actor.id, "venissieux", "queue/venissieux")
 
 
 def test_export_of_an_ungranted_commune_is_forbidden(desk: Desk, agent: Caller) -> None:
     with pytest.raises(ActionForbidden):
-        desk.office.export_csv(agent, "corbas", QueueFilter())
+        desk.queries.export_csv(agent, "corbas", QueueFilter())
     assert desk.audit("request.export") == []
 
 
@@ -409,7 +411,7 @@ def test_export_of_an_ungranted_commune_is_forbidden(desk: Desk, agent: Caller) 
 
 
 def file_at_counter(desk: Desk, agent: Caller, email: str | None = "dominique@example.org") -> ServiceRequest:
-    outcome = desk.office.file_for_citizen(agent, "venissieux", "permanence",
+    outcome = desk.commands.file_for_citizen(agent, desk.rules("permanence"),
                                            {"email": "autre@example.org", "topic": "Dossier retraite"},
                                            submission_key="counter-1", citizen_email=email)  # fmt: skip
     assert outcome.request is not None, outcome.errors
@@ -460,7 +462,7 @@ LEASED = {"name": "Dominique Exemple", "plate": "AB-123-CD", "ownership": "lease
 
 
 def test_counter_filing_keeps_the_documents_scanned_at_the_counter(desk: Desk, agent: Caller) -> None:
-    outcome = desk.office.file_for_citizen(agent, "venissieux", "vignette", LEASED, submission_key="counter-doc",
+    outcome = desk.commands.file_for_citizen(agent, desk.rules("vignette"), LEASED, submission_key="counter-doc",
                                            citizen_email=None, documents={"lease": ("bail.pdf", PDF)})  # fmt: skip
     assert outcome.request is not None, outcome.errors
     [attachment] = desk.attachment_rows()
@@ -469,12 +471,12 @@ def test_counter_filing_keeps_the_documents_scanned_at_the_counter(desk: Desk, a
 
 
 def test_counter_filing_without_a_required_document_names_it_and_keeps_no_file(desk: Desk, agent: Caller) -> None:
-    outcome = desk.office.file_for_citizen(agent, "venissieux", "vignette", {**LEASED, "plate": ""},
+    outcome = desk.commands.file_for_citizen(agent, desk.rules("vignette"), {**LEASED, "plate": ""},
                                            submission_key="counter-doc", citizen_email=None,
                                            documents={"lease": ("bail.pdf", PDF)})  # fmt: skip
     assert outcome.request is None and [error.field for error in outcome.errors] == ["plate"]
     assert desk.attachment_rows() == [] and desk.stored_files() == []
-    missing = desk.office.file_for_citizen(agent, "venissieux", "vignette", LEASED, submission_key="counter-doc",
+    missing = desk.commands.file_for_citizen(agent, desk.rules("vignette"), LEASED, submission_key="counter-doc",
                                            citizen_email=None)  # fmt: skip
     assert [error.field for error in missing.errors] == ["document:lease"]
 
@@ -482,7 +484,7 @@ def test_counter_filing_without_a_required_document_names_it_and_keeps_no_file(d
 def test_counter_filing_refuses_a_document_of_the_wrong_type_before_storing_anything(desk: Desk, agent: Caller) -> None:
     page = b"<html>bail</html>"
     with pytest.raises(UploadRefused) as refused:
-        desk.office.file_for_citizen(agent, "venissieux", "vignette", LEASED, submission_key="counter-doc",
+        desk.commands.file_for_citizen(agent, desk.rules("vignette"), LEASED, submission_key="counter-doc",
                                      citizen_email=None, documents={"lease": ("bail.pdf", page)})  # fmt: skip
     assert refused.value.status == 415
     assert desk.attachment_rows() == [] and desk.stored_files() == [] and desk.audit("request.create") == []

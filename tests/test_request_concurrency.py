@@ -46,7 +46,7 @@ def test_two_agents_taking_a_transition_at_once_one_wins_the_other_is_told(desk:
     agent = desk.staff("instructeur", "agent:venissieux:vignette")
     seen = desk.reload(row).version
     outcomes = all_at_once(
-        2, lambda: desk.office.transition(agent, "venissieux", row.reference or "", "triage", expected_version=seen)
+        2, lambda: desk.commands.transition(agent, "venissieux", row.reference or "", "triage", expected_version=seen)
     )
     assert sorted(type(outcome).__name__ for outcome in outcomes) == ["ServiceRequest", "StaleRequest"]
     assert [event.transition for event in desk.events(row) if event.kind == "transition"] == ["triage"]
@@ -56,9 +56,9 @@ def test_a_stale_agent_learns_it_even_when_the_step_is_gone(desk: Desk) -> None:
     row = desk.submitted(desk.citizen())
     agent = desk.staff("instructeur", "agent:venissieux:vignette")
     seen = desk.reload(row).version
-    desk.office.transition(agent, "venissieux", row.reference or "", "triage", expected_version=seen)
+    desk.commands.transition(agent, "venissieux", row.reference or "", "triage", expected_version=seen)
     with pytest.raises(StaleRequest):
-        desk.office.transition(agent, "venissieux", row.reference or "", "triage", expected_version=seen)
+        desk.commands.transition(agent, "venissieux", row.reference or "", "triage", expected_version=seen)
 
 
 def test_one_draft_submitted_many_times_at_once_gets_one_reference(desk: Desk) -> None:

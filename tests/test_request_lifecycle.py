@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from gateway.requests.attachments import UploadRefused
-from gateway.requests.context import Caller, aware
+from gateway.requests.caller import Caller
+from gateway.requests.clock import aware
 from gateway.requests.errors import ActionNotAllowed, RequestNotFound
-from gateway.requests.filing import SubmissionKeyReused
 from gateway.requests.forms import check_form
 from gateway.requests.lifecycle import CitizenRequests
+from gateway.requests.submission_keys import SubmissionKeyReused
 from gateway.testing import ConfigFolder
 from tests.plugins import antivirus
 from tests.plugins.lifecycle_service import GOOD_ANSWERS, PDF, VIGNETTE_FORM, Desk, days_after, enable
@@ -40,7 +41,7 @@ def awaiting(desk: Desk, owner: Caller, **values: str) -> tuple[str, str]:
     row = desk.submitted(owner, **values)
     assert row.reference is not None
     agent = desk.staff("instructeur", "agent:venissieux:vignette")
-    desk.office.ask_citizen(agent, "venissieux", row.reference, "Précisez l'immatriculation.", expected_version=None)
+    desk.commands.ask_citizen(agent, "venissieux", row.reference, "Précisez l'immatriculation.", expected_version=None)
     return row.public_id, row.reference
 
 

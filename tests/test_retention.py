@@ -20,11 +20,11 @@ from gateway.demo.activity import staff_caller
 from gateway.identity import staff as staff_accounts
 from gateway.models import Attachment, AuditEntry, Citizen, RequestEvent, ServiceRequest
 from gateway.requests.attachments import AttachmentStore
-from gateway.requests.backoffice import BackOffice
-from gateway.requests.context import Caller
-from gateway.requests.filing import new_submission_key
+from gateway.requests.backoffice.commands import BackOfficeCommands
+from gateway.requests.caller import Caller
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.retention import EXPIRED, run_retention
+from gateway.requests.submission_keys import new_submission_key
 from gateway.testing import ConfigFolder
 from tests.plugins import papers
 
@@ -75,7 +75,7 @@ def decided_request(app: Starlette, caller: Caller, agent: Caller) -> ServiceReq
     assert not submitted.errors
     reference = submitted.request.reference
     assert reference is not None
-    BackOffice(app.state.db, app.state.registry).transition(
+    BackOfficeCommands(app.state.db, app.state.registry).transition(
         agent, "venissieux", reference, "accept", expected_version=None
     )
     return people.case(caller, draft.public_id).request

@@ -14,12 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.api.agents import AGENT, GRANTED, NO_COMMUNE, _agent, _staff
+from gateway.api.agents import AGENT, GRANTED, NO_COMMUNE, _acting_agent, _agent, _staff
 from gateway.api.request_input import JSON_BODY_ERRORS, ShapeError, answers_shape_errors, at_most, read_body
-from gateway.api.request_json import PREFIX, iso_time, run, status_label, workflow_of
+from gateway.api.request_json import PREFIX, iso_time, status_label, workflow_of
 from gateway.communes import Commune
 from gateway.models import ServiceRequest
-from gateway.requests.backoffice import QueueFilter, QueuePage
+from gateway.requests.backoffice.queries import QueueFilter, QueuePage
 from gateway.services import Localized
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import database_of
@@ -217,13 +217,12 @@ async def export_queue(request: Request) -> Response:
 )
 @answers_shape_errors
 async def bulk_transition(request: Request) -> Response:
-    caller, commune, back_office = await _agent(request)
+    caller, commune, back_office = await _acting_agent(request)
     body = await read_body(request, "references", "transition", "comment", "reason")
     references, name = body.references(), body.text("transition", required=True)
     comment, reason = body.text("comment"), body.text("reason")
     body.check()
-    outcomes = await run(
-        request,
+    outcomes = await database_of(request).run(
         lambda: back_office.bulk_transition(caller, commune.slug, references, name, comment=comment, reason=reason),
     )
     locale = choose_locale(request)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.api.agents import AGENT, GRANTED, NO_REQUEST, NO_STAFF, READ_ONLY, _agent, _staff
+from gateway.api.agents import AGENT, GRANTED, NO_REQUEST, NO_STAFF, READ_ONLY, _acting_agent, _agent, _staff
 from gateway.api.request_input import JSON_BODY_ERRORS, Body, answers_shape_errors, read_body
 from gateway.api.request_json import (
     PREFIX,
@@ -21,13 +21,13 @@ from gateway.api.request_json import (
     both,
     event_change,
     iso_time,
-    run,
     status_label,
     workflow_of,
 )
 from gateway.models import RequestEvent, ServiceRequest
-from gateway.requests.backoffice import AgentCase, BackOffice
-from gateway.requests.context import Caller
+from gateway.requests.backoffice.commands import BackOfficeCommands
+from gateway.requests.backoffice.queries import AgentCase
+from gateway.requests.caller import Caller
 from gateway.services import Transition
 from gateway.web.downloads import download_response
 from gateway.web.lookups import database_of
@@ -123,9 +123,9 @@ async def get_case(request: Request) -> Response:
     return JSONResponse(_detail(case))
 
 
-async def _case(request: Request, *fields: str) -> tuple[Caller, str, str, BackOffice, Body]:
+async def _case(request: Request, *fields: str) -> tuple[Caller, str, str, BackOfficeCommands, Body]:
     """Who acts, on which commune and request (from the path), and the body holding ``fields``."""
-    caller, commune, back_office = await _agent(request)
+    caller, commune, back_office = await _acting_agent(request)
     body = await read_body(request, *fields)
     return caller, commune.slug, request.path_params["reference"], back_office, body
 
@@ -152,8 +152,7 @@ async def transition_case(request: Request) -> Response:
     name, comment, reason = body.text("transition", required=True), body.text("comment"), body.text("reason")
     version = body.version()
     body.check()
-    row = await run(
-        request,
+    row = await database_of(request).run(
         lambda: back_office.transition(
             caller, commune, reference, name, expected_version=version, comment=comment, reason=reason
         ),
@@ -182,8 +181,8 @@ async def assign_case(request: Request) -> Response:
     return JSONResponse(_state(request, row))
 
 
-#: :meth:`BackOffice.note` or :meth:`BackOffice.message`: a text written on the request
-Writing = Callable[[BackOffice, Caller, str, str, object], ServiceRequest]
+#: :meth:`BackOfficeCommands.note` or :meth:`BackOfficeCommands.message`: a text written on the request
+Writing = Callable[[BackOfficeCommands, Caller, str, str, object], ServiceRequest]
 
 
 async def _write(request: Request, write: Writing) -> Response:
@@ -204,7 +203,7 @@ async def _write(request: Request, write: Writing) -> Response:
 )
 @answers_shape_errors
 async def add_note(request: Request) -> Response:
-    return await _write(request, BackOffice.note)
+    return await _write(request, BackOfficeCommands.note)
 
 
 @operation(
@@ -217,7 +216,7 @@ async def add_note(request: Request) -> Response:
 )
 @answers_shape_errors
 async def message_citizen(request: Request) -> Response:
-    return await _write(request, BackOffice.message)
+    return await _write(request, BackOfficeCommands.message)
 
 
 @operation(
@@ -233,8 +232,8 @@ async def ask_complement(request: Request) -> Response:
     caller, commune, reference, back_office, body = await _case(request, "body", "version")
     text, version = body.text("body", required=True), body.version()
     body.check()
-    row = await run(
-        request, lambda: back_office.ask_citizen(caller, commune, reference, text, expected_version=version)
+    row = await database_of(request).run(
+        lambda: back_office.ask_citizen(caller, commune, reference, text, expected_version=version)
     )
     return JSONResponse(_state(request, row))
 

@@ -21,23 +21,35 @@ from starlette.requests import Request
 
 from gateway.communes import Commune
 from gateway.identity.access import require_staff_session
-from gateway.requests.backoffice import BackOffice
-from gateway.requests.context import Caller
+from gateway.requests.backoffice.commands import BackOfficeCommands
+from gateway.requests.backoffice.queries import BackOfficeQueries
+from gateway.requests.caller import Caller
 from gateway.web.access import refuse_citizens
 from gateway.web.callers import caller_of
 from gateway.web.lookups import commune_or_404, registry_of
 from gateway.web.openapi import problem_response
 
 
-async def _agent(request: Request) -> tuple[Caller, Commune, BackOffice]:
-    """A staff member (session with both factors, or API token), the commune named in the path, and its casework.
+async def _agent(request: Request) -> tuple[Caller, Commune, BackOfficeQueries]:
+    """A staff member (session with both factors, or API token), the commune named in the path, and what they read.
 
     Citizens are refused (403, recorded); grants are checked by the service layer.
     """
+    caller, commune = await _signed_in_staff(request)
+    return caller, commune, BackOfficeQueries(request.app.state.db, registry_of(request))
+
+
+async def _acting_agent(request: Request) -> tuple[Caller, Commune, BackOfficeCommands]:
+    """As :func:`_agent`, with what they change."""
+    caller, commune = await _signed_in_staff(request)
+    return caller, commune, BackOfficeCommands(request.app.state.db, registry_of(request))
+
+
+async def _signed_in_staff(request: Request) -> tuple[Caller, Commune]:
     commune = commune_or_404(request)
     await refuse_citizens(request, "agent", commune=commune.slug)
     require_staff_session(request)
-    return await caller_of(request), commune, BackOffice(request.app.state.db, registry_of(request))
+    return await caller_of(request), commune
 
 
 def _staff(names: Mapping[int, str], staff_id: int | None) -> dict[str, Any] | None:

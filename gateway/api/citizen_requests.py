@@ -17,7 +17,6 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.api.request_input import (
     JSON_BODY_ERRORS,
-    REQUIRED,
     answers_shape_errors,
     body_error,
     field_errors,
@@ -36,8 +35,9 @@ from gateway.api.request_json import (
 )
 from gateway.identity.access import principal_of, require_citizen
 from gateway.models import RequestEvent, ServiceRequest
-from gateway.requests.context import Caller, text_values
+from gateway.requests.caller import Caller
 from gateway.requests.lifecycle import EXTRA_DOCUMENT, CitizenCase, CitizenRequests
+from gateway.requests.text import REQUIRED, text_values
 from gateway.services import DocumentSpec, FieldError, Localized
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response

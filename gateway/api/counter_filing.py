@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.api.agents import AGENT, NO_STAFF, READ_ONLY, _agent
+from gateway.api.agents import AGENT, NO_STAFF, READ_ONLY, _acting_agent
 from gateway.api.request_input import JSON_BODY_ERRORS, answers_shape_errors, form_problem, read_body, submission_key
-from gateway.api.request_json import PREFIX, iso_time, run
-from gateway.web.lookups import enabled_service_or_404
+from gateway.api.request_json import PREFIX, iso_time
+from gateway.requests.rules import rules_for
+from gateway.web.lookups import database_of, enabled_service_or_404, registry_of
 from gateway.web.openapi import IDEMPOTENCY_KEY, json_body, json_response, operation, problem_response
 
 
@@ -42,16 +43,16 @@ from gateway.web.openapi import IDEMPOTENCY_KEY, json_body, json_response, opera
 )
 @answers_shape_errors
 async def file_assisted_request(request: Request) -> Response:
-    caller, commune, back_office = await _agent(request)
+    caller, commune, back_office = await _acting_agent(request)
     key = enabled_service_or_404(request, commune)
     body = await read_body(request, "data", "citizen_email")
     data, email = body.mapping("data"), body.text("citizen_email", max_length=254)
     body.check()
     filing_key = submission_key(request)
-    filed = await run(
-        request,
+    rules = rules_for(registry_of(request), commune, key)
+    filed = await database_of(request).run(
         lambda: back_office.file_for_citizen(
-            caller, commune.slug, key, data, submission_key=filing_key, citizen_email=email or None
+            caller, rules, data, submission_key=filing_key, citizen_email=email or None
         ),
     )
     if filed.errors:

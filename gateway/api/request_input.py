@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api.bodies import json_object
-from gateway.requests.filing import SUBMISSION_KEY_MAX, new_submission_key
+from gateway.requests.submission_keys import SubmissionKeyTooLong, key_from_header
+from gateway.requests.text import NOT_TEXT, REQUIRED
 from gateway.services import FieldError, Localized
 from gateway.web.errors import problem
 from gateway.web.i18n import choose_locale
@@ -28,8 +29,6 @@ BODY_ERRORS = Localized("Le corps de la requête contient des erreurs.", "The re
 BAD_KEY = Localized(
     "L'en-tête Idempotency-Key dépasse 64 caractères.", "The Idempotency-Key header is longer than 64 characters."
 )
-REQUIRED = Localized("Ce champ est obligatoire.", "This field is required.")
-NOT_TEXT = Localized("Cette valeur doit être du texte.", "This value must be text.")
 NOT_AN_OBJECT = Localized("Cette valeur doit être un objet JSON.", "This value must be a JSON object.")
 NOT_A_VERSION = Localized(
     "Indiquez la version de la demande que vous avez lue (un nombre entier).",
@@ -177,7 +176,9 @@ async def read_body(request: Request, *allowed: str) -> Body:
 
 def submission_key(request: Request) -> str:
     """The client's Idempotency-Key, or a fresh key when it sent none (400 when too long)."""
-    key = request.headers.get("idempotency-key") or new_submission_key()
-    if len(key) > SUBMISSION_KEY_MAX:
-        raise ShapeError(400, BAD_KEY, [("Idempotency-Key", BAD_KEY)], "urn:guichet:problem:bad-idempotency-key")
-    return key
+    try:
+        return key_from_header(request.headers.get("idempotency-key"))
+    except SubmissionKeyTooLong:
+        raise ShapeError(
+            400, BAD_KEY, [("Idempotency-Key", BAD_KEY)], "urn:guichet:problem:bad-idempotency-key"
+        ) from None

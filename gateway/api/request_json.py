@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 
 from gateway.models import Attachment, RequestEvent
-from gateway.requests.context import aware
+from gateway.requests.clock import aware
 from gateway.services import Localized, Workflow
 from gateway.web.lookups import registry_of
 

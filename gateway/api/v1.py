@@ -16,11 +16,13 @@ from gateway.api.openapi_document import build_document
 from gateway.api.request_json import both
 from gateway.communes import Commune
 from gateway.registry import Offer
-from gateway.requests.filing import SUBMISSION_KEY_MAX, new_submission_key, service_form
+from gateway.requests.rules import rules_for
+from gateway.requests.submission_keys import SubmissionKeyTooLong, key_from_header
 from gateway.services import FormField, Localized
+from gateway.web.callers import file_from
 from gateway.web.errors import PageError, problem
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import commune_or_404, enabled_service_or_404, file_from, registry_of
+from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of
 from gateway.web.openapi import IDEMPOTENCY_KEY, json_body, json_response, operation, problem_response
 
 PREFIX = "/api/v1"
@@ -101,8 +103,8 @@ async def list_services(request: Request) -> Response:
 async def get_service(request: Request) -> Response:
     commune = commune_or_404(request)
     key = enabled_service_or_404(request, commune)
-    provided, _settings, form = service_form(registry_of(request), commune, key)
-    definition = provided.definition
+    rules = rules_for(registry_of(request), commune, key)
+    definition, form = rules.definition, rules.form
     return JSONResponse(
         {
             "key": key,
@@ -140,10 +142,12 @@ async def file_request_endpoint(request: Request) -> Response:
     key = enabled_service_or_404(request, commune)
     locale = choose_locale(request)
     raw = await _json_data(request)
-    submission_key = request.headers.get("idempotency-key") or new_submission_key()
-    if len(submission_key) > SUBMISSION_KEY_MAX:
+    try:
+        submission_key = key_from_header(request.headers.get("idempotency-key"))
+    except SubmissionKeyTooLong:
         return problem(400, _BAD_KEY(locale), type_="urn:guichet:problem:bad-idempotency-key")
-    filed = await file_from(request, commune, key, raw, submission_key=submission_key)
+    rules = rules_for(registry_of(request), commune, key)
+    filed = await file_from(request, rules, raw, submission_key=submission_key)
     if filed.errors:
         return problem(
             422,

@@ -6,7 +6,7 @@ submission), then lets the commune's demo agents look at it, assign it, write
 notes and messages, ask the citizen for a complement or take workflow
 transitions until a decision. Everything goes through
 :class:`~gateway.requests.lifecycle.CitizenRequests` and
-:class:`~gateway.requests.backoffice.BackOffice`, so the audit log, the
+:mod:`gateway.requests.backoffice`, so the audit log, the
 history lines and the outbox are those of real use.
 
 The form of any service is filled generically from its :class:`FormField`
@@ -31,7 +31,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from gateway.audit.events import SYSTEM, Actor, AuditEvent
+from gateway.audit.builders import account_event
+from gateway.audit.events import SYSTEM, Actor
 from gateway.audit.log import record
 from gateway.communes import Commune
 from gateway.db import Database
@@ -45,11 +46,13 @@ from gateway.identity.providers import provider_registry
 from gateway.models import Citizen, StaffRole, StaffUser
 from gateway.registry import Registry
 from gateway.requests.attachments import JPEG, PDF, PNG, UploadRefused
-from gateway.requests.backoffice import AgentCase, BackOffice
-from gateway.requests.context import Caller, rules_for
-from gateway.requests.errors import RequestError
-from gateway.requests.filing import ServiceUnavailable, new_submission_key
+from gateway.requests.backoffice.commands import BackOfficeCommands
+from gateway.requests.backoffice.queries import AgentCase, BackOfficeQueries
+from gateway.requests.caller import Caller
+from gateway.requests.errors import RequestError, ServiceUnavailable
 from gateway.requests.lifecycle import CitizenRequests
+from gateway.requests.rules import rules_for
+from gateway.requests.submission_keys import new_submission_key
 from gateway.services import CitizenIdentity, DocumentSpec, FieldError, FormField
 
 ORIGIN = "cli demo seed"
@@ -131,7 +134,7 @@ def seed_activity(db: Database, registry: Registry, count: int, *, seed: int = 1
     citizens = _demo_citizens(db)
     agents = {commune.slug: _demo_agents(db, commune) for commune, _key in offers}
     people = CitizenRequests(db, registry)
-    office = BackOffice(db, registry)
+    office = _Agents(db, registry)
     tries = 0
     while summary.filed < count and tries < count * 4:  # a service that keeps refusing is tried elsewhere
         tries += 1
@@ -284,17 +287,8 @@ def _create_agent(session: Session, username: str, display_name: str, grants: li
         role = StaffRole(staff_id=staff.id, role=grant.role, commune=grant.commune, service=grant.service)
         role.level = grant.level
         session.add(role)
-    record(
-        session,
-        AuditEvent(
-            action="staff.create",
-            actor_id=SYSTEM.id,
-            actor_role=SYSTEM.role,
-            resource=f"staff/{staff.id}",
-            purpose="comptes d'agents de démonstration",
-            origin=ORIGIN,
-        ),
-    )
+    purpose = "comptes d'agents de démonstration"
+    record(session, account_event("staff.create", SYSTEM, resource=f"staff/{staff.id}", purpose=purpose, origin=ORIGIN))
     return staff
 
 
@@ -431,8 +425,12 @@ def _png() -> bytes:
 # The agents' side ------------------------------------------------------------------------------
 
 
+class _Agents(BackOfficeQueries, BackOfficeCommands):
+    """The demo's agents read and act through the back office, as a person at its pages would."""
+
+
 def _work_on(
-    office: BackOffice,
+    office: _Agents,
     people: CitizenRequests,
     rng: random.Random,
     citizen: Citizen,
@@ -472,7 +470,7 @@ def _work_on(
         return  # a refusal (a plugin's rule, a race) leaves the request where it is, as it would an agent
 
 
-def _decide(office: BackOffice, rng: random.Random, agent: Caller, commune: str, reference: str) -> bool:
+def _decide(office: _Agents, rng: random.Random, agent: Caller, commune: str, reference: str) -> bool:
     """Take transitions until the request is decided (at most a few steps), reopening the file after each."""
     for _ in range(6):
         case = office.case(agent, commune, reference)
@@ -483,7 +481,7 @@ def _decide(office: BackOffice, rng: random.Random, agent: Caller, commune: str,
     return False
 
 
-def _step(office: BackOffice, rng: random.Random, agent: Caller, commune: str, case: AgentCase, *, final: bool) -> bool:
+def _step(office: _Agents, rng: random.Random, agent: Caller, commune: str, case: AgentCase, *, final: bool) -> bool:
     """One transition, toward a decision (``final``) or one that keeps the request open; False when none was taken."""
     workflow = case.rules.definition.workflow
     choices = [t for t in case.transitions if final or not workflow.state(t.target).final]

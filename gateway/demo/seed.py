@@ -14,7 +14,9 @@ from gateway.audit.events import SYSTEM
 from gateway.db import Database
 from gateway.demo.activity import demo_staff
 from gateway.registry import Registry
-from gateway.requests.filing import file_request
+from gateway.requests.caller import Caller
+from gateway.requests.filing import Submission, file_request
+from gateway.requests.rules import rules_for
 
 #: Clearly fictitious people writing to their town hall.
 CONTACT_MESSAGES = (
@@ -46,17 +48,9 @@ def seed(db: Database, registry: Registry) -> int:
             if data["topic"] not in offered:
                 data["topic"] = "autre" if "autre" in offered else next(iter(offered))
             key = f"demo-{commune.slug}-contact-{number}"
-            filed = file_request(
-                db,
-                registry,
-                commune,
-                "contact",
-                data,
-                submission_key=key,
-                locale="fr",
-                origin="cli demo seed",
-                actor=SYSTEM,
-            )
+            rules = rules_for(registry, commune, "contact")
+            caller = Caller(actor=SYSTEM, origin="cli demo seed", locale="fr")
+            filed = file_request(db, registry, rules, caller, Submission(data, key))
             if filed.errors:
                 raise RuntimeError(f"demo message {number} for {commune.slug} was refused: {filed.errors}")
             created += 0 if filed.replayed else 1

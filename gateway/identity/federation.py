@@ -25,7 +25,8 @@ from typing import Literal
 
 from sqlmodel import Session, select
 
-from gateway.audit.events import ANONYMOUS, Actor, AuditEvent, pseudonym
+from gateway.audit.builders import account_event, sign_in
+from gateway.audit.events import ANONYMOUS, SYSTEM, Actor, pseudonym
 from gateway.audit.log import record
 from gateway.identity.oidc import Identity
 from gateway.identity.providers import Provider
@@ -82,19 +83,10 @@ def record_failure(
     commune: str | None = None,
 ) -> None:
     """A refused sign-in: who is unknown (or the account refused), the reason is a code."""
-    record(
-        session,
-        AuditEvent(
-            action="auth.login",
-            actor_id=actor.id,
-            actor_role=actor.role,
-            commune=commune,
-            resource=resource(provider_key, reason, staff=staff),
-            purpose=STAFF_PURPOSE if staff else CITIZEN_PURPOSE,
-            origin=origin[:200],
-            outcome=outcome,
-        ),
-    )
+    purpose = STAFF_PURPOSE if staff else CITIZEN_PURPOSE
+    event = sign_in(actor, resource=resource(provider_key, reason, staff=staff), purpose=purpose, origin=origin,
+                    outcome=outcome, commune=commune)  # fmt: skip
+    record(session, event)
 
 
 @dataclass(frozen=True)
@@ -130,19 +122,11 @@ def sign_in_citizen(
     session_id = open_session(
         session, "citizen", citizen.id, id_token=identity.id_token, provider=provider.key, now=now
     )
-    record(
-        session,
-        AuditEvent(
-            action="auth.login",
-            actor_id=f"citizen:{citizen.public_id}",
-            actor_role="citizen",
-            commune=provider.commune,
-            resource=resource(provider.key, "first-sign-in" if created else None),
-            purpose=CITIZEN_PURPOSE,
-            origin=origin[:200],
-            subject=pseudonym(secret_key, "citizen", citizen.public_id),
-        ),
-    )
+    event = sign_in(Actor(f"citizen:{citizen.public_id}", "citizen"),
+                    resource=resource(provider.key, "first-sign-in" if created else None), purpose=CITIZEN_PURPOSE,
+                    origin=origin, commune=provider.commune,
+                    subject=pseudonym(secret_key, "citizen", citizen.public_id))  # fmt: skip
+    record(session, event)
     return SignedIn(session_id, citizen.id)
 
 
@@ -178,18 +162,9 @@ def sign_in_staff(
     if previous_session is not None:
         revoke(session, previous_session, now=now)
     session_id = open_session(session, "staff", staff.id, id_token=identity.id_token, provider=provider.key, now=now)
-    record(
-        session,
-        AuditEvent(
-            action="auth.login",
-            actor_id=actor.id,
-            actor_role=actor.role,
-            commune=provider.commune,
-            resource=resource(provider.commune, None, staff=True),
-            purpose=STAFF_PURPOSE,
-            origin=origin[:200],
-        ),
-    )
+    event = sign_in(actor, resource=resource(provider.commune, None, staff=True), purpose=STAFF_PURPOSE,
+                    origin=origin, commune=provider.commune)  # fmt: skip
+    record(session, event)
     return SignedIn(session_id, staff.id)
 
 
@@ -222,15 +197,6 @@ def link_staff(session: Session, staff: StaffUser, provider: Provider, sub: str)
         raise LinkError(f"that sub is already linked to {taken.username}")
     staff.oidc_issuer, staff.oidc_sub = provider.issuer, sub
     session.add(staff)
-    record(
-        session,
-        AuditEvent(
-            action="staff.link-oidc",
-            actor_id="system",
-            actor_role="system",
-            commune=provider.commune,
-            resource=f"staff/{staff.id}",
-            purpose=STAFF_PURPOSE,
-            origin="cli users link-oidc",
-        ),
-    )
+    event = account_event("staff.link-oidc", SYSTEM, resource=f"staff/{staff.id}", purpose=STAFF_PURPOSE,
+                          origin="cli users link-oidc", commune=provider.commune)  # fmt: skip
+    record(session, event)

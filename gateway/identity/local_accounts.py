@@ -47,7 +47,8 @@ from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlmodel import Session, col, select, update
 
-from gateway.audit.events import ANONYMOUS, Actor, AuditEvent, pseudonym
+from gateway.audit.builders import account_event
+from gateway.audit.events import ANONYMOUS, Actor, pseudonym
 from gateway.audit.log import record
 from gateway.identity import throttle
 from gateway.identity.passwords import (
@@ -534,16 +535,8 @@ def _event(
     origin: str,
     resource: str | None = None,
 ) -> None:
-    record(
-        session,
-        AuditEvent(
-            action=action,
-            actor_id=actor.id,
-            actor_role=actor.role,
-            resource=resource or (f"local-account/{account.id}" if account is not None else "local-account"),
-            purpose=PURPOSE,
-            origin=origin[:200],
-            outcome=outcome,
-            subject=pseudonym(settings.secret_key, "email", account.email) if account is not None else None,
-        ),
-    )
+    target = resource or (f"local-account/{account.id}" if account is not None else "local-account")
+    subject = pseudonym(settings.secret_key, "email", account.email) if account is not None else None
+    event = account_event(action, actor, resource=target, purpose=PURPOSE, origin=origin, outcome=outcome,
+                          subject=subject)  # fmt: skip
+    record(session, event)

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from gateway.audit.events import ANONYMOUS, Actor, AuditEvent
+from gateway.audit.builders import account_event
+from gateway.audit.events import ANONYMOUS, Actor, Outcome
 from gateway.audit.log import record
 from gateway.identity import throttle, totp
 from gateway.identity.passwords import hash_password, password_problem, verify_password
@@ -179,20 +180,10 @@ def _event(
     action: str,
     actor: Actor,
     staff: StaffUser | None,
-    outcome: str,
+    outcome: Outcome,
     *,
     origin: str,
     resource: str | None = None,
 ) -> None:
-    record(
-        session,
-        AuditEvent(
-            action=action,
-            actor_id=actor.id,
-            actor_role=actor.role,
-            resource=resource or (f"staff/{staff.id}" if staff is not None else "staff-login"),
-            purpose=PURPOSE,
-            origin=origin[:200],
-            outcome=outcome,  # type: ignore[arg-type]
-        ),
-    )
+    target = resource or (f"staff/{staff.id}" if staff is not None else "staff-login")
+    record(session, account_event(action, actor, resource=target, purpose=PURPOSE, origin=origin, outcome=outcome))

@@ -52,7 +52,8 @@ from typing import Literal
 
 from sqlmodel import Session, col, select
 
-from gateway.audit.events import SYSTEM, AuditEvent, pseudonym
+from gateway.audit.builders import mail_event
+from gateway.audit.events import pseudonym
 from gateway.audit.log import record
 from gateway.db import Database
 from gateway.models import OutboxMessage
@@ -218,20 +219,10 @@ def record_outcome(
 
 
 def _audit(session: Session, settings: Settings, row: OutboxMessage, action: str) -> None:
-    record(
-        session,
-        AuditEvent(
-            action=action,
-            actor_id=SYSTEM.id,
-            actor_role=SYSTEM.role,
-            resource=f"outbox/{row.id}",
-            purpose=PURPOSE,
-            origin=ORIGIN,
-            outcome="success" if action == "outbox.sent" else "failure",
-            commune=row.commune,
-            subject=pseudonym(settings.secret_key, "email", row.recipient),
-        ),
-    )
+    event = mail_event(action, commune=row.commune, resource=f"outbox/{row.id}",
+                       subject=pseudonym(settings.secret_key, "email", row.recipient), purpose=PURPOSE, origin=ORIGIN,
+                       outcome="success" if action == "outbox.sent" else "failure")  # fmt: skip
+    record(session, event)
 
 
 def build_email(message: OutboxMessage, sender: str) -> EmailMessage:

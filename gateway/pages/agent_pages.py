@@ -6,7 +6,7 @@ request's file and the actions on it) and
 :mod:`~gateway.pages.counter_filing_pages` (filing at the counter for a
 citizen). Every page needs a staff session past both factors; which communes,
 services and actions an agent reaches is decided by
-:class:`~gateway.requests.backoffice.BackOffice`, which records refusals and
+the back office (:mod:`gateway.requests.backoffice`), which records refusals and
 every view of personal data in the audit log. The underscored helpers below
 are shared by those three modules only.
 """
@@ -22,8 +22,10 @@ from starlette.requests import Request
 from gateway.communes import Commune
 from gateway.identity.access import require_staff_session
 from gateway.models import ServiceRequest
-from gateway.requests.backoffice import BackOffice
-from gateway.requests.context import Caller, aware
+from gateway.requests.backoffice.commands import BackOfficeCommands
+from gateway.requests.backoffice.queries import BackOfficeQueries
+from gateway.requests.caller import Caller
+from gateway.requests.clock import aware
 from gateway.services import Localized, ServiceDefinition
 from gateway.web.access import refuse_citizens
 from gateway.web.callers import caller_of
@@ -32,12 +34,20 @@ from gateway.web.lookups import commune_or_404, registry_of
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def _office(request: Request) -> BackOffice:
-    office: BackOffice | None = getattr(request.app.state, "back_office", None)
-    if office is None:
-        office = BackOffice(request.app.state.db, registry_of(request))
-        request.app.state.back_office = office
-    return office
+def _queries(request: Request) -> BackOfficeQueries:
+    queries: BackOfficeQueries | None = getattr(request.app.state, "back_office_queries", None)
+    if queries is None:
+        queries = BackOfficeQueries(request.app.state.db, registry_of(request))
+        request.app.state.back_office_queries = queries
+    return queries
+
+
+def _commands(request: Request) -> BackOfficeCommands:
+    commands: BackOfficeCommands | None = getattr(request.app.state, "back_office_commands", None)
+    if commands is None:
+        commands = BackOfficeCommands(request.app.state.db, registry_of(request))
+        request.app.state.back_office_commands = commands
+    return commands
 
 
 async def _agent(request: Request) -> tuple[Caller, Commune]:

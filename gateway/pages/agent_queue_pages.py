@@ -16,9 +16,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.communes import Commune
-from gateway.pages.agent_pages import PARIS, _age_days, _agent, _day, _definition, _office, _status_label
-from gateway.requests.backoffice import BulkOutcome, QueueFilter
-from gateway.requests.context import Caller
+from gateway.pages.agent_pages import PARIS, _age_days, _agent, _commands, _day, _definition, _queries, _status_label
+from gateway.requests.backoffice.commands import BulkOutcome
+from gateway.requests.backoffice.queries import QueueFilter
+from gateway.requests.caller import Caller
 from gateway.services import Localized
 from gateway.web.downloads import download_response
 from gateway.web.errors import PageError
@@ -50,7 +51,7 @@ class QueueChoices:
 
 
 def _choices(request: Request, caller: Caller, commune: Commune) -> QueueChoices:
-    office = _office(request)
+    office = _queries(request)
     principal = caller.principal
     readable = office.services_for(principal, commune) if principal is not None else []
     acting = office.services_for(principal, commune, level="instructor") if principal is not None else []
@@ -132,7 +133,7 @@ async def queue_page(request: Request) -> Response:
     caller, commune = await _agent(request)
     choices = _choices(request, caller, commune)
     wanted = _queue_filter(request, choices)
-    office = _office(request)
+    office = _queries(request)
     page = await database_of(request).run(lambda: office.queue(caller, commune.slug, wanted))
     locale = choose_locale(request)
     today = datetime.now(UTC).astimezone(PARIS).date()
@@ -172,7 +173,7 @@ async def queue_page(request: Request) -> Response:
 async def export_csv(request: Request) -> Response:
     caller, commune = await _agent(request)
     wanted = _queue_filter(request, _choices(request, caller, commune))
-    office = _office(request)
+    office = _queries(request)
     text = await database_of(request).run(lambda: office.export_csv(caller, commune.slug, wanted))
     filename = f"demandes-{commune.slug}-{datetime.now(UTC).astimezone(PARIS):%Y-%m-%d}.csv"
     return download_response(text, "text/csv; charset=utf-8", filename)
@@ -186,7 +187,7 @@ async def bulk_transition(request: Request) -> Response:
     error = NO_SELECTION if not references else NO_ACTION if not name else None
     outcomes: list[BulkOutcome] = []
     if error is None:
-        office = _office(request)
+        office = _commands(request)
         outcomes = await database_of(request).run(
             lambda: office.bulk_transition(caller, commune.slug, references, name, comment=comment, reason=reason),
         )

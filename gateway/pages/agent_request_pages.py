@@ -16,9 +16,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.communes import Commune
-from gateway.pages.agent_pages import _agent, _office, _when
-from gateway.requests.backoffice import AgentCase, BackOffice
-from gateway.requests.context import Caller
+from gateway.pages.agent_pages import _agent, _commands, _queries, _when
+from gateway.requests.backoffice.commands import BackOfficeCommands
+from gateway.requests.backoffice.queries import AgentCase
+from gateway.requests.caller import Caller
 from gateway.requests.errors import ActionNotAllowed, InvalidInput, StaleRequest
 from gateway.services import FormField, Localized
 from gateway.web.downloads import download_response
@@ -132,7 +133,7 @@ async def _case_page(
     failed: str | None = None,
     typed: Mapping[str, str] | None = None,
 ) -> Response:
-    office = _office(request)
+    office = _queries(request)
     case: AgentCase = await database_of(request).run(lambda: office.case(caller, commune.slug, reference))
     context = _case_context(request, case)
     forms = {f"transition-{t.name}" for t in case.transitions} | {"attribution", "note", "message", "complement"}
@@ -170,7 +171,8 @@ def _assignee(caller: Caller, value: str) -> int | None:
     raise InvalidInput(BAD_ASSIGNEE)
 
 
-Action = Callable[[BackOffice, Caller, str, str, Mapping[str, str]], object]
+Commands = BackOfficeCommands
+Action = Callable[[Commands, Caller, str, str, Mapping[str, str]], object]
 
 
 def _acting(kind: str, action: Action) -> Callable[[Request], Any]:
@@ -182,7 +184,7 @@ def _acting(kind: str, action: Action) -> Callable[[Request], Any]:
         async with request.form() as form:
             typed = {key: value for key, value in form.items() if isinstance(value, str) and key != "csrftoken"}
         failed = f"transition-{typed.get('transition', '')}" if kind == "transition" else kind
-        office = _office(request)
+        office = _commands(request)
         try:
             await database_of(request).run(lambda: action(office, caller, commune.slug, reference, typed))
         except (InvalidInput, ActionNotAllowed, StaleRequest) as refused:
@@ -196,34 +198,34 @@ def _acting(kind: str, action: Action) -> Callable[[Request], Any]:
     return endpoint
 
 
-def _transition(office: BackOffice, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
+def _transition(office: Commands, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
     return office.transition(
         caller, commune, reference, typed.get("transition", ""), expected_version=_version(typed),
         comment=typed.get("comment", ""), reason=typed.get("reason", ""),
     )  # fmt: skip
 
 
-def _assign(office: BackOffice, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
+def _assign(office: Commands, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
     staff_id = _assignee(caller, typed.get("assignee", ""))
     return office.assign(caller, commune, reference, staff_id, expected_version=_version(typed))
 
 
-def _note(office: BackOffice, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
+def _note(office: Commands, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
     return office.note(caller, commune, reference, typed.get("body", ""))
 
 
-def _message(office: BackOffice, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
+def _message(office: Commands, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
     return office.message(caller, commune, reference, typed.get("body", ""))
 
 
-def _complement(office: BackOffice, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
+def _complement(office: Commands, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
     return office.ask_citizen(caller, commune, reference, typed.get("body", ""), expected_version=_version(typed))
 
 
 async def download(request: Request) -> Response:
     caller, commune = await _agent(request)
     reference, attachment_id = request.path_params["reference"], request.path_params["attachment"]
-    office = _office(request)
+    office = _queries(request)
     attachment, data = await database_of(request).run(
         lambda: office.download(caller, commune.slug, reference, attachment_id)
     )
@@ -233,7 +235,7 @@ async def download(request: Request) -> Response:
 async def download_all(request: Request) -> Response:
     caller, commune = await _agent(request)
     reference = request.path_params["reference"]
-    office = _office(request)
+    office = _queries(request)
     filename, data = await database_of(request).run(lambda: office.archive(caller, commune.slug, reference))
     return download_response(data, "application/zip", filename)
 

@@ -26,10 +26,13 @@ from gateway.identity.access import require_citizen
 from gateway.models import RequestEvent
 from gateway.registry import Registry
 from gateway.requests.attachments import UploadRefused
-from gateway.requests.context import Caller, aware, text_values
+from gateway.requests.caller import Caller
+from gateway.requests.clock import aware
 from gateway.requests.errors import ActionNotAllowed, InvalidInput
-from gateway.requests.filing import new_submission_key
 from gateway.requests.lifecycle import ALREADY_DECIDED, EXTRA_DOCUMENT, CitizenCase, CitizenRequests
+from gateway.requests.rules import ServiceRules
+from gateway.requests.submission_keys import new_submission_key
+from gateway.requests.text import form_strings, text_values
 from gateway.services import (
     DEFAULT_WORKFLOW,
     FieldError,
@@ -86,9 +89,11 @@ async def _citizen(request: Request) -> Caller:
     return await caller_of(request)
 
 
-async def _case(request: Request, caller: Caller, public_id: str) -> CitizenCase:
+async def _case(
+    request: Request, caller: Caller, public_id: str, rules: ServiceRules | None = None
+) -> CitizenCase:
     service = _service(request)
-    return await database_of(request).run(lambda: service.case(caller, public_id))
+    return await database_of(request).run(lambda: service.case(caller, public_id, rules=rules))
 
 
 def _back(public_id: str, notice: str | None = None, anchor: str = "") -> RedirectResponse:
@@ -102,9 +107,7 @@ def _notice(request: Request) -> Localized | None:
 
 async def _form_strings(request: Request) -> dict[str, str]:
     async with request.form() as form:
-        raw = {name: value for name, value in form.items() if isinstance(value, str)}
-    raw.pop("csrftoken", None)
-    return raw
+        return form_strings(form.items())
 
 
 # Words and dates ----------------------------------------------------------------------
@@ -287,7 +290,7 @@ async def _save_or_submit(request: Request, caller: Caller, public_id: str) -> R
         )
         if not submitted.errors:
             return RedirectResponse(f"{BASE}/{public_id}/recu", status_code=303)
-        case = await _case(request, caller, public_id)
+        case = await _case(request, caller, public_id, submitted.rules)
         return _draft_page(request, case, errors=submitted.errors, status_code=422)
     _row, errors = await database_of(request).run(lambda: service.save_draft(caller, public_id, raw))
     case = await _case(request, caller, public_id)

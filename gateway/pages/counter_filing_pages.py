@@ -16,12 +16,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.communes import Commune
-from gateway.pages.agent_pages import _agent, _office
+from gateway.pages.agent_pages import _agent, _commands, _queries
 from gateway.pages.agent_request_pages import _case_context
-from gateway.requests.backoffice import AgentCase
-from gateway.requests.context import Caller
-from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, new_submission_key, service_form
+from gateway.requests.backoffice.queries import AgentCase
+from gateway.requests.caller import Caller
+from gateway.requests.filing import Filed
 from gateway.requests.forms import BAD_EMAIL, check_form
+from gateway.requests.rules import ServiceRules, rules_for
+from gateway.requests.submission_keys import key_from_form, new_submission_key
+from gateway.requests.text import form_strings
 from gateway.services import FieldError, Localized
 from gateway.web.access import require_staff
 from gateway.web.errors import PageError
@@ -46,15 +49,14 @@ async def _counter_service(request: Request) -> tuple[Caller, Commune, str]:
 
 def _counter_form(
     request: Request,
-    commune: Commune,
-    key: str,
+    rules: ServiceRules,
     values: Mapping[str, str],
     errors: Sequence[FieldError],
     submission_key: str,
     *,
     status_code: int = 200,
 ) -> Response:
-    provided, _settings, form = service_form(registry_of(request), commune, key)
+    commune, provided, form = rules.commune, rules.provided, rules.form
     locale = choose_locale(request)
     field_errors = first_errors(errors)
     labels = {form_field.name: form_field.label(locale) for form_field in form}
@@ -78,33 +80,29 @@ def _counter_form(
 
 async def counter_filing(request: Request) -> Response:
     caller, commune, key = await _counter_service(request)
+    rules = rules_for(registry_of(request), commune, key)
     if request.method == "GET":
-        return _counter_form(request, commune, key, {}, [], new_submission_key())
+        return _counter_form(request, rules, {}, [], new_submission_key())
     documents: dict[str, tuple[str, bytes]] = {}
     async with request.form() as form:
-        raw = {name: value for name, value in form.items() if isinstance(value, str)}
+        raw = form_strings(form.items())
         for name, value in form.items():
             if isinstance(value, UploadFile) and name.startswith("document:") and (value.filename or value.size):
                 documents[name.removeprefix("document:")] = (value.filename or "", await value.read())
-    raw.pop("csrftoken", None)
-    submission_key = raw.pop("submission_key", "")
-    if not submission_key or len(submission_key) > SUBMISSION_KEY_MAX:
-        submission_key = new_submission_key()
+    submission_key = key_from_form(raw.pop("submission_key", ""))
     email = raw.get(RECEIPT_EMAIL, "").strip()
     if email:
         try:
             validate_email(email, check_deliverability=False)
         except EmailNotValidError:
-            _provided, _settings, fields = service_form(registry_of(request), commune, key)
-            errors = [FieldError(RECEIPT_EMAIL, BAD_EMAIL), *check_form(fields, raw)[1]]
-            return _counter_form(request, commune, key, raw, errors, submission_key, status_code=422)
-    office = _office(request)
+            errors = [FieldError(RECEIPT_EMAIL, BAD_EMAIL), *check_form(rules.form, raw)[1]]
+            return _counter_form(request, rules, raw, errors, submission_key, status_code=422)
+    office = _commands(request)
     fields_only = {name: value for name, value in raw.items() if name != RECEIPT_EMAIL}
     filed: Filed = await database_of(request).run(
         lambda: office.file_for_citizen(
             caller,
-            commune.slug,
-            key,
+            rules,
             fields_only,
             submission_key=submission_key,
             citizen_email=email or None,
@@ -112,7 +110,7 @@ async def counter_filing(request: Request) -> Response:
         ),
     )
     if filed.errors:
-        return _counter_form(request, commune, key, raw, filed.errors, submission_key, status_code=422)
+        return _counter_form(request, rules, raw, filed.errors, submission_key, status_code=422)
     assert filed.request is not None and filed.request.reference is not None
     target = f"/agents/{commune.slug}/guichet/{key}/recu/{quote(filed.request.reference)}"
     return RedirectResponse(target, status_code=303)
@@ -121,7 +119,7 @@ async def counter_filing(request: Request) -> Response:
 async def counter_receipt(request: Request) -> Response:
     caller, commune = await _agent(request)
     key = enabled_service_or_404(request, commune)
-    office = _office(request)
+    office = _queries(request)
     case: AgentCase = await database_of(request).run(
         lambda: office.case(caller, commune.slug, request.path_params["reference"])
     )

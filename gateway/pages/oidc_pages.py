@@ -22,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.audit.events import AuditEvent
+from gateway.audit.builders import sign_out
+from gateway.audit.events import ANONYMOUS
 from gateway.audit.log import record
 from gateway.identity import federation
 from gateway.identity.access import principal_of
@@ -243,9 +244,7 @@ class SignInPages:
                         row.id_token = None  # used once, for the provider's logout; not kept longer
                         session.add(row)
                     actor = principal.actor()
-                    record(session, AuditEvent(action="auth.logout", actor_id=actor.id, actor_role=actor.role,
-                                               resource="session", purpose="fin de session",
-                                               origin=origin))  # fmt: skip
+                    record(session, sign_out(actor, resource="session", origin=origin))
                     return hint, key
 
             id_token, provider_key = await db.run(close)
@@ -287,10 +286,8 @@ class SignInPages:
 
             def write() -> None:
                 with request.app.state.db.session() as session:
-                    record(session, AuditEvent(action="auth.logout", actor_id="anonymous", actor_role="anonymous",
-                                               resource=f"oidc-logout/{key or '-'}/{reason}"[:200],
-                                               purpose="fin de session", origin=origin,
-                                               outcome="failure"))  # fmt: skip
+                    record(session, sign_out(ANONYMOUS, resource=f"oidc-logout/{key or '-'}/{reason}", origin=origin,
+                                             outcome="failure"))  # fmt: skip
 
             await request.app.state.db.run(write)
             response = render(request, "oidc_signed_out.html", {"state": "unconfirmed", "provider": provider,

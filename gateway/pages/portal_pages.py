@@ -21,17 +21,19 @@ from starlette.staticfiles import StaticFiles
 from gateway.communes import Commune
 from gateway.identity.access import principal_of, require_citizen
 from gateway.pages.citizen_request_pages import start_page
-from gateway.requests.filing import SUBMISSION_KEY_MAX, Filed, new_submission_key, service_form
+from gateway.requests.filing import Filed
 from gateway.requests.lifecycle import CitizenRequests
+from gateway.requests.rules import ServiceRules, rules_for
+from gateway.requests.submission_keys import key_from_form, new_submission_key
+from gateway.requests.text import form_strings
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
-from gateway.web.callers import caller_of
+from gateway.web.callers import caller_of, file_from
 from gateway.web.errors import PageError
 from gateway.web.form_hints import first_errors, form_hints
 from gateway.web.i18n import COOKIE, LOCALES, choose_locale
 from gateway.web.lookups import (
     commune_or_404,
     enabled_service_or_404,
-    file_from,
     local_path,
     registry_of,
 )
@@ -75,18 +77,18 @@ async def service_page(request: Request) -> Response:
     """A signed-in citizen starts a draft; anyone else signs in first, or files directly where that is allowed."""
     commune = commune_or_404(request)
     key = enabled_service_or_404(request, commune)
-    provided, _settings, form = service_form(registry_of(request), commune, key)
-    definition = provided.definition
+    rules = rules_for(registry_of(request), commune, key)
+    definition = rules.definition
     citizen = _is_citizen(request)
     if request.method == "GET":
         if citizen or definition.requires_sign_in:
-            return start_page(request, commune, definition, form, signed_in=citizen)
-        return _form_page(request, commune, definition, form, {}, [], new_submission_key())
+            return start_page(request, commune, definition, rules.form, signed_in=citizen)
+        return _form_page(request, commune, definition, rules.form, {}, [], new_submission_key())
     if citizen:
-        return await _start_draft(request, commune, key)
+        return await _start_draft(request, rules)
     if definition.requires_sign_in:
         require_citizen(request)  # sends the visitor to sign in, then back here
-    return await _submit(request, commune, key)
+    return await _submit(request, rules)
 
 
 def _is_citizen(request: Request) -> bool:
@@ -94,33 +96,28 @@ def _is_citizen(request: Request) -> bool:
     return principal is not None and principal.is_citizen
 
 
-async def _start_draft(request: Request, commune: Commune, key: str) -> Response:
+async def _start_draft(request: Request, rules: ServiceRules) -> Response:
     """Start a draft ("Commencer"): one draft per one-time key, so a double click opens the same draft."""
     async with request.form() as form:
-        submission_key = form.get("submission_key")
-    if not isinstance(submission_key, str) or not submission_key or len(submission_key) > SUBMISSION_KEY_MAX:
-        submission_key = new_submission_key()
+        submission_key = key_from_form(form.get("submission_key"))
     caller = await caller_of(request)
     requests = CitizenRequests(request.app.state.db, registry_of(request))
     row = await request.app.state.db.run(
-        lambda: requests.start_draft(caller, commune.slug, key, submission_key=submission_key)
+        lambda: requests.start_draft(caller, rules.commune.slug, rules.key, submission_key=submission_key, rules=rules)
     )
     return RedirectResponse(f"/mes-demandes/{row.public_id}", status_code=303)
 
 
-async def _submit(request: Request, commune: Commune, key: str) -> Response:
-    registry = registry_of(request)
+async def _submit(request: Request, rules: ServiceRules) -> Response:
+    """File directly (no draft); on errors the form again, from the rules this post resolved."""
+    commune, key = rules.commune, rules.key
     async with request.form() as form:
-        raw = {name: value for name, value in form.items() if isinstance(value, str)}
-    submission_key = raw.pop("submission_key", "")
-    raw.pop("csrftoken", None)
-    if not submission_key or len(submission_key) > SUBMISSION_KEY_MAX:
-        submission_key = new_submission_key()
-    filed: Filed = await file_from(request, commune, key, raw, submission_key=submission_key)
+        raw = form_strings(form.items())
+    submission_key = key_from_form(raw.pop("submission_key", ""))
+    filed: Filed = await file_from(request, rules, raw, submission_key=submission_key)
     if filed.errors:
-        provided, _settings, form_fields = service_form(registry, commune, key)
         return _form_page(
-            request, commune, provided.definition, form_fields, raw, filed.errors, submission_key, status_code=422
+            request, commune, rules.definition, rules.form, raw, filed.errors, submission_key, status_code=422
         )
     assert filed.request is not None
     token = _receipts(request).dumps(

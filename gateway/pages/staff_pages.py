@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.audit.events import AuditEvent
+from gateway.audit.builders import account_event
 from gateway.audit.log import record
 from gateway.identity import staff as staff_accounts
 from gateway.identity import totp
@@ -163,10 +163,9 @@ async def api_tokens(request: Request) -> Response:
                     row, secret = create_token(session, staff, name=name, scopes=scopes, lifetime=timedelta(days=days))
                 except ValueError:
                     return None
-                record(session, AuditEvent(action="token.create", actor_id=principal.actor().id,
-                                           actor_role=principal.actor().role, resource=f"api-token/{row.id}",
-                                           purpose="jeton d'accès à l'API pour une intégration",
-                                           origin=request_origin(request)))  # fmt: skip
+                record(session, account_event("token.create", principal.actor(), resource=f"api-token/{row.id}",
+                                              purpose="jeton d'accès à l'API pour une intégration",
+                                              origin=request_origin(request)))  # fmt: skip
                 return secret
 
         created = await db.run(make) if name else None

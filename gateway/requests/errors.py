@@ -87,3 +87,12 @@ class ServiceNotOffered(RequestError):
                 f"The commune '{commune}' does not offer the service '{service}' online.",
             )
         )
+
+
+class ServiceUnavailable(Exception):
+    """The service's plugin failed to load or raised; nothing was stored (the pages and API answer 503)."""
+
+    def __init__(self, service: str, plugin: str | None) -> None:
+        self.service = service
+        self.plugin = plugin
+        super().__init__(f"service {service!r} is temporarily unavailable")

@@ -1,6 +1,6 @@
 """The citizen's side of a request: draft, fill, attach, submit, follow, answer, withdraw.
 
-Every method takes the :class:`~gateway.requests.context.Caller` and reaches
+Every method takes the :class:`~gateway.requests.caller.Caller` and reaches
 only the caller's own requests: a request is looked up by its public id *and*
 its owner, so another citizen's request is simply not found (404, nothing
 said about whether it exists). Each action is one transaction holding the
@@ -24,26 +24,19 @@ from gateway.models import Attachment, RequestEvent, ServiceRequest
 from gateway.models.requests import new_public_id
 from gateway.registry import Registry
 from gateway.requests import attachments as files
-from gateway.requests.context import (
-    TEXT_MAX,
-    Caller,
-    ServiceRules,
-    audit,
-    bump,
-    checked_text,
-    days_from,
-    find_attachment,
-    history,
-    now,
-    plugin_call,
-    rules_for,
-    staff_names,
-    subject_of,
-)
+from gateway.requests.caller import Caller
+from gateway.requests.clock import days_from, now
 from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNotFound, ServiceNotOffered, StaleRequest
-from gateway.requests.filing import SubmissionKeyReused, finalise, missing_documents, plugin_errors
+from gateway.requests.filing import check_answers, finalise, missing_documents
+from gateway.requests.finders import attachments_of, find_attachment, staff_names
 from gateway.requests.forms import check_form
 from gateway.requests.notices import WITHDRAWN, notify_citizen
+from gateway.requests.rules import ServiceRules, plugin_call, rules_for
+from gateway.requests.store import RequestStore
+from gateway.requests.subject import audit_subject
+from gateway.requests.submission_keys import same_submission
+from gateway.requests.text import TEXT_MAX, checked_text
+from gateway.requests.trail import audit, bump, history
 from gateway.services import DRAFT, EXTRA_DOCUMENT_NAME, DocumentSpec, FieldError, Localized
 from gateway.services import WITHDRAWN as WITHDRAWN_STATE
 
@@ -94,8 +87,11 @@ class CitizenCase:
 
 @dataclass(frozen=True)
 class Submitted:
+    """A submission's outcome; ``rules`` as resolved for it, so the page showing its errors resolves them once."""
+
     request: ServiceRequest
     errors: Sequence[FieldError] = ()
+    rules: ServiceRules | None = None
 
 
 class CitizenRequests:
@@ -117,14 +113,15 @@ class CitizenRequests:
             ).all()
         return list(rows)
 
-    def case(self, caller: Caller, public_id: str) -> CitizenCase:
-        with self._mine(caller, public_id) as (session, row, rules):
+    def case(self, caller: Caller, public_id: str, *, rules: ServiceRules | None = None) -> CitizenCase:
+        """One of the caller's requests with its history; ``rules`` when this HTTP request resolved them already."""
+        with self._mine(caller, public_id, rules) as (session, row, rules):
             events = session.exec(
                 select(RequestEvent)
                 .where(RequestEvent.request_id == row.id, col(RequestEvent.internal).is_(False))
                 .order_by(col(RequestEvent.at), col(RequestEvent.id))
             ).all()
-            attached = _attachments(session, row)
+            attached = attachments_of(session, row)
             names: dict[int, str] = {}
             if rules.commune.shows_agent_names:
                 names = staff_names(session, {event.staff_id for event in events if event.staff_id})
@@ -132,13 +129,19 @@ class CitizenRequests:
 
     # Drafts ---------------------------------------------------------------------
 
-    def start_draft(self, caller: Caller, commune_slug: str, key: str, *, submission_key: str) -> ServiceRequest:
-        """A new draft, prefilled from the citizen's identity; the same ``submission_key`` gives the same draft."""
+    def start_draft(
+        self, caller: Caller, commune_slug: str, key: str, *, submission_key: str, rules: ServiceRules | None = None
+    ) -> ServiceRequest:
+        """A new draft, prefilled from the citizen's identity; the same ``submission_key`` gives the same draft.
+
+        ``rules`` when the HTTP request resolved them already (the service page), so the plugin is asked once.
+        """
         citizen_id = _citizen(caller)
         commune = self.registry.commune(commune_slug)
         if commune is None or not commune.enables(key):
             raise ServiceNotOffered(commune.name if commune else commune_slug, key)
-        rules = rules_for(self.registry, commune, key)
+        if rules is None or rules.commune.slug != commune.slug or rules.key != key:
+            rules = rules_for(self.registry, commune, key)
         values: dict[str, str] = {}
         if caller.identity is not None:
             with plugin_call(key):
@@ -182,7 +185,9 @@ class CitizenRequests:
                 form_version=rules.definition.form_version,
                 submission_key=submission_key,
                 citizen_id=citizen_id,
-                subject=subject_of(self.registry.settings.secret_key, caller, fallback=public_id),
+                subject=audit_subject(
+                    self.registry.settings.secret_key, caller, rules.definition, values, request_id=public_id
+                ),
                 notify_email=caller.identity.email if caller.identity else None,
                 created_at=moment,
                 updated_at=moment,
@@ -225,29 +230,19 @@ class CitizenRequests:
             if not row.is_draft:
                 return Submitted(row)
             rules = self._rules(row)
-            data, errors = check_form(rules.form, raw if raw is not None else row.data)
+            data, errors = check_answers(self.registry, rules, raw if raw is not None else row.data, caller.identity)
             if raw is not None and data != row.data:
                 self._keep(session, caller, row, rules, data)
-            errors.extend(plugin_errors(self.registry, rules.provided, rules.hook_args, data, caller.identity))
-            errors.extend(missing_documents(rules.definition, data, {a.document for a in _attachments(session, row)}))
+            have = {attachment.document for attachment in attachments_of(session, row)}
+            errors.extend(missing_documents(rules.definition, data, have))
             if errors:
-                return Submitted(row, tuple(errors))
+                return Submitted(row, tuple(errors), rules)
             bump(session, row)
             if caller.identity is not None and caller.identity.email:
                 row.notify_email = caller.identity.email
             with plugin_call(row.service):
-                finalise(
-                    session,
-                    self.registry,
-                    rules.provided,
-                    rules.commune,
-                    rules.hook_args,
-                    row,
-                    caller.actor,
-                    caller.origin,
-                    created=False,
-                )
-        return Submitted(row)
+                finalise(session, self.registry, rules, row, caller, created=False)
+        return Submitted(row, rules=rules)
 
     def discard_draft(self, caller: Caller, public_id: str) -> None:
         with self._mine(caller, public_id) as (session, row, rules):
@@ -302,8 +297,7 @@ class CitizenRequests:
         with self._mine(caller, public_id) as (session, row, rules):
             if not row.awaiting_citizen:
                 raise ActionNotAllowed(NOT_AWAITED)
-            data, errors = check_form(rules.form, raw)
-            errors.extend(plugin_errors(self.registry, rules.provided, rules.hook_args, data, caller.identity))
+            data, errors = check_answers(self.registry, rules, raw, caller.identity)
             if errors:
                 return row, errors
             changed = [f.label.fr for f in rules.form if data.get(f.name, "") != row.data.get(f.name, "")]
@@ -380,12 +374,15 @@ class CitizenRequests:
     # Internals --------------------------------------------------------------------
 
     @contextmanager
-    def _mine(self, caller: Caller, public_id: str) -> Iterator[tuple[Session, ServiceRequest, ServiceRules]]:
+    def _mine(
+        self, caller: Caller, public_id: str, rules: ServiceRules | None = None
+    ) -> Iterator[tuple[Session, ServiceRequest, ServiceRules]]:
         """One transaction on one of the caller's requests, in its commune's session."""
         commune = self._locate(caller, public_id)
         with self.db.session(commune=commune) as session:
             row = self._own(session, caller, public_id)
-            yield session, row, self._rules(row)
+            same = rules is not None and rules.commune.slug == row.commune and rules.key == row.service
+            yield session, row, rules if rules is not None and same else self._rules(row)
 
     def _locate(self, caller: Caller, public_id: str) -> str:
         """The commune of one of the caller's requests (404 for anyone else's)."""
@@ -427,10 +424,8 @@ class CitizenRequests:
 
 def _same_draft(session: Session, citizen_id: int, key: str, submission_key: str) -> ServiceRequest | None:
     """The request this submission key already started, if it is this citizen's for this service."""
-    existing = session.exec(select(ServiceRequest).where(ServiceRequest.submission_key == submission_key)).first()
-    if existing is not None and (existing.citizen_id != citizen_id or existing.service != key):
-        raise SubmissionKeyReused(submission_key, existing.service)
-    return existing
+    existing = RequestStore(session).by_submission_key(submission_key)
+    return same_submission(existing, key, citizen_id=citizen_id) if existing is not None else None
 
 
 def _id(row: ServiceRequest) -> int:
@@ -451,14 +446,6 @@ def _document_spec(rules: ServiceRules, name: str, values: Mapping[str, str], *,
     if allow_extra and name == EXTRA_DOCUMENT.name:
         return EXTRA_DOCUMENT
     raise ActionNotAllowed(UNKNOWN_DOCUMENT)
-
-
-def _attachments(session: Session, row: ServiceRequest) -> list[Attachment]:
-    return list(
-        session.exec(
-            select(Attachment).where(Attachment.request_id == row.id).order_by(col(Attachment.created_at))
-        ).all()
-    )
 
 
 def delete_request(session: Session, row: ServiceRequest) -> list[str]:

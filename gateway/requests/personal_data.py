@@ -31,7 +31,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from gateway.audit.events import AuditEvent, format_time, pseudonym
+from gateway.audit.builders import account_event
+from gateway.audit.events import format_time, pseudonym
 from gateway.audit.labels import ROLES, action_label
 from gateway.audit.log import record
 from gateway.db import Database
@@ -39,8 +40,9 @@ from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
 from gateway.models import Attachment, AuditEntry, Citizen, LocalAccount, OutboxMessage, RequestEvent, ServiceRequest
 from gateway.registry import Registry
 from gateway.requests.attachments import AttachmentCorrupted, AttachmentStore, clean_filename
-from gateway.requests.context import Caller, staff_names
+from gateway.requests.caller import Caller
 from gateway.requests.errors import ActionForbidden
+from gateway.requests.finders import staff_names
 from gateway.services import Localized
 
 ACCESS_LOG_LIMIT = 5000
@@ -101,18 +103,9 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
             .order_by(col(AuditEntry.seq).desc())
             .limit(ACCESS_LOG_LIMIT)
         ).all()
-        record(
-            session,
-            AuditEvent(
-                action="account.export",
-                actor_id=caller.actor.id,
-                actor_role=caller.actor.role,
-                resource="personal-data.zip",
-                subject=subjects[0],
-                purpose=PURPOSE,
-                origin=caller.origin,
-            ),
-        )
+        event = account_event("account.export", caller.actor, resource="personal-data.zip", purpose=PURPOSE,
+                              origin=caller.origin, subject=subjects[0])  # fmt: skip
+        record(session, event)
         access_log = [_access(entry, registry) for entry in log]
     files: list[tuple[str, bytes]] = []
     used: set[str] = set()

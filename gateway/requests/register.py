@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.registry import Registry
-from gateway.requests.filing import ServiceUnavailable, service_form
+from gateway.requests.errors import ServiceUnavailable
+from gateway.requests.rules import rules_for
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def processing_register(registry: Registry) -> list[RegisterEntry]:
                 continue
             definition = provided.definition
             try:
-                _provided, _settings, form = service_form(registry, commune, key)
+                form = rules_for(registry, commune, key).form
                 fields, available = tuple(field.label.fr for field in form), True
             except ServiceUnavailable:
                 fields, available = (), False

@@ -29,13 +29,14 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from gateway.audit.events import SYSTEM, AuditEvent
+from gateway.audit.builders import request_event
+from gateway.audit.events import SYSTEM
 from gateway.audit.log import record
 from gateway.db import Database
 from gateway.models import Attachment, ServiceRequest
 from gateway.registry import Registry
 from gateway.requests.attachments import AttachmentStore
-from gateway.requests.context import now as utc_now
+from gateway.requests.clock import now as utc_now
 from gateway.requests.lifecycle import delete_request
 from gateway.services import DRAFT, WITHDRAWN
 
@@ -161,20 +162,9 @@ def _purge_one(db: Database, registry: Registry, due: _Due, moment: datetime, re
             action, resource = "request.purge", f"request/{row.reference}"
             purpose = provided.definition.purpose.fr if provided is not None else EXPIRED
         names = delete_request(session, row)
-        record(
-            session,
-            AuditEvent(
-                action=action,
-                actor_id=SYSTEM.id,
-                actor_role=SYSTEM.role,
-                commune=row.commune,
-                service=row.service,
-                resource=resource[:200],
-                subject=row.subject,
-                purpose=purpose[:200],
-                origin=ORIGIN,
-            ),
-        )
+        event = request_event(action, SYSTEM, commune=row.commune, service=row.service, resource=resource,
+                              subject=row.subject, purpose=purpose, origin=ORIGIN)  # fmt: skip
+        record(session, event)
     if draft:
         report.drafts_deleted += 1
     else:

@@ -13,7 +13,8 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from gateway.audit.events import ANONYMOUS, AuditEvent
+from gateway.audit.builders import access_denied
+from gateway.audit.events import ANONYMOUS
 from gateway.audit.log import record
 from gateway.identity.access import AccessDenied, SignInRequired, principal_of, require_staff_session
 from gateway.identity.principal import Principal
@@ -52,17 +53,8 @@ async def record_denial(
 ) -> None:
     """Every access-control denial enters the audit log, in a transaction of its own."""
     actor = principal.actor() if principal else ANONYMOUS
-    event = AuditEvent(
-        action="access.denied",
-        actor_id=actor.id,
-        actor_role=actor.role,
-        commune=commune,
-        service=service,
-        resource=f"{request.method} {request.url.path}"[:200],
-        purpose=f"contrôle d'accès : rôle {role} requis",
-        origin=request_origin(request),
-        outcome="denied",
-    )
+    event = access_denied(actor, role=role, resource=f"{request.method} {request.url.path}",
+                          origin=request_origin(request), commune=commune, service=service)  # fmt: skip
     db = database_of(request)
 
     def write() -> None:

@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 from starlette.requests import Request
 
-from gateway.audit.events import AuditEvent, format_time, pseudonym
+from gateway.audit.builders import account_event
+from gateway.audit.events import Actor, format_time, pseudonym
 from gateway.audit.labels import ROLES, action_label
 from gateway.audit.log import record
 from gateway.identity.access import require_citizen
@@ -89,10 +90,10 @@ async def load_access_log(request: Request) -> tuple[Principal, list[Access], st
             ).all()
             found = [_access(entry, registry, session, locale) for entry in entries]
             actor = principal.actor()
-            record(session, AuditEvent(action="account.read", actor_id=actor.id, actor_role="citizen",
-                                       resource="access-log", subject=subjects[0],
-                                       purpose="droit d'accès de la personne concernée (RGPD, article 15)",
-                                       origin=request_origin(request)))  # fmt: skip
+            purpose = "droit d'accès de la personne concernée (RGPD, article 15)"
+            event = account_event("account.read", Actor(actor.id, "citizen"), resource="access-log",
+                                  subject=subjects[0], purpose=purpose, origin=request_origin(request))  # fmt: skip
+            record(session, event)
             return found
 
     found: list[Access] = await db.run(load)

@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 
-from gateway.audit.events import AuditEvent, pseudonym
+from gateway.audit.builders import auditor_event
+from gateway.audit.events import pseudonym
 from gateway.audit.log import record
 from gateway.audit.search import AuditQuery, QueryError, Scope, parse_query, proof_for, search
 from gateway.identity.access import AccessDenied, require_staff_session
@@ -76,9 +77,9 @@ async def run_search(
         with db.session(all_communes=True) as session:
             entries = search(session, query, scope, secret)
             actor = principal.actor("auditor")
-            record(session, AuditEvent(action=action, actor_id=actor.id, actor_role="auditor", commune=query.commune,
-                                       resource=_recorded_query(query, subject), subject=subject, purpose=PURPOSE,
-                                       origin=request_origin(request)))  # fmt: skip
+            event = auditor_event(action, actor, commune=query.commune, resource=_recorded_query(query, subject),
+                                  subject=subject, purpose=PURPOSE, origin=request_origin(request))  # fmt: skip
+            record(session, event)
             return entries
 
     try:
@@ -103,9 +104,9 @@ async def load_entry(request: Request, principal: Principal, scope: Scope) -> tu
             if entry is None or not scope.allows(entry.commune):
                 return None, None
             actor = principal.actor("auditor")
-            record(session, AuditEvent(action="audit.view", actor_id=actor.id, actor_role="auditor",
-                                       commune=entry.commune, resource=f"audit-entry/{seq}", subject=entry.subject,
-                                       purpose=PURPOSE, origin=request_origin(request)))  # fmt: skip
+            record(session, auditor_event("audit.view", actor, commune=entry.commune, resource=f"audit-entry/{seq}",
+                                          subject=entry.subject, purpose=PURPOSE,
+                                          origin=request_origin(request)))  # fmt: skip
             return entry, proof_for(session, entry)
 
     entry, proof = await db.run(load)

@@ -1,6 +1,13 @@
-"""Who is calling, in the terms the request service layer needs (:class:`~gateway.requests.context.Caller`)."""
+"""Who is calling, in the terms the service layer needs (:class:`~gateway.requests.caller.Caller`), and filing for them.
+
+Every HTTP door builds its caller here: a citizen with their identity, a
+staff member with their grants, or anonymous; from where (the door and the
+client address) and in which language.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from starlette.requests import Request
 
@@ -8,10 +15,12 @@ from gateway.audit.events import ANONYMOUS
 from gateway.identity.access import principal_of
 from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
 from gateway.models import Citizen
-from gateway.requests.context import Caller
+from gateway.requests.caller import Caller
+from gateway.requests.filing import Filed, Submission, file_request
+from gateway.requests.rules import ServiceRules
 from gateway.services import CitizenIdentity
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import request_origin
+from gateway.web.lookups import registry_of, request_origin
 
 
 def identity_of(citizen: Citizen) -> CitizenIdentity:
@@ -59,3 +68,11 @@ async def caller_of(request: Request) -> Caller:
         citizen_public_id=principal.handle,
         identity=identity,
     )
+
+
+async def file_from(request: Request, rules: ServiceRules, raw: Mapping[str, object], *, submission_key: str) -> Filed:
+    """File a request coming through a page or the API, with the rules this HTTP request resolved."""
+    caller = await caller_of(request)
+    db, registry = request.app.state.db, registry_of(request)
+    filed: Filed = await db.run(lambda: file_request(db, registry, rules, caller, Submission(raw, submission_key)))
+    return filed

@@ -18,7 +18,8 @@ from python_multipart import FormParser
 from starlette.requests import Request
 from starlette.types import ASGIApp, Scope, Send
 
-from gateway.audit.events import ANONYMOUS, AuditEvent
+from gateway.audit.builders import csrf_refused
+from gateway.audit.events import ANONYMOUS
 from gateway.audit.log import record
 from gateway.services import Localized
 from gateway.web.errors import error_response
@@ -55,15 +56,7 @@ async def _refuse(scope: Scope, send: Send, _reason: Any) -> None:
 async def _record_denial(request: Request) -> None:
     """Every access-control denial enters the audit log (no body, no query string: only the door knocked on)."""
     db = request.app.state.db
-    event = AuditEvent(
-        action="access.csrf-refused",
-        actor_id=ANONYMOUS.id,
-        actor_role=ANONYMOUS.role,
-        resource=f"{request.method} {request.url.path}"[:200],
-        purpose="protection contre la falsification de requête intersite (CSRF)",
-        origin=request_origin(request),
-        outcome="denied",
-    )
+    event = csrf_refused(ANONYMOUS, resource=f"{request.method} {request.url.path}", origin=request_origin(request))
 
     def write() -> None:
         with db.session() as session:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection, Request
 
-from gateway.audit.events import ANONYMOUS, pseudonym
 from gateway.communes import Commune
 from gateway.db import Database
 from gateway.registry import Registry
-from gateway.requests.filing import Filed, file_request
 from gateway.services import Localized
 from gateway.web.errors import PageError
-from gateway.web.i18n import choose_locale
 
 
 def registry_of(request: Request) -> Registry:
@@ -60,34 +56,6 @@ def request_origin(request: Request) -> str:
     door = "api" if request.url.path.startswith("/api/") else "web"
     host = request.client.host if request.client else "unknown"
     return f"{door} {host}"
-
-
-async def file_from(
-    request: Request, commune: Commune, key: str, raw: Mapping[str, object], *, submission_key: str
-) -> Filed:
-    """File a request coming through a page or the API: who files it, about whom, from where, in which language."""
-    registry = registry_of(request)
-    principal = request.scope.get("state", {}).get("principal")
-    actor, subject = ANONYMOUS, None
-    if principal is not None and principal.is_citizen:
-        actor, subject = principal.actor(), pseudonym(registry.settings.secret_key, "citizen", principal.handle)
-    db = request.app.state.db
-    origin, locale = request_origin(request), choose_locale(request)
-    filed: Filed = await db.run(
-        lambda: file_request(
-            db,
-            registry,
-            commune,
-            key,
-            raw,
-            submission_key=submission_key,
-            locale=locale,
-            origin=origin,
-            actor=actor,
-            subject=subject,
-        )
-    )
-    return filed
 
 
 def local_path(target: object, default: str = "/") -> str:

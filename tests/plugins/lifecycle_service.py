@@ -43,9 +43,11 @@ from gateway.models import Attachment, Citizen, RequestEvent, ServiceRequest
 from gateway.models.audit import AuditEntry
 from gateway.models.outbox import OutboxMessage
 from gateway.request_handle import RequestHandle
-from gateway.requests.backoffice import BackOffice
-from gateway.requests.context import Caller
+from gateway.requests.backoffice.commands import BackOfficeCommands
+from gateway.requests.backoffice.queries import BackOfficeQueries
+from gateway.requests.caller import Caller
 from gateway.requests.lifecycle import CitizenRequests
+from gateway.requests.rules import ServiceRules, rules_for
 from gateway.services import ServiceSettings
 from gateway.testing import ConfigFolder
 
@@ -228,7 +230,14 @@ class Desk:
             extra_plugins=[("lifecycle_service", lifecycle_service), ("antivirus", antivirus)],
         )
         self.citizens = CitizenRequests(self.db, self.registry)
-        self.office = BackOffice(self.db, self.registry)
+        self.queries = BackOfficeQueries(self.db, self.registry)
+        self.commands = BackOfficeCommands(self.db, self.registry)
+
+    def rules(self, key: str, commune: str = "venissieux") -> ServiceRules:
+        """A service's rules in a commune, as a page resolves them once for its request."""
+        found = self.registry.commune(commune)
+        assert found is not None
+        return rules_for(self.registry, found, key)
 
     def close(self) -> None:
         self.db.dispose()

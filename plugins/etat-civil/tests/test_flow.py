@@ -2,7 +2,7 @@
 
 The citizen signs in through a verified identity, files with the prefilled
 form; an agent of the commune opens the file and decides. Every step is the
-core's (:class:`CitizenRequests`, :class:`BackOffice`) with this plugin's
+core's (:class:`CitizenRequests`, the back office) with this plugin's
 form, checks and workflow, in the demo configuration.
 """
 
@@ -21,11 +21,13 @@ from gateway.audit.events import pseudonym
 from gateway.identity import staff as accounts
 from gateway.identity.principal import Principal
 from gateway.models import AuditEntry, Citizen, OutboxMessage, ServiceRequest
-from gateway.requests.backoffice import BackOffice
-from gateway.requests.context import Caller, aware
+from gateway.requests.backoffice.commands import BackOfficeCommands
+from gateway.requests.backoffice.queries import BackOfficeQueries
+from gateway.requests.caller import Caller
+from gateway.requests.clock import aware
 from gateway.requests.errors import ActionNotAllowed, InvalidInput, ServiceNotOffered
-from gateway.requests.filing import new_submission_key
 from gateway.requests.lifecycle import CitizenRequests
+from gateway.requests.submission_keys import new_submission_key
 from gateway.web.callers import identity_of
 
 COMMUNE = "venissieux"  # demo: counter pickup offered, registers online since 1960
@@ -101,8 +103,12 @@ def citizens(app: Starlette) -> CitizenRequests:
     return CitizenRequests(app.state.db, app.state.registry)
 
 
-def back_office(app: Starlette) -> BackOffice:
-    return BackOffice(app.state.db, app.state.registry)
+def back_office(app: Starlette) -> BackOfficeCommands:
+    return BackOfficeCommands(app.state.db, app.state.registry)
+
+
+def back_office_reads(app: Starlette) -> BackOfficeQueries:
+    return BackOfficeQueries(app.state.db, app.state.registry)
 
 
 def draft(app: Starlette, caller: Caller, commune: str = COMMUNE) -> ServiceRequest:
@@ -202,7 +208,7 @@ def test_opening_the_file_is_audited_with_the_purpose_and_the_citizens_pseudonym
     owner = citizen(guichet_app)
     row = submitted(guichet_app, owner)
     staff = agent(guichet_app)
-    case = back_office(guichet_app).case(staff, COMMUNE, reference_of(row))
+    case = back_office_reads(guichet_app).case(staff, COMMUNE, reference_of(row))
     assert case.can_act and [t.name for t in case.transitions] == ["start", "refuse"]
     [entry] = audit_entries(guichet_app, "request.read")
     assert owner.citizen_public_id is not None and staff.staff_id is not None

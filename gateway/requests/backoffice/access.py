@@ -1,0 +1,175 @@
+"""What both halves of the back office share: the grant checks, the recorded refusals, a request opened for an agent.
+
+Each action checks the caller's grant for *this* commune and *this* service
+before reading anything (a reader may look, an instructor may act). A
+refusal is raised inside the action's transaction and recorded in a
+transaction of its own once that one has ended. The session is opened for
+the commune, so another commune's request is not found even by reference.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlmodel import Session, col, select
+
+from gateway.audit.builders import access_denied
+from gateway.audit.events import AuditEvent
+from gateway.audit.log import record
+from gateway.communes import Commune
+from gateway.db import Database
+from gateway.identity.principal import Principal
+from gateway.models import ServiceRequest, StaffRole, StaffUser
+from gateway.registry import Registry
+from gateway.requests import attachments as files
+from gateway.requests.caller import Caller
+from gateway.requests.errors import ActionForbidden, RequestNotFound
+from gateway.requests.rules import ServiceRules, rules_for
+from gateway.requests.trail import audit, history
+from gateway.services import DRAFT, Localized
+
+NO_GRANT = Localized(
+    "Votre compte n'a pas accès aux demandes de ce service dans cette commune.",
+    "Your account has no access to this service's requests in this commune.",
+)
+READ_ONLY = Localized(
+    "Votre accès à ce service est en lecture seule : vous ne pouvez pas agir sur ses demandes.",
+    "Your access to this service is read-only: you cannot act on its requests.",
+)
+P = ParamSpec("P")
+R = TypeVar("R")
+D = TypeVar("D", bound="Desk")
+
+
+class _Denied(ActionForbidden):
+    """A refusal raised inside the action's transaction, carrying the audit record to write after it."""
+
+    def __init__(self, reason: Localized, event: AuditEvent) -> None:
+        super().__init__(reason)
+        self.event = event
+
+
+def recording_denials(method: Callable[Concatenate[D, P], R]) -> Callable[Concatenate[D, P], R]:
+    """Write a refusal's audit record in a transaction of its own, after the action's has ended.
+
+    Not from inside it: SQLite has a single writer, and the action's open
+    transaction holds the lock, so a second session would wait on it forever.
+    """
+
+    @functools.wraps(method)
+    def checked(self: D, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except _Denied as denied:
+            with self.db.session() as session:
+                record(session, denied.event)
+            raise ActionForbidden(denied.reason) from None
+
+    return checked
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """A request opened by an agent in one transaction: what each action reads and records."""
+
+    session: Session
+    commune: Commune
+    row: ServiceRequest
+    rules: ServiceRules
+    acting: Caller
+
+    def audit(self, action: str, *, target: str | None = None) -> None:
+        audit(self.session, self.acting, self.row, self.rules.definition, action, target=target)
+
+    def record(self, kind: str, *, body: str | None = None, internal: bool = False) -> None:
+        """A history line and its audit entry (``request.update``)."""
+        history(self.session, self.row, kind, self.acting, body=body, internal=internal)
+        self.audit("request.update")
+
+
+class Desk:
+    """The ground both halves stand on: the database, the running services, the attachment store."""
+
+    def __init__(self, db: Database, registry: Registry) -> None:
+        self.db = db
+        self.registry = registry
+        self.files = files.AttachmentStore(registry.settings.data_dir / "attachments")
+
+    def services_for(self, principal: Principal, commune: Commune, *, level: str = "reader") -> list[str]:
+        return [
+            key for key in commune.services if principal.can("agent", commune=commune.slug, service=key, level=level)
+        ]
+
+    @contextmanager
+    def _open(self, caller: Caller, commune_slug: str, reference: str, *, level: str) -> Iterator[OpenCase]:
+        """One transaction on one request of the commune, after the grant check at ``level``."""
+        commune = self._commune(commune_slug)
+        with self.db.session(commune=commune.slug) as session:
+            row, rules, acting = self._load(session, caller, commune, reference, level=level)
+            yield OpenCase(session, commune, row, rules, acting)
+
+    def _commune(self, slug: str) -> Commune:
+        commune = self.registry.commune(slug)
+        if commune is None:
+            raise RequestNotFound
+        return commune
+
+    def _load(
+        self, session: Session, caller: Caller, commune: Commune, reference: str, *, level: str
+    ) -> tuple[ServiceRequest, ServiceRules, Caller]:
+        principal = staff_of(caller)
+        row = session.exec(
+            select(ServiceRequest).where(ServiceRequest.reference == reference, ServiceRequest.status != DRAFT)
+        ).first()
+        if row is None:
+            raise RequestNotFound
+        if not principal.can("agent", commune=commune.slug, service=row.service, level="reader"):
+            self._deny(caller, commune.slug, row.service)
+        if level == "instructor" and not principal.can("agent", commune=commune.slug, service=row.service, level=level):
+            self._deny(caller, commune.slug, row.service, reason=READ_ONLY)
+        rules = rules_for(self.registry, commune, row.service)
+        return row, rules, replace(caller, actor=principal.actor(_acting_role(principal, commune.slug, row.service)))
+
+    def _assignees(self, session: Session, commune: str, service: str) -> list[tuple[int, str]]:
+        rows = session.exec(
+            select(StaffUser, StaffRole)
+            .join(StaffRole, col(StaffRole.staff_id) == col(StaffUser.id))
+            .where(
+                col(StaffUser.disabled_at).is_(None),
+                col(StaffRole.role).in_(("agent", "supervisor")),
+                StaffRole.commune == commune,
+            )
+        ).all()
+        found: dict[int, str] = {}
+        for staff, grant in rows:
+            if grant.role == "supervisor" or (grant.service in (None, service) and grant.level != "reader"):
+                assert staff.id is not None
+                found[staff.id] = staff.display_name
+        return sorted(found.items(), key=lambda item: item[1])
+
+    def _deny(self, caller: Caller, commune: str, service: str | None, *, reason: Localized = NO_GRANT) -> None:
+        """Refuse; :func:`recording_denials` records the refusal once the action's transaction is rolled back."""
+        principal = caller.principal
+        actor = principal.actor("agent") if principal is not None and principal.is_staff else caller.actor
+        event = access_denied(
+            actor, role="agent", resource=f"requests/{commune}", origin=caller.origin, commune=commune, service=service
+        )
+        raise _Denied(reason, event)
+
+
+def staff_of(caller: Caller) -> Principal:
+    principal = caller.principal
+    if principal is None or not principal.is_staff:
+        raise ActionForbidden(NO_GRANT)
+    return principal
+
+
+def _acting_role(principal: Principal, commune: str, service: str) -> str:
+    for grant in principal.grants:
+        if grant.covers("agent", commune, service, None):
+            return grant.role if grant.role in ("agent", "supervisor", "administrator") else "agent"
+    return "agent"

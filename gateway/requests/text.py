@@ -1,0 +1,83 @@
+"""Form strings and their rules: reading text out of raw input, and what text a field or a message may hold.
+
+One rule for every text a person types — a form field (:mod:`gateway.requests.forms`),
+an agent's comment, note or message, a citizen's message: trimmed, line ends
+made ``\\n`` where several lines are allowed, within a length, and no control
+character (a tab always allowed, a line break only where several lines are).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from gateway.requests.errors import InvalidInput
+from gateway.services import Localized
+
+TEXT_MAX = 5000
+Problem = Literal["not-text", "required", "too-long", "control"]
+
+REQUIRED = Localized("Ce champ est obligatoire.", "This field is required.")
+NOT_TEXT = Localized("Cette valeur doit être du texte.", "This value must be text.")
+CONTROL_CHARS = Localized(
+    "Ce texte contient des caractères non autorisés.", "This text contains characters that are not allowed."
+)
+
+
+def too_long(limit: int) -> Localized:
+    return Localized(
+        f"Ce texte est trop long : {limit} caractères au maximum.",
+        f"This text is too long: at most {limit} characters.",
+    )
+
+
+def form_strings(items: Iterable[tuple[str, object]], *, drop: Iterable[str] = ("csrftoken",)) -> dict[str, str]:
+    """The text values of a posted form (files and anything else left out), without the form's own tokens."""
+    dropped = set(drop)
+    return {name: value for name, value in items if isinstance(value, str) and name not in dropped}
+
+
+def text_values(values: Mapping[str, Any]) -> dict[str, str]:
+    """A stored form's answers as text, the shape conditions (``show_if``, ``only_if``) are checked against."""
+    return {key: value for key, value in values.items() if isinstance(value, str)}
+
+
+def cleaned(value: object, *, multiline: bool) -> str:
+    """The text as kept: trimmed, and with ``\\n`` line ends where several lines are allowed."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text.replace("\r\n", "\n") if multiline else text
+
+
+def text_problem(value: object, text: str, *, required: bool, max_length: int, multiline: bool) -> Problem | None:
+    """What is wrong with ``text`` (``value`` cleaned), or None. ``None`` as ``value`` is an empty answer."""
+    if value is not None and not isinstance(value, str):
+        return "not-text"
+    if not text:
+        return "required" if required else None
+    if len(text) > max_length:
+        return "too-long"
+    allowed = "\t\n" if multiline else "\t"
+    if any((ord(ch) < 32 and ch not in allowed) or ch == "\x7f" for ch in text):
+        return "control"
+    return None
+
+
+def checked_text(value: object, *, required: bool, label: Localized) -> str:
+    """A comment or message as typed, by the rules of a multi-line form field of :data:`TEXT_MAX` characters."""
+    text = cleaned(value, multiline=True)
+    problem = text_problem(value, text, required=required, max_length=TEXT_MAX, multiline=True)
+    if problem == "required":
+        raise InvalidInput(
+            Localized(f"{label.fr} : ce champ est obligatoire.", f"{label('en')}: this field is required.")
+        )
+    if problem == "too-long":
+        raise InvalidInput(
+            Localized(
+                f"{label.fr} : {TEXT_MAX} caractères au maximum.", f"{label('en')}: at most {TEXT_MAX} characters."
+            )
+        )
+    if problem == "not-text":
+        raise InvalidInput(NOT_TEXT)
+    if problem == "control":
+        raise InvalidInput(CONTROL_CHARS)
+    return text
