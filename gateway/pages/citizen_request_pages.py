@@ -89,9 +89,7 @@ async def _citizen(request: Request) -> Caller:
     return await caller_of(request)
 
 
-async def _case(
-    request: Request, caller: Caller, public_id: str, rules: ServiceRules | None = None
-) -> CitizenCase:
+async def _case(request: Request, caller: Caller, public_id: str, rules: ServiceRules | None = None) -> CitizenCase:
     service = _service(request)
     return await database_of(request).run(lambda: service.case(caller, public_id, rules=rules))
 
