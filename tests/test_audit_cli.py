@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import text
 
 from gateway.cli import main
 from gateway.db import Database
 from gateway.testing import ConfigFolder, migrate
+from tests.audit_tamper import tamper
 
 
 @pytest.fixture
@@ -35,8 +35,7 @@ def test_verify_accepts_an_untouched_log(seeded: ConfigFolder) -> None:
 
 def test_verify_names_the_tampered_entry_and_exits_1(seeded: ConfigFolder) -> None:
     database = Database(f"sqlite:///{seeded.data_dir / 'guichet.db'}")
-    with database.engine.begin() as connection:
-        connection.execute(text("DELETE FROM audit_entry WHERE seq = 3"))
+    tamper(database, "DELETE FROM audit_entry WHERE seq = 3")
     database.dispose()
     result = run(seeded, "audit", "verify")
     assert result.exit_code == 1

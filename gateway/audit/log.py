@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from gateway.audit.events import AuditEvent, encode
 from gateway.audit.merkle import CompactRange, leaf_hash
+from gateway.audit.tiles import extend_tiles
 from gateway.models import AuditEntry, AuditHead
 
 PENDING_KEY = "guichet.audit.pending"
@@ -62,6 +63,7 @@ def append(session: Session, events: list[AuditEvent], *, now: datetime | None =
     if head is None:
         raise AuditUnavailable("audit_head is missing: run `guichet db upgrade`")
     frontier = CompactRange.from_dict(head.frontier)
+    first_seq = frontier.size
     time = now or datetime.now(UTC)
     entries = []
     for event in events:
@@ -93,4 +95,5 @@ def append(session: Session, events: list[AuditEvent], *, now: datetime | None =
     head.frontier = frontier.to_dict()
     session.add(head)
     session.flush()
+    extend_tiles(session, first_seq, frontier.size)  # the Merkle tiles these entries filled (gateway.audit.tiles)
     return entries
