@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from hashlib import sha256
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import Session
 
 from gateway.audit.merkle import CompactRange, PrunedLeaves
@@ -27,8 +27,14 @@ WIDTH = 256
 HEIGHT = 8  # tree levels per tile level: 2**8 == WIDTH
 HASH = 32
 
+MAX_LEVELS = 8  # 256**8 leaves: more than a 64-bit tree size holds
 _ENTRY = AuditEntry.__table__  # type: ignore[attr-defined]
 _TILE = AuditTile.__table__  # type: ignore[attr-defined]
+# Plain SQL: a proof runs a few of these, and building statements would cost more than running them.
+_ONE_TILE = text("SELECT hashes FROM audit_tile WHERE level = :level AND idx = :idx")
+_LEAVES = text("SELECT leaf_hash FROM audit_entry WHERE seq >= :start AND seq < :end ORDER BY seq")
+_EDGE_CLAUSES = " OR ".join(f"(level = {n} AND idx BETWEEN :a{n} AND :b{n})" for n in range(MAX_LEVELS))
+_EDGE_TILES = text("SELECT level, idx, hashes, root FROM audit_tile WHERE " + _EDGE_CLAUSES)  # noqa: S608 (constants)
 
 
 def perfect_root(hashes: Sequence[bytes]) -> bytes:
@@ -71,16 +77,20 @@ class TiledLeaves(PrunedLeaves):
     """A :class:`~gateway.audit.merkle.LeafSource` of ``size`` leaves read from the stored tiles.
 
     ``prefix`` is the compact range kept by retention (empty if nothing was
-    pruned); hashes above it come from the database, a few rows per proof.
+    pruned); hashes above it come from the database. The right edge of the
+    tree (every level's nodes past its last full tile) is read once, in two
+    queries; then each proof reads one tile per level it crosses.
     """
 
-    __slots__ = ("_cache", "_session", "_tiles", "_tree_size")
+    __slots__ = ("_cache", "_connection", "_edge_leaves", "_roots", "_tiles", "_tree_size")
 
     def __init__(self, session: Session, prefix: CompactRange, size: int) -> None:
         super().__init__(prefix, [])
-        self._session = session
+        self._connection = session.connection()
         self._tree_size = size
         self._tiles: dict[tuple[int, int], bytes | None] = {}
+        self._roots: dict[tuple[int, int], bytes] = {}
+        self._edge_leaves: list[bytes] | None = None
         self._cache: dict[tuple[int, int, int], list[bytes]] = {}
 
     @property
@@ -102,26 +112,55 @@ class TiledLeaves(PrunedLeaves):
             self._cache[key] = self._read_nodes(level, first, count)
         return self._cache[key]
 
+    def _complete(self, level: int) -> int:
+        """How many nodes at tree height 8·level lie wholly inside the tree."""
+        return self._tree_size >> (level * HEIGHT)
+
+    def _load_edge(self) -> None:
+        """Every level's last (partial) tile, and what stands for its nodes: the roots below, or leaf hashes.
+
+        At level L these are the tiles from 256·⌊c/256⌋ to c, c the number of
+        complete nodes one tile level up (their roots) or at L (the edge tile).
+        """
+        bounds = {}
+        for level in range(MAX_LEVELS):
+            bounds[f"a{level}"] = self._complete(level + 2) << HEIGHT
+            bounds[f"b{level}"] = self._complete(level + 1)
+        for row_level, index, blob, root in self._connection.execute(_EDGE_TILES, bounds):
+            self._tiles[(row_level, index)] = blob
+            self._roots[(row_level, index)] = root
+        start = self._complete(1) << HEIGHT
+        self._edge_leaves = list(self._connection.execute(_LEAVES, {"start": start, "end": self._tree_size}).scalars())
+
     def _read_nodes(self, level: int, first: int, count: int) -> list[bytes]:
+        if self._edge_leaves is None:
+            self._load_edge()
         tile, offset = divmod(first, WIDTH)
         if (level, tile) not in self._tiles:
-            self._tiles[(level, tile)] = self._session.execute(
-                select(_TILE.c.hashes).where(_TILE.c.level == level, _TILE.c.idx == tile)
-            ).scalar()  # fmt: skip
+            self._tiles[(level, tile)] = self._connection.execute(_ONE_TILE, {"level": level, "idx": tile}).scalar()
         blob = self._tiles[(level, tile)]
         if blob is not None:
             return split(blob[offset * HASH : (offset + count) * HASH])
-        if level == 0:
-            query = select(_ENTRY.c.leaf_hash).where(_ENTRY.c.seq >= first, _ENTRY.c.seq < first + count)
-            rows = self._session.execute(query.order_by(_ENTRY.c.seq)).scalars().all()
-        else:  # the right edge: the roots of the full tiles one level down
-            query = select(_TILE.c.root).where(
-                _TILE.c.level == level - 1, _TILE.c.idx >= first, _TILE.c.idx < first + count
-            )
-            rows = self._session.execute(query.order_by(_TILE.c.idx)).scalars().all()
+        if tile == self._complete(level) // WIDTH:  # the right edge, read by _load_edge
+            if level == 0:
+                assert self._edge_leaves is not None
+                rows = self._edge_leaves[offset : offset + count]
+            else:
+                rows = [self._roots[(level - 1, index)] for index in range(first, first + count)
+                        if (level - 1, index) in self._roots]  # fmt: skip
+        else:  # a tile that reaches below a prune point was never stored: read what stands for its nodes
+            rows = self._fallback(level, first, count)
         if len(rows) != count:
             raise ValueError(f"the log lacks hashes of level {level} from node {first}: run `guichet audit verify`")
-        return list(rows)
+        return rows
+
+    def _fallback(self, level: int, first: int, count: int) -> list[bytes]:
+        if level == 0:
+            query = select(_ENTRY.c.leaf_hash).where(_ENTRY.c.seq >= first, _ENTRY.c.seq < first + count)
+            return list(self._connection.execute(query.order_by(_ENTRY.c.seq)).scalars())
+        query = select(_TILE.c.root).where(_TILE.c.level == level - 1, _TILE.c.idx >= first,
+                                           _TILE.c.idx < first + count)  # fmt: skip
+        return list(self._connection.execute(query.order_by(_TILE.c.idx)).scalars())
 
     def _unaligned_hash(self, start: int, end: int) -> bytes:
         """Proofs only ask for aligned ranges (see merkle.py); a direct call gets the leaves' fold."""
