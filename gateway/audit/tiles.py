@@ -32,7 +32,7 @@ _ENTRY = AuditEntry.__table__  # type: ignore[attr-defined]
 _TILE = AuditTile.__table__  # type: ignore[attr-defined]
 # Plain SQL: a proof runs a few of these, and building statements would cost more than running them.
 _ONE_TILE = text("SELECT hashes FROM audit_tile WHERE level = :level AND idx = :idx")
-_LEAVES = text("SELECT leaf_hash FROM audit_entry WHERE seq >= :start AND seq < :end ORDER BY seq")
+_LEAVES = text("SELECT seq, leaf_hash FROM audit_entry WHERE seq >= :start AND seq < :end")
 _EDGE_CLAUSES = " OR ".join(f"(level = {n} AND idx BETWEEN :a{n} AND :b{n})" for n in range(MAX_LEVELS))
 _EDGE_TILES = text("SELECT level, idx, hashes, root FROM audit_tile WHERE " + _EDGE_CLAUSES)  # noqa: S608 (constants)
 
@@ -90,7 +90,7 @@ class TiledLeaves(PrunedLeaves):
         self._tree_size = size
         self._tiles: dict[tuple[int, int], bytes | None] = {}
         self._roots: dict[tuple[int, int], bytes] = {}
-        self._edge_leaves: list[bytes] | None = None
+        self._edge_leaves: dict[int, bytes] | None = None
         self._cache: dict[tuple[int, int, int], list[bytes]] = {}
 
     @property
@@ -130,7 +130,9 @@ class TiledLeaves(PrunedLeaves):
             self._tiles[(row_level, index)] = blob
             self._roots[(row_level, index)] = root
         start = self._complete(1) << HEIGHT
-        self._edge_leaves = list(self._connection.execute(_LEAVES, {"start": start, "end": self._tree_size}).scalars())
+        start = max(start, self.prefix.size)  # entries below a prune point are gone
+        rows = self._connection.execute(_LEAVES, {"start": start, "end": self._tree_size})
+        self._edge_leaves = {seq: leaf for seq, leaf in rows}
 
     def _read_nodes(self, level: int, first: int, count: int) -> list[bytes]:
         if self._edge_leaves is None:
@@ -144,7 +146,8 @@ class TiledLeaves(PrunedLeaves):
         if tile == self._complete(level) // WIDTH:  # the right edge, read by _load_edge
             if level == 0:
                 assert self._edge_leaves is not None
-                rows = self._edge_leaves[offset : offset + count]
+                leaves = self._edge_leaves
+                rows = [leaves[seq] for seq in range(first, first + count) if seq in leaves]
             else:
                 rows = [self._roots[(level - 1, index)] for index in range(first, first + count)
                         if (level - 1, index) in self._roots]  # fmt: skip
