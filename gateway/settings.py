@@ -93,6 +93,9 @@ class AuditSection(_Strict):
     #: verifier keys of earlier signing keys, kept after a rotation
     extra_verifier_keys: tuple[str, ...] = ()
     archive_dir: str = "audit-archive"
+    #: `guichet audit verify` fails when the newest sealed entry is older than this (0: no limit);
+    #: `guichet audit checkpoint --every` keeps a quiet log fresh with a heartbeat entry
+    max_checkpoint_age_minutes: int = Field(default=1440, ge=0, le=525_600)
 
     @model_validator(mode="after")
     def _reason_for_long_retention(self) -> AuditSection:

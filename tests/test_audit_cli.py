@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import text
 
 from gateway.cli import main
 from gateway.db import Database
 from gateway.testing import ConfigFolder, migrate
+from tests.audit_tamper import tamper
 
 
 @pytest.fixture
@@ -35,8 +35,7 @@ def test_verify_accepts_an_untouched_log(seeded: ConfigFolder) -> None:
 
 def test_verify_names_the_tampered_entry_and_exits_1(seeded: ConfigFolder) -> None:
     database = Database(f"sqlite:///{seeded.data_dir / 'guichet.db'}")
-    with database.engine.begin() as connection:
-        connection.execute(text("DELETE FROM audit_entry WHERE seq = 3"))
+    tamper(database, "DELETE FROM audit_entry WHERE seq = 3")
     database.dispose()
     result = run(seeded, "audit", "verify")
     assert result.exit_code == 1
@@ -106,3 +105,31 @@ def test_audit_commands_need_a_signing_key_outside_demo_mode(
     result = run(seeded, "audit", "checkpoint")
     assert result.exit_code == 1
     assert "no audit signing key" in result.output
+
+
+def test_verify_checks_the_checkpoints_held_outside(seeded: ConfigFolder, tmp_path: Path) -> None:
+    held = tmp_path / "checkpoints.txt"
+    held.write_text(run(seeded, "audit", "checkpoint").output, encoding="utf-8")
+    result = run(seeded, "audit", "verify", "--checkpoints", str(held))
+    assert result.exit_code == 0
+    assert "1 checkpoint(s) match their signature, 1 held outside" in result.output
+
+
+def test_verify_fails_when_the_database_lost_a_held_checkpoint(seeded: ConfigFolder, tmp_path: Path) -> None:
+    held = tmp_path / "checkpoints.txt"
+    held.write_text(run(seeded, "audit", "checkpoint").output, encoding="utf-8")
+    database = Database(f"sqlite:///{seeded.data_dir / 'guichet.db'}")
+    tamper(database, "DELETE FROM audit_checkpoint")
+    database.dispose()
+    result = run(seeded, "audit", "verify", "--checkpoints", str(held))
+    assert result.exit_code == 1
+    assert "the database lacks checkpoint 58, held outside" in result.output
+
+
+def test_verify_fails_a_log_whose_checkpoints_were_deleted(seeded: ConfigFolder) -> None:
+    database = Database(f"sqlite:///{seeded.data_dir / 'guichet.db'}")
+    tamper(database, "DELETE FROM audit_checkpoint")
+    database.dispose()
+    result = run(seeded, "audit", "verify")
+    assert result.exit_code == 1
+    assert "no checkpoint seals the log's 58 entries" in result.output

@@ -20,6 +20,7 @@ from gateway.db import Database
 from gateway.models import AuditEntry
 from gateway.settings import ConfigError, load_settings
 from gateway.testing import ConfigFolder
+from tests.audit_tamper import tamper
 
 ORIGIN = "guichet.test/audit"
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -82,9 +83,7 @@ def test_pruned_entries_are_archived_as_a_verifiable_bundle(db: Database, signer
 
 def test_tampering_after_pruning_is_still_located(db: Database, signer: Signer, tmp_path: Path) -> None:
     prune(db, signer, ORIGIN, months=12, archive_dir=tmp_path, now=START + timedelta(days=370))
-    with db.engine.begin() as connection:
-        table = AuditEntry.__table__  # type: ignore[attr-defined]
-        connection.execute(table.delete().where(table.c.seq == 12))
+    tamper(db, "DELETE FROM audit_entry WHERE seq = 12")
     [finding] = verify_log(db, [signer.verifier()]).findings
     assert (finding.kind, finding.seq) == ("deleted", 12)
 

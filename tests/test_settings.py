@@ -191,3 +191,10 @@ def test_gateway_paths_are_reserved_slugs(config: ConfigFolder, slug: str) -> No
     config.write(f"communes/{slug}.toml", data)
     with pytest.raises(ConfigError, match="reserved"):
         load_settings(config.path)
+
+
+def test_negative_checkpoint_age_is_refused_by_name(config: ConfigFolder) -> None:
+    config.set_gateway(audit={"max_checkpoint_age_minutes": -5})
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config.path)
+    assert raised.value.key == "audit.max_checkpoint_age_minutes"

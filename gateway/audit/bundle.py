@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from gateway.audit.checkpoint import NoteError, Verifier, parse_note, verify_note
 from gateway.audit.events import decode, format_time
-from gateway.audit.merkle import CompactRange, PrunedLeaves, inclusion_proof, leaf_hash, verify_inclusion
+from gateway.audit.merkle import CompactRange, inclusion_proof, leaf_hash, verify_inclusion
+from gateway.audit.tiles import TiledLeaves
 from gateway.db import Database
 from gateway.models import AuditCheckpoint, AuditEntry, AuditPrune
 
@@ -54,9 +55,7 @@ def build_bundle(
         prune = session.scalars(select(AuditPrune).order_by(AuditPrune.size.desc()).limit(1)).first()  # type: ignore[attr-defined]
         prefix = CompactRange.from_dict(prune.frontier) if prune else CompactRange()
         table = AuditEntry.__table__  # type: ignore[attr-defined]
-        leaves = session.execute(
-            select(table.c.leaf_hash).where(table.c.seq < checkpoint.size).order_by(table.c.seq)
-        ).scalars().all()  # fmt: skip
+        source = TiledLeaves(session, prefix, checkpoint.size)
         query = select(table.c.seq, table.c.encoded).where(table.c.seq < checkpoint.size).order_by(table.c.seq)
         if since is not None:
             query = query.where(table.c.time >= since)
@@ -65,7 +64,7 @@ def build_bundle(
         if below is not None:
             query = query.where(table.c.seq < below)
         rows = session.execute(query).all()
-    source = PrunedLeaves(prefix, list(leaves))
+        proofs = [inclusion_proof(seq, source) for seq, _ in rows]
     return {
         "format": FORMAT,
         "origin": parse_note(checkpoint.note)[0].origin,
@@ -80,9 +79,9 @@ def build_bundle(
             {
                 "seq": seq,
                 "entry": encoded,
-                "inclusion_proof": [base64.b64encode(node).decode() for node in inclusion_proof(seq, source)],
+                "inclusion_proof": [base64.b64encode(node).decode() for node in proof],
             }
-            for seq, encoded in rows
+            for (seq, encoded), proof in zip(rows, proofs, strict=True)
         ],
     }
 

@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from gateway.audit.events import AuditEvent, encode
 from gateway.audit.merkle import CompactRange, leaf_hash
+from gateway.audit.tiles import extend_tiles
 from gateway.db import on_commit, pending_work, take_pending_work
 from gateway.models import AuditEntry, AuditHead
 
@@ -67,6 +68,7 @@ def append(session: Session, events: list[AuditEvent], *, now: datetime | None =
     if head is None:
         raise AuditUnavailable("audit_head is missing: run `guichet db upgrade`")
     frontier = CompactRange.from_dict(head.frontier)
+    first_seq = frontier.size
     time = now or datetime.now(UTC)
     entries = []
     for event in events:
@@ -98,4 +100,5 @@ def append(session: Session, events: list[AuditEvent], *, now: datetime | None =
     head.frontier = frontier.to_dict()
     session.add(head)
     session.flush()
+    extend_tiles(session, first_seq, frontier.size)  # the Merkle tiles these entries filled (gateway.audit.tiles)
     return entries

@@ -4,8 +4,10 @@ Entries older than ``audit.retention_months`` are removed as one prefix
 [first, k). Before they go, a checkpoint covering them is sealed, and they are
 archived as a bundle (entries with inclusion proofs against that checkpoint).
 The Merkle frontier at k — at most one hash per set bit of k — is kept in
-``audit_prune``: it stands for the removed entries, so the remaining log and
-every later checkpoint still verify. Safe to run from cron on several
+``audit_prune`` with a signed note over its root and the archive's SHA-256:
+it stands for the removed entries, so the remaining log and every later
+checkpoint still verify. The deletion goes through :mod:`gateway.audit.guard`,
+the one path the append-only guards let through. Safe to run from cron on several
 machines: it takes the log's append lock.
 """
 
@@ -15,11 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from gateway.audit.bundle import build_bundle, write_bundle
 from gateway.audit.checkpoint import Signer
+from gateway.audit.guard import delete_prefix
 from gateway.audit.merkle import CompactRange
+from gateway.audit.prune_note import PruneStatement, file_sha256, sign_prune
 from gateway.audit.sealing import lock_log, seal
 from gateway.db import Database
 from gateway.models import AuditEntry, AuditPrune
@@ -56,6 +60,7 @@ def prune(
     seal(db, signer, origin)  # the checkpoint the archive is proven against, covering [first, k)
     archive = archive_dir / f"audit-{first:012d}-{k - 1:012d}.json"
     write_bundle(build_bundle(db, below=k, verifier_keys=[signer.verifier().to_text()]), archive)
+    digest = file_sha256(archive)
     with db.session(all_communes=True) as session:
         lock_log(session)
         previous = session.scalars(select(AuditPrune).order_by(AuditPrune.size.desc()).limit(1)).first()  # type: ignore[attr-defined]
@@ -67,6 +72,8 @@ def prune(
             frontier.append(leaf)
         if frontier.size != k:
             raise RuntimeError(f"audit log has a gap below {k}: run `guichet audit verify`")
-        session.add(AuditPrune(size=k, frontier=frontier.to_dict(), archive=str(archive), created_at=datetime.now(UTC)))
-        session.execute(delete(table).where(table.c.seq < k))
+        note = sign_prune(PruneStatement(origin, k, frontier.root(), digest), signer)
+        record = AuditPrune(size=k, frontier=frontier.to_dict(), archive=str(archive), created_at=datetime.now(UTC),
+                            note=note, archive_sha256=digest)  # fmt: skip
+        delete_prefix(session, record)
     return Pruned(k - first, k, archive)

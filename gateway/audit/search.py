@@ -19,7 +19,8 @@ from sqlalchemy import Select, select
 from sqlmodel import Session
 
 from gateway.audit.events import OUTCOMES, ROLES, decode, format_time, pseudonym
-from gateway.audit.merkle import CompactRange, PrunedLeaves, inclusion_proof
+from gateway.audit.merkle import CompactRange, inclusion_proof
+from gateway.audit.tiles import TiledLeaves
 from gateway.models import AuditCheckpoint, AuditEntry, AuditPrune
 
 MAX_RESULTS = 500
@@ -143,11 +144,7 @@ def proof_for(session: Session, entry: AuditEntry) -> Proof | None:
         return None
     prune = session.scalars(select(AuditPrune).order_by(AuditPrune.size.desc()).limit(1)).first()  # type: ignore[attr-defined]
     prefix = CompactRange.from_dict(prune.frontier) if prune else CompactRange()
-    table = AuditEntry.__table__  # type: ignore[attr-defined]
-    leaves = session.execute(
-        select(table.c.leaf_hash).where(table.c.seq >= prefix.size, table.c.seq < checkpoint.size).order_by(table.c.seq)
-    ).scalars().all()  # fmt: skip
-    path = inclusion_proof(entry.seq, PrunedLeaves(prefix, list(leaves)))
+    path = inclusion_proof(entry.seq, TiledLeaves(session, prefix, checkpoint.size))
     return Proof(checkpoint.note, checkpoint.size, [base64.b64encode(node).decode() for node in path])
 
 

@@ -10,9 +10,10 @@ would only repeat it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +21,15 @@ from sqlalchemy import select
 from gateway.audit.checkpoint import NoteError, Verifier, verify_note
 from gateway.audit.events import decode, format_time
 from gateway.audit.merkle import CompactRange, leaf_hash
+from gateway.audit.tile_check import check_tiles
+from gateway.audit.verify_records import (
+    Finding,
+    Report,
+    check_age,
+    check_archives,
+    held_checkpoints,
+    valid_prunes,
+)
 from gateway.db import Database
 from gateway.models import AuditCheckpoint, AuditEntry, AuditHead, AuditPrune
 
@@ -41,66 +51,95 @@ SEARCHABLE = (
 Progress = Callable[[int], None]
 
 
-@dataclass
-class Finding:
-    kind: str  # modified | deleted | inserted-or-reordered | truncated | checkpoint | head
-    message: str
-    seq: int | None = None
+@dataclass(frozen=True)
+class _Seal:
+    """A checkpoint to match while walking: from the database, or held outside (then trusted over the row)."""
+
+    size: int
+    root_hash: bytes
+    where: str
 
 
-@dataclass
-class Report:
-    size: int = 0
-    first: int = 0
-    checkpoints: int = 0
-    findings: list[Finding] = field(default_factory=list)
+def verify_log(
+    db: Database,
+    verifiers: Sequence[Verifier],
+    *,
+    progress: Progress | None = None,
+    held: Iterable[str] = (),
+    origin: str | None = None,
+    max_age: timedelta | None = None,
+    archive_dir: Path | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Check the log against the gateway's signatures and, given ``held``, checkpoints kept outside the database.
 
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-
-def verify_log(db: Database, verifiers: Sequence[Verifier], *, progress: Progress | None = None) -> Report:
+    ``held`` are checkpoint notes (a file of them, a witness's store);
+    ``max_age`` fails a log whose newest seal is older; ``archive_dir`` is
+    where the bundles of pruned prefixes may be found.
+    """
     with db.session(all_communes=True) as session:
-        prune = session.scalars(select(AuditPrune).order_by(AuditPrune.size.desc()).limit(1)).first()  # type: ignore[attr-defined]
+        prunes = list(session.scalars(select(AuditPrune).order_by(AuditPrune.size)))  # type: ignore[arg-type]
         checkpoints = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size)))  # type: ignore[arg-type]
         head = session.get(AuditHead, 1)
-    frontier = CompactRange.from_dict(prune.frontier) if prune else CompactRange()
-    report = Report(first=frontier.size)
-    walk = _Walk(db, frontier, report, progress)
-    pending = [checkpoint for checkpoint in checkpoints if checkpoint.size >= frontier.size]
+    report = Report()
+    signed_prunes = valid_prunes(prunes, verifiers, report)
+    check_archives(signed_prunes, verifiers, archive_dir, report)
+    outside = held_checkpoints(held, checkpoints, verifiers, report, origin)
+    frontier = CompactRange.from_dict(signed_prunes[-1].frontier) if signed_prunes else CompactRange()
+    report.first = frontier.size
     for checkpoint in checkpoints:
-        if checkpoint.size < frontier.size and not _signature_ok(checkpoint, verifiers, report):
+        if not _signature_ok(checkpoint, verifiers, report):
             return report
-    for checkpoint in pending:
-        if not walk.advance_to(checkpoint.size):
-            if report.ok:
+    first = frontier.size
+    walk = _Walk(db, frontier.copy(), report, progress)
+    seals = {c.size: _Seal(c.size, c.root_hash, "checkpoint") for c in checkpoints if c.size >= frontier.size}
+    seals.update({c.size: _Seal(c.size, c.root_hash, "held checkpoint") for c in outside if c.size >= frontier.size})
+    matched = frontier.size
+    for seal in sorted(seals.values(), key=lambda seal: seal.size):
+        if not walk.advance_to(seal.size):
+            if walk.ok:
                 report.findings.append(
                     Finding(
                         "truncated",
-                        f"the log was truncated: checkpoint {checkpoint.size} was signed over "
-                        f"{checkpoint.size} entries but the log holds only {walk.frontier.size}",
+                        f"the log was truncated: {seal.where} {seal.size} was signed over "
+                        f"{seal.size} entries but the log holds only {walk.frontier.size}",
+                        walk.frontier.size,
                     )
                 )
             return report
-        if not _signature_ok(checkpoint, verifiers, report):
-            return report
-        if walk.frontier.root() != checkpoint.root_hash:
+        if walk.frontier.root() != seal.root_hash:
             report.findings.append(
                 Finding(
                     "checkpoint",
-                    f"the log does not match checkpoint {checkpoint.size}: entries before it were "
+                    f"the log does not match {seal.where} {seal.size}: entries {matched} to {seal.size - 1} were "
                     "altered, inserted or deleted and the stored running roots rewritten to hide it",
+                    matched,
                 )
             )
             return report
+        matched = seal.size
         report.checkpoints += 1
     walk.advance_to(None)
-    if report.ok and head is not None and (head.size != walk.frontier.size or head.frontier != walk.frontier.to_dict()):
-        report.findings.append(
-            Finding("head", f"audit_head says {head.size} entries, the log holds {walk.frontier.size}")
-        )
+    if not walk.ok:
+        return report
+    if head is None or head.size != walk.frontier.size or head.frontier != walk.frontier.to_dict():
+        said = "is missing" if head is None else f"says {head.size} entries"
+        size = walk.frontier.size
+        report.findings.append(Finding("head", f"audit_head {said}, the log holds {size}", size))
+        return report
+    check_tiles(db, first, walk.frontier.size, report)
+    if max_age is not None:
+        sealed = _sealed_time(db, matched) if matched > first else None
+        check_age(sealed, walk.frontier.size - first, max_age, now or datetime.now(UTC), report)
     return report
+
+
+def _sealed_time(db: Database, size: int) -> datetime:
+    """The time of the last entry the newest matching checkpoint seals (checked against the sealed text)."""
+    table = AuditEntry.__table__  # type: ignore[attr-defined]
+    with db.engine.connect() as connection:
+        time: datetime = connection.execute(select(table.c.time).where(table.c.seq == size - 1)).scalar_one()
+    return time if time.tzinfo else time.replace(tzinfo=UTC)
 
 
 def _signature_ok(checkpoint: AuditCheckpoint, verifiers: Sequence[Verifier], report: Report) -> bool:
@@ -123,6 +162,7 @@ class LogChecker:
     def __init__(self, frontier: CompactRange, report: Report) -> None:
         self.frontier = frontier
         self.report = report
+        self.faulty = False
 
     def check(self, row: Sequence[Any]) -> bool:
         """``row`` is (seq, time, encoded, leaf_hash, root_after, *SEARCHABLE); False at the first fault."""
@@ -139,6 +179,7 @@ class LogChecker:
                 )
         if finding is not None:
             self.report.findings.append(finding)
+            self.faulty = True
             return False
         self.report.size = self.frontier.size
         return True
@@ -152,10 +193,15 @@ class _Walk(LogChecker):
         self.db = db
         self.progress = progress
 
+    @property
+    def ok(self) -> bool:
+        """No fault among the entries walked (record findings made before the walk do not count)."""
+        return not self.faulty
+
     def advance_to(self, size: int | None) -> bool:
         """Walk until the tree has ``size`` entries (or to the end); False on a fault or too few entries."""
         while size is None or self.frontier.size < size:
-            if not self.report.ok:
+            if self.faulty:
                 return False
             limit = BATCH if size is None else min(BATCH, size - self.frontier.size)
             rows = self._batch(limit)
@@ -166,7 +212,7 @@ class _Walk(LogChecker):
                     return False
             if self.progress:
                 self.progress(len(rows))
-        return self.report.ok
+        return not self.faulty
 
     def _batch(self, limit: int) -> Sequence[Sequence[Any]]:
         table = AuditEntry.__table__  # type: ignore[attr-defined]

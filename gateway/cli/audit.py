@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -17,6 +17,7 @@ from gateway.audit.keys import verifiers_for
 from gateway.audit.retention import prune
 from gateway.audit.sealing import seal
 from gateway.audit.verify import verify_log
+from gateway.audit.verify_records import read_notes
 from gateway.cli.context import migrated_database, settings_of, signer_of
 from gateway.models import AuditEntry
 
@@ -28,21 +29,41 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.option("--key", "keys", multiple=True, help="Verifier key to trust (repeatable); default: this gateway's keys.")
+@click.option(
+    "--checkpoints",
+    "held_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File of checkpoint notes kept outside the database, one after another (repeatable).",
+)
 @click.pass_context
-def audit_verify(ctx: click.Context, keys: tuple[str, ...]) -> None:
-    """Recompute the whole log; name the first entry modified, deleted, inserted or reordered (exit 1)."""
+def audit_verify(ctx: click.Context, keys: tuple[str, ...], held_files: tuple[Path, ...]) -> None:
+    """Recompute the whole log; name the first entry or record modified, deleted, inserted or reordered (exit 1)."""
     settings, database = migrated_database(ctx)
     verifiers = verifiers_for(settings, keys)
+    held = [note for path in held_files for note in read_notes(path.read_text(encoding="utf-8"))]
+    minutes = settings.audit.max_checkpoint_age_minutes
     with database.engine.connect() as connection:
         total = connection.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
     with click.progressbar(length=total, label="verifying", file=sys.stderr, show_pos=True) as bar:
-        report = verify_log(database, verifiers, progress=bar.update)
+        report = verify_log(
+            database,
+            verifiers,
+            progress=bar.update,
+            held=held,
+            origin=settings.audit_origin,
+            max_age=timedelta(minutes=minutes) if minutes else None,
+            archive_dir=settings.data_dir / settings.audit.archive_dir,
+        )
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     if not report.ok:
-        finding = report.findings[0]
-        raise click.ClickException(f"audit log NOT verified: {finding.message}")
+        for finding in report.findings[1:]:
+            click.echo(f"also: {finding.message}", err=True)
+        raise click.ClickException(f"audit log NOT verified: {report.findings[0].message}")
     click.echo(
         f"audit log verified: entries {report.first} to {report.size - 1}, "
-        f"{report.checkpoints} checkpoint(s) match their signature"
+        f"{report.checkpoints} checkpoint(s) match their signature" + (f", {report.held} held outside" if held else "")
         if report.size
         else "audit log verified: no entries"
     )
@@ -57,8 +78,10 @@ def audit_checkpoint(ctx: click.Context, every: int | None) -> None:
     """Seal a signed checkpoint of the log as it is now."""
     settings, database = migrated_database(ctx)
     signer = signer_of(settings)
+    minutes = settings.audit.max_checkpoint_age_minutes
+    heartbeat = timedelta(minutes=minutes / 2) if minutes else None
     while True:
-        checkpoint = seal(database, signer, settings.audit_origin)
+        checkpoint = seal(database, signer, settings.audit_origin, heartbeat_after=heartbeat)
         click.echo(checkpoint.note, nl=False)
         if every is None:
             return

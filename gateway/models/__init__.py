@@ -1,6 +1,6 @@
 """The tables the core owns. Every model is imported here so Alembic sees it."""
 
-from gateway.models.audit import AuditCheckpoint, AuditEntry, AuditHead, AuditPrune
+from gateway.models.audit import AuditCheckpoint, AuditEntry, AuditHead, AuditPrune, AuditRetentionWindow, AuditTile
 from gateway.models.demo_identity import DemoAuthorizationCode
 from gateway.models.identity import (
     ApiToken,
@@ -22,6 +22,8 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "AuditPrune",
+    "AuditRetentionWindow",
+    "AuditTile",
     "Citizen",
     "CommuneScoped",
     "DemoAuthorizationCode",

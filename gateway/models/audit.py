@@ -1,10 +1,12 @@
 """The audit log's tables, kept apart from the data they describe.
 
-``audit_entry`` is append-only for the application: rows are inserted by
-:mod:`gateway.audit.log` and never updated; only retention deletes a sealed
-prefix. ``encoded`` holds the exact bytes that are hashed into the Merkle
-tree; the other columns repeat its fields so auditors can search them, and
-verification checks that they still agree.
+``audit_entry``, ``audit_checkpoint``, ``audit_prune`` and ``audit_tile`` are
+append-only for the application (guarded in the database, see migration 0006):
+rows are inserted and never updated; only retention deletes a sealed prefix,
+through one privileged path. ``audit_head`` is updated by every append and
+checked by ``guichet audit verify``. ``encoded`` holds the exact bytes that
+are hashed into the Merkle tree; the other columns repeat its fields so
+auditors can search them, and verification checks that they still agree.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, LargeBinary, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -60,7 +62,12 @@ class AuditCheckpoint(SQLModel, table=True):
 
 
 class AuditPrune(SQLModel, table=True):
-    """Where retention cut the log: entries below ``size`` are gone, ``frontier`` stands for them."""
+    """Where retention cut the log: entries below ``size`` are gone, ``frontier`` stands for them.
+
+    ``note`` is the gateway's signed statement of the cut (origin, size, the
+    frontier's root, the archive's SHA-256): without it a prune row is only a
+    claim of whoever could write the database.
+    """
 
     __tablename__ = "audit_prune"
 
@@ -68,3 +75,36 @@ class AuditPrune(SQLModel, table=True):
     frontier: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     archive: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    archive_sha256: str | None = Field(default=None, max_length=64)
+
+
+class AuditTile(SQLModel, table=True):
+    """A full tile of the Merkle tree (C2SP tlog-tiles layout): 256 hashes of one tree level.
+
+    Tile (level L, index N) holds the hashes at tree height 8·L of the nodes
+    256·N to 256·N+255 (level 0: the leaf hashes); ``root`` is the hash of the
+    subtree those 256 nodes make, which is one hash of the tile above. Written
+    in the append's transaction as each tile fills, so a proof reads a handful
+    of rows instead of every leaf.
+    """
+
+    __tablename__ = "audit_tile"
+
+    level: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hashes: bytes = Field(sa_column=Column(LargeBinary(8192), nullable=False))
+    root: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+
+
+class AuditRetentionWindow(SQLModel, table=True):
+    """On SQLite, which has no roles, a row here lets retention's own transaction delete a pruned prefix.
+
+    Retention inserts it and removes it in the same transaction (see
+    :mod:`gateway.audit.guard`); it is never committed. PostgreSQL prunes
+    through a SECURITY DEFINER function instead and leaves this table empty.
+    """
+
+    __tablename__ = "audit_retention_window"
+
+    opened_by: str = Field(primary_key=True, max_length=40)
