@@ -671,3 +671,19 @@ async def test_same_submission_key_with_other_answers_on_the_page_is_a_422(app: 
         again = await visitor.post("/corbas/contact", data={**fields, **CONTACT})
         assert again.status_code == first.status_code
     assert len(stored(app)) == 1
+
+
+async def test_receipt_to_an_unverified_address_says_nothing_the_author_wrote(app: Starlette) -> None:
+    """A service open without an account mails its receipt to any address typed: it must not relay the text."""
+    from gateway.models import OutboxMessage
+
+    payload = {**CONTACT, "name": "Spam Relais", "message": "Achetez http://spam.example maintenant !"}
+    async with GuichetClient(app) as visitor:
+        page = await visitor.get("/corbas/contact")
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+        assert (await visitor.post("/corbas/contact", data={**fields, **payload})).status_code in (200, 303)
+    with app.state.db.session() as session:
+        (message,) = session.exec(select(OutboxMessage)).all()
+    assert message.recipient == CONTACT["email"]
+    for written in ("Spam Relais", "spam.example", "Achetez"):
+        assert written not in message.body and written not in message.subject
