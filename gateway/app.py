@@ -27,7 +27,7 @@ from gateway.plugins import PluginSet, get_plugin_manager
 from gateway.registry import Registry, build_registry
 from gateway.requests.attachments import UploadRefused
 from gateway.requests.errors import RequestError, ServiceUnavailable
-from gateway.requests.submission_keys import SubmissionKeyReused
+from gateway.requests.submission_keys import SubmissionKeyConflict, SubmissionKeyReused
 from gateway.settings import ConfigError, Settings, load_settings
 from gateway.web.access import access_denied_handler, reauthentication_handler, sign_in_required_handler
 from gateway.web.body_limit import BodyLimitMiddleware
@@ -39,6 +39,7 @@ from gateway.web.errors import (
     respond_error,
     server_error_handler,
     service_unavailable_handler,
+    submission_key_conflict_handler,
     submission_key_reused_handler,
     upload_refused_handler,
 )
@@ -103,6 +104,7 @@ def create_app(
             HTTPException: http_exception_handler,
             ServiceUnavailable: service_unavailable_handler,
             SubmissionKeyReused: submission_key_reused_handler,
+            SubmissionKeyConflict: submission_key_conflict_handler,
             AuditUnavailable: audit_unavailable_handler,
             SignInRequired: sign_in_required_handler,
             ReauthenticationRequired: reauthentication_handler,

@@ -171,8 +171,10 @@ class IdentityProviderSection(_Strict):
     scopes: tuple[str, ...] = ("openid", "given_name", "family_name", "email")
     #: e.g. "eidas1"; the ``acr`` returned must be at least this level
     acr_values: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_:./-]+( [A-Za-z0-9_:./-]+)*$", max_length=200)
-    #: send a PKCE S256 challenge when the provider's metadata says it supports it
+    #: send a PKCE S256 challenge (always, advertised or not); false only for a provider that rejects it
     pkce: bool = True
+    #: refuse userinfo sent as plain JSON (it must be a JWT signed by the provider); unset: on for FranceConnect
+    signed_userinfo: bool | None = None
     #: the page of this site a person is offered once signed out
     post_logout_redirect: str = Field(default="/", max_length=200)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import io
+import re
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -637,3 +639,51 @@ async def test_openapi_document_describes_every_requests_endpoint_and_validates(
     assert {path: set(paths.get(path, {})) for path in expected} == expected
     transition = paths["/api/v1/communes/{commune}/requests/{reference}/transitions"]["post"]
     assert {"200", "403", "409", "422"} <= set(transition["responses"])
+
+
+async def test_same_idempotency_key_with_another_body_is_a_422_and_keeps_the_first(
+    agent: GuichetClient, app: Starlette
+) -> None:
+    url = "/api/v1/communes/corbas/services/contact/assisted-requests"
+    body = {"data": CONTACT, "citizen_email": "dominique@example.org"}
+    first = await agent.post(url, json=body, headers={"Idempotency-Key": "guichet-2"})
+    assert first.status_code == 201
+    changed = {**body, "data": {**CONTACT, "message": "Un tout autre message"}}
+    conflict = await agent.post(url, json=changed, headers={"Idempotency-Key": "guichet-2"})
+    problem = assert_problem(conflict, 422)
+    assert "Idempotency-Key" in problem["detail"] and "contenu différent" in problem["detail"]
+    (row,) = stored(app)
+    assert row.data["message"] == CONTACT["message"]  # the first request, untouched; nothing new filed
+    again = await agent.post(url, json=body, headers={"Idempotency-Key": "guichet-2"})
+    assert again.status_code == 200 and again.json()["reference"] == first.json()["reference"]
+
+
+async def test_same_submission_key_with_other_answers_on_the_page_is_a_422(app: Starlette) -> None:
+    async with GuichetClient(app) as visitor:
+        page = await visitor.get("/corbas/contact")
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+        assert fields.get("submission_key")
+        first = await visitor.post("/corbas/contact", data={**fields, **CONTACT})
+        assert first.status_code in (200, 303), first.text
+        other = await visitor.post("/corbas/contact", data={**fields, **CONTACT, "message": "Une tout autre question ici."})
+        assert other.status_code == 422
+        assert "contenu différent" in html.unescape(other.text)
+        again = await visitor.post("/corbas/contact", data={**fields, **CONTACT})
+        assert again.status_code == first.status_code
+    assert len(stored(app)) == 1
+
+
+async def test_receipt_to_an_unverified_address_says_nothing_the_author_wrote(app: Starlette) -> None:
+    """A service open without an account mails its receipt to any address typed: it must not relay the text."""
+    from gateway.models import OutboxMessage
+
+    payload = {**CONTACT, "name": "Spam Relais", "message": "Achetez http://spam.example maintenant !"}
+    async with GuichetClient(app) as visitor:
+        page = await visitor.get("/corbas/contact")
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+        assert (await visitor.post("/corbas/contact", data={**fields, **payload})).status_code in (200, 303)
+    with app.state.db.session() as session:
+        (message,) = session.exec(select(OutboxMessage)).all()
+    assert message.recipient == CONTACT["email"]
+    for written in ("Spam Relais", "spam.example", "Achetez"):
+        assert written not in message.body and written not in message.subject

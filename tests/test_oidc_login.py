@@ -26,7 +26,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from joserfc import jwt
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, OctKey
 from playwright.sync_api import expect, sync_playwright
 from sqlmodel import select
 from starlette.applications import Starlette
@@ -86,6 +86,13 @@ class FakeProvider:
         self.id_token_lifetime = 300
         self.acr = "eidas1"
         self.userinfo_json = False
+        #: RFC 9207: whether discovery says the callback carries ``iss``, and the ``iss`` put on it (None: none)
+        self.advertise_iss = False
+        self.callback_iss: str | None = None
+        self.advertise_pkce = True
+        #: "HS256": the ID token is signed with the client secret instead of the provider's key
+        self.id_token_alg = "ES256"
+        self.token_requests = 0
         self.jwks_requests = 0
         self.codes: dict[str, dict[str, str | None]] = {}
         self.tokens: dict[str, str] = {}
@@ -109,8 +116,14 @@ class FakeProvider:
 
     async def discovery(self, request: Request) -> Response:
         base = self.issuer
+        optional: dict[str, Any] = {}
+        if self.advertise_pkce:
+            optional["code_challenge_methods_supported"] = ["S256"]
+        if self.advertise_iss:
+            optional["authorization_response_iss_parameter_supported"] = True
         return JSONResponse(
             {
+                **optional,
                 "issuer": base,
                 "authorization_endpoint": base + "/authorize",
                 "token_endpoint": base + "/token",
@@ -119,7 +132,6 @@ class FakeProvider:
                 "end_session_endpoint": base + "/session/end",
                 "id_token_signing_alg_values_supported": ["ES256"],
                 "userinfo_signing_alg_values_supported": ["ES256"],
-                "code_challenge_methods_supported": ["S256"],
                 "acr_values_supported": ["eidas1", "eidas2"],
             }
         )
@@ -130,10 +142,14 @@ class FakeProvider:
         code = secrets.token_urlsafe(16)
         self.codes[code] = {"nonce": params.get("nonce"), "redirect_uri": params.get("redirect_uri"),
                             "challenge": params.get("code_challenge")}  # fmt: skip
-        query = urlencode({"code": code, "state": params.get("state", "")})
+        answer = {"code": code, "state": params.get("state", "")}
+        if self.callback_iss is not None:
+            answer["iss"] = self.callback_iss
+        query = urlencode(answer)
         return RedirectResponse(f"{params['redirect_uri']}?{query}", status_code=302)
 
     async def token(self, request: Request) -> Response:
+        self.token_requests += 1
         async with request.form() as form:
             data = {name: str(value) for name, value in form.items()}
         issued = self.codes.pop(data.get("code", ""), None)
@@ -162,7 +178,11 @@ class FakeProvider:
         }
         access_token = secrets.token_urlsafe(24)
         self.tokens[access_token] = FAKE_SUB
-        id_token = self.sign(claims, self.id_token_key)
+        if self.id_token_alg == "HS256":
+            secret = OctKey.import_key(FAKE_SECRET.encode())
+            id_token = jwt.encode({"alg": "HS256", "kid": "key-a", "typ": "JWT"}, claims, secret, algorithms=["HS256"])
+        else:
+            id_token = self.sign(claims, self.id_token_key)
         return JSONResponse({"access_token": access_token, "token_type": "Bearer", "expires_in": 60,
                              "id_token": id_token}, headers={"Cache-Control": "no-store"})  # fmt: skip
 
@@ -245,10 +265,11 @@ class Gateway:
             return list(session.exec(select(UserSession)))
 
 
-def provider_toml(key: str, name: str, issuer: str, **extra: str | list[str]) -> str:
+def provider_toml(key: str, name: str, issuer: str, **extra: str | list[str] | bool) -> str:
     lines = ["[[identity.providers]]", f'key = "{key}"', f'display_name = "{name}"', f'issuer = "{issuer}"',
              f'client_id = "{FAKE_CLIENT_ID}"', f'client_secret_env = "{FAKE_SECRET_ENV}"']  # fmt: skip
-    lines += [f"{name} = {value!r}".replace("'", '"') for name, value in extra.items()]
+    lines += [f"{name} = {str(value).lower() if isinstance(value, bool) else repr(value)}".replace("'", '"')
+              for name, value in extra.items()]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -261,6 +282,8 @@ def gateway(
     - ``fake``: the tests' provider, asking for eidas1;
     - ``fake-strict``: the same provider, asking for eidas2;
     - ``elsewhere``: the same provider's metadata, but configured with another issuer;
+    - ``fake-signed``: the same provider, its userinfo required signed;
+    - ``fake-no-pkce``: the same provider, PKCE turned off in its settings;
     - Vénissieux's staff provider: the gateway's own demo provider.
     """
     sock = free_socket()
@@ -285,6 +308,9 @@ def gateway(
             "\n" + provider_toml("fake", "Fournisseur de test", fake.issuer, acr_values="eidas1", scopes=FAKE_SCOPES)
         )
         handle.write("\n" + provider_toml("fake-strict", "Fournisseur exigeant", fake.issuer, acr_values="eidas2"))
+        handle.write("\n" + provider_toml("fake-signed", "Fournisseur à userinfo signé", fake.issuer,
+                                          signed_userinfo=True))  # fmt: skip
+        handle.write("\n" + provider_toml("fake-no-pkce", "Fournisseur sans PKCE", fake.issuer, pkce=False))
         handle.write("\n" + provider_toml("elsewhere", "Fournisseur mal configuré", fake.issuer + "/autre",
                                           discovery_url=fake.issuer + "/.well-known/openid-configuration"))  # fmt: skip
     monkeypatch.setenv(FAKE_SECRET_ENV, FAKE_SECRET)
@@ -543,12 +569,13 @@ def test_replayed_code_is_refused(gateway: Gateway, browser: Browser) -> None:
     # the same browser again: its flow was used up
     again = browser.follow(callback)
     assert again.status_code == 400 and ("failure", "oidc-login/-/flow-missing") in gateway.logins()
-    # even with the flow restored, the provider spends a code once
+    # even with the flow restored, its state was spent: refused here, the provider is not asked again
     browser.set_flow_cookie(flow)
     replay = browser.follow(callback)
     assert replay.status_code == 400
-    assert "n'a pas pu être vérifiée" in html.unescape(replay.text)
-    assert ("failure", "oidc-login/demo/token-refused-invalid_grant") in gateway.logins()
+    assert "ne correspond à aucune connexion commencée" in html.unescape(replay.text)
+    assert ("failure", "oidc-login/demo/state-replayed") in gateway.logins()
+    assert ("failure", "oidc-login/demo/token-refused-invalid_grant") not in gateway.logins()
     assert len([row for row in gateway.sessions() if row.revoked_at is None]) == 1  # the first sign-in only
 
 
@@ -567,6 +594,106 @@ def test_id_token_from_another_issuer_is_refused(gateway: Gateway, browser: Brow
     fake.id_token_issuer = fake.issuer + "/autre"
     answer = browser.follow(fake_callback(browser))
     assert_refused(gateway, browser, answer, "id-token-issuer", "n'a pas pu être vérifiée", provider="fake")
+
+
+def test_callback_iss_of_another_issuer_is_refused_even_when_not_advertised(
+    gateway: Gateway, browser: Browser, fake: FakeProvider
+) -> None:
+    fake.callback_iss = "https://evil.example"  # RFC 9207: a response from (or for) another issuer
+    answer = browser.follow(fake_callback(browser))
+    assert_refused(gateway, browser, answer, "iss-mismatch", "n'a pas pu être vérifiée", provider="fake")
+    assert fake.token_requests == 0  # the code is not even redeemed
+
+
+def test_callback_without_iss_is_refused_when_the_provider_advertises_it(
+    gateway: Gateway, browser: Browser, fake: FakeProvider
+) -> None:
+    fake.advertise_iss = True
+    answer = browser.follow(fake_callback(browser))
+    assert_refused(gateway, browser, answer, "iss-missing", "n'a pas pu être vérifiée", provider="fake")
+    assert fake.token_requests == 0
+
+
+@sqlite_only
+def test_callback_with_the_right_iss_signs_in(gateway: Gateway, browser: Browser, fake: FakeProvider) -> None:
+    fake.advertise_iss, fake.callback_iss = True, fake.issuer
+    assert browser.follow(fake_callback(browser)).status_code == 303
+    assert browser.signed_in()
+
+
+def test_replayed_callback_is_refused_without_asking_the_provider(
+    gateway: Gateway, browser: Browser, fake: FakeProvider
+) -> None:
+    callback = fake_callback(browser)
+    flow = browser.flow_cookie()
+    assert browser.follow(callback).status_code == 303
+    assert fake.token_requests == 1
+    browser.set_flow_cookie(flow)  # a copy of the flow cookie, and the callback's address, presented again
+    replay = browser.follow(callback)
+    assert replay.status_code == 400
+    assert "ne correspond à aucune connexion commencée" in html.unescape(replay.text)
+    assert ("failure", "oidc-login/fake/state-replayed") in gateway.logins()
+    assert fake.token_requests == 1  # refused here: the provider was not asked to redeem the code again
+
+
+def test_spent_states_are_kept_hashed_and_forgotten_once_expired(gateway: Gateway) -> None:
+    from datetime import timedelta
+
+    from gateway.identity.spent_states import spend
+    from gateway.models import SpentOidcState
+
+    db = gateway.app.state.db
+    then = datetime(2026, 1, 1, tzinfo=UTC)
+    with db.session() as session:
+        assert spend(session, "state-one", keep_for=timedelta(minutes=10), now=then)
+    with db.session() as session:
+        assert not spend(session, "state-one", keep_for=timedelta(minutes=10), now=then + timedelta(minutes=5))
+        (row,) = session.exec(select(SpentOidcState)).all()
+        assert "state-one" not in row.state_hash
+    with db.session() as session:  # expired: forgotten (the flow cookie it matched has expired too)
+        assert spend(session, "state-two", keep_for=timedelta(minutes=10), now=then + timedelta(minutes=11))
+        assert len(session.exec(select(SpentOidcState)).all()) == 1
+
+
+def test_id_token_in_a_forbidden_algorithm_is_refused_as_such(
+    gateway: Gateway, browser: Browser, fake: FakeProvider
+) -> None:
+    fake.id_token_alg = "HS256"  # signed with the client secret: anyone holding it could mint tokens
+    answer = browser.follow(fake_callback(browser))
+    assert_refused(gateway, browser, answer, "id-token-algorithm", "n'a pas pu être vérifiée", provider="fake")
+
+
+def test_plain_json_userinfo_is_refused_where_signed_userinfo_is_required(
+    gateway: Gateway, browser: Browser, fake: FakeProvider
+) -> None:
+    fake.userinfo_json = True
+    answer = browser.follow(fake_callback(browser, "fake-signed"))
+    assert_refused(gateway, browser, answer, "userinfo-unsigned", "n'a pas pu être vérifiée", provider="fake-signed")
+
+
+@sqlite_only
+def test_signed_userinfo_is_accepted_where_it_is_required(gateway: Gateway, browser: Browser) -> None:
+    assert browser.follow(fake_callback(browser, "fake-signed")).status_code == 303
+    assert browser.signed_in()
+
+
+@sqlite_only
+def test_pkce_is_sent_even_when_discovery_does_not_advertise_it(
+    gateway: Gateway, browser: Browser, fake: FakeProvider
+) -> None:
+    fake.advertise_pkce = False
+    started = browser.choose("fake")
+    assert query(started)["code_challenge_method"] == "S256" and len(query(started)["code_challenge"]) == 43
+    assert browser.follow(browser.follow(started)).status_code == 303  # the provider checked the verifier
+    assert browser.signed_in()
+
+
+@sqlite_only
+def test_pkce_is_left_out_only_when_the_settings_turn_it_off(gateway: Gateway, browser: Browser) -> None:
+    started = browser.choose("fake-no-pkce")
+    assert "code_challenge" not in query(started) and "code_challenge_method" not in query(started)
+    assert browser.follow(browser.follow(started)).status_code == 303
+    assert browser.signed_in()
 
 
 def test_provider_configured_with_another_issuer_is_refused(gateway: Gateway, browser: Browser) -> None:
@@ -817,6 +944,21 @@ def test_franceconnect_is_configured_by_discovery_url(config: ConfigFolder, monk
     assert provider.expected_issuer == "https://fcp-low.integ01.dev-franceconnect.fr/api/v2"
     assert provider.scopes == ("openid", "given_name", "family_name", "email")
     assert provider.pkce is True and provider.post_logout_redirect == "/"
+
+
+def test_franceconnect_requires_signed_userinfo_unless_its_settings_say_otherwise(
+    config: ConfigFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.identity.providers import provider_registry
+
+    monkeypatch.setenv("GUICHET_TEST_FC_SECRET", "s3cret")
+    other = {**FRANCECONNECT, "key": "ma-commune", "display_name": "Ma commune"}
+    plus = {**FRANCECONNECT, "key": "franceconnect-plus", "display_name": "FranceConnect+", "signed_userinfo": False}
+    write_providers(config, FRANCECONNECT, other, plus)
+    providers = provider_registry(load_settings(config.path))
+    assert providers.get("franceconnect").signed_userinfo is True  # type: ignore[union-attr]
+    assert providers.get("ma-commune").signed_userinfo is False  # type: ignore[union-attr]
+    assert providers.get("franceconnect-plus").signed_userinfo is False  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

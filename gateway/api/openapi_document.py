@@ -52,7 +52,7 @@ def build_document(routes: Iterable[BaseRoute], *, title: str, server: str) -> d
                     "in": "cookie",
                     "name": "guichet_session",
                     "description": "A signed-in session; changes also need the `x-csrftoken` header "
-                    "holding the `guichet_csrf` cookie's value.",
+                    "holding the session's CSRF token (the `csrftoken` field of any page of the same session).",
                 },
             },
         },

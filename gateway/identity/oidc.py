@@ -3,20 +3,32 @@
 The flow, and what each step checks:
 
 1. **Start** (:func:`new_flow`, :meth:`RelyingParty.authorization_url`): fresh
-   ``state`` and ``nonce`` (43 random characters each), a PKCE S256 verifier
-   when the provider supports it, ``acr_values`` when configured. They are
+   ``state`` and ``nonce`` (43 random characters each), a PKCE S256 challenge
+   (always, whether the discovery document advertises it or not, unless the
+   provider's settings say ``pkce = false``), ``acr_values`` when configured. They are
    kept in a signed, HttpOnly, ``SameSite=Lax`` cookie that lives 10 minutes
    (:func:`seal_flow`): the browser that started the flow is the only one
    holding them, so a code cannot be redeemed from another browser (its
    ``state`` would match no cookie), and no gateway process has to remember
    anything.
-2. **Return** (:meth:`RelyingParty.complete`): the code is exchanged with
+2. **Return**: the ``state`` matches the cookie's and is spent (a used one is
+   remembered in the database until the flow would have expired, so a
+   replayed callback is refused here, ``state-replayed``, without asking the
+   provider again: :mod:`gateway.identity.spent_states`); the RFC 9207 ``iss``
+   parameter, when sent, is the provider's issuer exactly, and it must be sent
+   by a provider whose metadata says
+   ``authorization_response_iss_parameter_supported``
+   (:meth:`RelyingParty.check_response_issuer`). Then
+   (:meth:`RelyingParty.complete`) the code is exchanged with
    ``client_secret_post`` (and the PKCE verifier); the ID token's signature is
    checked against the provider's JWKS (fetched again once on an unknown key
-   id), then ``iss`` exactly, ``aud``/``azp``, ``exp``/``iat``/``nbf``, the
+   id; an algorithm outside the provider's asymmetric ones is
+   ``id-token-algorithm``), then ``iss`` exactly, ``aud``/``azp``, ``exp``/``iat``/``nbf``, the
    ``nonce`` and an ``acr`` at least as strong as asked. Userinfo is read as a
    signed JWT (``application/jwt``, checked the same way, with ``iss``,
-   ``aud`` and ``sub`` matching) or as plain JSON for providers that send it.
+   ``aud`` and ``sub`` matching) or as plain JSON for providers that send it,
+   unless the provider is configured with ``signed_userinfo`` (the default
+   for FranceConnect): then plain JSON is ``userinfo-unsigned``.
 3. **Logout** (:meth:`RelyingParty.end_session_url`): the browser goes to the
    provider's ``end_session_endpoint`` with ``id_token_hint``, a ``state``
    and the registered ``post_logout_redirect_uri``.
@@ -50,7 +62,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from joserfc import jwt
-from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
+from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import KeySet
 
 from gateway.identity.providers import Provider
@@ -124,7 +136,7 @@ class Flow:
     provider: str
     state: str
     nonce: str
-    #: PKCE code verifier; None when the provider does not support PKCE
+    #: PKCE code verifier; None only when the provider's settings turn PKCE off
     verifier: str | None
     #: where to go once signed in (a path of this site)
     next: str
@@ -211,7 +223,8 @@ class Metadata:
     end_session_endpoint: str | None
     id_token_algorithms: tuple[str, ...]
     userinfo_algorithms: tuple[str, ...]
-    supports_s256: bool
+    #: RFC 9207: the provider adds ``iss`` to its authorization responses, so one without it is refused
+    iss_parameter_supported: bool
 
     @classmethod
     def parse(cls, document: Any, provider: Provider) -> Metadata:
@@ -238,7 +251,6 @@ class Metadata:
         algorithms = _algorithms(document.get("id_token_signing_alg_values_supported"), default=("RS256",))
         if not algorithms:
             raise _unreachable("discovery-algorithms")
-        methods = document.get("code_challenge_methods_supported")
         return cls(
             issuer=provider.issuer,
             authorization_endpoint=str(endpoints["authorization_endpoint"]),
@@ -248,7 +260,7 @@ class Metadata:
             end_session_endpoint=endpoints["end_session_endpoint"],
             id_token_algorithms=algorithms,
             userinfo_algorithms=_algorithms(document.get("userinfo_signing_alg_values_supported"), default=algorithms),
-            supports_s256=isinstance(methods, list) and "S256" in methods,
+            iss_parameter_supported=document.get("authorization_response_iss_parameter_supported") is True,
         )
 
 
@@ -408,10 +420,24 @@ class RelyingParty:
         ]
         if provider.acr_values:
             params.append(("acr_values", provider.acr_values))
-        if flow.verifier is not None and metadata.supports_s256:
+        if flow.verifier is not None:  # sent even when discovery does not advertise S256 (RFC 9700, §2.1.1)
             params += [("code_challenge", create_s256_code_challenge(flow.verifier)), ("code_challenge_method", "S256")]
         url: str = add_params_to_uri(metadata.authorization_endpoint, params)
         return url
+
+    async def check_response_issuer(self, provider: Provider, iss: str | None) -> None:
+        """RFC 9207: the callback's ``iss`` names this provider; it is required when the provider says it sends it.
+
+        A mismatching ``iss`` is refused whether or not the provider advertises the parameter: the response
+        then comes from (or on behalf of) another issuer, the mix-up attack the parameter exists to stop.
+        """
+        if iss is not None:
+            if iss != provider.issuer:  # RFC 9207, §2.4: simple string comparison
+                raise LoginFailure("iss-mismatch")
+            return
+        metadata = await self.metadata(provider)
+        if metadata.iss_parameter_supported:
+            raise LoginFailure("iss-missing")
 
     async def complete(self, provider: Provider, flow: Flow, code: str, redirect_uri: str) -> Identity:
         """Redeem the code and check everything; the identity, or :class:`LoginFailure`."""
@@ -437,7 +463,7 @@ class RelyingParty:
             "client_id": provider.client_id,
             "client_secret": str(provider.client_secret),
         }
-        if flow.verifier is not None and metadata.supports_s256:
+        if flow.verifier is not None:
             form["code_verifier"] = flow.verifier
         try:
             async with self._client() as client:
@@ -489,6 +515,8 @@ class RelyingParty:
                 refreshed = True  # the provider may have rotated its keys since they were cached
             except BadSignatureError:
                 raise LoginFailure(f"{what}-signature") from None
+            except UnsupportedAlgorithmError:  # "none", HMAC, or an algorithm the provider does not sign with
+                raise LoginFailure(f"{what}-algorithm") from None
             except (JoseError, ValueError, TypeError, KeyError):
                 raise LoginFailure(f"{what}-malformed") from None
 
@@ -511,6 +539,8 @@ class RelyingParty:
             if claims.get("exp") is not None and (expires is None or time.time() > expires + LEEWAY_SECONDS):
                 raise LoginFailure("userinfo-expired")
         elif media_type == "application/json":
+            if provider.signed_userinfo:
+                raise LoginFailure("userinfo-unsigned")
             try:
                 claims = response.json()
             except ValueError:

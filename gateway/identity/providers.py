@@ -34,6 +34,11 @@ Purpose = Literal["citizen", "staff"]
 FRANCECONNECT_KEY = "franceconnect"
 
 
+def names_franceconnect(key: str) -> bool:
+    """Whether a provider's key says it is FranceConnect (``franceconnect``, ``franceconnect-plus``...)."""
+    return key == FRANCECONNECT_KEY or key.startswith(FRANCECONNECT_KEY + "-")
+
+
 @dataclass(frozen=True)
 class Provider:
     """One provider, ready to use: its expected issuer, where its metadata is, and the gateway's client."""
@@ -54,10 +59,12 @@ class Provider:
     commune: str | None = None
     commune_name: str | None = None
     demo: bool = False
+    #: userinfo must come as a signed JWT (FranceConnect's always does): plain JSON is refused
+    signed_userinfo: bool = False
 
     @property
     def is_franceconnect(self) -> bool:
-        return self.key == FRANCECONNECT_KEY or self.key.startswith(FRANCECONNECT_KEY + "-")
+        return names_franceconnect(self.key)
 
     @property
     def scope(self) -> str:
@@ -121,6 +128,8 @@ def _from_section(
         post_logout_redirect=section.post_logout_redirect,
         commune=commune,
         commune_name=commune_name,
+        signed_userinfo=(names_franceconnect(section.key) if section.signed_userinfo is None
+                         else section.signed_userinfo),  # fmt: skip
     )
 
 

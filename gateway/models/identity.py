@@ -120,6 +120,18 @@ class LoginThrottle(SQLModel, table=True):
     locked_until: datetime | None = _when(nullable=True)
 
 
+class SpentOidcState(SQLModel, table=True):
+    """The ``state`` of a sign-in that already came back (its SHA-256), kept until its flow would have expired.
+
+    Shared by every process, so a replayed callback is refused wherever it lands.
+    """
+
+    __tablename__ = "spent_oidc_state"
+
+    state_hash: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = _when(index=True)
+
+
 class ApiToken(SQLModel, table=True):
     """A personal API token of a staff member: scoped, expiring, stored as a SHA-256 hash."""
 

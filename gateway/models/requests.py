@@ -56,6 +56,8 @@ class ServiceRequest(CommuneScoped, SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     form_version: int = Field(default=1)
     submission_key: str = Field(max_length=64)
+    #: SHA-256 of the answers first sent with that key: the same key with other answers is refused, not replayed
+    submission_fingerprint: str | None = Field(default=None, max_length=64)
     #: the citizen who owns it (None for a service open without an account)
     citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
     #: the audit log's pseudonym of the person the request is about (never their name)

@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 from gateway.audit.builders import sign_out
 from gateway.audit.events import ANONYMOUS
 from gateway.audit.log import record
-from gateway.identity import federation
+from gateway.identity import federation, spent_states
 from gateway.identity.access import principal_of
 from gateway.identity.cookies import clear_session_cookie, set_session_cookie
 from gateway.identity.oidc import (
@@ -151,6 +151,9 @@ class SignInPages:
                 raise LoginFailure("state-mismatch", NO_FLOW)
             if provider is None:
                 raise LoginFailure("provider-unknown", UNKNOWN_PROVIDER)
+            if not await _spend_state(request, flow.state):
+                raise LoginFailure("state-replayed", NO_FLOW)
+            await self.rp.check_response_issuer(provider, params.get("iss"))
             if "error" in params:
                 code = error_code(params.get("error"))
                 message = CANCELLED if code == "access_denied" else _provider_refused(code)
@@ -298,6 +301,21 @@ class SignInPages:
                                                                 "continue_to": continue_to})  # fmt: skip
         _delete_cookie(response, settings, LOGOUT_COOKIE, LOGOUT_COOKIE_PATH)
         return response
+
+
+async def _spend_state(request: Request, state: str) -> bool:
+    """Whether this is the first time the flow's state comes back (a replay is refused before the provider is asked)."""
+    db = request.app.state.db
+
+    def work() -> bool:
+        with db.session() as session:
+            return spent_states.spend(session, state, keep_for=FLOW_LIFETIME)
+
+    try:
+        first: bool = await db.run(work)
+    except IntegrityError:  # the same callback, twice at once: the other copy spent it
+        return False
+    return first
 
 
 async def _transaction(request: Request, work: Callable[[], T]) -> T:

@@ -26,7 +26,7 @@ from gateway.requests.forms import check_form
 from gateway.requests.rules import ServiceRules, unavailable_on_failure
 from gateway.requests.store import RequestStore
 from gateway.requests.subject import audit_subject
-from gateway.requests.submission_keys import same_submission
+from gateway.requests.submission_keys import fingerprint, same_submission
 from gateway.requests.trail import audit, plugin_handle
 from gateway.services import CitizenIdentity, FieldError, Localized, ServiceDefinition
 
@@ -97,6 +97,7 @@ def file_request(db: Database, registry: Registry, rules: ServiceRules, caller: 
         locale=caller.locale,
         form_version=definition.form_version,
         submission_key=sent.key,
+        submission_fingerprint=fingerprint(data),
         citizen_id=caller.citizen_id,
         notify_email=_receipt_address(rules, data, caller),
         filed_by_staff_id=caller.staff_id if caller.on_behalf_of is not None else None,
@@ -111,7 +112,8 @@ def file_request(db: Database, registry: Registry, rules: ServiceRules, caller: 
             existing = RequestStore(session).by_submission_key(sent.key)
         if existing is None:
             raise
-        return Filed(request=same_submission(existing, definition.key), replayed=True)
+        return Filed(request=same_submission(existing, definition.key, answers=row.submission_fingerprint),
+                     replayed=True)  # fmt: skip
 
 
 def check_answers(
@@ -158,7 +160,8 @@ def _store(
         store = RequestStore(session)
         existing = store.by_submission_key(row.submission_key)
         if existing is not None:
-            return Filed(request=same_submission(existing, rules.key), replayed=True)
+            return Filed(request=same_submission(existing, rules.key, answers=row.submission_fingerprint),
+                         replayed=True)  # fmt: skip
         row.status = "draft"
         store.add(row)
         assert row.id is not None

@@ -2,12 +2,18 @@
 
 Generation, the length limit, what a page or the API does with a key sent
 (a page makes a fresh one, the API refuses one too long), and the check that
-a key already used answers only for the same service (and the same citizen).
+a key already used answers only for the same service (and the same citizen), and
+only for the same answers: the first answers' fingerprint is kept with the request,
+and the same key sent with other answers is refused, never answered with the
+first receipt while the new content is silently dropped.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
+from collections.abc import Mapping
 
 from gateway.models import ServiceRequest
 
@@ -20,6 +26,10 @@ class SubmissionKeyReused(Exception):
     def __init__(self, key: str, service: str) -> None:
         self.service = service
         super().__init__(f"submission key already used for service {service!r}")
+
+
+class SubmissionKeyConflict(Exception):
+    """The submission key already filed a request with other answers (the API and the pages answer 422)."""
 
 
 class SubmissionKeyTooLong(Exception):
@@ -51,8 +61,23 @@ def key_from_header(sent: str | None) -> str:
     return sent
 
 
-def same_submission(existing: ServiceRequest, service: str, *, citizen_id: int | None = None) -> ServiceRequest:
-    """The request a key already filed, when it was for this service (and this citizen, for a draft)."""
+def fingerprint(answers: Mapping[str, object]) -> str:
+    """SHA-256 of the answers in a canonical form (JSON, keys sorted), to tell a retry from other content."""
+    canonical = json.dumps(dict(answers), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def same_submission(
+    existing: ServiceRequest, service: str, *, citizen_id: int | None = None, answers: str | None = None
+) -> ServiceRequest:
+    """The request a key already filed, when it was for this service (and this citizen, for a draft).
+
+    ``answers`` is the :func:`fingerprint` of what is sent now; when the first filing kept one and it differs,
+    :class:`SubmissionKeyConflict` is raised (requests filed before fingerprints were kept have none).
+    """
     if existing.service != service or (citizen_id is not None and existing.citizen_id != citizen_id):
         raise SubmissionKeyReused(existing.submission_key, existing.service)
+    kept = existing.submission_fingerprint
+    if answers is not None and kept is not None and kept != answers:
+        raise SubmissionKeyConflict
     return existing

@@ -4,6 +4,15 @@ The double-submit token is signed with the gateway's secret. Every page
 POST is checked, even from a visitor with no cookie yet; API calls are
 exempt only when they carry no cookie at all (a browser's cross-site request
 always would) or an ``Authorization: Bearer`` header.
+
+The token is bound to the session (OWASP's "synchronizer token" property on
+top of the double submit): for a request carrying a session cookie, the token
+asgi-csrf expects is derived from that cookie's session id with itsdangerous
+(:func:`session_token`), whatever ``guichet_csrf`` cookie the browser sends.
+Another visitor's cookie and token pair is worth nothing in this session, and
+signing in (a new session id) makes every token given before it stale. A
+visitor without a session (the sign-in forms, a service open without an
+account) keeps asgi-csrf's own random token, bound to the ``guichet_csrf`` cookie.
 """
 
 from __future__ import annotations
@@ -14,13 +23,15 @@ from typing import Any
 
 import asgi_csrf as asgi_csrf_module
 from asgi_csrf import asgi_csrf
+from itsdangerous import Signer, URLSafeSerializer
 from python_multipart import FormParser
-from starlette.requests import Request
-from starlette.types import ASGIApp, Scope, Send
+from starlette.requests import Request, cookie_parser
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.audit.builders import csrf_refused
 from gateway.audit.events import ANONYMOUS
 from gateway.audit.log import record
+from gateway.identity import sessions
 from gateway.services import Localized
 from gateway.web.errors import error_response
 from gateway.web.lookups import request_origin
@@ -28,6 +39,9 @@ from gateway.web.lookups import request_origin
 logger = logging.getLogger(__name__)
 
 COOKIE = "guichet_csrf"
+#: asgi-csrf's signing namespace (itsdangerous salt) for the token
+NAMESPACE = "guichet-csrf"
+_SESSION_SALT = "guichet-csrf-session"
 
 EXPIRED_FORM = Localized(
     "Le formulaire a expiré ou n'a pas été envoyé depuis ce site. Rechargez la page et envoyez-le à nouveau.",
@@ -93,15 +107,59 @@ if "FileClass" not in inspect.signature(FormParser.__init__).parameters:
     asgi_csrf_module.FormParser = _TokenFormParser
 
 
+def session_token(secret: bytes, session_id: str) -> str:
+    """The CSRF token of one session: a keyed derivation of its id, in asgi-csrf's signed-token format."""
+    derived = Signer(secret, salt=_SESSION_SALT).get_signature(session_id).decode()
+    return URLSafeSerializer(secret.decode()).dumps(derived, salt=NAMESPACE)
+
+
+class _BindToSession:
+    """In front of asgi-csrf: a request with a session cookie shows it that session's token as its CSRF cookie.
+
+    asgi-csrf then hands pages this token and compares the form field or the
+    ``x-csrftoken`` header with it; it sets no cookie, since one was "sent".
+    """
+
+    def __init__(self, app: ASGIApp, secret: bytes) -> None:
+        self.app = app
+        self.secret = secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            token = self._token_for(scope)
+            if token is not None:
+                scope = {**scope, "headers": _with_csrf_cookie(scope["headers"], token)}
+        await self.app(scope, receive, send)
+
+    def _token_for(self, scope: Scope) -> str | None:
+        header = b"; ".join(value for name, value in scope["headers"] if name == b"cookie")
+        if not header:
+            return None
+        cookie = cookie_parser(header.decode("latin-1")).get(sessions.COOKIE)
+        session_id = sessions.session_id_from_cookie(self.secret, cookie)
+        return session_token(self.secret, session_id) if session_id is not None else None
+
+
+def _with_csrf_cookie(headers: list[tuple[bytes, bytes]], token: str) -> list[tuple[bytes, bytes]]:
+    """The headers with every ``guichet_csrf`` cookie the browser sent replaced by ``token``."""
+    kept: list[bytes] = []
+    for name, value in headers:
+        if name == b"cookie":
+            kept += [part.strip() for part in value.split(b";")
+                     if part.strip() and part.strip().split(b"=", 1)[0].strip() != COOKIE.encode()]  # fmt: skip
+    cookie = b"; ".join([*kept, f"{COOKIE}={token}".encode()])
+    return [(name, value) for name, value in headers if name != b"cookie"] + [(b"cookie", cookie)]
+
+
 def csrf_middleware(app: ASGIApp, *, secret: bytes, secure_cookie: bool) -> ASGIApp:
     protected: ASGIApp = asgi_csrf(
         app,
         cookie_name=COOKIE,
         signing_secret=secret.decode(),
-        signing_namespace="guichet-csrf",
+        signing_namespace=NAMESPACE,
         always_protect=_PagePaths(),
         cookie_secure=secure_cookie,
         cookie_samesite="Lax",
         send_csrf_failed=_refuse,
     )
-    return protected
+    return _BindToSession(protected, secret)

@@ -182,6 +182,19 @@ async def submission_key_reused_handler(request: Request, exc: Exception) -> Res
     return error_response(request, 409, detail=KEY_REUSED)
 
 
+KEY_CONFLICT = Localized(
+    "Cette clé d'envoi (Idempotency-Key) a déjà servi pour une demande au contenu différent : rien de nouveau "
+    "n'a été enregistré. Utilisez une nouvelle clé pour une nouvelle demande.",
+    "This submission key (Idempotency-Key) was already used for a request with different content: nothing new "
+    "was recorded. Use a new key for a new request.",
+)
+
+
+async def submission_key_conflict_handler(request: Request, exc: Exception) -> Response:
+    """The same key with other answers: refused (422), the first request stays as it was."""
+    return error_response(request, 422, detail=KEY_CONFLICT)
+
+
 AUDIT_DOWN = Localized(
     "Votre demande n'a pas pu être enregistrée car le journal de traçabilité est indisponible. "
     "Rien n'a été enregistré ; réessayez dans un moment.",
