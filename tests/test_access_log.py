@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from html import unescape
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
@@ -123,3 +124,32 @@ async def test_api_gives_the_log_to_the_signed_in_citizen(client: GuichetClient)
     await client.submit("/corbas/contact", CONTACT)
     body = (await client.get("/api/v1/me/access-log", headers={"Accept-Language": "en"})).json()
     assert body["accesses"][0]["what"] == "Your request was filed"
+
+
+def refused_attempt(app: Starlette, subject: str, actor_id: str, actor_role: str, commune: str = "corbas") -> None:
+    """Someone tried to reach the citizen's request and was refused (as the back office or the lifecycle record it)."""
+    from gateway.audit.builders import access_denied
+    from gateway.audit.events import Actor
+
+    with app.state.db.session() as session:
+        record(session, access_denied(Actor(actor_id, actor_role), role="agent", resource="request/MSG-2026-000001",
+                                      origin="web 192.0.2.9", commune=commune, service="contact",
+                                      attempted="request.read", subject=subject))  # fmt: skip
+
+
+async def test_another_citizens_refused_attempt_is_shown_in_words(client: GuichetClient, app: Starlette) -> None:
+    citizen_id = sign_in_citizen(client)
+    refused_attempt(app, citizen_subject(app, citizen_id), "citizen:0123456789abcdef", "citizen")
+    page = await client.get("/mon-compte/acces")
+    assert "Tentative d'accès à votre demande, refusée" in unescape(page.text) and "une autre personne (connectée)" in page.text
+    assert "vous-même" not in page.text
+    english = await client.get("/mon-compte/acces", headers={"Accept-Language": "en"})
+    assert "A refused attempt to reach your request" in english.text and "someone else (signed in)" in english.text
+
+
+async def test_an_agents_refused_attempt_names_no_commune(client: GuichetClient, app: Starlette) -> None:
+    citizen_id = sign_in_citizen(client)
+    refused_attempt(app, citizen_subject(app, citizen_id), "staff:7", "agent")
+    page = await client.get("/mon-compte/acces")
+    assert "Tentative d'accès à votre demande, refusée" in unescape(page.text)
+    assert "un agent de Corbas" not in page.text  # the entry's commune is the target's, not the agent's

@@ -548,8 +548,13 @@ async def test_agent_of_another_commune_is_refused(citizen: GuichetClient, app: 
     async with GuichetClient(app) as other:
         other.headers["Authorization"] = f"Bearer {token}"
         assert_problem(await other.get(QUEUE), 403)
-        assert_problem(await other.get(f"{QUEUE}/{detail['reference']}"), 403)
+        # another commune's reference answers as an unknown one would: nothing tells it exists
+        assert_problem(await other.get(f"{QUEUE}/{detail['reference']}"), 404)
         assert_problem(await other.get(f"/api/v1/communes/givors/requests/{detail['reference']}"), 404)
+    with app.state.db.session() as session:
+        refused = session.exec(select(AuditEntry).where(AuditEntry.resource == f"request/{detail['reference']}",
+                                                        AuditEntry.action == "access.denied")).all()  # fmt: skip
+    assert sorted(entry.commune or "" for entry in refused) == ["corbas", "givors"]
 
 
 async def test_citizen_session_on_the_agents_endpoints_is_a_403(citizen: GuichetClient) -> None:

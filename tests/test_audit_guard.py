@@ -137,5 +137,5 @@ def test_migration_0006_downgrades_and_upgrades_again(owner_db: Database) -> Non
     command.downgrade(owner_db.alembic_config(), "0005")
     with owner_db.engine.begin() as connection:  # the guard of 0002 is back: updates refused, deletes let through
         connection.execute(text("DELETE FROM audit_entry WHERE seq = 200"))
-    owner_db.upgrade()
+    owner_db.upgrade("0006")
     assert owner_db.migration_state()[0] == "0006"

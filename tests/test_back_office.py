@@ -672,12 +672,13 @@ ROLES: dict[str, tuple[str, ...]] = {
 #: route -> expected status per role, in the order of ROLES
 MATRIX: dict[str, tuple[int, ...]] = {
     "queue": (200, 200, 403, 200, 200, 403, 403, 303),
-    "file": (200, 403, 403, 200, 200, 403, 403, 303),
-    "download": (200, 403, 403, 200, 200, 403, 403, 303),
+    # another commune's reference answers as an unknown one would (404); the refusal is still recorded
+    "file": (200, 403, 404, 200, 200, 403, 403, 303),
+    "download": (200, 403, 404, 200, 200, 403, 403, 303),
     "csv": (200, 200, 403, 200, 200, 403, 403, 303),
     "counter": (200, 403, 403, 403, 200, 403, 403, 303),
-    "note": (303, 403, 403, 403, 303, 403, 403, 303),
-    "transition": (303, 403, 403, 403, 303, 403, 403, 303),
+    "note": (303, 403, 404, 403, 303, 403, 403, 303),
+    "transition": (303, 403, 404, 403, 303, 403, 403, 303),
 }
 
 

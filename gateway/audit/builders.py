@@ -69,9 +69,18 @@ def queue_export(actor: Actor, *, commune: str, service: str | None, origin: str
 
 
 def access_denied(
-    actor: Actor, *, role: str, resource: str, origin: str, commune: str | None = None, service: str | None = None
+    actor: Actor,
+    *,
+    role: str,
+    resource: str,
+    origin: str,
+    commune: str | None = None,
+    service: str | None = None,
+    attempted: str | None = None,
+    subject: str | None = None,
 ) -> AuditEvent:
-    """An access-control refusal: ``role`` is the role the caller lacked."""
+    """An access-control refusal: ``role`` is the role the caller lacked, ``attempted`` the action they tried."""
+    tried = f"{attempted} refusé ; " if attempted else ""
     return AuditEvent(
         action="access.denied",
         actor_id=actor.id,
@@ -79,7 +88,8 @@ def access_denied(
         commune=commune,
         service=service,
         resource=_clip(resource),
-        purpose=f"contrôle d'accès : rôle {role} requis",
+        subject=subject,
+        purpose=_clip(f"contrôle d'accès : {tried}rôle {role} requis"),
         origin=_clip(origin),
         outcome="denied",
     )

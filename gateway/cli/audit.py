@@ -1,7 +1,8 @@
-"""``guichet audit``: verify, seal, export and prune the tamper-evident audit log, and manage its keys."""
+"""``guichet audit``: verify, seal, export and prune the tamper-evident audit log, manage its keys, count refusals."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from sqlmodel import select
 from gateway.audit.bundle import BundleError, build_bundle, read_bundle, verify_bundle, write_bundle
 from gateway.audit.checkpoint import Verifier, generate_signer
 from gateway.audit.keys import verifiers_for
+from gateway.audit.refusals import refusal_totals
 from gateway.audit.retention import prune
 from gateway.audit.sealing import seal
 from gateway.audit.verify import verify_log
@@ -166,3 +168,24 @@ def audit_prune(ctx: click.Context) -> None:
         )
     else:
         click.echo("nothing to remove")
+
+
+@audit.command("refusals")
+@click.option("--since", type=click.DateTime(), default=None, help="Count from this moment (UTC); default: all kept.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object (kind -> count), for a metrics collector.")
+@click.pass_context
+def audit_refusals(ctx: click.Context, since: datetime | None, as_json: bool) -> None:
+    """Anonymous refusals counted per kind (the audit log holds one entry per origin and minute of them)."""
+    _settings, database = migrated_database(ctx)
+    try:
+        with database.session() as session:
+            totals = refusal_totals(session, since=since.replace(tzinfo=UTC) if since else None)
+    finally:
+        database.dispose()
+    if as_json:
+        click.echo(json.dumps(totals, sort_keys=True))
+        return
+    for kind, count in sorted(totals.items()):
+        click.echo(f"{kind}\t{count}")
+    if not totals:
+        click.echo("no refusal counted")

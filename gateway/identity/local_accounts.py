@@ -383,7 +383,8 @@ def sign_in(
         _event(session, "auth.login", ANONYMOUS, account, "denied", settings=settings, origin=origin,
                resource="local-login/locked")  # fmt: skip
         return SignInResult(locked=locked)
-    if account is None or not verify_password(account.password_hash, password):
+    # the hash is checked whoever asks (the dummy one for an unknown address): answering takes as long either way
+    if not verify_password(account.password_hash if account is not None else None, password) or account is None:
         caused = throttle.fail(session, keys)
         _event(session, "auth.login", ANONYMOUS, account, "failure", settings=settings, origin=origin)
         if caused is not None:

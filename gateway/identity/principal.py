@@ -64,6 +64,23 @@ class Principal:
     ) -> bool:
         return self.is_staff and any(grant.covers(role, commune, service, level) for grant in self.grants)
 
+    @property
+    def communes(self) -> tuple[str, ...]:
+        """The communes this person's grants name, in grant order (syndicate-wide grants name none)."""
+        return tuple(dict.fromkeys(grant.commune for grant in self.grants if grant.commune is not None))
+
+    def reaches(self, commune: str) -> bool:
+        """Whether one of the grants is for ``commune`` or for the whole syndicate (whatever the role)."""
+        return self.is_staff and any(grant.commune in (None, commune) for grant in self.grants)
+
+    def role_in(self, commune: str | None) -> str:
+        """The role this person acts in for ``commune``: their grant there, else a syndicate-wide one, else their first."""
+        for wanted in (commune, None):
+            for grant in self.grants:
+                if grant.commune == wanted:
+                    return grant.role
+        return self.grants[0].role if self.grants else "agent"
+
     def actor(self, role: str | None = None) -> Actor:
         """This person as an audit actor: citizens by public id, staff by account id and acting role."""
         if self.kind == "citizen":

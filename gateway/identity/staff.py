@@ -122,7 +122,9 @@ def sign_in(session: Session, username: str, password: str, *, address: str, ori
     if locked is not None:
         _event(session, "auth.login", _actor(staff), staff, "denied", origin=origin, resource="staff-login/locked")
         return SignInResult(locked=locked)
-    if staff is None or staff.disabled_at is not None or not verify_password(staff.password_hash, password):
+    # the hash is checked whoever asks (the dummy one for an unknown name): answering takes as long either way
+    password_ok = verify_password(staff.password_hash if staff is not None else None, password)
+    if staff is None or staff.disabled_at is not None or not password_ok:
         caused = throttle.fail(session, keys)
         _event(session, "auth.login", _actor(staff), staff, "failure", origin=origin)
         if caused is not None:

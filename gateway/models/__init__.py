@@ -13,6 +13,7 @@ from gateway.models.identity import (
     UserSession,
 )
 from gateway.models.outbox import OutboxMessage
+from gateway.models.refusals import RefusalCount
 from gateway.models.requests import Attachment, ReferenceCounter, RequestEvent, ServiceRequest
 from gateway.models.tenancy import CommuneScoped
 
@@ -32,6 +33,7 @@ __all__ = [
     "LoginThrottle",
     "OutboxMessage",
     "ReferenceCounter",
+    "RefusalCount",
     "RequestEvent",
     "ServiceRequest",
     "SpentOidcState",

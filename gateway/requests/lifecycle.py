@@ -33,6 +33,7 @@ from gateway.requests.forms import check_form
 from gateway.requests.notices import WITHDRAWN, notify_citizen
 from gateway.requests.rules import ServiceRules, plugin_call, rules_for
 from gateway.requests.store import RequestStore
+from gateway.requests.strangers import record_strangers_attempt
 from gateway.requests.subject import audit_subject
 from gateway.requests.submission_keys import same_submission
 from gateway.requests.text import TEXT_MAX, checked_text
@@ -115,7 +116,7 @@ class CitizenRequests:
 
     def case(self, caller: Caller, public_id: str, *, rules: ServiceRules | None = None) -> CitizenCase:
         """One of the caller's requests with its history; ``rules`` when this HTTP request resolved them already."""
-        with self._mine(caller, public_id, rules) as (session, row, rules):
+        with self._mine(caller, public_id, "request.read", rules) as (session, row, rules):
             events = session.exec(
                 select(RequestEvent)
                 .where(RequestEvent.request_id == row.id, col(RequestEvent.internal).is_(False))
@@ -203,7 +204,7 @@ class CitizenRequests:
         self, caller: Caller, public_id: str, raw: Mapping[str, object]
     ) -> tuple[ServiceRequest, list[FieldError]]:
         """Keep what the citizen typed, even with mistakes; the errors are returned to show them."""
-        with self._mine(caller, public_id) as (session, row, rules):
+        with self._mine(caller, public_id, "request.update") as (session, row, rules):
             if not row.is_draft:
                 raise ActionNotAllowed(NOT_A_DRAFT)
             data, errors = check_form(rules.form, raw)
@@ -215,7 +216,7 @@ class CitizenRequests:
 
         Submitting twice (double click, retried call) answers with the same request.
         """
-        commune = self._locate(caller, public_id)
+        commune = self._locate(caller, public_id, "request.submit")
         for _attempt in range(SUBMIT_ATTEMPTS - 1):
             try:
                 return self._submit_once(caller, public_id, commune, raw)
@@ -245,7 +246,7 @@ class CitizenRequests:
         return Submitted(row, rules=rules)
 
     def discard_draft(self, caller: Caller, public_id: str) -> None:
-        with self._mine(caller, public_id) as (session, row, rules):
+        with self._mine(caller, public_id, "request.delete") as (session, row, rules):
             if not row.is_draft:
                 raise ActionNotAllowed(NOT_A_DRAFT)
             names = delete_request(session, row)
@@ -256,7 +257,7 @@ class CitizenRequests:
     # After submission -------------------------------------------------------------
 
     def withdraw(self, caller: Caller, public_id: str) -> ServiceRequest:
-        with self._mine(caller, public_id) as (session, row, rules):
+        with self._mine(caller, public_id, "request.withdraw") as (session, row, rules):
             workflow = rules.definition.workflow
             if row.is_draft or workflow.is_decided(row.status):
                 raise ActionNotAllowed(ALREADY_DECIDED if not row.is_draft else DRAFT_NOT_WITHDRAWN)
@@ -280,7 +281,7 @@ class CitizenRequests:
     def message(self, caller: Caller, public_id: str, body: object) -> ServiceRequest:
         """A message to the town hall; it answers a request for a complement when one is awaited."""
         text = checked_text(body, required=True, label=MESSAGE)
-        with self._mine(caller, public_id) as (session, row, rules):
+        with self._mine(caller, public_id, "request.update") as (session, row, rules):
             if row.is_draft or row.status == WITHDRAWN_STATE:
                 raise ActionNotAllowed(NOT_AWAITED)
             bump(session, row)
@@ -294,7 +295,7 @@ class CitizenRequests:
         self, caller: Caller, public_id: str, raw: Mapping[str, object]
     ) -> tuple[ServiceRequest, list[FieldError]]:
         """Change the form while the town hall waits for a correction; checked as at submission."""
-        with self._mine(caller, public_id) as (session, row, rules):
+        with self._mine(caller, public_id, "request.update") as (session, row, rules):
             if not row.awaiting_citizen:
                 raise ActionNotAllowed(NOT_AWAITED)
             data, errors = check_answers(self.registry, rules, raw, caller.identity)
@@ -316,7 +317,7 @@ class CitizenRequests:
         Allowed on a draft, and on a submitted request while the town hall
         waits for a complement. A refused file leaves nothing behind.
         """
-        commune_slug = self._locate(caller, public_id)
+        commune_slug = self._locate(caller, public_id, "request.update")
         with self.db.session(commune=commune_slug) as session:
             row = self._own(session, caller, public_id)
             rules = self._rules(row)
@@ -356,7 +357,7 @@ class CitizenRequests:
 
     def detach(self, caller: Caller, public_id: str, attachment_id: str) -> None:
         """Remove a document from a draft (a submitted request keeps what was sent)."""
-        with self._mine(caller, public_id) as (session, row, rules):
+        with self._mine(caller, public_id, "request.update") as (session, row, rules):
             if not row.is_draft:
                 raise ActionNotAllowed(NOT_A_DRAFT)
             attachment = find_attachment(session, row, attachment_id)
@@ -367,7 +368,7 @@ class CitizenRequests:
         self.files.delete(name)
 
     def download(self, caller: Caller, public_id: str, attachment_id: str) -> tuple[Attachment, bytes]:
-        with self._mine(caller, public_id) as (session, row, _rules):
+        with self._mine(caller, public_id, "request.read") as (session, row, _rules):
             attachment = find_attachment(session, row, attachment_id)
         return attachment, self.files.read(attachment.storage_name, sha256=attachment.sha256)
 
@@ -375,17 +376,17 @@ class CitizenRequests:
 
     @contextmanager
     def _mine(
-        self, caller: Caller, public_id: str, rules: ServiceRules | None = None
+        self, caller: Caller, public_id: str, attempted: str, rules: ServiceRules | None = None
     ) -> Iterator[tuple[Session, ServiceRequest, ServiceRules]]:
-        """One transaction on one of the caller's requests, in its commune's session."""
-        commune = self._locate(caller, public_id)
+        """One transaction on one of the caller's requests, in its commune's session (``attempted``: the action)."""
+        commune = self._locate(caller, public_id, attempted)
         with self.db.session(commune=commune) as session:
             row = self._own(session, caller, public_id)
             same = rules is not None and rules.commune.slug == row.commune and rules.key == row.service
             yield session, row, rules if rules is not None and same else self._rules(row)
 
-    def _locate(self, caller: Caller, public_id: str) -> str:
-        """The commune of one of the caller's requests (404 for anyone else's)."""
+    def _locate(self, caller: Caller, public_id: str, attempted: str) -> str:
+        """The commune of one of the caller's requests (404 for anyone else's, the attempt recorded)."""
         citizen_id = _citizen(caller)
         with self.db.session(all_communes=True) as session:
             commune = session.exec(
@@ -393,7 +394,10 @@ class CitizenRequests:
                     ServiceRequest.public_id == public_id, ServiceRequest.citizen_id == citizen_id
                 )
             ).first()
-        if commune is None or self.registry.commune(commune) is None:
+        if commune is None:
+            record_strangers_attempt(self.db, caller, public_id, attempted)
+            raise RequestNotFound
+        if self.registry.commune(commune) is None:
             raise RequestNotFound
         return commune
 

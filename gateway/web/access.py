@@ -13,10 +13,10 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from gateway.audit.builders import access_denied
-from gateway.audit.events import ANONYMOUS
 from gateway.audit.log import record
+from gateway.audit.refusals import count_refusal
 from gateway.identity.access import AccessDenied, SignInRequired, principal_of, require_staff_session
+from gateway.identity.denials import Refused, denial_events
 from gateway.identity.principal import Principal
 from gateway.services import Localized
 from gateway.web.errors import error_response, problem, wants_problem
@@ -51,15 +51,22 @@ async def require_staff(
 async def record_denial(
     request: Request, principal: Principal | None, *, role: str, commune: str | None = None, service: str | None = None
 ) -> None:
-    """Every access-control denial enters the audit log, in a transaction of its own."""
-    actor = principal.actor() if principal else ANONYMOUS
-    event = access_denied(actor, role=role, resource=f"{request.method} {request.url.path}",
-                          origin=request_origin(request), commune=commune, service=service)  # fmt: skip
+    """Every access-control denial enters the audit log, in a transaction of its own: one entry per commune concerned.
+
+    The resource is the door knocked on, ``<METHOD> <path>``, which says the action tried.
+    """
+    refused = Refused(role=role, resource=f"{request.method} {request.url.path}", origin=request_origin(request),
+                      commune=commune, service=service)  # fmt: skip
+    events = denial_events(principal, refused)
     db = database_of(request)
 
     def write() -> None:
         with db.session() as session:
-            record(session, event)
+            for event in events:
+                if principal is None:  # anyone can send these: counted, one entry per origin and minute
+                    count_refusal(session, event)
+                else:
+                    record(session, event)
 
     await db.run(write)
 

@@ -16,7 +16,7 @@ from starlette.requests import Request
 
 from gateway.audit.builders import account_event
 from gateway.audit.events import Actor, format_time, pseudonym
-from gateway.audit.labels import ROLES, action_label
+from gateway.audit.labels import ROLES, SOMEONE_ELSE, action_label
 from gateway.audit.log import record
 from gateway.identity.access import require_citizen
 from gateway.identity.principal import Principal
@@ -59,9 +59,19 @@ def subjects_of(session: Session, principal: Principal, secret_key: bytes) -> li
     return subjects
 
 
-def _who(entry: AuditEntry, registry: Registry, session: Session, locale: str) -> str:
+def _who(entry: AuditEntry, registry: Registry, session: Session, locale: str, reader: str) -> str:
+    """Who acted, in words: by role, and by commune (and name) for staff, except for refused attempts.
+
+    A refusal is filed under the commune that was reached for, which is not
+    necessarily the person's own: it is told by role only. ``reader`` is the
+    citizen's audit id, so another citizen refused on their request is not "you".
+    """
+    if entry.action == "access.denied" and entry.actor_role == "citizen" and entry.actor_id != reader:
+        return SOMEONE_ELSE(locale)
     role = ROLES.get(entry.actor_role)
     text = role(locale) if role else entry.actor_role
+    if entry.action == "access.denied":
+        return text
     commune = registry.communes.get(entry.commune or "")
     if commune is not None and entry.actor_role not in ("citizen", "anonymous", "system"):
         text += f" ({commune.name})" if locale == "en" else f" de {commune.name}"
@@ -88,8 +98,8 @@ async def load_access_log(request: Request) -> tuple[Principal, list[Access], st
                 .order_by(col(AuditEntry.seq).desc())
                 .limit(LIMIT)
             ).all()
-            found = [_access(entry, registry, session, locale) for entry in entries]
             actor = principal.actor()
+            found = [_access(entry, registry, session, locale, actor.id) for entry in entries]
             purpose = "droit d'accès de la personne concernée (RGPD, article 15)"
             event = account_event("account.read", Actor(actor.id, "citizen"), resource="access-log",
                                   subject=subjects[0], purpose=purpose, origin=request_origin(request))  # fmt: skip
@@ -100,14 +110,14 @@ async def load_access_log(request: Request) -> tuple[Principal, list[Access], st
     return principal, found, locale
 
 
-def _access(entry: AuditEntry, registry: Registry, session: Session, locale: str) -> Access:
+def _access(entry: AuditEntry, registry: Registry, session: Session, locale: str, reader: str) -> Access:
     commune = registry.communes.get(entry.commune or "")
     provided = registry.services.get(entry.service or "")
     return Access(
         time=entry.time,
         commune=commune.name if commune else "—",
         service=provided.definition.title(locale) if provided else (entry.service or "—"),
-        who=_who(entry, registry, session, locale),
+        who=_who(entry, registry, session, locale, reader),
         what=action_label(entry.action)(locale),
         purpose=entry.purpose,
         outcome=entry.outcome,

@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.audit.builders import csrf_refused
 from gateway.audit.events import ANONYMOUS
-from gateway.audit.log import record
+from gateway.audit.refusals import count_refusal
 from gateway.identity import sessions
 from gateway.services import Localized
 from gateway.web.errors import error_response
@@ -68,13 +68,17 @@ async def _refuse(scope: Scope, send: Send, _reason: Any) -> None:
 
 
 async def _record_denial(request: Request) -> None:
-    """Every access-control denial enters the audit log (no body, no query string: only the door knocked on)."""
+    """Every refusal is counted; the first of its origin's minute enters the audit log (only the door knocked on).
+
+    No body, no query string. Counted, not logged one by one: anyone can send
+    these, and must not be able to grow the audit log at will (:mod:`gateway.audit.refusals`).
+    """
     db = request.app.state.db
     event = csrf_refused(ANONYMOUS, resource=f"{request.method} {request.url.path}", origin=request_origin(request))
 
     def write() -> None:
         with db.session() as session:
-            record(session, event)
+            count_refusal(session, event)
 
     try:
         await db.run(write)

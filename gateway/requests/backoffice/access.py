@@ -3,8 +3,12 @@
 Each action checks the caller's grant for *this* commune and *this* service
 before reading anything (a reader may look, an instructor may act). A
 refusal is raised inside the action's transaction and recorded in a
-transaction of its own once that one has ended. The session is opened for
-the commune, so another commune's request is not found even by reference.
+transaction of its own once that one has ended, naming the role the person
+acts in, the request's reference and the action tried, under the target
+commune and the person's own (:mod:`gateway.identity.denials`). The session is
+opened for the commune, so another commune's request is not found even by
+reference; and someone whose grants do not reach the commune at all is
+answered as for an unknown reference (404), so references cannot be probed.
 """
 
 from __future__ import annotations
@@ -17,11 +21,10 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlmodel import Session, col, select
 
-from gateway.audit.builders import access_denied
-from gateway.audit.events import AuditEvent
 from gateway.audit.log import record
 from gateway.communes import Commune
 from gateway.db import Database
+from gateway.identity.denials import Refused, denial_events
 from gateway.identity.principal import Principal
 from gateway.models import ServiceRequest, StaffRole, StaffUser
 from gateway.registry import Registry
@@ -46,30 +49,47 @@ D = TypeVar("D", bound="Desk")
 
 
 class _Denied(ActionForbidden):
-    """A refusal raised inside the action's transaction, carrying the audit record to write after it."""
+    """A refusal raised inside the action's transaction, carrying what to record after it.
 
-    def __init__(self, reason: Localized, event: AuditEvent) -> None:
-        super().__init__(reason)
-        self.event = event
-
-
-def recording_denials(method: Callable[Concatenate[D, P], R]) -> Callable[Concatenate[D, P], R]:
-    """Write a refusal's audit record in a transaction of its own, after the action's has ended.
-
-    Not from inside it: SQLite has a single writer, and the action's open
-    transaction holds the lock, so a second session would wait on it forever.
+    ``hidden``: the person's grants do not reach the commune, so they are
+    answered as for an unknown reference.
     """
 
-    @functools.wraps(method)
-    def checked(self: D, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(self, *args, **kwargs)
-        except _Denied as denied:
-            with self.db.session() as session:
-                record(session, denied.event)
-            raise ActionForbidden(denied.reason) from None
+    def __init__(self, reason: Localized, caller: Caller, refused: Refused, *, hidden: bool) -> None:
+        super().__init__(reason)
+        self.caller = caller
+        self.refused = refused
+        self.hidden = hidden
 
-    return checked
+
+def recording_denials(
+    attempted: str,
+) -> Callable[[Callable[Concatenate[D, P], R]], Callable[Concatenate[D, P], R]]:
+    """Write a refusal's audit records in a transaction of their own, after the action's has ended.
+
+    ``attempted`` names the action tried (``request.read``, ``request.update``...).
+    Not from inside the action's transaction: SQLite has a single writer, and
+    the action's open transaction holds the lock, so a second session would
+    wait on it forever.
+    """
+
+    def decorate(method: Callable[Concatenate[D, P], R]) -> Callable[Concatenate[D, P], R]:
+        @functools.wraps(method)
+        def checked(self: D, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(self, *args, **kwargs)
+            except _Denied as denied:
+                refused = replace(denied.refused, attempted=denied.refused.attempted or attempted)
+                with self.db.session() as session:
+                    for event in denial_events(denied.caller.principal, refused, actor=denied.caller.actor):
+                        record(session, event)
+                if denied.hidden:
+                    raise RequestNotFound from None
+                raise ActionForbidden(denied.reason) from None
+
+        return checked
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -128,9 +148,9 @@ class Desk:
         if row is None:
             raise RequestNotFound
         if not principal.can("agent", commune=commune.slug, service=row.service, level="reader"):
-            self._deny(caller, commune.slug, row.service)
+            self._deny(caller, commune.slug, row.service, row=row)
         if level == "instructor" and not principal.can("agent", commune=commune.slug, service=row.service, level=level):
-            self._deny(caller, commune.slug, row.service, reason=READ_ONLY)
+            self._deny(caller, commune.slug, row.service, reason=READ_ONLY, row=row)
         rules = rules_for(self.registry, commune, row.service)
         return row, rules, replace(caller, actor=principal.actor(_acting_role(principal, commune.slug, row.service)))
 
@@ -151,14 +171,28 @@ class Desk:
                 found[staff.id] = staff.display_name
         return sorted(found.items(), key=lambda item: item[1])
 
-    def _deny(self, caller: Caller, commune: str, service: str | None, *, reason: Localized = NO_GRANT) -> None:
-        """Refuse; :func:`recording_denials` records the refusal once the action's transaction is rolled back."""
+    def _deny(
+        self,
+        caller: Caller,
+        commune: str,
+        service: str | None,
+        *,
+        reason: Localized = NO_GRANT,
+        row: ServiceRequest | None = None,
+        resource: str | None = None,
+    ) -> None:
+        """Refuse; :func:`recording_denials` records the refusal once the action's transaction is rolled back.
+
+        ``resource`` names what was refused when it is not a request (the queue by default).
+        With ``row``, the refusal names the request (and its data subject) and,
+        for someone whose grants do not reach the commune, is answered as not found.
+        """
         principal = caller.principal
-        actor = principal.actor("agent") if principal is not None and principal.is_staff else caller.actor
-        event = access_denied(
-            actor, role="agent", resource=f"requests/{commune}", origin=caller.origin, commune=commune, service=service
-        )
-        raise _Denied(reason, event)
+        resource = f"request/{row.reference}" if row is not None else resource or f"queue/{commune}"
+        refused = Refused(role="agent", resource=resource, origin=caller.origin, commune=commune, service=service,
+                          subject=row.subject if row is not None else None)  # fmt: skip
+        hidden = row is not None and not (principal is not None and principal.reaches(commune))
+        raise _Denied(reason, caller, refused, hidden=hidden)
 
 
 def staff_of(caller: Caller) -> Principal:

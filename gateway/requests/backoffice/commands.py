@@ -62,7 +62,7 @@ class BulkOutcome:
 class BackOfficeCommands(Desk):
     """What an agent changes; each change checks the grant at the level it needs."""
 
-    @recording_denials
+    @recording_denials("request.transition")
     def transition(
         self,
         caller: Caller,
@@ -84,7 +84,7 @@ class BackOfficeCommands(Desk):
             if transition is None:
                 raise ActionNotAllowed(unknown_transition(name))
             if not staff_of(caller).can("agent", commune=commune.slug, service=row.service, level=transition.level):
-                self._deny(caller, commune.slug, row.service, reason=READ_ONLY)
+                self._deny(caller, commune.slug, row.service, reason=READ_ONLY, row=row)
             check_version(row, expected_version)
             if row.status not in transition.source or not transition.applies(text_values(row.data)):
                 raise ActionNotAllowed(wrong_state(transition, workflow.state(row.status).label))
@@ -135,7 +135,7 @@ class BackOfficeCommands(Desk):
                 outcomes.append(BulkOutcome(reference, True))
         return outcomes
 
-    @recording_denials
+    @recording_denials("request.update")
     def assign(
         self, caller: Caller, commune_slug: str, reference: str, staff_id: int | None, *, expected_version: int | None
     ) -> ServiceRequest:
@@ -150,7 +150,7 @@ class BackOfficeCommands(Desk):
             file.record("assignment", body=body, internal=True)
         return file.row
 
-    @recording_denials
+    @recording_denials("request.update")
     def note(self, caller: Caller, commune_slug: str, reference: str, body: object) -> ServiceRequest:
         """An internal note: agents only, never shown to the citizen."""
         text = checked_text(body, required=True, label=NOTE)
@@ -159,7 +159,7 @@ class BackOfficeCommands(Desk):
             file.record("note", body=text, internal=True)
         return file.row
 
-    @recording_denials
+    @recording_denials("request.update")
     def message(self, caller: Caller, commune_slug: str, reference: str, body: object) -> ServiceRequest:
         """A message the citizen reads on their request's page; they are told by mail there is one."""
         text = checked_text(body, required=True, label=COMMENT)
@@ -169,7 +169,7 @@ class BackOfficeCommands(Desk):
             self._notify(file, "message", NEW_MESSAGE)
         return file.row
 
-    @recording_denials
+    @recording_denials("request.update")
     def ask_citizen(
         self, caller: Caller, commune_slug: str, reference: str, body: object, *, expected_version: int | None
     ) -> ServiceRequest:
@@ -185,7 +185,7 @@ class BackOfficeCommands(Desk):
             self._notify(file, "correction", CORRECTION_ASKED, text)
         return file.row
 
-    @recording_denials
+    @recording_denials("request.create")
     def file_for_citizen(
         self,
         caller: Caller,
@@ -206,7 +206,7 @@ class BackOfficeCommands(Desk):
         commune, key = rules.commune, rules.key
         principal = staff_of(caller)
         if not principal.can("agent", commune=commune.slug, service=key, level="instructor"):
-            self._deny(caller, commune.slug, key)
+            self._deny(caller, commune.slug, key, resource=f"counter/{commune.slug}/{key}")
         email = (citizen_email or "").strip() or None
         acting = replace(caller, actor=principal.actor("agent"), on_behalf_of=OnBehalf(email))
         stored = self._store_counter_documents(rules, documents or {})

@@ -79,7 +79,7 @@ class AgentCase:
 class BackOfficeQueries(Desk):
     """What an agent reads; each read of personal data is audited."""
 
-    @recording_denials
+    @recording_denials("queue.read")
     def queue(self, caller: Caller, commune_slug: str, wanted: QueueFilter) -> QueuePage:
         commune = self._commune(commune_slug)
         principal = staff_of(caller)
@@ -133,7 +133,7 @@ class BackOfficeQueries(Desk):
             query = query.where(col(ServiceRequest.submitted_at) < now() - timedelta(days=wanted.older_than_days))
         return query
 
-    @recording_denials
+    @recording_denials("request.read")
     def case(self, caller: Caller, commune_slug: str, reference: str) -> AgentCase:
         """Open a request's file; the view of its personal data is recorded with the service's purpose."""
         commune = self._commune(commune_slug)
@@ -168,7 +168,7 @@ class BackOfficeQueries(Desk):
             if principal.can("agent", commune=commune.slug, service=row.service, level=transition.level)
         )
 
-    @recording_denials
+    @recording_denials("request.read")
     def download(
         self, caller: Caller, commune_slug: str, reference: str, attachment_id: str
     ) -> tuple[Attachment, bytes]:
@@ -177,7 +177,7 @@ class BackOfficeQueries(Desk):
             file.audit("request.read", target=f"request/{reference}/attachment/{attachment.public_id}")
         return attachment, self.files.read(attachment.storage_name, sha256=attachment.sha256)
 
-    @recording_denials
+    @recording_denials("request.read")
     def archive(self, caller: Caller, commune_slug: str, reference: str) -> tuple[str, bytes]:
         """Every attachment of a request as one ZIP file."""
         with self._open(caller, commune_slug, reference, level="reader") as file:

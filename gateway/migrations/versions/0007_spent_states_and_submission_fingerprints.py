@@ -1,11 +1,8 @@
 """spent OpenID Connect states; the fingerprint of a submission key's first answers
 
-Revision ID: i15s
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03 10:50:00.000000
-
-The revision id is not a number on purpose: other migrations of issue 15 are
-written in parallel. Whichever lands later re-points its ``down_revision``.
 """
 
 from collections.abc import Sequence
@@ -14,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "i15s"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

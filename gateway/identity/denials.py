@@ -1,0 +1,57 @@
+"""Who a refusal concerns: the audit entries one access-control denial makes, one per commune concerned.
+
+A staff member of commune A refused on commune B is recorded under B (the
+commune probed) *and* under A (so A's auditor sees what its own people try).
+Each entry names the role the person acts in for that commune. The data
+subject, when there is one, goes only on the target's entry, so the person
+whose data was reached for reads of the attempt once in their access log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.audit.builders import access_denied
+from gateway.audit.events import ANONYMOUS, Actor, AuditEvent
+from gateway.identity.principal import Principal
+
+
+@dataclass(frozen=True)
+class Refused:
+    """What was refused: the role it needs, the resource (``request/<reference>`` or ``<METHOD> <path>``), where."""
+
+    role: str
+    resource: str
+    origin: str
+    commune: str | None = None
+    service: str | None = None
+    attempted: str | None = None
+    subject: str | None = None
+
+
+def denial_events(principal: Principal | None, refused: Refused, *, actor: Actor | None = None) -> list[AuditEvent]:
+    """The entries recording ``refused``: the target commune's first, then one per other commune of the person.
+
+    ``actor`` stands for the person when there is no principal (a caller the
+    service layer names by its audit actor only).
+    """
+    staff = principal if principal is not None and principal.kind == "staff" else None
+    own = list(staff.communes) if staff is not None else []
+    if refused.commune is None and own:
+        targets: list[str | None] = own  # nothing commune-bound was probed: each of the person's communes hears of it
+    else:
+        targets = [refused.commune, *(commune for commune in own if commune != refused.commune)]
+    events = []
+    for commune in targets:
+        if staff is not None:
+            who = staff.actor(staff.role_in(commune))
+        elif principal is not None:
+            who = principal.actor()
+        else:
+            who = actor or ANONYMOUS
+        events.append(
+            access_denied(who, role=refused.role, resource=refused.resource, origin=refused.origin, commune=commune,
+                          service=refused.service, attempted=refused.attempted,
+                          subject=refused.subject if commune == refused.commune else None)  # fmt: skip
+        )
+    return events
