@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from html import unescape
 from collections.abc import AsyncIterator
+from html import unescape
 
 import pytest_asyncio
 from sqlalchemy import select
@@ -141,7 +141,8 @@ async def test_another_citizens_refused_attempt_is_shown_in_words(client: Guiche
     citizen_id = sign_in_citizen(client)
     refused_attempt(app, citizen_subject(app, citizen_id), "citizen:0123456789abcdef", "citizen")
     page = await client.get("/mon-compte/acces")
-    assert "Tentative d'accès à votre demande, refusée" in unescape(page.text) and "une autre personne (connectée)" in page.text
+    assert "Tentative d'accès à votre demande, refusée" in unescape(page.text)
+    assert "une autre personne (connectée)" in page.text
     assert "vous-même" not in page.text
     english = await client.get("/mon-compte/acces", headers={"Accept-Language": "en"})
     assert "A refused attempt to reach your request" in english.text and "someone else (signed in)" in english.text

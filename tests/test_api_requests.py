@@ -670,7 +670,8 @@ async def test_same_submission_key_with_other_answers_on_the_page_is_a_422(app: 
         assert fields.get("submission_key")
         first = await visitor.post("/corbas/contact", data={**fields, **CONTACT})
         assert first.status_code in (200, 303), first.text
-        other = await visitor.post("/corbas/contact", data={**fields, **CONTACT, "message": "Une tout autre question ici."})
+        changed = {**fields, **CONTACT, "message": "Une tout autre question ici."}
+        other = await visitor.post("/corbas/contact", data=changed)
         assert other.status_code == 422
         assert "contenu différent" in html.unescape(other.text)
         again = await visitor.post("/corbas/contact", data={**fields, **CONTACT})

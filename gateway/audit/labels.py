@@ -41,9 +41,7 @@ ACTIONS: dict[str, Localized] = {
     "account.verify-resend": Localized("Nouvel envoi du lien de confirmation", "The confirmation link was sent again"),
     "account.password-reset-request": Localized("Demande d'un nouveau mot de passe", "A new password was asked for"),
     "account.password-reset": Localized("Changement de votre mot de passe", "Your password was changed"),
-    "access.denied": Localized(
-        "Tentative d'accès à votre demande, refusée", "A refused attempt to reach your request"
-    ),
+    "access.denied": Localized("Tentative d'accès à votre demande, refusée", "A refused attempt to reach your request"),
 }
 
 #: who tried, when a citizen other than the reader was refused on the reader's request

@@ -50,11 +50,14 @@ def count_refusal(session: Session, event: AuditEvent, *, now: datetime | None =
     origin = origin_key(event.origin)
     values = {"kind": event.action, "origin": origin, "minute": minute, "count": 1}
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(RefusalCount).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["kind", "origin", "minute"], set_={"count": RefusalCount.__table__.c.count + 1}
-    ).returning(RefusalCount.__table__.c.count)
-    count = int(session.execute(statement).scalar_one())
+    counted = col(RefusalCount.count)
+    upsert = (
+        insert(RefusalCount)
+        .values(**values)
+        .on_conflict_do_update(index_elements=["kind", "origin", "minute"], set_={"count": counted + 1})
+        .returning(counted)
+    )
+    count = int(session.execute(upsert).scalar_one())
     if count == 1:
         record(session, replace(event, origin=origin, purpose=(event.purpose + COUNTED)[:200]))
     return count

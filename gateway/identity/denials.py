@@ -36,9 +36,9 @@ def denial_events(principal: Principal | None, refused: Refused, *, actor: Actor
     service layer names by its audit actor only).
     """
     staff = principal if principal is not None and principal.kind == "staff" else None
-    own = list(staff.communes) if staff is not None else []
+    own: list[str | None] = list(staff.communes) if staff is not None else []
     if refused.commune is None and own:
-        targets: list[str | None] = own  # nothing commune-bound was probed: each of the person's communes hears of it
+        targets = own  # nothing commune-bound was probed: each of the person's communes hears of it
     else:
         targets = [refused.commune, *(commune for commune in own if commune != refused.commune)]
     events = []
@@ -50,8 +50,15 @@ def denial_events(principal: Principal | None, refused: Refused, *, actor: Actor
         else:
             who = actor or ANONYMOUS
         events.append(
-            access_denied(who, role=refused.role, resource=refused.resource, origin=refused.origin, commune=commune,
-                          service=refused.service, attempted=refused.attempted,
-                          subject=refused.subject if commune == refused.commune else None)  # fmt: skip
+            access_denied(
+                who,
+                role=refused.role,
+                resource=refused.resource,
+                origin=refused.origin,
+                commune=commune,
+                service=refused.service,
+                attempted=refused.attempted,
+                subject=refused.subject if commune == refused.commune else None,
+            )
         )
     return events

@@ -74,7 +74,7 @@ class Principal:
         return self.is_staff and any(grant.commune in (None, commune) for grant in self.grants)
 
     def role_in(self, commune: str | None) -> str:
-        """The role this person acts in for ``commune``: their grant there, else a syndicate-wide one, else their first."""
+        """The role this person acts in for ``commune``: the grant there, else a syndicate-wide one, else the first."""
         for wanted in (commune, None):
             for grant in self.grants:
                 if grant.commune == wanted:

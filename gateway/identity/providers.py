@@ -128,8 +128,9 @@ def _from_section(
         post_logout_redirect=section.post_logout_redirect,
         commune=commune,
         commune_name=commune_name,
-        signed_userinfo=(names_franceconnect(section.key) if section.signed_userinfo is None
-                         else section.signed_userinfo),  # fmt: skip
+        signed_userinfo=(
+            names_franceconnect(section.key) if section.signed_userinfo is None else section.signed_userinfo
+        ),
     )
 
 

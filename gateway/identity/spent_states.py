@@ -30,7 +30,7 @@ def spend(session: Session, state: str, *, keep_for: timedelta, now: datetime | 
     key (``IntegrityError`` at commit), which the caller treats as a replay too.
     """
     now = now or datetime.now(UTC)
-    session.exec(delete(SpentOidcState).where(col(SpentOidcState.expires_at) <= now))  # type: ignore[call-overload]
+    session.exec(delete(SpentOidcState).where(col(SpentOidcState.expires_at) <= now))
     digest = _hash(state)
     if session.get(SpentOidcState, digest) is not None:
         return False
