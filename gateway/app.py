@@ -43,6 +43,7 @@ from gateway.web.errors import (
     submission_key_reused_handler,
     upload_refused_handler,
 )
+from gateway.web.input_guard import InputGuardMiddleware
 from gateway.web.security_headers import SecurityHeadersMiddleware
 from gateway.web.templating import make_templates
 
@@ -97,6 +98,7 @@ def create_app(
         middleware=[
             Middleware(SecurityHeadersMiddleware, https=settings.https, form_action=form_action_sources(settings)),
             Middleware(BodyLimitMiddleware, max_bytes=settings.gateway.max_body_bytes, too_large=too_large),
+            Middleware(InputGuardMiddleware),  # what asgi-csrf would crash on, refused with a 400 first
             Middleware(csrf_middleware, secret=settings.secret_key, secure_cookie=settings.https),
             Middleware(IdentityMiddleware),
         ],

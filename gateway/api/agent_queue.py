@@ -6,7 +6,6 @@ Every query parameter is checked: an unknown, repeated or malformed one is a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ from gateway.requests.backoffice.queries import QueueFilter, QueuePage
 from gateway.services import Localized
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import database_of
+from gateway.web.numbers import integer_in
 from gateway.web.openapi import json_body, json_response, operation, problem_response
 
 QUERY_ERRORS = Localized("Paramètres de recherche incorrects.", "Incorrect query parameters.")
@@ -42,16 +42,15 @@ def _one_of(values: Sequence[str]) -> Localized:
 # --- the queue's query string ----------------------------------------------------------------------------------------
 
 QUEUE_PARAMETERS = ("service", "status", "assigned", "awaiting", "q", "older_than_days", "page", "per_page")
-_INTEGER = re.compile(r"[0-9]{1,7}")
 Q_MAX = 100
 
 
 def _integer(params: Mapping[str, str], name: str, low: int, high: int, errors: list[tuple[str, Localized]]) -> int:
-    value = params[name]
-    if not _INTEGER.fullmatch(value) or not low <= int(value) <= high:
+    value = integer_in(params[name], low, high)
+    if value is None:
         errors.append((name, _between(low, high)))
         return low
-    return int(value)
+    return value
 
 
 def _queue_filter(request: Request, commune: Commune, *, paged: bool) -> QueueFilter:

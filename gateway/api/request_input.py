@@ -20,6 +20,7 @@ from gateway.requests.text import NOT_TEXT, REQUIRED
 from gateway.services import FieldError, Localized
 from gateway.web.errors import problem
 from gateway.web.i18n import choose_locale
+from gateway.web.numbers import INTEGER_MAX
 from gateway.web.openapi import problem_response
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -105,8 +106,8 @@ def _listing(errors: Sequence[Mapping[str, str]]) -> str:
 
 
 def _count(value: Any) -> int | None:
-    """``value`` if it is a positive integer (``true`` is not one), else ``None``."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+    """``value`` if it is a positive integer a database column holds (``true`` is not one), else ``None``."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= INTEGER_MAX else None
 
 
 class Body:

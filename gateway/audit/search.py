@@ -42,7 +42,9 @@ class AuditQuery(BaseModel):
     outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-    before: int | None = Field(default=None, ge=0, description="only entries before this position (next page)")
+    before: int | None = Field(
+        default=None, ge=0, le=2**63 - 1, description="only entries before this position (next page)"
+    )
     limit: int = Field(default=100, ge=1, le=MAX_RESULTS)
 
     @field_validator("outcome")

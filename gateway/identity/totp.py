@@ -48,7 +48,7 @@ def provisioning_uri(seed: str, account: str, issuer: str) -> str:
 def accepted_step(seed: str, code: str, last_step: int | None, *, now: float | None = None) -> int | None:
     """The time step ``code`` belongs to if it is valid and newer than ``last_step``; else None."""
     code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isascii() and code.isdigit() and len(code) == 6):  # not « ¹²³⁴⁵⁶ », which NFKC makes digits
         return None
     totp = pyotp.TOTP(seed, interval=STEP_SECONDS)
     current = int((now if now is not None else time.time()) // STEP_SECONDS)

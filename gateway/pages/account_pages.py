@@ -26,6 +26,7 @@ from gateway.requests.attachments import content_disposition
 from gateway.requests.personal_data import PersonalArchive, export_personal_data
 from gateway.services import FieldError, Localized
 from gateway.web.callers import caller_of
+from gateway.web.form_bodies import text_form
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import client_address, next_path, registry_of, request_origin
 from gateway.web.templating import render
@@ -73,7 +74,7 @@ async def create_account(request: Request) -> Response:
     context: dict[str, Any] = {"errors": [], "field_errors": {}, "email": ""}
     if request.method == "GET":
         return render(request, "account_create.html", context)
-    form = await request.form()
+    form = await text_form(request)
     email = _form_text(form, "email")
     password = _form_text(form, "password", 1000)
     errors = []
@@ -113,7 +114,7 @@ async def verification(request: Request) -> Response:
         if not local_accounts.verification_is_plausible(settings, token):
             return render(request, "account_verify.html", {"state": "invalid", "token": ""}, status_code=400)
         return render(request, "account_verify.html", {"state": "confirm", "token": token})
-    form = await request.form()
+    form = await text_form(request)
     token = _form_text(form, "jeton", 600)
 
     def work() -> bool:
@@ -127,7 +128,7 @@ async def verification(request: Request) -> Response:
 
 
 async def resend_verification(request: Request) -> Response:
-    form = await request.form()
+    form = await text_form(request)
     email = _form_text(form, "email")
     settings = registry_of(request).settings
 
@@ -146,7 +147,7 @@ async def sign_in(request: Request) -> Response:
     context: dict[str, Any] = {"error": None, "email": "", "unverified": False, "suite": next_path(request, "")}
     if request.method == "GET":
         return render(request, "account_login.html", context)
-    form = await request.form()
+    form = await text_form(request)
     email, password = _form_text(form, "email"), _form_text(form, "password", 1000)
     settings = registry_of(request).settings
     previous = principal_of(request)
@@ -184,7 +185,7 @@ async def forgot_password(request: Request) -> Response:
     context: dict[str, Any] = {"errors": [], "field_errors": {}, "email": ""}
     if request.method == "GET":
         return render(request, "account_forgot.html", context)
-    form = await request.form()
+    form = await text_form(request)
     email = _form_text(form, "email")
     try:
         email = local_accounts.normalized_email(email)
@@ -217,7 +218,7 @@ async def new_password(request: Request) -> Response:
             return render(request, "account_reset.html", invalid, status_code=400)
         return render(request, "account_reset.html", {"state": "form", "token": token, "errors": [],
                                                       "field_errors": {}})  # fmt: skip
-    form = await request.form()
+    form = await text_form(request)
     token = _form_text(form, "jeton", 600)
     password = _form_text(form, "password", 1000)
     errors = []

@@ -25,11 +25,13 @@ from gateway.web.downloads import download_response
 from gateway.web.errors import PageError
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import database_of
+from gateway.web.numbers import bounds, integer_in
 from gateway.web.templating import render
 
 PER_PAGE = 50
 SEARCH_MAX = 60
 OLDER_MAX = 3650
+PAGE_MAX = 99999
 
 BAD_FILTER = Localized(
     "Un des filtres de la file n'est pas valable : corrigez-le ou réinitialisez les filtres.",
@@ -97,14 +99,18 @@ def _queue_filter(request: Request, choices: QueueChoices) -> QueueFilter:
     assigned = query.get("assigned", "") or None
     awaiting = {"": None, "yes": True, "no": False}.get(query.get("awaiting", ""), "bad")
     text = query.get("q", "").strip()
-    older, page = query.get("older", "").strip(), query.get("page", "1").strip()
+    older_text, page_text = query.get("older", "").strip(), query.get("page", "1").strip()
+    older = integer_in(older_text, 1, OLDER_MAX) if older_text else None
+    page = integer_in(page_text, 1, PAGE_MAX)
+    if older_text and older is None:
+        raise PageError(400, _bad_filter(bounds("older", 1, OLDER_MAX)))
+    if page is None:
+        raise PageError(400, _bad_filter(bounds("page", 1, PAGE_MAX)))
     if (
         (status is not None and status not in known)
         or assigned not in (None, "me", "none")
         or awaiting == "bad"
         or len(text) > SEARCH_MAX
-        or (older and not (older.isdigit() and 0 < int(older) <= OLDER_MAX))
-        or not (page.isdigit() and 0 < int(page) < 100000)
     ):
         raise PageError(400, BAD_FILTER)
     return QueueFilter(
@@ -113,10 +119,14 @@ def _queue_filter(request: Request, choices: QueueChoices) -> QueueFilter:
         assigned=assigned,
         awaiting=awaiting if isinstance(awaiting, bool) else None,
         q=text or None,
-        older_than_days=int(older) if older else None,
-        page=int(page),
+        older_than_days=older,
+        page=page,
         per_page=PER_PAGE,
     )
+
+
+def _bad_filter(reason: Localized) -> Localized:
+    return Localized(f"{BAD_FILTER.fr} {reason.fr}", f"{BAD_FILTER('en')} {reason('en')}")
 
 
 def _filter_query(request: Request, **changes: str) -> str:

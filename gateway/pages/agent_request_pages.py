@@ -25,6 +25,7 @@ from gateway.services import FormField, Localized
 from gateway.web.downloads import download_response
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import database_of
+from gateway.web.numbers import INTEGER_MAX, integer_in
 from gateway.web.templating import render
 
 #: what re-rendered forms keep of what the agent typed
@@ -157,8 +158,8 @@ async def case_page(request: Request) -> Response:
 
 def _version(typed: Mapping[str, str]) -> int:
     """The version the agent saw; a missing or altered one counts as stale (nothing is written)."""
-    value = typed.get("version", "")
-    return int(value) if value.isdigit() and len(value) < 10 else -1
+    found = integer_in(typed.get("version", ""), 0, INTEGER_MAX)
+    return -1 if found is None else found
 
 
 def _assignee(caller: Caller, value: str) -> int | None:
@@ -166,9 +167,10 @@ def _assignee(caller: Caller, value: str) -> int | None:
         return None
     if value == "me" and caller.staff_id is not None:
         return caller.staff_id
-    if value.isdigit() and len(value) < 10:
-        return int(value)
-    raise InvalidInput(BAD_ASSIGNEE)
+    staff_id = integer_in(value, 1, INTEGER_MAX)
+    if staff_id is None:
+        raise InvalidInput(BAD_ASSIGNEE)
+    return staff_id
 
 
 Commands = BackOfficeCommands

@@ -29,6 +29,7 @@ from gateway.requests.text import form_strings
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
 from gateway.web.callers import caller_of, file_from
 from gateway.web.errors import PageError
+from gateway.web.form_bodies import text_form
 from gateway.web.form_hints import first_errors, form_hints
 from gateway.web.i18n import COOKIE, LOCALES, choose_locale
 from gateway.web.lookups import (
@@ -55,7 +56,7 @@ async def home(request: Request) -> Response:
 
 
 async def choose_language(request: Request) -> Response:
-    form = await request.form()
+    form = await text_form(request)
     lang = form.get("lang")
     target = form.get("next")
     if lang not in LOCALES:

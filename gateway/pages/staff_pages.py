@@ -26,13 +26,17 @@ from gateway.identity.sessions import mark_reauthenticated, open_session, rotate
 from gateway.identity.tokens import create_token
 from gateway.models import ApiToken, StaffUser
 from gateway.services import Localized
+from gateway.web.form_bodies import text_form
 from gateway.web.lookups import client_address, next_path, registry_of, request_origin
+from gateway.web.numbers import bounds, integer_in
 from gateway.web.templating import render
 
 STAFF_HOME = "/agents"
 BAD_CREDENTIALS = Localized("Identifiant ou mot de passe incorrect.", "Wrong username or password.")
 BAD_CODE = Localized("Ce code n'est pas valable. Saisissez le code à 6 chiffres affiché par votre application.",
                      "This code is not valid. Enter the 6-digit code your app shows.")  # fmt: skip
+#: an API token lives at most a year (``gateway.identity.tokens.MAX_LIFETIME``)
+TOKEN_DAYS_MAX = 365
 BAD_TOKEN_REQUEST = Localized("Donnez un nom au jeton et choisissez au moins un rôle.",
                               "Name the token and choose at least one role.")  # fmt: skip
 
@@ -41,7 +45,7 @@ async def login(request: Request) -> Response:
     choices = staff_sign_in_choices(registry_of(request).settings)  # communes with their own provider
     if request.method == "GET":
         return render(request, "staff_login.html", {"error": None, "username": "", "staff_providers": choices})
-    form = await request.form()
+    form = await text_form(request)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     db = request.app.state.db
 
@@ -87,7 +91,7 @@ async def second_factor(request: Request) -> Response:
     context = {"error": None, "seed": seed, "uri": uri, "suite": next_path(request, STAFF_HOME)}
     if request.method == "GET":
         return render(request, "staff_code.html", context)
-    form = await request.form()
+    form = await text_form(request)
 
     def check() -> tuple[str | None, Localized | None]:
         with db.session() as session:
@@ -116,7 +120,7 @@ async def reauthenticate(request: Request) -> Response:
     principal = require_staff_session(request)
     if request.method == "GET":
         return render(request, "staff_reauth.html", {"error": None, "suite": next_path(request, STAFF_HOME)})
-    form = await request.form()
+    form = await text_form(request)
     settings = registry_of(request).settings
     db = request.app.state.db
 
@@ -150,10 +154,10 @@ async def api_tokens(request: Request) -> Response:
     error = None
     if request.method == "POST":
         require_recent_authentication(principal)
-        form = await request.form()
+        form = await text_form(request)
         name = str(form.get("name", "")).strip()
         scopes = [str(scope) for scope in form.getlist("scopes")]
-        days = int(str(form.get("days", "30"))) if str(form.get("days", "30")).isdigit() else 30
+        days = integer_in(str(form.get("days", "30")), 1, TOKEN_DAYS_MAX)
 
         def make() -> str | None:
             with db.session() as session:
@@ -168,8 +172,8 @@ async def api_tokens(request: Request) -> Response:
                                               origin=request_origin(request)))  # fmt: skip
                 return secret
 
-        created = await db.run(make) if name else None
-        error = None if created else BAD_TOKEN_REQUEST
+        created = await db.run(make) if name and days is not None else None
+        error = None if created else BAD_TOKEN_REQUEST if days is not None else bounds("days", 1, TOKEN_DAYS_MAX)
 
     def listing() -> list[ApiToken]:
         with db.session() as session:

@@ -38,6 +38,8 @@ JPEG = "image/jpeg"
 PNG = "image/png"
 
 _TYPE_WORDS = {PDF: "PDF", JPEG: "JPEG", PNG: "PNG"}
+#: the extensions a file of each type may keep; the first is the one it gets otherwise
+_EXTENSIONS = {PDF: (".pdf",), JPEG: (".jpg", ".jpeg"), PNG: (".png",)}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: a PDF reader looks for the end marker near the end only; we do the same
 _PDF_TAIL = 1024
@@ -112,6 +114,20 @@ def clean_filename(name: str) -> str:
     stem, extension = _split_extension(cleaned)
     cleaned = stem[: FILENAME_MAX - len(extension)].rstrip(". ") + extension  # "devis .pdf" -> "devis.pdf"
     return cleaned or FALLBACK_FILENAME
+
+
+def shown_filename(name: str, content_type: str) -> str:
+    """The cleaned name, with the extension of the type read from the content.
+
+    A PNG sent as ``x.html`` is kept as ``x.png``: a name never claims a type
+    the bytes are not, whoever later opens or forwards the file.
+    """
+    cleaned = clean_filename(name)
+    stem, extension = _split_extension(cleaned)
+    allowed = _EXTENSIONS[content_type]
+    if extension.lower() in allowed:
+        return cleaned
+    return stem[: FILENAME_MAX - len(allowed[0])].rstrip(". ") + allowed[0]
 
 
 def types_text(accept: Iterable[str]) -> Localized:

@@ -325,7 +325,7 @@ class CitizenRequests:
                 raise ActionNotAllowed(NOT_AWAITED)
         spec = _document_spec(rules, document, row.data, allow_extra=not row.is_draft)
         content_type = files.check_upload(spec, filename, data)
-        shown = files.clean_filename(filename)
+        shown = files.shown_filename(filename, content_type)
         files.scan(self.registry.hooks, rules.commune, shown, content_type, data)
         storage_name, digest = self.files.save(data)
         try:

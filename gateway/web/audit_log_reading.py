@@ -24,6 +24,7 @@ from gateway.services import Localized
 from gateway.web.access import record_denial, refuse_citizens
 from gateway.web.errors import PageError
 from gateway.web.lookups import registry_of, request_origin
+from gateway.web.numbers import BIGINT_MAX, bounds, integer_in
 
 PURPOSE = "contrôle de la traçabilité des accès aux données personnelles"
 
@@ -92,10 +93,9 @@ async def run_search(
 
 async def load_entry(request: Request, principal: Principal, scope: Scope) -> tuple[AuditEntry, Any]:
     """The entry at the path's ``seq`` and its inclusion proof, the view recorded; a 404 outside ``scope``."""
-    raw = request.path_params["seq"]
-    if not str(raw).isdigit():
-        raise PageError(404)
-    seq = int(raw)
+    seq = integer_in(str(request.path_params["seq"]), 0, BIGINT_MAX)
+    if seq is None:  # no entry can be there: a 404, saying which positions exist
+        raise PageError(404, bounds("seq", 0, BIGINT_MAX))
     db = request.app.state.db
 
     def load() -> tuple[AuditEntry | None, Any]:

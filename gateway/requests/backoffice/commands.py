@@ -229,7 +229,7 @@ class BackOfficeCommands(Desk):
             if name not in specs:
                 raise ActionNotAllowed(UNKNOWN_DOCUMENT)
             content_type = files.check_upload(specs[name], filename, data)
-            shown = files.clean_filename(filename)
+            shown = files.shown_filename(filename, content_type)
             files.scan(self.registry.hooks, rules.commune, shown, content_type, data)
             checked.append((name, shown, content_type, data))
         stored = []
