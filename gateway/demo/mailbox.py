@@ -26,6 +26,7 @@ from gateway.services import Localized
 from gateway.settings import Settings, is_loopback
 from gateway.web.errors import PageError
 from gateway.web.i18n import choose_locale
+from gateway.web.numbers import INTEGER_MAX, integer_in
 from gateway.web.templating import render
 
 LISTED = 50
@@ -70,7 +71,9 @@ async def outbox_page(request: Request) -> Response:
 
 async def message_page(request: Request) -> Response:
     db: Database = request.app.state.db
-    message = await db.run(_one, db, request.path_params["id"])
+    # a plain {id}: Starlette's int convertor takes any length of digits and int() fails past 4,300 of them
+    number = integer_in(request.path_params["id"], 1, INTEGER_MAX)
+    message = await db.run(_one, db, number) if number is not None else None
     if message is None:
         raise PageError(404, NO_SUCH_MESSAGE)
     locale = choose_locale(request)
@@ -91,5 +94,5 @@ def guichet_routes(settings: Settings) -> list[BaseRoute]:
         return []
     return [
         Route("/demo/courriels", outbox_page, name="demo_outbox"),
-        Route("/demo/courriels/{id:int}", message_page, name="demo_outbox_message"),
+        Route("/demo/courriels/{id}", message_page, name="demo_outbox_message"),
     ]

@@ -158,13 +158,14 @@ async def api_tokens(request: Request) -> Response:
         name = str(form.get("name", "")).strip()
         scopes = [str(scope) for scope in form.getlist("scopes")]
         days = integer_in(str(form.get("days", "30")), 1, TOKEN_DAYS_MAX)
+        lifetime = timedelta(days=days or 0)
 
         def make(days: int) -> str | None:
             with db.session() as session:
                 staff = session.get(StaffUser, principal.user_id)
                 assert staff is not None
                 try:
-                    row, secret = create_token(session, staff, name=name, scopes=scopes, lifetime=timedelta(days=days))
+                    row, secret = create_token(session, staff, name=name, scopes=scopes, lifetime=lifetime)
                 except ValueError:
                     return None
                 record(session, account_event("token.create", principal.actor(), resource=f"api-token/{row.id}",
