@@ -158,9 +158,9 @@ async def api_tokens(request: Request) -> Response:
         name = str(form.get("name", "")).strip()
         scopes = [str(scope) for scope in form.getlist("scopes")]
         days = integer_in(str(form.get("days", "30")), 1, TOKEN_DAYS_MAX)
-        lifetime = timedelta(days=days or 0)
+        lifetime = timedelta(days=days or 0)  # used only when days is not None (below)
 
-        def make(days: int) -> str | None:
+        def make() -> str | None:
             with db.session() as session:
                 staff = session.get(StaffUser, principal.user_id)
                 assert staff is not None
@@ -173,7 +173,7 @@ async def api_tokens(request: Request) -> Response:
                                               origin=request_origin(request)))  # fmt: skip
                 return secret
 
-        created = await db.run(make, days) if name and days is not None else None
+        created = await db.run(make) if name and days is not None else None
         error = None if created else BAD_TOKEN_REQUEST if days is not None else bounds("days", 1, TOKEN_DAYS_MAX)
 
     def listing() -> list[ApiToken]:
