@@ -27,6 +27,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Table, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlalchemy.sql import visitors
 from sqlmodel import Session, SQLModel, create_engine
@@ -209,6 +210,18 @@ class Database:
     async def run(self, function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking database work off the event loop; returns what ``function`` returns."""
         return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
+
+    async def run_racing(self, work: Callable[[], T], /) -> T:
+        """Run ``work`` (which opens its own transaction) off the event loop; once more if it lost a race.
+
+        Two transactions racing on a unique key (the same address registered twice
+        at once, the same first sign-in twice) fail the second one on PostgreSQL;
+        run again, it finds what the first wrote and answers alike.
+        """
+        try:
+            return await self.run(work)
+        except IntegrityError:
+            return await self.run(work)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -9,10 +9,8 @@ do on their own) never changes anything; the POST does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -31,8 +29,6 @@ from gateway.web.i18n import choose_locale
 from gateway.web.lookups import client_address, next_path, registry_of, request_origin
 from gateway.web.templating import render
 
-T = TypeVar("T")
-
 BAD_CREDENTIALS = Localized("Adresse électronique ou mot de passe incorrect.", "Wrong e-mail address or password.")
 UNVERIFIED = Localized(
     "Votre adresse électronique n'est pas encore confirmée : ouvrez le lien du message que nous vous avons "
@@ -42,21 +38,6 @@ UNVERIFIED = Localized(
 )
 MISMATCH = Localized("Les deux mots de passe ne sont pas identiques.", "The two passwords are not the same.")
 MISSING_PASSWORD = Localized("Saisissez un mot de passe.", "Enter a password.")
-
-
-async def _transaction(request: Request, work: Callable[[], T]) -> T:
-    """Run ``work`` (which opens its own transaction) off the event loop.
-
-    Two transactions racing on a unique key (the same address registered
-    twice at once, the same message queued twice) fail the second one on
-    PostgreSQL; run again, it finds what the first wrote and answers alike.
-    """
-    db = request.app.state.db
-    try:
-        result: T = await db.run(work)
-    except IntegrityError:
-        result = await db.run(work)
-    return result
 
 
 def _form_text(form: Any, name: str, limit: int = 300) -> str:
@@ -100,7 +81,7 @@ async def create_account(request: Request) -> Response:
             local_accounts.register(session, email, password, locale=locale, settings=settings,
                                     origin=request_origin(request))  # fmt: skip
 
-    await _transaction(request, work)
+    await request.app.state.db.run_racing(work)
     return _sent(request, "created", email)
 
 
@@ -122,7 +103,7 @@ async def verification(request: Request) -> Response:
             citizen = local_accounts.verify_email(session, token, settings=settings, origin=request_origin(request))
             return citizen is not None
 
-    if not await _transaction(request, work):
+    if not await request.app.state.db.run_racing(work):
         return render(request, "account_verify.html", {"state": "invalid", "token": ""}, status_code=400)
     return render(request, "account_verify.html", {"state": "done", "token": ""})
 
@@ -136,7 +117,7 @@ async def resend_verification(request: Request) -> Response:
         with request.app.state.db.session() as session:
             local_accounts.resend_verification(session, email, settings=settings, origin=request_origin(request))
 
-    await _transaction(request, work)
+    await request.app.state.db.run_racing(work)
     return _sent(request, "resend", email.strip()[:254])
 
 
@@ -199,7 +180,7 @@ async def forgot_password(request: Request) -> Response:
         with request.app.state.db.session() as session:
             local_accounts.request_password_reset(session, email, settings=settings, origin=request_origin(request))
 
-    await _transaction(request, work)
+    await request.app.state.db.run_racing(work)
     return _sent(request, "reset", email)
 
 
@@ -236,7 +217,7 @@ async def new_password(request: Request) -> Response:
         except AccountProblem as problem:  # raised before anything was written; the transaction is rolled back
             return problem
 
-    outcome = await _transaction(request, work) if not errors else None
+    outcome = await request.app.state.db.run_racing(work) if not errors else None
     if isinstance(outcome, AccountProblem):
         errors.append(FieldError(outcome.field, outcome.message))
     if errors:

@@ -14,8 +14,6 @@ provider to the provider's end-session endpoint, which returns to
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
@@ -56,8 +54,6 @@ from gateway.web.errors import PageError
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import local_path, registry_of, request_origin
 from gateway.web.templating import render
-
-T = TypeVar("T")
 
 FAILED_TITLE = Localized("La connexion n'a pas abouti", "Signing in did not work")
 NO_FLOW = Localized(
@@ -177,7 +173,7 @@ class SignInPages:
                 with db.session() as session:
                     return federation.sign_in_staff(session, identity, origin=origin, previous_session=previous_session)
 
-            outcome = await _transaction(request, staff_work)
+            outcome = await request.app.state.db.run_racing(staff_work)
             if isinstance(outcome, federation.StaffRefused):
                 response = self._failure_page(request, provider, outcome.message, outcome.reason, 403,
                                               title=STAFF_REFUSED_TITLE)  # fmt: skip
@@ -191,7 +187,7 @@ class SignInPages:
                     return federation.sign_in_citizen(session, identity, secret_key=settings.secret_key,
                                                       origin=origin, previous_session=previous_session)  # fmt: skip
 
-            signed = await _transaction(request, citizen_work)
+            signed = await request.app.state.db.run_racing(citizen_work)
         default = "/agents" if provider.purpose == "staff" else "/"
         response = RedirectResponse(local_path(flow.next, default), status_code=303)
         set_session_cookie(response, settings, signed.session_id)
@@ -316,16 +312,6 @@ async def _spend_state(request: Request, state: str) -> bool:
     except IntegrityError:  # the same callback, twice at once: the other copy spent it
         return False
     return first
-
-
-async def _transaction(request: Request, work: Callable[[], T]) -> T:
-    """Run ``work`` off the event loop; once more if it lost a race on a unique key (the same first sign-in twice)."""
-    db = request.app.state.db
-    try:
-        result: T = await db.run(work)
-    except IntegrityError:
-        result = await db.run(work)
-    return result
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
