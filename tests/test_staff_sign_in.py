@@ -242,3 +242,14 @@ def test_totp_seed_is_stored_encrypted(app: Starlette) -> None:
 def test_malformed_grant_is_refused(text: str, fault: str) -> None:
     with pytest.raises(staff_accounts.StaffError, match=fault):
         staff_accounts.parse_grant(text)
+
+
+async def test_sign_in_is_recorded_in_the_role_the_account_holds(client: GuichetClient, app: Starlette) -> None:
+    with app.state.db.session() as session:
+        staff_accounts.create(session, username="dominique.auditrice", display_name="Dominique Auditrice",
+                              email="dominique@syndicat.example", password=PASSWORD,
+                              grants=[staff_accounts.parse_grant("auditor:corbas")])  # fmt: skip
+    await password_step(client, username="dominique.auditrice")
+    with app.state.db.session() as session:
+        login = session.scalars(select(AuditEntry).where(AuditEntry.action == "auth.login")).one()
+    assert (login.actor_role, login.outcome) == ("auditor", "success")

@@ -28,10 +28,11 @@ from sqlmodel import Session, select
 from gateway.audit.builders import account_event, sign_in
 from gateway.audit.events import ANONYMOUS, SYSTEM, Actor, pseudonym
 from gateway.audit.log import record
+from gateway.identity.grants import grants_of, staff_actor
 from gateway.identity.oidc import Identity
 from gateway.identity.providers import Provider
 from gateway.identity.sessions import open_session, revoke
-from gateway.models import Citizen, StaffRole, StaffUser
+from gateway.models import Citizen, StaffUser
 from gateway.services import Localized
 
 CITIZEN_PURPOSE = "authentification des usagers par fournisseur d'identité"
@@ -152,7 +153,7 @@ def sign_in_staff(
         refusal = StaffRefused("staff-disabled", STAFF_DISABLED)
     elif not grants_only_for(session, staff, provider.commune):
         refusal = StaffRefused("staff-other-commune", STAFF_OTHER_COMMUNE)
-    actor = Actor(f"staff:{staff.id}", "agent") if staff is not None else ANONYMOUS
+    actor = staff_actor(session, staff, provider.commune)
     if refusal is not None:
         record_failure(session, provider_key=provider.commune, reason=refusal.reason, origin=origin, staff=True,
                        outcome="denied", actor=actor, commune=provider.commune)  # fmt: skip
@@ -170,7 +171,7 @@ def sign_in_staff(
 
 def grants_only_for(session: Session, staff: StaffUser, commune: str | None) -> bool:
     """Whether the account has at least one grant and every one of them is for ``commune``."""
-    grants = session.exec(select(StaffRole).where(StaffRole.staff_id == staff.id)).all()
+    grants = grants_of(session, staff.id) if staff.id is not None else ()
     return bool(grants) and commune is not None and all(grant.commune == commune for grant in grants)
 
 

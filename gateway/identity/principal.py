@@ -38,6 +38,18 @@ class Grant:
         return ":".join(parts) + (f":{self.level}" if self.level else "")
 
 
+def acting_role(grants: tuple[Grant, ...], commune: str | None) -> str:
+    """The role a staff member acts in for ``commune``: the grant there, else a syndicate-wide one, else the first.
+
+    An account with no grant at all is named an agent (it can do nothing; the name only labels its attempts).
+    """
+    for wanted in (commune, None):
+        for grant in grants:
+            if grant.commune == wanted:
+                return grant.role
+    return grants[0].role if grants else "agent"
+
+
 @dataclass(frozen=True)
 class Principal:
     kind: Literal["citizen", "staff"]
@@ -74,12 +86,8 @@ class Principal:
         return self.is_staff and any(grant.commune in (None, commune) for grant in self.grants)
 
     def role_in(self, commune: str | None) -> str:
-        """The role this person acts in for ``commune``: the grant there, else a syndicate-wide one, else the first."""
-        for wanted in (commune, None):
-            for grant in self.grants:
-                if grant.commune == wanted:
-                    return grant.role
-        return self.grants[0].role if self.grants else "agent"
+        """The role this person acts in for ``commune`` (see :func:`acting_role`)."""
+        return acting_role(self.grants, commune)
 
     def actor(self, role: str | None = None) -> Actor:
         """This person as an audit actor: citizens by public id, staff by account id and acting role."""

@@ -17,10 +17,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from itsdangerous import BadSignature, Signer
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from gateway.identity.principal import Grant, Principal
-from gateway.models import Citizen, StaffRole, StaffUser, UserSession
+from gateway.identity.grants import grants_of
+from gateway.identity.principal import Principal
+from gateway.models import Citizen, StaffUser, UserSession
 
 COOKIE = "guichet_session"
 TOUCH_EVERY = timedelta(seconds=60)
@@ -151,9 +152,6 @@ def load_principal(session: Session, session_id: str, *, now: datetime | None = 
     staff = session.get(StaffUser, row.staff_id)
     if staff is None or staff.disabled_at is not None:
         return None
-    grants = tuple(
-        Grant(grant.role, grant.commune, grant.service, grant.level)
-        for grant in session.exec(select(StaffRole).where(StaffRole.staff_id == staff.id))
-    )
+    grants = grants_of(session, row.staff_id)
     return Principal("staff", row.id_hash, row.staff_id, staff.username, staff.display_name,
                      _aware(row.authenticated_at), mfa_pending=row.mfa_pending, grants=grants)  # fmt: skip

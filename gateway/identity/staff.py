@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from gateway.audit.builders import account_event
-from gateway.audit.events import ANONYMOUS, Actor, Outcome
+from gateway.audit.events import Actor, Outcome
 from gateway.audit.log import record
 from gateway.identity import throttle, totp
+from gateway.identity.grants import staff_actor
 from gateway.identity.passwords import hash_password, password_problem, verify_password
 from gateway.identity.principal import LEVELS, STAFF_ROLES, Grant, Principal
 from gateway.models import StaffRole, StaffUser, UserSession
@@ -120,18 +121,34 @@ def sign_in(session: Session, username: str, password: str, *, address: str, ori
     keys = _keys(staff, address)
     locked = throttle.check(session, keys)
     if locked is not None:
-        _event(session, "auth.login", _actor(staff), staff, "denied", origin=origin, resource="staff-login/locked")
+        _event(
+            session,
+            "auth.login",
+            staff_actor(session, staff),
+            staff,
+            "denied",
+            origin=origin,
+            resource="staff-login/locked",
+        )
         return SignInResult(locked=locked)
     # the hash is checked whoever asks (the dummy one for an unknown name): answering takes as long either way
     password_ok = verify_password(staff.password_hash if staff is not None else None, password)
     if staff is None or staff.disabled_at is not None or not password_ok:
         caused = throttle.fail(session, keys)
-        _event(session, "auth.login", _actor(staff), staff, "failure", origin=origin)
+        _event(session, "auth.login", staff_actor(session, staff), staff, "failure", origin=origin)
         if caused is not None:
-            _event(session, "auth.lockout", _actor(staff), staff, "denied", origin=origin)
+            _event(session, "auth.lockout", staff_actor(session, staff), staff, "denied", origin=origin)
         return SignInResult(locked=caused)
     throttle.succeed(session, keys)
-    _event(session, "auth.login", _actor(staff), staff, "success", origin=origin, resource="staff-login/password")
+    _event(
+        session,
+        "auth.login",
+        staff_actor(session, staff),
+        staff,
+        "success",
+        origin=origin,
+        resource="staff-login/password",
+    )
     return SignInResult(staff=staff)
 
 
@@ -145,21 +162,29 @@ def check_second_factor(
     keys = [f"account:staff-mfa:{staff.id}", f"address:{address}"]
     locked = throttle.check(session, keys)
     if locked is not None:
-        _event(session, "auth.mfa", _actor(staff), staff, "denied", origin=origin, resource="staff-login/locked")
+        _event(
+            session,
+            "auth.mfa",
+            staff_actor(session, staff),
+            staff,
+            "denied",
+            origin=origin,
+            resource="staff-login/locked",
+        )
         return SignInResult(locked=locked)
     step = totp.accepted_step(totp.open_seed(secret_key, staff.totp_secret), code, staff.totp_last_step)
     if step is None:
         caused = throttle.fail(session, keys)
-        _event(session, "auth.mfa", _actor(staff), staff, "failure", origin=origin)
+        _event(session, "auth.mfa", staff_actor(session, staff), staff, "failure", origin=origin)
         if caused is not None:
-            _event(session, "auth.lockout", _actor(staff), staff, "denied", origin=origin)
+            _event(session, "auth.lockout", staff_actor(session, staff), staff, "denied", origin=origin)
         return SignInResult(locked=caused)
     staff.totp_last_step = step
     if staff.totp_enrolled_at is None:
         staff.totp_enrolled_at = datetime.now(UTC)
     session.add(staff)
     throttle.succeed(session, keys)
-    _event(session, "auth.mfa", _actor(staff), staff, "success", origin=origin)
+    _event(session, "auth.mfa", staff_actor(session, staff), staff, "success", origin=origin)
     return SignInResult(staff=staff)
 
 
@@ -171,10 +196,6 @@ def start_enrolment(session: Session, staff: StaffUser, secret_key: bytes) -> st
     staff.totp_secret = totp.seal_seed(secret_key, seed)
     session.add(staff)
     return seed
-
-
-def _actor(staff: StaffUser | None) -> Actor:
-    return Actor(f"staff:{staff.id}", "agent") if staff is not None else ANONYMOUS
 
 
 def _event(

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from gateway.identity.principal import Grant, Principal
+from gateway.identity.grants import grants_of
+from gateway.identity.principal import Principal
 from gateway.models import ApiToken, StaffRole, StaffUser
 
 PREFIX = "gtk_"
@@ -66,11 +67,7 @@ def principal_for_token(session: Session, token: str, *, now: datetime | None = 
         return None
     row.last_used_at = now
     session.add(row)
-    grants = tuple(
-        Grant(grant.role, grant.commune, grant.service, grant.level)
-        for grant in session.exec(select(StaffRole).where(StaffRole.staff_id == staff.id))
-        if grant.role in row.scopes
-    )
+    grants = tuple(grant for grant in grants_of(session, row.staff_id) if grant.role in row.scopes)
     created = _aware(row.created_at)
     return Principal(
         "staff", f"token:{row.id}", row.staff_id, staff.username, staff.display_name, created, grants=grants
