@@ -31,7 +31,7 @@ from gateway.requests.submission_keys import SubmissionKeyConflict, SubmissionKe
 from gateway.settings import ConfigError, Settings, load_settings
 from gateway.web.access import access_denied_handler, reauthentication_handler, sign_in_required_handler
 from gateway.web.body_limit import BodyLimitMiddleware
-from gateway.web.csrf import csrf_middleware
+from gateway.web.csrf import back_channel_paths, csrf_middleware
 from gateway.web.errors import (
     audit_unavailable_handler,
     http_exception_handler,
@@ -93,13 +93,19 @@ def create_app(
     async def too_large(scope: Scope, receive: Receive, send: Send) -> None:
         await respond_error(413, scope, receive, send)
 
+    routes = ordered_routes(registry)
     app = Starlette(
-        routes=ordered_routes(registry),
+        routes=routes,
         middleware=[
             Middleware(SecurityHeadersMiddleware, https=settings.https, form_action=form_action_sources(settings)),
             Middleware(BodyLimitMiddleware, max_bytes=settings.gateway.max_body_bytes, too_large=too_large),
             Middleware(InputGuardMiddleware),  # what asgi-csrf would crash on, refused with a 400 first
-            Middleware(csrf_middleware, secret=settings.secret_key, secure_cookie=settings.https),
+            Middleware(
+                csrf_middleware,
+                secret=settings.secret_key,
+                secure_cookie=settings.https,
+                back_channel=back_channel_paths(routes),
+            ),
             Middleware(IdentityMiddleware),
         ],
         exception_handlers={

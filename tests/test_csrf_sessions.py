@@ -98,3 +98,9 @@ async def test_get_never_changes_state(visitor: GuichetClient) -> None:
     assert (await visitor.get("/mon-compte/acces")).status_code == 200  # still signed in
     answer = await visitor.get("/langue", params=LANGUAGE)
     assert answer.status_code in (404, 405) and "set-cookie" not in answer.headers
+
+
+async def test_back_channel_route_takes_no_csrf_token(visitor: GuichetClient) -> None:
+    # the demo provider's token endpoint is called server to server, with a client secret and no cookie
+    answer = await visitor.post("/demo-idp/api/v2/token", data={"grant_type": "authorization_code", "code": "x"})
+    assert answer.status_code in (400, 401) and "error" in answer.json()

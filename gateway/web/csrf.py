@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import asgi_csrf as asgi_csrf_module
@@ -26,6 +27,7 @@ from asgi_csrf import asgi_csrf
 from itsdangerous import Signer, URLSafeSerializer
 from python_multipart import FormParser
 from starlette.requests import Request, cookie_parser
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.audit.builders import csrf_refused
@@ -49,15 +51,27 @@ EXPIRED_FORM = Localized(
 )
 
 
-#: back-channel endpoints, called server to server with a client secret in the body and no cookie
-BACK_CHANNEL_PATHS = frozenset({"/demo-idp/api/v2/token"})
+class BackChannelRoute(Route):
+    """A route called server to server, with its credentials in the body and no cookie (an OAuth token endpoint).
+
+    No browser sends it a session, so there is nothing to forge: the CSRF check
+    does not apply to it. The application collects these paths when it is built.
+    """
+
+
+def back_channel_paths(routes: Iterable[BaseRoute]) -> frozenset[str]:
+    """The paths of the back-channel routes among ``routes``."""
+    return frozenset(route.path for route in routes if isinstance(route, BackChannelRoute))
 
 
 class _PagePaths:
     """Stands for asgi-csrf's ``always_protect`` set: every path but the API's and the back-channel ones."""
 
+    def __init__(self, back_channel: frozenset[str]) -> None:
+        self.back_channel = back_channel
+
     def __contains__(self, path: object) -> bool:
-        return isinstance(path, str) and not path.startswith("/api/") and path not in BACK_CHANNEL_PATHS
+        return isinstance(path, str) and not path.startswith("/api/") and path not in self.back_channel
 
 
 async def _refuse(scope: Scope, send: Send, _reason: Any) -> None:
@@ -155,13 +169,15 @@ def _with_csrf_cookie(headers: list[tuple[bytes, bytes]], token: str) -> list[tu
     return [(name, value) for name, value in headers if name != b"cookie"] + [(b"cookie", cookie)]
 
 
-def csrf_middleware(app: ASGIApp, *, secret: bytes, secure_cookie: bool) -> ASGIApp:
+def csrf_middleware(
+    app: ASGIApp, *, secret: bytes, secure_cookie: bool, back_channel: frozenset[str] = frozenset()
+) -> ASGIApp:
     protected: ASGIApp = asgi_csrf(
         app,
         cookie_name=COOKIE,
         signing_secret=secret.decode(),
         signing_namespace=NAMESPACE,
-        always_protect=_PagePaths(),
+        always_protect=_PagePaths(back_channel),
         cookie_secure=secure_cookie,
         cookie_samesite="Lax",
         send_csrf_failed=_refuse,

@@ -27,6 +27,7 @@ from gateway.demo.identity_provider.tokens import Signer
 from gateway.identity.claims import SCOPE_CLAIMS
 from gateway.services import Localized
 from gateway.settings import Settings
+from gateway.web.csrf import BackChannelRoute
 from gateway.web.errors import PageError
 from gateway.web.i18n import choose_locale
 from gateway.web.templating import render
@@ -207,7 +208,7 @@ def demo_provider_routes(settings: Settings, *, clients: Sequence[DemoClient] | 
         Route(
             ISSUER_PATH + discovery.AUTHORIZE, endpoints.authorize, methods=["GET", "POST"], name="demo_idp_authorize"
         ),
-        Route(ISSUER_PATH + discovery.TOKEN, endpoints.token, methods=["POST"], name="demo_idp_token"),
+        BackChannelRoute(ISSUER_PATH + discovery.TOKEN, endpoints.token, methods=["POST"], name="demo_idp_token"),
         Route(ISSUER_PATH + discovery.USERINFO, endpoints.userinfo, methods=["GET", "POST"], name="demo_idp_userinfo"),
         Route(ISSUER_PATH + discovery.JWKS, endpoints.jwks, name="demo_idp_jwks"),
         Route(ISSUER_PATH + discovery.END_SESSION, endpoints.end_session, name="demo_idp_end_session"),
