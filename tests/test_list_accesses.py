@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import pytest
 import pytest_asyncio
 from sqlmodel import col, select
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.audit.events import ANONYMOUS, pseudonym
+from gateway.audit.builders import listing
+from gateway.audit.events import ANONYMOUS, Actor, InvalidEvent, pseudonym
 from gateway.identity import staff as staff_accounts
 from gateway.identity.tokens import create_token
 from gateway.models import AuditEntry
@@ -183,3 +185,9 @@ async def test_an_auditor_finds_listings_by_the_persons_address(app: Starlette, 
     assert found.status_code == 200, found.text
     entries = found.json()["entries"]
     assert len(entries) == 1 and entries[0]["subject"] == subject(app, "one@example.org")
+
+
+def test_a_listing_entry_is_only_a_list_a_search_or_an_export() -> None:
+    with pytest.raises(InvalidEvent, match="is not a listing"):
+        listing("request.read", Actor("staff:1", "agent"), commune="corbas", service="contact", subject="0" * 32,
+                purpose="instruction", origin="web 192.0.2.1")  # fmt: skip
