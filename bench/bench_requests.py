@@ -4,8 +4,12 @@ Run with ``python -m bench.bench_requests [--quick]``. It builds a throw-away
 deployment on SQLite under a temporary folder.
 
 - *an agent's queue page* over 1,000 requests vs */healthz*: what the
-  queue query, the count, the grant checks and the template cost on top of
-  the bare framework, session and middleware for one request.
+  queue query, the count, the grant checks, the recording of the 50 people
+  shown and the template cost on top of the bare framework, session and
+  middleware for one request.
+- *a 50-row queue page, each row another person, recorded* vs *the same
+  page, auditing off*: what recording a list as 50 accesses (one audit entry
+  per person shown, ``docs/audit_format.md`` §2) adds to showing it.
 - *a citizen's draft, started and submitted* vs *one raw INSERT*: what the
   draft, the form and plugin checks, the reference number, the history, the
   audit entries and the receipt in the outbox cost on top of storing a row.
@@ -32,6 +36,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from starlette.applications import Starlette
 
+from bench.bench_audit import auditing_off
 from bench.harness import Comparison, compare
 from gateway.app import create_app
 from gateway.db import Database
@@ -50,6 +55,7 @@ MESSAGE = {
     "message": "Un trou dans la rue.",
 }
 QUEUE = "/agents/venissieux/demandes"
+LISTED = "/agents/corbas/demandes"
 
 
 def run(operations: int, rounds: int, *, queue_size: int = 1000, purge_size: int = 1000) -> list[Comparison]:
@@ -62,6 +68,7 @@ def run(operations: int, rounds: int, *, queue_size: int = 1000, purge_size: int
         try:
             return [
                 _queue(app, queue_size, operations, rounds),
+                _listing(app, operations, rounds),
                 _submission(app, operations, rounds),
                 _purge(app, purge_size, rounds),
             ]
@@ -86,6 +93,7 @@ def _rows(commune: str, count: int, **values: Any) -> list[dict[str, Any]]:
             "version": 1,
             "created_at": moment,
             "submitted_at": moment,
+            "subject": secrets.token_hex(16),  # each request another person, as the list records them
             **values,
         }
         for _ in range(count)
@@ -100,34 +108,50 @@ def _insert(db: Database, rows: list[dict[str, Any]]) -> list[int]:
         return [row[0] for row in found]
 
 
-def _queue(app: Starlette, size: int, operations: int, rounds: int) -> Comparison:
-    db = app.state.db
-    _insert(db, _rows("venissieux", size))
-    grant = staff_accounts.parse_grant("agent:venissieux:contact")
-    with db.session() as session:
-        staff = staff_accounts.create(session, username="bench.agent", display_name="Agent", email="a@example.org",
-                                      password=secrets.token_urlsafe(24), grants=[grant])  # fmt: skip
+def _staff_cookie(app: Starlette, username: str, grant: str) -> str:
+    with app.state.db.session() as session:
+        staff = staff_accounts.create(session, username=username, display_name="Agent",
+                                      email=f"{username}@example.org", password=secrets.token_urlsafe(24),
+                                      grants=[staff_accounts.parse_grant(grant)])  # fmt: skip
         assert staff.id is not None
         session_id = open_session(session, "staff", staff.id)
-    cookie = cookie_value(app.state.registry.settings.secret_key, session_id)
+    return cookie_value(app.state.registry.settings.secret_key, session_id)
 
-    def requests_to(path: str) -> Callable[[int], None]:
-        async def many(n: int) -> None:
-            async with GuichetClient(app) as client:
-                client.cookies.set(COOKIE, cookie)
-                for _ in range(n):
-                    assert (await client.get(path)).status_code == 200
 
-        return lambda n: asyncio.run(many(n))
+def _requests_to(app: Starlette, cookie: str, path: str) -> Callable[[int], None]:
+    async def many(n: int) -> None:
+        async with GuichetClient(app) as client:
+            client.cookies.set(COOKIE, cookie)
+            for _ in range(n):
+                assert (await client.get(path)).status_code == 200
 
+    return lambda n: asyncio.run(many(n))
+
+
+def _queue(app: Starlette, size: int, operations: int, rounds: int) -> Comparison:
+    _insert(app.state.db, _rows("venissieux", size))
+    cookie = _staff_cookie(app, "bench.agent", "agent:venissieux:contact")
     return compare(
         f"an agent's queue page over {size:,} requests (GET {QUEUE})",
-        requests_to(QUEUE),
+        _requests_to(app, cookie, QUEUE),
         "GET /healthz, signed in",
-        requests_to("/healthz"),
+        _requests_to(app, cookie, "/healthz"),
         operations=operations,
         rounds=rounds,
     )
+
+
+def _listing(app: Starlette, operations: int, rounds: int) -> Comparison:
+    """The same 50-row page (50 people) with its 50 audit entries, and with auditing off."""
+    _insert(app.state.db, _rows("corbas", 50))
+    listing = _requests_to(app, _staff_cookie(app, "bench.lister", "agent:corbas:contact"), LISTED)
+
+    def unrecorded(n: int) -> None:
+        with auditing_off():
+            listing(n)
+
+    return compare(f"a 50-row queue page, 50 people, recorded (GET {LISTED})", listing,
+                   "the same page, auditing off", unrecorded, operations=operations, rounds=rounds)  # fmt: skip
 
 
 def _submission(app: Starlette, operations: int, rounds: int) -> Comparison:

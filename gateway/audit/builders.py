@@ -54,16 +54,32 @@ def request_event(
     )
 
 
-def queue_export(actor: Actor, *, commune: str, service: str | None, origin: str) -> AuditEvent:
-    """An agent exported a commune's queue (no form content, but who asked what, when)."""
+#: how a list showed a person's requests: a queue page, a search in the queue, a CSV export of it
+LISTING_ACTIONS = ("request.list", "request.search", "request.export")
+
+
+def listing(
+    action: str, actor: Actor, *, commune: str, service: str, subject: str, purpose: str, origin: str
+) -> AuditEvent:
+    """A list an agent was shown held requests of ``subject`` in ``service``: one entry per subject and service.
+
+    A list is an access to each person it shows (their name is in the
+    summaries), recorded like opening a request, but with the queue as the
+    resource: one entry names one subject, so a person's access log, the
+    auditors' search by subject and a person's proof bundle find it without
+    revealing who else was on the page.
+    """
+    if action not in LISTING_ACTIONS:
+        raise InvalidEvent(f"{action!r} is not a listing ({', '.join(LISTING_ACTIONS)})")
     return AuditEvent(
-        action="request.export",
+        action=action,
         actor_id=actor.id,
         actor_role=actor.role,
         commune=commune,
         service=service,
         resource=f"queue/{commune}",
-        purpose="suivi du traitement des demandes (export de la file)",
+        subject=subject,
+        purpose=_clip(purpose),
         origin=_clip(origin),
     )
 

@@ -3,7 +3,9 @@
 A bundle is one JSON document (format in ``docs/audit_format.md``). Anyone
 holding the gateway's verifier key checks it offline: each entry's hash, its
 inclusion proof up to the checkpoint's root, and the checkpoint's signature.
-Exports and the archives written by retention are bundles.
+Exports, the archives written by retention and a citizen's own proofs
+(:mod:`gateway.audit.personal_bundle`, whose optional ``selection`` says
+whom every entry is about, checked here too) are bundles.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ class BundleSummary:
     entries: int
     tree_size: int
     origin: str
+    #: a person's bundle: how many pseudonyms every entry is about, and its counts (not provable: stated by the gateway)
+    subjects: int | None = None
+    not_yet_covered: int = 0
+    withheld: int = 0
 
 
 def build_bundle(
@@ -65,16 +71,29 @@ def build_bundle(
             query = query.where(table.c.seq < below)
         rows = session.execute(query).all()
         proofs = [inclusion_proof(seq, source) for seq, _ in rows]
+    period = {"since": format_time(since) if since else None, "until": format_time(until) if until else None}
+    return document(checkpoint, [(seq, encoded) for seq, encoded in rows], proofs, verifier_keys, period)
+
+
+def document(
+    checkpoint: AuditCheckpoint,
+    rows: Sequence[tuple[int, str]],
+    proofs: Sequence[Sequence[bytes]],
+    verifier_keys: Sequence[str],
+    period: dict[str, str | None],
+) -> dict[str, Any]:
+    """The bundle of ``rows`` (seq, entry text) with their ``proofs``, against ``checkpoint``'s stored note.
+
+    The note is copied as stored, every signature line included (witnesses'
+    cosignatures too), so the bundle carries whatever vouches for the checkpoint.
+    """
     return {
         "format": FORMAT,
         "origin": parse_note(checkpoint.note)[0].origin,
         "checkpoint": checkpoint.note,
         "tree_size": checkpoint.size,
         "verifier_keys": list(verifier_keys),
-        "range": {
-            "since": format_time(since) if since else None,
-            "until": format_time(until) if until else None,
-        },
+        "range": period,
         "entries": [
             {
                 "seq": seq,
@@ -104,22 +123,45 @@ def verify_bundle(bundle: object, verifiers: Sequence[Verifier]) -> BundleSummar
     entries = bundle.get("entries")
     if not isinstance(entries, list):
         raise BundleError("entries must be a list")
+    selection = bundle.get("selection")
+    subjects = _selected_subjects(selection)
     for position, item in enumerate(entries):
-        _verify_entry(position, item, checkpoint.size, checkpoint.root_hash)
-    return BundleSummary(entries=len(entries), tree_size=checkpoint.size, origin=checkpoint.origin)
+        _verify_entry(position, item, checkpoint.size, checkpoint.root_hash, subjects)
+    if subjects is None or not isinstance(selection, dict):
+        return BundleSummary(entries=len(entries), tree_size=checkpoint.size, origin=checkpoint.origin)
+    counts = {name: selection.get(name, 0) for name in ("not_yet_covered", "withheld")}
+    if not all(isinstance(value, int) and not isinstance(value, bool) and value >= 0 for value in counts.values()):
+        raise BundleError("selection.not_yet_covered and selection.withheld must be counts")
+    return BundleSummary(entries=len(entries), tree_size=checkpoint.size, origin=checkpoint.origin,
+                         subjects=len(subjects), **counts)  # fmt: skip
 
 
-def _verify_entry(position: int, item: object, size: int, root: bytes) -> None:
+def _selected_subjects(selection: object) -> frozenset[str] | None:
+    """The pseudonyms a bundle's ``selection`` says every entry is about (None: no selection)."""
+    if selection is None:
+        return None
+    subjects = selection.get("subjects") if isinstance(selection, dict) else None
+    if not isinstance(subjects, list) or not subjects or not all(isinstance(item, str) for item in subjects):
+        raise BundleError("selection.subjects must be a non-empty list of pseudonyms")
+    return frozenset(subjects)
+
+
+def _verify_entry(position: int, item: object, size: int, root: bytes, subjects: frozenset[str] | None) -> None:
     if not isinstance(item, dict) or not isinstance(item.get("entry"), str) or not isinstance(item.get("seq"), int):
         raise BundleError(f"entries[{position}] is malformed")
     seq, text = item["seq"], item["entry"]
     try:
-        sealed_seq = decode(text).get("seq")
+        fields = decode(text)
+        if not isinstance(fields, dict):
+            raise ValueError("not an object")
+        sealed_seq = fields.get("seq")
         proof = [base64.b64decode(node, validate=True) for node in item.get("inclusion_proof", [])]
     except ValueError:
         raise BundleError(f"entry {seq}: malformed entry text or proof") from None
     if sealed_seq != seq:
         raise BundleError(f"entry {seq}: its text was sealed as entry {sealed_seq}")
+    if subjects is not None and fields.get("subject") not in subjects:
+        raise BundleError(f"entry {seq}: about another person than the bundle's selection")
     if not verify_inclusion(seq, size, leaf_hash(text.encode()), proof, root):
         raise BundleError(f"entry {seq}: not included in the signed tree of size {size} (modified or forged)")
 

@@ -17,7 +17,8 @@ import hashlib
 import hmac
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -76,6 +77,9 @@ class AuditEvent:
                 raise InvalidEvent(f"{name} must be text of at most {limit} characters")
 
 
+_FIELDS = tuple(field.name for field in dataclass_fields(AuditEvent))
+
+
 def pseudonym(secret: bytes, kind: str, identifier: str) -> str:
     """A stable pseudonymous id for a data subject: HMAC-SHA-256 keyed with the gateway's secret.
 
@@ -88,7 +92,8 @@ def pseudonym(secret: bytes, kind: str, identifier: str) -> str:
 
 def encode(event: AuditEvent, *, seq: int, time: datetime) -> str:
     """The exact text hashed into the tree for the entry at position ``seq``."""
-    fields: dict[str, Any] = {**asdict(event), "seq": seq, "time": format_time(time), "v": FORMAT_VERSION}
+    fields: dict[str, Any] = {name: getattr(event, name) for name in _FIELDS}
+    fields.update(seq=seq, time=format_time(time), v=FORMAT_VERSION)
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 

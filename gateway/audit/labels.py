@@ -8,7 +8,9 @@ ACTIONS: dict[str, Localized] = {
     "request.create": Localized("Dépôt de votre demande", "Your request was filed"),
     "request.read": Localized("Consultation de votre demande", "Your request was looked at"),
     "request.update": Localized("Traitement de votre demande", "Your request was processed"),
-    "request.export": Localized("Export de votre demande", "Your request was exported"),
+    "request.export": Localized("Exportée de la file d'attente", "Exported from the queue"),
+    "request.list": Localized("Listée dans la file d'attente", "Listed in the queue"),
+    "request.search": Localized("Trouvée par une recherche dans la file d'attente", "Found by a search in the queue"),
     "request.submit": Localized("Dépôt de votre demande", "Your request was submitted"),
     "request.transition": Localized(
         "Changement d'étape de votre demande (décision ou suite du traitement)",
@@ -56,6 +58,30 @@ ROLES: dict[str, Localized] = {
     "administrator": Localized("un administrateur", "an administrator"),
     "system": Localized("le système (automatique)", "the system (automatic)"),
 }
+
+
+#: a list that showed the citizen's request, in words naming the commune's queue and who looked
+LISTINGS: dict[str, Localized] = {
+    "request.list": Localized(
+        "Listée dans la file d'attente de {commune} par {who}", "Listed in the {commune} queue by {who}"
+    ),
+    "request.search": Localized(
+        "Trouvée par une recherche dans la file d'attente de {commune} par {who}",
+        "Found by a search in the {commune} queue by {who}",
+    ),
+    "request.export": Localized(
+        "Exportée de la file d'attente de {commune} par {who}", "Exported from the {commune} queue by {who}"
+    ),
+}
+
+
+def listing_label(action: str, commune: str, role: str, locale: str) -> str | None:
+    """How a listing reads in the access log ("Listed in the Vénissieux queue by an agent"); None for other actions."""
+    template = LISTINGS.get(action)
+    if template is None:
+        return None
+    words = ROLES.get(role)
+    return template(locale).format(commune=commune, who=words(locale) if words else role)
 
 
 def action_label(action: str) -> Localized:

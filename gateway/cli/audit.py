@@ -148,6 +148,12 @@ def audit_verify_bundle(bundle_file: Path, keys: tuple[str, ...]) -> None:
         f"bundle verified: {summary.entries} entries included in the signed log of {summary.tree_size} "
         f"({summary.origin})"
     )
+    if summary.subjects is not None:
+        click.echo(
+            f"every entry is about the bundle's {summary.subjects} pseudonym(s); the gateway states that "
+            f"{summary.not_yet_covered} newer entries await the next checkpoint and {summary.withheld} "
+            "were withheld (they name another person)"
+        )
 
 
 @audit.command("prune")

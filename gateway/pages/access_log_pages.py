@@ -1,8 +1,8 @@
-"""A citizen's access log as a page, and as CSV or JSON to download.
+"""A citizen's access log as a page, as CSV or JSON to download, and as a bundle of proofs to verify offline.
 
 Registered by the default plugin :mod:`gateway.builtin.access_log`, with its
 API twin :mod:`gateway.api.access_log`; the reading itself is in
-:mod:`gateway.web.access_log_reading`.
+:mod:`gateway.web.access_log_reading`, the proofs in :mod:`gateway.web.access_log_proofs`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from gateway.web.access_log_proofs import FILENAME, access_log_bundle, access_log_coverage
 from gateway.web.access_log_reading import load_access_log
 from gateway.web.templating import render
 
@@ -25,7 +26,8 @@ PARIS = ZoneInfo("Europe/Paris")
 async def access_log_page(request: Request) -> Response:
     principal, found, _locale = await load_access_log(request)
     shown = [(access, access.time.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")) for access in found]
-    return render(request, "access_log.html", {"accesses": shown, "principal": principal})
+    proofs = await access_log_coverage(request)
+    return render(request, "access_log.html", {"accesses": shown, "principal": principal, "proofs": proofs})
 
 
 async def access_log_csv(request: Request) -> Response:
@@ -45,9 +47,17 @@ async def access_log_json(request: Request) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
+async def access_log_proofs(request: Request) -> Response:
+    bundle = await access_log_bundle(request)
+    headers = {"Content-Disposition": f'attachment; filename="{FILENAME}"', "Cache-Control": "no-store"}
+    body = json.dumps(bundle, ensure_ascii=False, indent=1) + "\n"
+    return Response(body, media_type="application/json", headers=headers)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/mon-compte/acces", access_log_page, name="access_log"),
         Route("/mon-compte/acces.csv", access_log_csv, name="access_log_csv"),
         Route("/mon-compte/acces.json", access_log_json, name="access_log_json"),
+        Route("/mon-compte/acces-preuves.json", access_log_proofs, name="access_log_proofs"),
     ]

@@ -16,7 +16,7 @@ from starlette.requests import Request
 
 from gateway.audit.builders import account_event
 from gateway.audit.events import Actor, format_time, pseudonym
-from gateway.audit.labels import ROLES, SOMEONE_ELSE, action_label
+from gateway.audit.labels import ROLES, SOMEONE_ELSE, action_label, listing_label
 from gateway.audit.log import record
 from gateway.identity.access import require_citizen
 from gateway.identity.principal import Principal
@@ -113,12 +113,14 @@ async def load_access_log(request: Request) -> tuple[Principal, list[Access], st
 def _access(entry: AuditEntry, registry: Registry, session: Session, locale: str, reader: str) -> Access:
     commune = registry.communes.get(entry.commune or "")
     provided = registry.services.get(entry.service or "")
+    commune_name = commune.name if commune else "—"
+    what = listing_label(entry.action, commune_name, entry.actor_role, locale) or action_label(entry.action)(locale)
     return Access(
         time=entry.time,
-        commune=commune.name if commune else "—",
+        commune=commune_name,
         service=provided.definition.title(locale) if provided else (entry.service or "—"),
         who=_who(entry, registry, session, locale, reader),
-        what=action_label(entry.action)(locale),
+        what=what,
         purpose=entry.purpose,
         outcome=entry.outcome,
     )

@@ -152,7 +152,7 @@ class Desk:
         if level == "instructor" and not principal.can("agent", commune=commune.slug, service=row.service, level=level):
             self._deny(caller, commune.slug, row.service, reason=READ_ONLY, row=row)
         rules = rules_for(self.registry, commune, row.service)
-        return row, rules, replace(caller, actor=principal.actor(_acting_role(principal, commune.slug, row.service)))
+        return row, rules, replace(caller, actor=principal.actor(acting_role(principal, commune.slug, row.service)))
 
     def _assignees(self, session: Session, commune: str, service: str) -> list[tuple[int, str]]:
         rows = session.exec(
@@ -202,7 +202,7 @@ def staff_of(caller: Caller) -> Principal:
     return principal
 
 
-def _acting_role(principal: Principal, commune: str, service: str) -> str:
+def acting_role(principal: Principal, commune: str, service: str) -> str:
     for grant in principal.grants:
         if grant.covers("agent", commune, service, None):
             return grant.role if grant.role in ("agent", "supervisor", "administrator") else "agent"

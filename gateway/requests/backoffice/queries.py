@@ -1,7 +1,9 @@
 """The back office's reads: a commune's queue, a request's case file, its documents, the queue as CSV.
 
 Every view of a request's personal data, every download and export is
-audited with the service's purpose, as the citizen's access log shows.
+audited with the service's purpose, as the citizen's access log shows; a
+queue page, a search and an export record each person they showed
+(:mod:`.listings`).
 
 Blocking: pages and the API call these through :meth:`Database.run`.
 """
@@ -18,13 +20,12 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from gateway.audit.builders import queue_export
-from gateway.audit.log import record
 from gateway.audit.search import defuse_cell
 from gateway.communes import Commune
 from gateway.models import Attachment, RequestEvent, ServiceRequest
 from gateway.requests import attachments as files
-from gateway.requests.backoffice.access import Desk, recording_denials, staff_of
+from gateway.requests.backoffice.access import Desk, acting_role, recording_denials, staff_of
+from gateway.requests.backoffice.listings import record_listing
 from gateway.requests.caller import Caller
 from gateway.requests.clock import now
 from gateway.requests.finders import attachments_of, find_attachment, staff_names
@@ -81,6 +82,11 @@ class BackOfficeQueries(Desk):
 
     @recording_denials("queue.read")
     def queue(self, caller: Caller, commune_slug: str, wanted: QueueFilter) -> QueuePage:
+        """One page of the queue; each person it shows is recorded (``request.search`` when searched)."""
+        return self._listed(caller, commune_slug, wanted, "request.search" if wanted.q else "request.list")
+
+    def _listed(self, caller: Caller, commune_slug: str, wanted: QueueFilter, action: str) -> QueuePage:
+        """The page, and its record: one ``action`` entry per subject and service shown, in the same transaction."""
         commune = self._commune(commune_slug)
         principal = staff_of(caller)
         services = self.services_for(principal, commune)
@@ -101,6 +107,10 @@ class BackOfficeQueries(Desk):
                 .limit(per_page)
             ).all()
             names = staff_names(session, {row.assigned_to for row in rows if row.assigned_to})
+            record_listing(
+                session, self.registry, lambda service: principal.actor(acting_role(principal, commune.slug, service)),
+                action=action, commune=commune.slug, rows=rows, origin=caller.origin,
+            )  # fmt: skip
         return QueuePage(list(rows), int(total), page, per_page, services, names)
 
     def _filtered(self, query: Any, caller: Caller, keys: list[str], wanted: QueueFilter) -> Any:
@@ -186,9 +196,10 @@ class BackOfficeQueries(Desk):
         entries = [(a.filename, self.files.read(a.storage_name, sha256=a.sha256)) for a in attached]
         return f"{reference}.zip", files.zip_archive(entries)
 
+    @recording_denials("queue.read")
     def export_csv(self, caller: Caller, commune_slug: str, wanted: QueueFilter) -> str:
-        """The queue as CSV (no form content: what the queue shows), the export itself audited."""
-        page = self.queue(caller, commune_slug, replace(wanted, page=1, per_page=QUEUE_LIMIT))
+        """The queue as CSV (no form content: what the queue shows), each person in it recorded as exported."""
+        page = self._listed(caller, commune_slug, replace(wanted, page=1, per_page=QUEUE_LIMIT), "request.export")
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
@@ -208,7 +219,4 @@ class BackOfficeQueries(Desk):
                     )
                 ]
             )
-        with self.db.session(commune=commune_slug) as session:
-            actor = staff_of(caller).actor("agent")
-            record(session, queue_export(actor, commune=commune_slug, service=wanted.service, origin=caller.origin))
         return buffer.getvalue()
