@@ -127,6 +127,22 @@ class OutboxSection(_Strict):
     claim_seconds: int = Field(default=300, ge=10, le=3600)
 
 
+class FilingLimitsSection(_Strict):
+    """What keeps a service open without an account from flooding the gateway or relaying mail.
+
+    Counted in the database over fixed windows, so every process shares them.
+    """
+
+    #: filings accepted per window from one origin (client address, IPv6 by /64) without an account; more: 429
+    anonymous_per_origin: int = Field(default=20, ge=1, le=100_000)
+    anonymous_window_minutes: int = Field(default=10, ge=1, le=1440)
+    #: receipts mailed per window to an address nobody verified, per address and per origin (0: never);
+    #: past them the filing is still accepted, only its receipt is not mailed
+    receipts_per_address: int = Field(default=3, ge=0, le=10_000)
+    receipts_per_origin: int = Field(default=10, ge=0, le=100_000)
+    receipt_window_minutes: int = Field(default=60, ge=1, le=1440)
+
+
 class DemoIdentitySection(_Strict):
     """The demo identity provider: fictitious people, for demo deployments on loopback only."""
 
@@ -242,6 +258,7 @@ class GatewayFile(_Strict):
     audit: AuditSection = AuditSection()
     smtp: SmtpSection = SmtpSection()
     outbox: OutboxSection = OutboxSection()
+    filing_limits: FilingLimitsSection = FilingLimitsSection()
     demo_identity: DemoIdentitySection = DemoIdentitySection()
     identity: IdentitySection = IdentitySection()
 
@@ -340,6 +357,7 @@ class Settings:
     audit: AuditSection = field(default_factory=AuditSection)
     smtp: SmtpSection = field(default_factory=SmtpSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
+    filing_limits: FilingLimitsSection = field(default_factory=FilingLimitsSection)
     demo_identity: DemoIdentitySection = field(default_factory=DemoIdentitySection)
     identity: IdentitySection = field(default_factory=IdentitySection)
 
@@ -385,6 +403,7 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
         audit=gateway_file.audit,
         smtp=gateway_file.smtp,
         outbox=gateway_file.outbox,
+        filing_limits=gateway_file.filing_limits,
         demo_identity=gateway_file.demo_identity,
         identity=gateway_file.identity,
     )

@@ -57,6 +57,13 @@ class ConfigFolder:
             storage={"data_dir": str(self.data_dir)},
             secret_key={"env": "GUICHET_TEST_UNSET_SECRET", "file": str(root / "secret"), "generate_if_missing": True},
             audit={"signing_key_env": "GUICHET_TEST_UNSET_AUDIT_KEY", "signing_key_file": str(root / "audit-key")},
+            # every test client files from one address, many times over: the limits are out of the way unless a
+            # test sets them (tests/test_filing_limits.py)
+            filing_limits={
+                "anonymous_per_origin": 100_000,
+                "receipts_per_address": 10_000,
+                "receipts_per_origin": 100_000,
+            },
         )
 
     def read(self, relative: str) -> dict[str, Any]:

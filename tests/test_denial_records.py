@@ -1,7 +1,7 @@
 """Every denial attributed: the real role, the resource down to the reference, the action tried, each commune told.
 
 Through the service layer (the back office and the citizen's own requests),
-on SQLite and PostgreSQL.
+and through HTTP for the commune a URL names, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlmodel import col, select
+from starlette.applications import Starlette
 
 from gateway.models import AuditEntry, ServiceRequest
 from gateway.requests.caller import Caller
 from gateway.requests.errors import ActionForbidden, RequestNotFound
-from gateway.testing import ConfigFolder
+from gateway.testing import ConfigFolder, GuichetClient, sign_in_citizen, sign_in_staff
 from tests.plugins.lifecycle_service import Desk, enable
 
 
@@ -130,3 +132,43 @@ def test_an_unknown_id_records_nothing(desk: Desk) -> None:
     with pytest.raises(RequestNotFound):
         desk.citizens.case(desk.citizen(), "no-such-request")
     assert denials(desk) == []
+
+
+# --- through HTTP: the commune a URL names is only recorded when it exists ------------------------------------
+
+
+def _http_denials(app: Starlette) -> list[AuditEntry]:
+    with app.state.db.session(all_communes=True) as session:
+        query = select(AuditEntry).where(AuditEntry.action == "access.denied").order_by(col(AuditEntry.seq))
+        return list(session.exec(query).all())
+
+
+async def test_a_citizen_on_an_unknown_long_commune_slug_is_refused_and_recorded_without_it(
+    guichet_app: Starlette, guichet_client: GuichetClient
+) -> None:
+    slug = "x" * 61 + "-" + "y" * 300
+    sign_in_citizen(guichet_client)
+    answer = await guichet_client.get(f"/agents/{slug}/demandes")
+    assert answer.status_code == 403
+    [entry] = _http_denials(guichet_app)
+    assert (entry.actor_role, entry.commune, entry.service) == ("citizen", None, None)
+    assert entry.resource.startswith("GET /agents/xxx") and len(entry.resource) <= 200
+
+
+async def test_a_citizen_on_an_existing_communes_agent_page_is_recorded_under_that_commune(
+    guichet_app: Starlette, guichet_client: GuichetClient
+) -> None:
+    sign_in_citizen(guichet_client)
+    answer = await guichet_client.get("/agents/corbas/demandes")
+    assert answer.status_code == 403
+    [entry] = _http_denials(guichet_app)
+    assert (entry.actor_role, entry.commune) == ("citizen", "corbas")
+
+
+async def test_an_auditor_asking_for_an_unknown_commune_is_recorded_under_their_own_only(
+    guichet_app: Starlette, guichet_client: GuichetClient
+) -> None:
+    await sign_in_staff(guichet_client, "claude.auditor", "auditor:corbas")
+    answer = await guichet_client.get("/audit", params={"commune": "nulle-part"})
+    assert answer.status_code == 403
+    assert [(entry.actor_role, entry.commune) for entry in _http_denials(guichet_app)] == [("auditor", "corbas")]

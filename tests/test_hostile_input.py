@@ -12,7 +12,6 @@ import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -131,18 +130,8 @@ async def _client(app: Starlette, cookies: httpx.Cookies) -> GuichetClient:
 # --- path and query parameters ---------------------------------------------------------------------------------
 
 
-#: a citizen on an agents' page whose commune slug is over 60 characters: the denial is recorded with that
-#: slug, which the audit event refuses (InvalidEvent, a 500). Left to the work on denial attribution
-#: (web/access.py record_denial); strict, so the mark must go when that fix lands.
-LONG_SLUG_DENIAL = pytest.mark.xfail(reason="issue 15: denial recorded with a >60-character commune slug", strict=True)
-
-
-def _path_routes() -> list[Any]:
-    return [
-        pytest.param(route, marks=LONG_SLUG_DENIAL) if route[1].startswith("/agents/{commune}") else route
-        for route in ROUTES
-        if "{" in route[1]
-    ]
+def _path_routes() -> list[tuple[str, str]]:
+    return [route for route in ROUTES if "{" in route[1]]
 
 
 @pytest.mark.parametrize("route", _path_routes(), ids=route_id)

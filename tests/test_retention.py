@@ -14,14 +14,18 @@ from sqlmodel import func, select
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.audit.events import pseudonym
+from gateway.audit.builders import csrf_refused
+from gateway.audit.events import ANONYMOUS, pseudonym
+from gateway.audit.refusals import count_refusal
 from gateway.db import Database
 from gateway.demo.activity import staff_caller
 from gateway.identity import staff as staff_accounts
-from gateway.models import Attachment, AuditEntry, Citizen, RequestEvent, ServiceRequest
+from gateway.identity import throttle
+from gateway.models import Attachment, AuditEntry, Citizen, LoginThrottle, RefusalCount, RequestEvent, ServiceRequest
 from gateway.requests.attachments import AttachmentStore
 from gateway.requests.backoffice.commands import BackOfficeCommands
 from gateway.requests.caller import Caller
+from gateway.requests.clock import aware
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.retention import EXPIRED, run_retention
 from gateway.requests.submission_keys import new_submission_key
@@ -276,3 +280,44 @@ def test_the_command_dry_run_says_what_it_would_delete(guichet_config: ConfigFol
     guichet_config.set_gateway(database={"url": guichet_database_url})
     output = _cli(guichet_config, "--dry-run")
     assert output.startswith("retention (would delete): 0 expired draft(s), 0 decided request(s)")
+
+
+# counters holding client addresses -------------------------------------------------------------------
+
+
+def _counters(app: Starlette, start: datetime) -> None:
+    """Refusals counted a year and a day apart, throttle counters three days and a minute old."""
+    with app.state.db.session() as session:
+        for when in (start - timedelta(days=400), start - timedelta(minutes=1)):
+            count_refusal(session, csrf_refused(ANONYMOUS, resource="POST /", origin="web 192.0.2.7"), now=when)
+        for key, when in (("filing-origin:192.0.2.7", start - timedelta(days=3)), ("address:192.0.2.8", start)):
+            throttle.take(session, key, limit=5, window=timedelta(minutes=10), now=when)
+
+
+def test_refusal_counts_past_the_audit_retention_are_pruned(app: Starlette) -> None:
+    start = datetime.now(UTC)
+    _counters(app, start)
+    report = run_retention(app.state.db, app.state.registry, now=start)
+    assert report.refusal_counts_deleted == 1
+    with app.state.db.session() as session:
+        [kept] = session.exec(select(RefusalCount)).all()
+    assert aware(kept.minute) == (start - timedelta(minutes=1)).replace(second=0, microsecond=0)
+
+
+def test_throttle_counters_long_over_are_pruned(app: Starlette) -> None:
+    start = datetime.now(UTC)
+    _counters(app, start)
+    report = run_retention(app.state.db, app.state.registry, now=start)
+    assert report.throttles_deleted == 1
+    with app.state.db.session() as session:
+        assert session.exec(select(LoginThrottle.key)).all() == ["address:192.0.2.8"]
+
+
+def test_a_dry_run_counts_the_counters_and_keeps_them(app: Starlette) -> None:
+    start = datetime.now(UTC)
+    _counters(app, start)
+    report = run_retention(app.state.db, app.state.registry, now=start, dry_run=True)
+    assert (report.refusal_counts_deleted, report.throttles_deleted) == (1, 1)
+    with app.state.db.session() as session:
+        assert len(session.exec(select(RefusalCount)).all()) == 2
+        assert len(session.exec(select(LoginThrottle)).all()) == 2

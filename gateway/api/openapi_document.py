@@ -179,6 +179,15 @@ SCHEMAS: dict[str, Any] = {
             "service": {"type": "string"},
             "status": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
+            "receipt_email": {
+                "type": "string",
+                "enum": ["queued", "withheld"],
+                "description": (
+                    "Whether a receipt was queued to the form's e-mail address, or withheld because too many went "
+                    "to that address or from this origin lately (the request is filed either way). Absent when "
+                    "there is no address, and on a replay."
+                ),
+            },
         },
     },
     "AuditEntry": {

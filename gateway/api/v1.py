@@ -23,7 +23,14 @@ from gateway.web.callers import file_from
 from gateway.web.errors import PageError, problem
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import commune_or_404, enabled_service_or_404, registry_of
-from gateway.web.openapi import IDEMPOTENCY_KEY, json_body, json_response, operation, problem_response
+from gateway.web.openapi import (
+    IDEMPOTENCY_KEY,
+    json_body,
+    json_response,
+    operation,
+    problem_response,
+    throttled_response,
+)
 
 PREFIX = "/api/v1"
 NOT_FOUND = problem_response("No such commune, or the commune does not offer this service.")
@@ -122,7 +129,9 @@ async def get_service(request: Request) -> Response:
     operationId="fileRequest",
     description=(
         "Send an `Idempotency-Key` header (at most 64 characters) to make retries safe: "
-        "the same key files one request and answers with it again."
+        "the same key files one request and answers with it again. Without an account, filings are limited "
+        "per origin (429), and the receipt to the form's e-mail address is mailed only within limits per "
+        "address and per origin: `receipt_email` says whether it was."
     ),
     parameters=[IDEMPOTENCY_KEY],
     requestBody=json_body("NewRequest"),
@@ -134,6 +143,10 @@ async def get_service(request: Request) -> Response:
         "413": problem_response("The body is too large."),
         "415": problem_response("The body is not JSON."),
         "422": problem_response("The form has errors; `errors` lists them field by field."),
+        "429": throttled_response(
+            "Too many requests filed without an account from this origin in a short time; nothing was stored. "
+            "`Retry-After` says when to try again."
+        ),
         "503": problem_response("The service is temporarily unavailable; nothing was stored."),
     },
 )
@@ -164,6 +177,8 @@ async def file_request_endpoint(request: Request) -> Response:
         "status": row.status,
         "created_at": row.created_at.isoformat(),
     }
+    if filed.receipt_mailed is not None:
+        body["receipt_email"] = "queued" if filed.receipt_mailed else "withheld"
     return JSONResponse(body, status_code=200 if filed.replayed else 201)
 
 

@@ -7,7 +7,9 @@ the first of its (kind, origin, minute) enters the audit log, saying that
 further ones that minute are counted, not logged. So the log grows by at
 most one entry per origin and minute, whatever is sent, and every refusal is
 still counted: :func:`refusal_totals` gives the counts a metrics endpoint
-(or ``guichet audit refusals``) reads.
+(or ``guichet audit refusals``) reads. The counters are kept as long as the
+audit log's entries (``audit.retention_months``): ``guichet retention run``
+prunes older minutes with :func:`prune_refusal_counts`.
 
 An IPv6 origin is counted by its /64 network, which one client holds whole.
 """
@@ -18,7 +20,7 @@ import ipaddress
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -69,3 +71,15 @@ def refusal_totals(session: Session, *, since: datetime | None = None) -> dict[s
     if since is not None:
         query = query.where(col(RefusalCount.minute) >= since)
     return {kind: int(total) for kind, total in session.exec(query).all()}
+
+
+def prune_refusal_counts(session: Session, *, before: datetime, dry_run: bool = False) -> int:
+    """Delete the counters of minutes before ``before``; how many rows (would) go.
+
+    They hold client addresses: kept no longer than the audit entries they stand beside.
+    """
+    old = col(RefusalCount.minute) < before
+    found = int(session.exec(select(func.count()).select_from(RefusalCount).where(old)).one())
+    if found and not dry_run:
+        session.execute(delete(RefusalCount).where(old))
+    return found

@@ -1,10 +1,16 @@
-"""Brute-force throttling of sign-in and second-factor attempts, with the counters in the database.
+"""Throttles with their counters in the database, so they hold across every gateway process.
 
-Counters are kept per account and per client address, so they hold across
-every gateway process. After ``LIMIT`` failures within ``WINDOW`` the key is
-locked for a delay that doubles with each further lock-out (capped), and the
-person is told how long to wait. Keys look like ``account:staff:12`` or
+Sign-in and second-factor attempts: counters are kept per account and per
+client address. After ``LIMIT`` failures within ``WINDOW`` the key is locked
+for a delay that doubles with each further lock-out (capped), and the person
+is told how long to wait. Keys look like ``account:staff:12`` or
 ``address:192.0.2.7``.
+
+Rates (:func:`take`): a fixed window per key, counted with one upsert, so two
+processes counting the same key at once never both start it — anonymous
+filings per origin and receipts to unverified addresses use it
+(:mod:`gateway.requests.abuse`), with keys of their own prefixes in the same
+table. :func:`prune` drops the rows whose window and lock are long over.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session
+from sqlalchemy import case
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, delete, or_, select
 
 from gateway.models import LoginThrottle
 from gateway.services import Localized
@@ -88,3 +96,46 @@ def succeed(session: Session, keys: list[str]) -> None:
 
 def _locked(row: LoginThrottle, now: datetime) -> bool:
     return row.locked_until is not None and _aware(row.locked_until) > now
+
+
+def take(session: Session, key: str, *, limit: int, window: timedelta, now: datetime | None = None) -> Locked | None:
+    """Count one use of ``key`` in its current window; past ``limit`` uses, the lock lasting to the window's end.
+
+    The window opens at the key's first use and lasts ``window``; the next use
+    after it opens a new one. Counted in the caller's transaction: rolled back
+    with it (a refused filing is not counted).
+    """
+    now = now or datetime.now(UTC)
+    started, used = col(LoginThrottle.window_started_at), col(LoginThrottle.failures)
+    expired = started <= now - window
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    upsert = (
+        insert(LoginThrottle)
+        .values(key=key, failures=1, window_started_at=now, locked_until=None)
+        .on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "failures": case((expired, 1), else_=used + 1),
+                "window_started_at": case((expired, now), else_=started),
+            },
+        )
+        .returning(used, started)
+    )
+    count, opened = session.execute(upsert).one()
+    if int(count) <= limit:
+        return None
+    return Locked(key, _aware(opened) + window)
+
+
+def prune(session: Session, *, before: datetime, dry_run: bool = False) -> int:
+    """Delete the counters whose window started before ``before`` and that hold no lock past it; how many (would) go.
+
+    They count nothing any more, and a key may name a client address: kept no longer than it serves.
+    """
+    stale = (col(LoginThrottle.window_started_at) < before) & or_(
+        col(LoginThrottle.locked_until).is_(None), col(LoginThrottle.locked_until) < before
+    )
+    found = len(session.exec(select(LoginThrottle.key).where(stale)).all())
+    if found and not dry_run:
+        session.exec(delete(LoginThrottle).where(stale))
+    return found

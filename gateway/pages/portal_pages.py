@@ -122,7 +122,13 @@ async def _submit(request: Request, rules: ServiceRules) -> Response:
         )
     assert filed.request is not None
     token = _receipts(request).dumps(
-        {"c": commune.slug, "s": key, "r": filed.request.reference, "t": filed.request.created_at.isoformat()}
+        {
+            "c": commune.slug,
+            "s": key,
+            "r": filed.request.reference,
+            "t": filed.request.created_at.isoformat(),
+            "m": filed.receipt_mailed,  # whether a receipt was mailed: the page says so, truthfully
+        }
     )
     return RedirectResponse(f"/{commune.slug}/{key}/recu?t={token}", status_code=303)
 
@@ -178,7 +184,13 @@ async def receipt_page(request: Request) -> Response:
     return render(
         request,
         "receipt.html",
-        {"commune": commune, "service": service, "reference": claims["r"], "received": received},
+        {
+            "commune": commune,
+            "service": service,
+            "reference": claims["r"],
+            "received": received,
+            "mailed": claims.get("m"),
+        },
     )
 
 

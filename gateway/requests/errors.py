@@ -15,6 +15,8 @@ class RequestError(Exception):
 
     status = 400
     problem_type = "urn:guichet:problem:request"
+    #: seconds to wait before trying again, sent as ``Retry-After`` when set
+    retry_after: int | None = None
 
     def __init__(self, reason: Localized) -> None:
         self.reason = reason
@@ -87,6 +89,26 @@ class ServiceNotOffered(RequestError):
                 f"The commune '{commune}' does not offer the service '{service}' online.",
             )
         )
+
+
+class TooManyFilings(RequestError):
+    """Too many filings without an account from one origin in the window: nothing was stored (429)."""
+
+    status = 429
+    problem_type = "urn:guichet:problem:too-many-filings"
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, -(-retry_after // 60))
+        plural = "s" if minutes > 1 else ""
+        super().__init__(
+            Localized(
+                f"Trop de demandes ont été déposées depuis votre connexion en peu de temps. Votre demande n'a pas "
+                f"été enregistrée : réessayez dans {minutes} minute{plural}, ou connectez-vous pour la déposer.",
+                f"Too many requests were filed from your connection in a short time. Your request was not "
+                f"recorded: try again in {minutes} minute{plural}, or sign in to file it.",
+            )
+        )
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(Exception):

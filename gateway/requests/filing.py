@@ -20,6 +20,7 @@ from sqlmodel import Session
 from gateway.db import Database
 from gateway.models import Attachment, RequestEvent, ServiceRequest
 from gateway.registry import Registry
+from gateway.requests.abuse import check_anonymous_filing, may_mail_receipt
 from gateway.requests.caller import Caller
 from gateway.requests.clock import now
 from gateway.requests.forms import check_form
@@ -68,11 +69,17 @@ class Submission:
 
 @dataclass(frozen=True)
 class Filed:
-    """The outcome of a filing: the stored request, or the errors that stopped it."""
+    """The outcome of a filing: the stored request, or the errors that stopped it.
+
+    ``receipt_mailed``: True when a receipt was queued, False when the limits on
+    unverified addresses withheld it (:mod:`gateway.requests.abuse`), None when
+    there was no address to mail (or the filing is a replay).
+    """
 
     request: ServiceRequest | None = None
     errors: Sequence[FieldError] = field(default_factory=tuple)
     replayed: bool = False
+    receipt_mailed: bool | None = None
 
 
 def file_request(db: Database, registry: Registry, rules: ServiceRules, caller: Caller, sent: Submission) -> Filed:
@@ -162,22 +169,24 @@ def _store(
         if existing is not None:
             return Filed(request=same_submission(existing, rules.key, answers=row.submission_fingerprint),
                          replayed=True)  # fmt: skip
+        check_anonymous_filing(session, registry.settings, caller, now())  # before anything is written
         row.status = "draft"
         store.add(row)
         assert row.id is not None
         for stored in files:
             session.add(Attachment(commune=row.commune, request_id=row.id, created_at=row.created_at,
                                    **dataclasses.asdict(stored)))  # fmt: skip
-        finalise(session, registry, rules, row, caller, created=True)
-        return Filed(request=row)
+        mailed = finalise(session, registry, rules, row, caller, created=True)
+        return Filed(request=row, receipt_mailed=mailed)
 
 
 def finalise(
     session: Session, registry: Registry, rules: ServiceRules, row: ServiceRequest, caller: Caller, *, created: bool
-) -> None:
+) -> bool | None:
     """Turn a stored draft into a submitted request: number, first state, plugin reaction, history, receipt.
 
-    Runs inside the caller's transaction; if the plugin raises, nothing of it is kept.
+    Runs inside the caller's transaction; if the plugin raises, nothing of it is kept. Returns whether a
+    receipt was queued (None: no address to send it to).
     """
     from gateway.requests.notices import RECEIPT, RECEIPT_ASSISTED, notify_citizen
 
@@ -210,5 +219,10 @@ def finalise(
     handle = plugin_handle(session, caller, row, definition)
     registry.hooks.all("guichet_request_submitted", only=rules.provided.plugin, request=handle, **rules.hook_args)
     receipt = RECEIPT_ASSISTED if row.filed_by_staff_id else RECEIPT
-    notify_citizen(session, registry.settings, rules.commune, definition, row, cause="receipt", message=receipt)
+    mailed = None
+    if row.notify_email:
+        mailed = may_mail_receipt(session, registry.settings, caller, row.notify_email, moment)
+    if mailed:
+        notify_citizen(session, registry.settings, rules.commune, definition, row, cause="receipt", message=receipt)
     session.flush()
+    return mailed

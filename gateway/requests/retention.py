@@ -9,7 +9,12 @@ machines at once):
   ``request.purge`` audit entry each, written in the deletion's transaction;
 - files in the attachment store that no row points to any more (an upload
   whose transaction failed, a crash between commit and file deletion), and
-  temporaries left by an interrupted save, once they are an hour old.
+  temporaries left by an interrupted save, once they are an hour old;
+- counters that hold client addresses: the anonymous refusal counts
+  (:mod:`gateway.audit.refusals`) once older than the audit log's retention
+  (``audit.retention_months``), and the throttle counters
+  (:mod:`gateway.identity.throttle`: sign-in failures, anonymous filings,
+  receipts) once their window and lock are :data:`THROTTLE_KEPT` in the past.
 
 Each request is deleted in its own short transaction that first re-reads it
 under a row lock (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the
@@ -24,7 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -32,7 +37,10 @@ from sqlmodel import Session, col, select
 from gateway.audit.builders import request_event
 from gateway.audit.events import SYSTEM
 from gateway.audit.log import record
+from gateway.audit.refusals import prune_refusal_counts
+from gateway.audit.retention import cutoff_for
 from gateway.db import Database
+from gateway.identity import throttle
 from gateway.models import Attachment, ServiceRequest
 from gateway.registry import Registry
 from gateway.requests.attachments import AttachmentStore
@@ -47,6 +55,8 @@ DRAFT_PURPOSE = "brouillon non déposé : durée de conservation échue"
 #: files younger than this may belong to an upload whose row is not committed yet
 GRACE_SECONDS = 3600
 TEMPORARY_PREFIX = ".tmp-"
+#: a throttle counter is dropped once its window started this long ago (windows and locks last a day at most)
+THROTTLE_KEPT = timedelta(days=2)
 
 
 @dataclass
@@ -56,6 +66,8 @@ class RetentionReport:
     files_deleted: int = 0
     orphans_deleted: int = 0
     temporaries_deleted: int = 0
+    refusal_counts_deleted: int = 0
+    throttles_deleted: int = 0
     dry_run: bool = False
 
     def __str__(self) -> str:
@@ -63,7 +75,8 @@ class RetentionReport:
         return (
             f"retention ({verb}): {self.drafts_deleted} expired draft(s), {self.requests_purged} decided request(s), "
             f"{self.files_deleted} attachment file(s), {self.orphans_deleted} orphan file(s), "
-            f"{self.temporaries_deleted} leftover temporary file(s)"
+            f"{self.temporaries_deleted} leftover temporary file(s), "
+            f"{self.refusal_counts_deleted} refusal counter(s), {self.throttles_deleted} throttle counter(s)"
         )
 
 
@@ -94,7 +107,18 @@ def run_retention(
             store.delete(name)
         report.files_deleted += len(names)
     _sweep_files(db, store, report, dry_run=dry_run)
+    _prune_counters(db, registry, moment, report, dry_run=dry_run)
     return report
+
+
+def _prune_counters(
+    db: Database, registry: Registry, moment: datetime, report: RetentionReport, *, dry_run: bool
+) -> None:
+    """Drop the refusal counts past the audit log's retention, and the throttle counters long over."""
+    refusals_before = cutoff_for(registry.settings.audit.retention_months, moment)
+    with db.session() as session:
+        report.refusal_counts_deleted += prune_refusal_counts(session, before=refusals_before, dry_run=dry_run)
+        report.throttles_deleted += throttle.prune(session, before=moment - THROTTLE_KEPT, dry_run=dry_run)
 
 
 def _due(db: Database, moment: datetime, batch: int) -> Iterator[_Due]:

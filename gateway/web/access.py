@@ -20,7 +20,7 @@ from gateway.identity.denials import Refused, denial_events
 from gateway.identity.principal import Principal
 from gateway.services import Localized
 from gateway.web.errors import error_response, problem, wants_problem
-from gateway.web.lookups import database_of, request_origin
+from gateway.web.lookups import database_of, registry_of, request_origin
 
 DENIED = Localized(
     "Votre compte n'a pas accès à cette page. Si vous pensez que c'est une erreur, adressez-vous à votre responsable.",
@@ -53,11 +53,13 @@ async def record_denial(
 ) -> None:
     """Every access-control denial enters the audit log, in a transaction of its own: one entry per commune concerned.
 
-    The resource is the door knocked on, ``<METHOD> <path>``, which says the action tried.
+    The resource is the door knocked on, ``<METHOD> <path>`` (clipped to the audit field's length), which
+    says the action tried. ``commune`` comes from the URL, so only an existing commune is named: an unknown
+    slug, however long, is refused all the same and recorded without it.
     """
     refused = Refused(role=role, resource=f"{request.method} {request.url.path}", origin=request_origin(request),
                       commune=commune, service=service)  # fmt: skip
-    events = denial_events(principal, refused)
+    events = denial_events(principal, refused, communes=registry_of(request).communes)
     db = database_of(request)
 
     def write() -> None:

@@ -77,6 +77,13 @@ MESSAGES: dict[int, tuple[Localized, Localized]] = {
             "What was sent contains a mistake. Correct it and try again.",
         ),
     ),
+    429: (
+        Localized("Trop de demandes", "Too many requests"),
+        Localized(
+            "Trop de demandes ont été envoyées en peu de temps. Patientez quelques minutes et réessayez.",
+            "Too many requests were sent in a short time. Wait a few minutes and try again.",
+        ),
+    ),
     500: (
         Localized("Erreur inattendue", "Unexpected error"),
         Localized(
@@ -216,11 +223,16 @@ async def request_error_handler(request: Request, exc: Exception) -> Response:
     from gateway.requests.errors import RequestError
 
     assert isinstance(exc, RequestError)
+    response: Response
     if wants_problem(request.scope):
         locale = choose_locale(request)
         title = MESSAGES.get(exc.status, MESSAGES[400])[0](locale)
-        return problem(exc.status, title, exc.reason(locale), type_=exc.problem_type)
-    return error_response(request, exc.status, detail=exc.reason)
+        response = problem(exc.status, title, exc.reason(locale), type_=exc.problem_type)
+    else:
+        response = error_response(request, exc.status, detail=exc.reason)
+    if exc.retry_after is not None:  # a limit reached (429): when to try again
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def upload_refused_handler(request: Request, exc: Exception) -> Response:

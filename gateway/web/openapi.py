@@ -31,6 +31,21 @@ def problem_response(description: str) -> dict[str, Any]:
     }
 
 
+#: the header a 429 or 503 answer carries: seconds to wait before trying again
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def throttled_response(description: str) -> dict[str, Any]:
+    """A 429: an RFC 9457 problem and the ``Retry-After`` header saying when to try again."""
+    return {**problem_response(description), "headers": RETRY_AFTER_HEADER}
+
+
 def _json_content(schema: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
 
