@@ -90,6 +90,15 @@ async def test_a_burst_of_page_filings_from_one_origin_gets_a_429_and_nothing_is
     assert stored(app) == 2
 
 
+async def test_a_page_filing_refused_for_the_burst_keeps_what_was_typed(make_app: Any) -> None:
+    app = make_app(anonymous_per_origin=1)
+    async with GuichetClient(app) as client:
+        assert (await client.submit(FORM, contact())).status_code == 303
+        refused = await client.submit(FORM, contact())
+    assert refused.status_code == 429
+    assert MESSAGE_MARK in refused.text and 'name="submission_key"' in refused.text
+
+
 async def test_a_burst_of_api_filings_from_one_origin_gets_a_429_problem_and_nothing_is_stored(make_app: Any) -> None:
     app = make_app(anonymous_per_origin=2)
     async with GuichetClient(app) as client:

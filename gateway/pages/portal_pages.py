@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from gateway.communes import Commune
 from gateway.identity.access import principal_of, require_citizen
 from gateway.pages.citizen_request_pages import start_page
+from gateway.requests.errors import TooManyFilings
 from gateway.requests.filing import Filed
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.rules import ServiceRules, rules_for
@@ -115,7 +116,13 @@ async def _submit(request: Request, rules: ServiceRules) -> Response:
     async with request.form() as form:
         raw = form_strings(form.items())
     submission_key = key_from_form(raw.pop("submission_key", ""))
-    filed: Filed = await file_from(request, rules, raw, submission_key=submission_key)
+    try:
+        filed: Filed = await file_from(request, rules, raw, submission_key=submission_key)
+    except TooManyFilings as refused:  # the form again, as typed, with the reason and when to try again
+        page = _form_page(request, commune, rules.definition, rules.form, raw,
+                          [FieldError("", refused.reason)], submission_key, status_code=429)  # fmt: skip
+        page.headers["Retry-After"] = str(refused.retry_after)
+        return page
     if filed.errors:
         return _form_page(
             request, commune, rules.definition, rules.form, raw, filed.errors, submission_key, status_code=422
