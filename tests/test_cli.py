@@ -17,7 +17,7 @@ from gateway.cli import main
 from gateway.db import Database
 from gateway.testing import ConfigFolder, migrate
 
-COMMANDS = [[], ["serve"], ["check"], ["db"], ["db", "upgrade"], ["db", "status"], ["plugins"], ["plugins", "list"],
+COMMANDS = [[], ["serve"], ["check"], ["db"], ["db", "upgrade"], ["db", "status"], ["db", "grant"], ["plugins"], ["plugins", "list"],
             ["communes"], ["communes", "list"], ["demo"], ["demo", "seed"]]  # fmt: skip
 
 
