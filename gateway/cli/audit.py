@@ -21,6 +21,7 @@ from gateway.audit.sealing import seal
 from gateway.audit.verify import verify_log
 from gateway.audit.verify_records import read_notes
 from gateway.cli.context import migrated_database, settings_of, signer_of
+from gateway.cli.witness import witness, witness_keygen
 from gateway.models import AuditEntry
 
 
@@ -189,3 +190,7 @@ def audit_refusals(ctx: click.Context, since: datetime | None, as_json: bool) ->
         click.echo(f"{kind}\t{count}")
     if not totals:
         click.echo("no refusal counted")
+
+
+audit.add_command(witness)
+audit.add_command(witness_keygen)
