@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from gateway.models import AuditPrune
 
-GUARDED = ("audit_entry", "audit_checkpoint", "audit_prune", "audit_tile")
+GUARDED = ("audit_entry", "audit_checkpoint", "audit_prune", "audit_tile", "audit_cosignature")
 
 
 def delete_prefix(session: Session, record: AuditPrune) -> None:
