@@ -20,9 +20,11 @@ Signing and checking use the ``cryptography`` library's Ed25519, as checkpoints 
 from __future__ import annotations
 
 import base64
+import os
 import re
 from dataclasses import dataclass
 from hashlib import sha256
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -35,7 +37,9 @@ __all__ = [
     "CosignatureVerifier",
     "cosigned_message",
     "generate_cosigner",
+    "load_witness_key",
     "parse_signature_lines",
+    "write_witness_key",
 ]
 
 COSIGNATURE_V1 = 0x04
@@ -235,3 +239,31 @@ def parse_signature_lines(text: str) -> list[NoteSignature]:
     # a note with a placeholder text reuses the strict signature-line reader
     _, signatures = split_note("x\n\n" + text)
     return signatures
+
+
+def load_witness_key(path: Path, name: str | None = None, *, create: bool = False) -> CosignatureSigner:
+    """The witness key stored in ``path``; with ``create`` (and a ``name``) a missing file is made, mode 0600."""
+    try:
+        signer = CosignatureSigner.from_text(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if not (create and name):
+            raise FileNotFoundError(f"witness key {path} does not exist (`guichet audit witness-keygen`)") from None
+        signer = generate_cosigner(name)
+        try:
+            write_witness_key(path, signer)
+        except FileExistsError:  # made meanwhile by another process: use that one
+            return load_witness_key(path, name)
+        return signer
+    except ValueError as error:
+        raise ValueError(f"witness key {path} is malformed: {error}") from None
+    if name is not None and signer.name != name:
+        raise ValueError(f"witness key {path} is for {signer.name!r}, not {name!r}")
+    return signer
+
+
+def write_witness_key(path: Path, signer: CosignatureSigner) -> None:
+    """Write a new key file readable by its owner only; never overwrite one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(signer.to_text() + "\n")

@@ -17,9 +17,10 @@ from gateway.audit.checkpoint import Verifier, generate_signer
 from gateway.audit.keys import verifiers_for
 from gateway.audit.refusals import refusal_totals
 from gateway.audit.retention import prune
-from gateway.audit.sealing import seal
+from gateway.audit.sealing import SealingPolicy, seal
 from gateway.audit.verify import verify_log
 from gateway.audit.verify_records import read_notes
+from gateway.audit.witnessing import sealing_round, witnesses_of
 from gateway.cli.context import migrated_database, settings_of, signer_of
 from gateway.cli.witness import witness, witness_keygen
 from gateway.models import AuditEntry
@@ -74,18 +75,29 @@ def audit_verify(ctx: click.Context, keys: tuple[str, ...], held_files: tuple[Pa
 
 @audit.command("checkpoint")
 @click.option(
-    "--every", type=click.IntRange(min=10), default=None, help="Keep sealing every N seconds (stop with Ctrl-C)."
+    "--every",
+    type=click.IntRange(min=10),
+    default=None,
+    help="Keep running: every N seconds, seal when [audit] checkpoint_every_* says one is due (stop with Ctrl-C).",
 )
 @click.pass_context
 def audit_checkpoint(ctx: click.Context, every: int | None) -> None:
-    """Seal a signed checkpoint of the log as it is now."""
+    """Seal a signed checkpoint of the log as it is now, and send it to the configured witnesses."""
     settings, database = migrated_database(ctx)
     signer = signer_of(settings)
-    minutes = settings.audit.max_checkpoint_age_minutes
-    heartbeat = timedelta(minutes=minutes / 2) if minutes else None
+    policy = SealingPolicy.from_settings(settings.audit)
+    try:
+        witnesses = witnesses_of(settings)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
     while True:
-        checkpoint = seal(database, signer, settings.audit_origin, heartbeat_after=heartbeat)
-        click.echo(checkpoint.note, nl=False)
+        checkpoint, outcomes = sealing_round(
+            database, signer, settings.audit_origin, policy, witnesses, force=every is None
+        )
+        if checkpoint is not None:
+            click.echo(checkpoint.note, nl=False)
+        for outcome in outcomes:
+            click.echo(f"witness {outcome.witness}: {outcome.message}", err=True)
         if every is None:
             return
         time.sleep(every)

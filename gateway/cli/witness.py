@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from gateway.audit.cosignature import generate_cosigner
-from gateway.witness.config import WitnessConfig, follow, load_witness_key, write_witness_key
+from gateway.audit.cosignature import generate_cosigner, load_witness_key, write_witness_key
+from gateway.witness.config import WitnessConfig, follow
 
 
 @click.command("witness")
