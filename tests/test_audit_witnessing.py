@@ -20,9 +20,7 @@ from gateway.audit.sealing import seal
 from gateway.audit.witnessing import Witness, witness_checkpoint
 from gateway.db import Database
 from gateway.models import AuditCheckpoint, AuditCosignature
-from gateway.witness.app import create_witness_app
-from gateway.witness.config import WitnessConfig, follow
-from tests.live_server import free_socket, serve
+from tests.witness_log import running_witness
 
 ORIGIN = "guichet.test/audit"
 
@@ -46,12 +44,7 @@ def db(guichet_database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def witness_url(tmp_path: Path, signer: Signer, cosigner: CosignatureSigner) -> Iterator[str]:
-    folder = tmp_path / "w"
-    logs = follow([signer.verifier().to_text()])
-    config = WitnessConfig(
-        signer=cosigner, logs=logs, state_file=folder / "witness.sqlite", reports_dir=folder / "reports"
-    )
-    with serve(create_witness_app(config), free_socket()) as url:
+    with running_witness(tmp_path / "w", signer.verifier(), cosigner) as url:
         yield url
 
 

@@ -1,12 +1,19 @@
-"""An in-memory log that signs checkpoints and writes add-checkpoint bodies, to talk to a witness in tests."""
+"""Talking to a witness in tests: an in-memory log that writes add-checkpoint bodies, a witness served for real."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from hashlib import sha256
+from pathlib import Path
 
-from gateway.audit.checkpoint import Checkpoint, Signer, generate_signer, sign_checkpoint
+from gateway.audit.checkpoint import Checkpoint, Signer, Verifier, generate_signer, sign_checkpoint
+from gateway.audit.cosignature import CosignatureSigner
 from gateway.audit.merkle import consistency_proof, leaf_hash, root
+from gateway.witness.app import create_witness_app
+from gateway.witness.config import WitnessConfig, follow
+from tests.live_server import free_socket, serve
 
 ORIGIN = "guichet.test/audit"
 
@@ -37,3 +44,12 @@ class MemoryLog:
 
 def bogus_hash(label: str) -> bytes:
     return sha256(label.encode()).digest()
+
+
+@contextmanager
+def running_witness(folder: Path, log_key: Verifier, cosigner: CosignatureSigner) -> Iterator[str]:
+    """A real witness following the log of ``log_key``, served by uvicorn on a free port; yields its URL."""
+    config = WitnessConfig(signer=cosigner, logs=follow([log_key.to_text()]), state_file=folder / "witness.sqlite",
+                           reports_dir=folder / "reports")  # fmt: skip
+    with serve(create_witness_app(config), free_socket()) as url:
+        yield url

@@ -176,3 +176,30 @@ def sealing_round(
     if checkpoint is None or not witnesses:
         return checkpoint, []
     return checkpoint, witness_checkpoint(db, checkpoint, witnesses)
+
+
+class WitnessUnavailable(RuntimeError):
+    """A witness's checkpoint of our log could not be fetched, or does not carry its valid cosignature."""
+
+
+def fetch_witnessed(url: str, origin: str, verifier: CosignatureVerifier | None, *, client: httpx.Client) -> str:
+    """The latest checkpoint of ``origin`` a witness holds (``GET <url>/checkpoint/<origin>``).
+
+    With the witness's ``verifier``, its cosignature must be on it and valid;
+    the gateway's own signature is checked by ``verify`` like any held checkpoint.
+    """
+    try:
+        response = client.get(f"{url.rstrip('/')}/checkpoint/{origin}")
+    except httpx.HTTPError as error:
+        raise WitnessUnavailable(f"witness {url} unreachable ({type(error).__name__})") from None
+    if response.status_code != 200:
+        raise WitnessUnavailable(f"witness {url} answered HTTP {response.status_code}: {response.text.strip()[:200]}")
+    note = response.text
+    if verifier is not None:
+        try:
+            found = verifier.find(note)
+        except NoteError as error:
+            raise WitnessUnavailable(f"witness {url} sent a malformed note: {error}") from None
+        if found is None:
+            raise WitnessUnavailable(f"witness {url}'s checkpoint carries no valid cosignature by {verifier.name}")
+    return note
