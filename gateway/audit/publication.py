@@ -55,3 +55,11 @@ def consistency(session: Session, old_size: int, new_size: int) -> list[bytes]:
         return consistency_proof(old_size, TiledLeaves(session, prefix, new_size))
     except ValueError:
         raise ProofUnavailable(f"the proof from {old_size} needs entries removed by retention") from None
+
+
+def recent_checkpoints(session: Session, limit: int = 10) -> list[tuple[AuditCheckpoint, list[AuditCosignature]]]:
+    """The newest checkpoints, each with the witnesses' cosignatures of it (for the auditor console)."""
+    statement = select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(limit)  # type: ignore[attr-defined]
+    checkpoints = list(session.scalars(statement))
+    found = cosignatures(session, [checkpoint.size for checkpoint in checkpoints])
+    return [(checkpoint, found[checkpoint.size]) for checkpoint in checkpoints]
