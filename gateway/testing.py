@@ -56,7 +56,12 @@ class ConfigFolder:
         self.set_gateway(
             storage={"data_dir": str(self.data_dir)},
             secret_key={"env": "GUICHET_TEST_UNSET_SECRET", "file": str(root / "secret"), "generate_if_missing": True},
-            audit={"signing_key_env": "GUICHET_TEST_UNSET_AUDIT_KEY", "signing_key_file": str(root / "audit-key")},
+            # no demo witnesses: they listen on fixed ports; a test that wants witnesses names its own
+            audit={
+                "signing_key_env": "GUICHET_TEST_UNSET_AUDIT_KEY",
+                "signing_key_file": str(root / "audit-key"),
+                "witnesses": [],
+            },
         )
 
     def read(self, relative: str) -> dict[str, Any]:

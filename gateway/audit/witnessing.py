@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from gateway.audit.checkpoint import NoteError, Signer, split_note
 from gateway.audit.cosignature import Cosignature, CosignatureVerifier, load_witness_key, parse_signature_lines
-from gateway.audit.publication import ProofUnavailable, consistency
+from gateway.audit.publication import ProofUnavailable, consistency, latest_checkpoint
 from gateway.audit.sealing import SealingPolicy, seal, seal_if_due
 from gateway.db import Database
 from gateway.models import AuditCheckpoint, AuditCosignature
@@ -83,11 +83,14 @@ def _verifier(settings: Settings, section: WitnessSection) -> CosignatureVerifie
 def witness_checkpoint(
     db: Database, checkpoint: AuditCheckpoint, witnesses: list[Witness], *, client: httpx.Client | None = None
 ) -> list[Outcome]:
-    """Send ``checkpoint`` to each witness that has not cosigned it yet; store the cosignatures that check out."""
+    """Send ``checkpoint`` to each witness that has not cosigned it yet; store the cosignatures that check out.
+
+    Returns one outcome per witness contacted (none for those that had cosigned it already).
+    """
     own = client is None
     http = client or httpx.Client(timeout=TIMEOUT_SECONDS)
     try:
-        outcomes = [_send(db, checkpoint, witness, http) for witness in witnesses]
+        outcomes = [outcome for witness in witnesses if (outcome := _send(db, checkpoint, witness, http))]
     finally:
         if own:
             http.close()
@@ -98,11 +101,11 @@ def witness_checkpoint(
     return outcomes
 
 
-def _send(db: Database, checkpoint: AuditCheckpoint, witness: Witness, http: httpx.Client) -> Outcome:
+def _send(db: Database, checkpoint: AuditCheckpoint, witness: Witness, http: httpx.Client) -> Outcome | None:
     with db.session(all_communes=True) as session:
         done = session.get(AuditCosignature, (checkpoint.size, witness.name))
         if done is not None:
-            return Outcome(witness.name, True, "already cosigned")
+            return None
         held = session.execute(
             select(func.max(_COSIGNATURE.c.size)).where(_COSIGNATURE.c.witness == witness.name)
         ).scalar_one()  # fmt: skip
@@ -168,14 +171,23 @@ def _keep(db: Database, checkpoint: AuditCheckpoint, witness: Witness, answer: s
 def sealing_round(
     db: Database, signer: Signer, origin: str, policy: SealingPolicy, witnesses: list[Witness], *, force: bool = False
 ) -> tuple[AuditCheckpoint | None, list[Outcome]]:
-    """Seal a checkpoint if one is due (or ``force``), then send it to the witnesses, outside its transaction."""
+    """Seal a checkpoint if one is due (or ``force``); then send the latest to the witnesses that lack it.
+
+    Returns the new checkpoint (None if none was due) and what each witness
+    contacted made of it. A checkpoint sealed elsewhere (export, retention, the
+    demo's seeding), or one a witness could not cosign last time, is sent here.
+    """
     if force:
         checkpoint: AuditCheckpoint | None = seal(db, signer, origin, heartbeat_after=policy.heartbeat_after)
     else:
         checkpoint = seal_if_due(db, signer, origin, policy)
-    if checkpoint is None or not witnesses:
+    if not witnesses:
         return checkpoint, []
-    return checkpoint, witness_checkpoint(db, checkpoint, witnesses)
+    latest = checkpoint
+    if latest is None:
+        with db.session(all_communes=True) as session:
+            latest = latest_checkpoint(session)
+    return checkpoint, witness_checkpoint(db, latest, witnesses) if latest is not None else []
 
 
 class WitnessUnavailable(RuntimeError):
