@@ -16,8 +16,8 @@ from gateway.audit.cosignature import Cosignature, CosignatureSigner, generate_c
 from gateway.audit.events import AuditEvent
 from gateway.audit.log import record
 from gateway.audit.merkle import root
-from gateway.audit.sealing import seal
-from gateway.audit.witnessing import Witness, witness_checkpoint
+from gateway.audit.sealing import SealingPolicy, seal
+from gateway.audit.witnessing import Witness, sealing_round, witness_checkpoint
 from gateway.db import Database
 from gateway.models import AuditCheckpoint, AuditCosignature
 from tests.witness_log import running_witness
@@ -146,3 +146,12 @@ def test_cosignatures_are_append_only(db: Database, signer: Signer, witness: Wit
     witness_checkpoint(db, seal(db, signer, ORIGIN), [witness])
     with pytest.raises(DatabaseError, match="append-only"), db.engine.begin() as connection:
         connection.execute(text(statement))
+
+
+def test_a_sealing_round_sends_a_checkpoint_sealed_elsewhere(db: Database, signer: Signer, witness: Witness) -> None:
+    grow(db, 3)
+    seal(db, signer, ORIGIN)  # as an export or the demo's seeding would, without witnesses
+    nothing_due = SealingPolicy(every_entries=0, every=None, heartbeat_after=None)
+    checkpoint, [outcome] = sealing_round(db, signer, ORIGIN, nothing_due, [witness])
+    assert checkpoint is None and outcome.cosigned
+    assert sealing_round(db, signer, ORIGIN, nothing_due, [witness]) == (None, [])
