@@ -9,9 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from click.testing import CliRunner
 
 from gateway.audit.checkpoint import generate_signer, split_note
 from gateway.audit.cosignature import Cosignature, CosignatureSigner, generate_cosigner, parse_signature_lines
+from gateway.cli import main
 from gateway.witness.app import create_witness_app
 from gateway.witness.config import WitnessConfig, follow
 from tests.witness_log import ORIGIN, MemoryLog, bogus_hash
@@ -160,3 +162,36 @@ async def test_state_survives_a_restart(tmp_path: Path, log: MemoryLog, cosigner
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://w") as client:
             answer = await client.post("/add-checkpoint", content=log.body(0))
         assert answer.status_code == expected
+
+
+async def test_oversized_submission_gets_413(witness: httpx.AsyncClient) -> None:
+    answer = await witness.post("/add-checkpoint", content=b"old 0\n" + b"A" * 70_000)
+    assert answer.status_code == 413
+
+
+async def test_the_witness_publishes_its_verifier_key(witness: httpx.AsyncClient, cosigner: CosignatureSigner) -> None:
+    answer = await witness.get("/key")
+    assert answer.text.strip() == cosigner.verifier().to_text()
+
+
+async def test_add_checkpoint_is_post_only(witness: httpx.AsyncClient) -> None:
+    assert (await witness.get("/add-checkpoint")).status_code == 405
+
+
+async def test_latest_of_a_log_not_followed_is_404(witness: httpx.AsyncClient) -> None:
+    assert (await witness.get("/checkpoint/elsewhere.test/log")).status_code == 404
+
+
+def test_keygen_writes_a_private_key_file_and_prints_the_verifier_key(tmp_path: Path) -> None:
+    key_file = tmp_path / "witness.key"
+    result = CliRunner().invoke(main, ["audit", "witness-keygen", "temoin.test", "-o", str(key_file)])
+    assert result.exit_code == 0
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert CosignatureSigner.from_text(key_file.read_text()).verifier().to_text() == result.output.strip()
+
+
+def test_keygen_never_overwrites_a_key(tmp_path: Path) -> None:
+    key_file = tmp_path / "witness.key"
+    key_file.write_text("kept")
+    result = CliRunner().invoke(main, ["audit", "witness-keygen", "temoin.test", "-o", str(key_file)])
+    assert result.exit_code == 1 and key_file.read_text() == "kept"
