@@ -107,3 +107,25 @@ async def test_bad_sizes_are_problems(
     answer = await client.get("/api/v1/audit/consistency", params=params)
     assert answer.status_code == status
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_public_page_shows_the_checkpoint_and_its_witnesses_to_anyone(
+    app: Starlette, client: GuichetClient
+) -> None:
+    add_entries(app, 3)
+    checkpoint = sealed(app)
+    line = generate_cosigner("witness.test/w1").cosign(checkpoint.note.split("\n\n")[0] + "\n", 1).line()
+    with app.state.db.session() as session:
+        session.add(AuditCosignature(size=3, witness="temoin-corbas", line=line,
+                                     cosigned_at=datetime(2026, 12, 3, 12, 0, tzinfo=UTC),
+                                     created_at=datetime.now(UTC)))  # fmt: skip
+    page = await client.get("/audit/transparence")
+    assert page.status_code == 200
+    assert "Le journal comptait 3 entrées" in page.text
+    assert "Contresigné par temoin-corbas le 2026-12-03 12:00:00" in page.text
+
+
+async def test_public_page_before_any_checkpoint_says_so_in_english(client: GuichetClient) -> None:
+    page = await client.get("/audit/transparence", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert "No checkpoint sealed yet." in page.text

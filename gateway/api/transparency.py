@@ -2,8 +2,8 @@
 
 Public, with no personal data in any answer (sizes and hashes only), so that
 witnesses, auditors and anyone else can hold the log to what it signed
-(docs/audit_format.md §10). Registered by the default plugin
-:mod:`gateway.builtin.audit_console`.
+(docs/audit_format.md §10). Its page twin is :mod:`gateway.pages.transparency_pages`;
+both are registered by the default plugin :mod:`gateway.builtin.audit_console`.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.audit.keys import NoSigningKey, signer_for
-from gateway.audit.publication import ProofUnavailable, consistency, latest_checkpoint, witnessed_note
+from gateway.audit.publication import ProofUnavailable, consistency, latest_checkpoint
 from gateway.services import Localized
 from gateway.web.errors import PageError
-from gateway.web.lookups import registry_of
 from gateway.web.numbers import BIGINT_MAX, integer_parameter
 from gateway.web.openapi import json_response, operation, problem_response, text_response
+from gateway.web.transparency import published_checkpoint, verifier_key_text
 
 NOTE_TYPE = "text/plain; charset=utf-8"
 _SIZE = {"type": "integer", "minimum": 0, "maximum": BIGINT_MAX}
@@ -36,17 +35,10 @@ _NEW = {**_SIZE, "description": "Default: the size of the latest checkpoint."}
     },
 )
 async def checkpoint(request: Request) -> Response:
-    db = request.app.state.db
-
-    def load() -> str | None:
-        with db.session(all_communes=True) as session:
-            latest = latest_checkpoint(session)
-            return witnessed_note(session, latest) if latest else None
-
-    note = await db.run(load)
-    if note is None:
+    published = await published_checkpoint(request)
+    if published is None:
         raise PageError(404, Localized("Aucun point de contrôle scellé.", "No checkpoint sealed yet."))
-    return Response(note, media_type=NOTE_TYPE)
+    return Response(published.note, media_type=NOTE_TYPE)
 
 
 @operation(
@@ -58,10 +50,9 @@ async def checkpoint(request: Request) -> Response:
     },
 )
 async def verifier_key(request: Request) -> Response:
-    try:
-        key = signer_for(registry_of(request).settings).verifier().to_text()
-    except NoSigningKey:
-        raise PageError(404, Localized("Aucune clé de signature configurée.", "No signing key configured.")) from None
+    key = verifier_key_text(request)
+    if key is None:
+        raise PageError(404, Localized("Aucune clé de signature configurée.", "No signing key configured."))
     return Response(key + "\n", media_type=NOTE_TYPE)
 
 

@@ -36,11 +36,6 @@ def cosignatures(session: Session, sizes: list[int]) -> dict[int, list[AuditCosi
     return found
 
 
-def witnessed_note(session: Session, checkpoint: AuditCheckpoint) -> str:
-    """The checkpoint's signed note with the witnesses' cosignature lines appended (one note, several signers)."""
-    return checkpoint.note + "".join(row.line for row in cosignatures(session, [checkpoint.size])[checkpoint.size])
-
-
 def consistency(session: Session, old_size: int, new_size: int) -> list[bytes]:
     """The RFC 9162 consistency proof from ``old_size`` to ``new_size``, read from the stored tiles."""
     if old_size > new_size:

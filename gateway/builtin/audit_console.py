@@ -6,9 +6,9 @@ from starlette.routing import BaseRoute
 
 from gateway import hookimpl
 from gateway.api import audit_log, transparency
-from gateway.pages import audit_log_pages
+from gateway.pages import audit_log_pages, transparency_pages
 
 
 @hookimpl
 def guichet_routes() -> list[BaseRoute]:
-    return [*audit_log_pages.routes(), *audit_log.routes(), *transparency.routes()]
+    return [*audit_log_pages.routes(), *audit_log.routes(), *transparency_pages.routes(), *transparency.routes()]
