@@ -195,3 +195,9 @@ def test_keygen_never_overwrites_a_key(tmp_path: Path) -> None:
     key_file.write_text("kept")
     result = CliRunner().invoke(main, ["audit", "witness-keygen", "temoin.test", "-o", str(key_file)])
     assert result.exit_code == 1 and key_file.read_text() == "kept"
+
+
+def test_a_log_is_followed_under_its_key_name_or_the_origin_given() -> None:
+    key = generate_signer("guichet.test/audit").verifier().to_text()
+    assert list(follow([key])) == ["guichet.test/audit"]
+    assert list(follow([f"other.test/log {key}"])) == ["other.test/log"]

@@ -21,7 +21,14 @@ from gateway.witness.config import WitnessConfig, follow
     type=click.Path(dir_okay=False, path_type=Path),
     help="The witness's signing key (`guichet audit witness-keygen`).",
 )
-@click.option("--log", "logs", multiple=True, required=True, help="Verifier key of a log to follow (repeatable).")
+@click.option(
+    "--log",
+    "logs",
+    multiple=True,
+    required=True,
+    help="A log to follow: its verifier key, or '<origin> <verifier key>' when the origin is not the key's name "
+    "(repeatable).",
+)
 @click.option(
     "--data-dir",
     required=True,

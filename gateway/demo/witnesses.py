@@ -33,7 +33,7 @@ SEALING_SECONDS = 30
 
 def start_demo_witnesses(settings: Settings) -> list[str]:
     """Serve each demo witness from a daemon thread; the names of those started."""
-    log_key = signer_for(settings).verifier().to_text()
+    log = f"{settings.audit_origin} {signer_for(settings).verifier().to_text()}"
     started = []
     for section in settings.audit.witnesses:
         if not section.demo:
@@ -42,7 +42,7 @@ def start_demo_witnesses(settings: Settings) -> list[str]:
         signer = load_witness_key(
             demo_witness_key_path(settings, section.name), witness_key_name(section.name), create=True
         )
-        config = WitnessConfig(signer, follow([log_key]), folder / "witness.sqlite", folder / "reports")
+        config = WitnessConfig(signer, follow([log]), folder / "witness.sqlite", folder / "reports")
         address = urlsplit(section.url)
         server = uvicorn.Server(
             uvicorn.Config(

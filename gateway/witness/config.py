@@ -22,10 +22,16 @@ class WitnessConfig:
     max_body_bytes: int = field(default=64 * 1024)
 
 
-def follow(keys: Iterable[str]) -> dict[str, tuple[Verifier, ...]]:
-    """The logs named by their verifier keys: a log's origin is its key's name (as for Guichet's checkpoints)."""
-    logs: dict[str, tuple[Verifier, ...]] = {}
-    for text in keys:
-        verifier = Verifier.from_text(text.strip())
-        logs[verifier.name] = (*logs.get(verifier.name, ()), verifier)
-    return logs
+def follow(logs: Iterable[str]) -> dict[str, tuple[Verifier, ...]]:
+    """The logs to follow, each ``<verifier key>`` or ``<origin> <verifier key>``.
+
+    Without an origin, the log's origin is its key's name, as for Guichet's
+    checkpoints and most C2SP logs. A log may have several keys (a rotation).
+    """
+    followed: dict[str, tuple[Verifier, ...]] = {}
+    for text in logs:
+        origin, _, key = text.strip().rpartition(" ")
+        verifier = Verifier.from_text(key)
+        origin = origin.strip() or verifier.name
+        followed[origin] = (*followed.get(origin, ()), verifier)
+    return followed
