@@ -111,8 +111,11 @@ def _send(db: Database, checkpoint: AuditCheckpoint, witness: Witness, http: htt
         ).scalar_one()  # fmt: skip
     old = held or 0
     for _attempt in range(2):
+        submission = _submission(db, old, checkpoint)
+        if submission is None:
+            return Outcome(witness.name, False, f"no consistency proof from size {old}: those entries were pruned")
         try:
-            response = http.post(f"{witness.url}/add-checkpoint", content=_submission(db, old, checkpoint),
+            response = http.post(f"{witness.url}/add-checkpoint", content=submission,
                                  headers={"Content-Type": "text/plain; charset=utf-8"})  # fmt: skip
         except httpx.HTTPError as error:
             return Outcome(witness.name, False, f"unreachable ({type(error).__name__})")
@@ -128,15 +131,19 @@ def _send(db: Database, checkpoint: AuditCheckpoint, witness: Witness, http: htt
     return Outcome(witness.name, False, "the witness's size changed twice")
 
 
-def _submission(db: Database, old: int, checkpoint: AuditCheckpoint) -> str:
-    """``old <size>``, the proof lines, a blank line, the checkpoint (no proof for a witness ahead of us)."""
+def _submission(db: Database, old: int, checkpoint: AuditCheckpoint) -> str | None:
+    """``old <size>``, the proof lines, a blank line, the checkpoint (no proof for a witness ahead of us).
+
+    None when the proof cannot be made (it needs entries retention removed):
+    sending a wrong one would have the witness report an inconsistency.
+    """
     proof: list[bytes] = []
     if old <= checkpoint.size:
         with db.session(all_communes=True) as session:
             try:
                 proof = consistency(session, old, checkpoint.size)
             except ProofUnavailable:
-                proof = []
+                return None
     lines = "".join(base64.b64encode(node).decode("ascii") + "\n" for node in proof)
     return f"old {old}\n{lines}\n{checkpoint.note}"
 
