@@ -88,6 +88,20 @@ def test_tail_changed_after_the_last_local_checkpoint_is_caught(db: Database, si
     assert (findings[-1].kind, findings[-1].seq) == ("checkpoint", 8)
 
 
+def test_tail_deleted_and_renumbered_is_caught(db: Database, signer: Signer, witness: Witness) -> None:
+    entries = read_log(db)
+    forge_log(db, entries[:9] + entries[10:])
+    findings = verify(db, signer, witness).findings
+    assert (findings[-1].kind, findings[-1].seq) == ("truncated", 11)
+
+
+def test_tail_inserted_into_is_caught(db: Database, signer: Signer, witness: Witness) -> None:
+    entries = read_log(db)
+    forge_log(db, [*entries[:10], {**entries[9], "resource": "request/forged"}, *entries[10:]])
+    findings = verify(db, signer, witness).findings
+    assert (findings[-1].kind, findings[-1].seq) == ("checkpoint", 8)
+
+
 def test_tail_truncated_with_the_head_rewritten_is_caught(db: Database, signer: Signer, witness: Witness) -> None:
     forge_log(db, read_log(db)[:9])
     findings = verify(db, signer, witness).findings
@@ -119,3 +133,12 @@ def test_cli_verify_fails_against_a_witness_holding_a_checkpoint_the_database_lo
         result = runner.invoke(main, ["--config", str(config.path), "audit", "verify", "--witness", url])
     assert result.exit_code == 1
     assert "the database lacks checkpoint" in result.output
+
+
+def test_cli_verify_fails_when_the_witness_cannot_be_reached(config: ConfigFolder) -> None:
+    migrate(f"sqlite:///{config.data_dir / 'guichet.db'}")
+    result = CliRunner().invoke(
+        main, ["--config", str(config.path), "audit", "verify", "--witness", "http://127.0.0.1:9"]
+    )
+    assert result.exit_code == 1
+    assert "unreachable" in result.output
