@@ -79,8 +79,39 @@ class PluginsSection(_Strict):
     blocked: tuple[str, ...] = ()
 
 
+class WitnessSection(_Strict):
+    """A witness the gateway sends each new checkpoint to (C2SP tlog-witness), and whose cosignature it keeps."""
+
+    #: a short label, stored with its cosignatures and shown in the auditor console
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    #: the witness's address; add-checkpoint is POSTed to <url>/add-checkpoint
+    url: str
+    #: the witness's verifier key, <name>+<key id>+<base64(0x04 || key)> (`guichet audit witness-keygen` prints it)
+    key: str | None = Field(default=None, pattern=r"^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}$")
+    #: or a file holding that key (relative to this folder)
+    key_file: str | None = None
+    #: demo only: `guichet serve` runs this witness itself on the url's port, its key made under storage.data_dir
+    demo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an absolute http:// or https:// address")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_key(self) -> WitnessSection:
+        if self.demo and (self.key or self.key_file):
+            raise ValueError("a demo witness makes its own key: give neither key nor key_file")
+        if not self.demo and (self.key is None) == (self.key_file is None):
+            raise ValueError("give the witness's verifier key as key or as key_file (one of them)")
+        return self
+
+
 class AuditSection(_Strict):
-    """The audit log: how long entries are kept and which key seals checkpoints."""
+    """The audit log: how long entries are kept, which key seals checkpoints, how often, and who witnesses them."""
 
     retention_months: int = Field(default=12, ge=1, le=36)
     #: required above 12 months (CNIL: 6 to 12 months unless a documented reason)
@@ -96,11 +127,23 @@ class AuditSection(_Strict):
     #: `guichet audit verify` fails when the newest sealed entry is older than this (0: no limit);
     #: `guichet audit checkpoint --every` keeps a quiet log fresh with a heartbeat entry
     max_checkpoint_age_minutes: int = Field(default=1440, ge=0, le=525_600)
+    #: `guichet audit checkpoint --every` seals once this many entries came since the last seal (0: never by count)
+    checkpoint_every_entries: int = Field(default=1000, ge=0, le=100_000_000)
+    #: ... or once the last checkpoint is this old and entries came since (0: never by age)
+    checkpoint_every_minutes: int = Field(default=60, ge=0, le=525_600)
+    #: witnesses each new checkpoint is sent to, for their cosignatures
+    witnesses: tuple[WitnessSection, ...] = ()
 
     @model_validator(mode="after")
-    def _reason_for_long_retention(self) -> AuditSection:
+    def _coherent(self) -> AuditSection:
         if self.retention_months > 12 and not self.retention_reason:
             raise ValueError("retention_months above 12 needs a retention_reason")
+        limit, every = self.max_checkpoint_age_minutes, self.checkpoint_every_minutes
+        if limit and every > limit:
+            raise ValueError(f"checkpoint_every_minutes ({every}) must not exceed max_checkpoint_age_minutes "
+                             f"({limit}): verify would find the log stale between two seals")  # fmt: skip
+        if len({witness.name for witness in self.witnesses}) != len(self.witnesses):
+            raise ValueError("two witnesses share a name")
         return self
 
 
@@ -386,6 +429,7 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
         raw.setdefault("gateway", {})["public_base_url"] = os.environ[PUBLIC_BASE_URL_ENV]
     gateway_file = _validate(GatewayFile, raw, gateway_path)
     _check_demo_identity(gateway_file, gateway_path)
+    _check_demo_witnesses(gateway_file, gateway_path)
     data_dir = (config_dir / gateway_file.storage.data_dir).resolve()
     database_url = _database_url(gateway_file, data_dir)
     communes, files = _load_communes(config_dir / "communes")
@@ -439,6 +483,17 @@ def _check_identity_providers(
                 path,
                 f"{key}.client_secret_env",
                 f"the environment variable {provider.client_secret_env} (the client secret) is not set",
+            )
+
+
+def _check_demo_witnesses(gateway_file: GatewayFile, gateway_path: Path) -> None:
+    """A demo witness is run by the gateway itself, with a key it makes: only in a demo, on loopback."""
+    for index, witness in enumerate(gateway_file.audit.witnesses):
+        if witness.demo and not (gateway_file.gateway.demo and is_loopback(witness.url)):
+            raise ConfigError(
+                gateway_path,
+                f"audit.witnesses.{index}.demo",
+                "only allowed when gateway.demo = true and the witness's url is a loopback address",
             )
 
 

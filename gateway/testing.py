@@ -56,7 +56,12 @@ class ConfigFolder:
         self.set_gateway(
             storage={"data_dir": str(self.data_dir)},
             secret_key={"env": "GUICHET_TEST_UNSET_SECRET", "file": str(root / "secret"), "generate_if_missing": True},
-            audit={"signing_key_env": "GUICHET_TEST_UNSET_AUDIT_KEY", "signing_key_file": str(root / "audit-key")},
+            # no demo witnesses: they listen on fixed ports; a test that wants witnesses names its own
+            audit={
+                "signing_key_env": "GUICHET_TEST_UNSET_AUDIT_KEY",
+                "signing_key_file": str(root / "audit-key"),
+                "witnesses": [],
+            },
             # every test client files from one address, many times over: the limits are out of the way unless a
             # test sets them (tests/test_filing_limits.py)
             filing_limits={
@@ -128,6 +133,8 @@ def _toml_value(value: Any) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):  # an inline table, e.g. in an array of tables
+        return "{" + ", ".join(f"{_toml_key(key)} = {_toml_value(item)}" for key, item in value.items()) + "}"
     raise TypeError(f"cannot write {value!r} as TOML")
 
 

@@ -6,18 +6,20 @@ import base64
 import csv
 import io
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest_asyncio
 from sqlalchemy import select
 from starlette.applications import Starlette
 
 from gateway.audit.checkpoint import verify_note
+from gateway.audit.cosignature import generate_cosigner
 from gateway.audit.events import AuditEvent, pseudonym
 from gateway.audit.keys import signer_for
 from gateway.audit.log import record
 from gateway.audit.merkle import leaf_hash, verify_inclusion
 from gateway.audit.sealing import seal
-from gateway.models import AuditEntry
+from gateway.models import AuditCosignature, AuditEntry
 from gateway.testing import ConfigFolder, GuichetClient, sign_in_citizen, sign_in_staff
 
 EMAIL = "camille@example.org"
@@ -171,3 +173,18 @@ async def test_api_token_with_the_auditor_scope_can_search(client: GuichetClient
         answer = await machine.get("/api/v1/audit/entries", params={"commune": "corbas"},
                                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     assert answer.status_code == 200 and len(answer.json()["entries"]) == 2
+
+
+async def test_console_shows_which_witnesses_cosigned_which_checkpoint(app: Starlette, client: GuichetClient) -> None:
+    settings = app.state.registry.settings
+    checkpoint = seal(app.state.db, signer_for(settings), settings.audit_origin)
+    witness = generate_cosigner("witness.test/w1")
+    line = witness.cosign(checkpoint.note.split("\n\n")[0] + "\n", 1_764_763_200).line()
+    with app.state.db.session() as session:
+        session.add(AuditCosignature(size=checkpoint.size, witness="temoin-corbas", line=line,
+                                     cosigned_at=datetime(2025, 12, 3, 12, 0, tzinfo=UTC),
+                                     created_at=datetime.now(UTC)))  # fmt: skip
+    await sign_in_staff(client, "alex.auditor", "auditor")
+    page = await client.get("/audit")
+    assert "Points de contrôle et témoins" in page.text
+    assert "temoin-corbas, le 2025-12-03 12:00:00" in page.text

@@ -17,8 +17,8 @@ from gateway.cli import main
 from gateway.db import Database
 from gateway.testing import ConfigFolder, migrate
 
-COMMANDS = [[], ["serve"], ["check"], ["db"], ["db", "upgrade"], ["db", "status"], ["db", "grant"], ["plugins"], ["plugins", "list"],
-            ["communes"], ["communes", "list"], ["demo"], ["demo", "seed"]]  # fmt: skip
+COMMANDS = [[], ["serve"], ["check"], ["db"], ["db", "upgrade"], ["db", "status"], ["db", "grant"], ["plugins"],
+            ["plugins", "list"], ["communes"], ["communes", "list"], ["demo"], ["demo", "seed"]]  # fmt: skip
 
 
 def run(config: ConfigFolder, *args: str) -> Result:

@@ -214,6 +214,15 @@ SCHEMAS: dict[str, Any] = {
         "required": ["entries"],
         "properties": {"entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}}},
     },
+    "ConsistencyProof": {
+        "type": "object",
+        "required": ["old_size", "new_size", "proof"],
+        "properties": {
+            "old_size": {"type": "integer", "minimum": 0},
+            "new_size": {"type": "integer", "minimum": 0},
+            "proof": {"type": "array", "items": {"type": "string", "description": "a base64 SHA-256 hash"}},
+        },
+    },
     "AuditEntryProof": {
         "type": "object",
         "required": ["entry", "text"],

@@ -23,7 +23,7 @@ from gateway.models import AuditPrune
 
 _PREPARER = postgresql.dialect().identifier_preparer  # type: ignore[no-untyped-call]
 
-GUARDED = ("audit_entry", "audit_checkpoint", "audit_prune", "audit_tile")
+GUARDED = ("audit_entry", "audit_checkpoint", "audit_prune", "audit_tile", "audit_cosignature")
 
 
 def delete_prefix(session: Session, record: AuditPrune) -> None:

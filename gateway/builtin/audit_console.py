@@ -1,14 +1,14 @@
-"""The auditor console and the audit log's API, registered as a default plugin."""
+"""The auditor console, the audit log's API and its public transparency endpoints, registered as a default plugin."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
 from gateway import hookimpl
-from gateway.api import audit_log
-from gateway.pages import audit_log_pages
+from gateway.api import audit_log, transparency
+from gateway.pages import audit_log_pages, transparency_pages
 
 
 @hookimpl
 def guichet_routes() -> list[BaseRoute]:
-    return [*audit_log_pages.routes(), *audit_log.routes()]
+    return [*audit_log_pages.routes(), *audit_log.routes(), *transparency_pages.routes(), *transparency.routes()]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+import httpx
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -17,11 +18,14 @@ from gateway.audit.checkpoint import Verifier, generate_signer
 from gateway.audit.keys import verifiers_for
 from gateway.audit.refusals import refusal_totals
 from gateway.audit.retention import prune
-from gateway.audit.sealing import seal
+from gateway.audit.sealing import SealingPolicy, seal
 from gateway.audit.verify import verify_log
 from gateway.audit.verify_records import read_notes
+from gateway.audit.witnessing import WitnessUnavailable, fetch_witnessed, sealing_round, witnesses_of
 from gateway.cli.context import migrated_database, settings_of, signer_of
+from gateway.cli.witness import witness, witness_keygen
 from gateway.models import AuditEntry
+from gateway.settings import Settings
 
 
 @click.group()
@@ -38,12 +42,22 @@ def audit() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File of checkpoint notes kept outside the database, one after another (repeatable).",
 )
+@click.option(
+    "--witness",
+    "witness_urls",
+    multiple=True,
+    help="Address of a witness whose latest checkpoint of this log the database must hold (repeatable); "
+    "the cosignature is checked when it is one of [audit] witnesses.",
+)
 @click.pass_context
-def audit_verify(ctx: click.Context, keys: tuple[str, ...], held_files: tuple[Path, ...]) -> None:
+def audit_verify(
+    ctx: click.Context, keys: tuple[str, ...], held_files: tuple[Path, ...], witness_urls: tuple[str, ...]
+) -> None:
     """Recompute the whole log; name the first entry or record modified, deleted, inserted or reordered (exit 1)."""
     settings, database = migrated_database(ctx)
     verifiers = verifiers_for(settings, keys)
     held = [note for path in held_files for note in read_notes(path.read_text(encoding="utf-8"))]
+    held += held_by_witnesses(settings, witness_urls)
     minutes = settings.audit.max_checkpoint_age_minutes
     with database.engine.connect() as connection:
         total = connection.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
@@ -71,20 +85,52 @@ def audit_verify(ctx: click.Context, keys: tuple[str, ...], held_files: tuple[Pa
     )
 
 
+def held_by_witnesses(settings: Settings, urls: tuple[str, ...]) -> list[str]:
+    """Each witness's latest checkpoint of this log; one that cannot be had fails the verification."""
+    if not urls:
+        return []
+    try:
+        known = {witness.url: witness.verifier for witness in witnesses_of(settings)}
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    notes = []
+    with httpx.Client(timeout=10) as client:
+        for url in urls:
+            verifier = known.get(url.rstrip("/"))
+            if verifier is None:
+                click.echo(f"note: {url} is not one of [audit] witnesses: its cosignature is not checked", err=True)
+            try:
+                notes.append(fetch_witnessed(url, settings.audit_origin, verifier, client=client))
+            except WitnessUnavailable as error:
+                raise click.ClickException(f"audit log NOT verified: {error}") from None
+    return notes
+
+
 @audit.command("checkpoint")
 @click.option(
-    "--every", type=click.IntRange(min=10), default=None, help="Keep sealing every N seconds (stop with Ctrl-C)."
+    "--every",
+    type=click.IntRange(min=10),
+    default=None,
+    help="Keep running: every N seconds, seal when [audit] checkpoint_every_* says one is due (stop with Ctrl-C).",
 )
 @click.pass_context
 def audit_checkpoint(ctx: click.Context, every: int | None) -> None:
-    """Seal a signed checkpoint of the log as it is now."""
+    """Seal a signed checkpoint of the log as it is now, and send it to the configured witnesses."""
     settings, database = migrated_database(ctx)
     signer = signer_of(settings)
-    minutes = settings.audit.max_checkpoint_age_minutes
-    heartbeat = timedelta(minutes=minutes / 2) if minutes else None
+    policy = SealingPolicy.from_settings(settings.audit)
+    try:
+        witnesses = witnesses_of(settings)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
     while True:
-        checkpoint = seal(database, signer, settings.audit_origin, heartbeat_after=heartbeat)
-        click.echo(checkpoint.note, nl=False)
+        checkpoint, outcomes = sealing_round(
+            database, signer, settings.audit_origin, policy, witnesses, force=every is None
+        )
+        if checkpoint is not None:
+            click.echo(checkpoint.note, nl=False)
+        for outcome in outcomes:
+            click.echo(f"witness {outcome.witness}: {outcome.message}", err=True)
         if every is None:
             return
         time.sleep(every)
@@ -195,3 +241,7 @@ def audit_refusals(ctx: click.Context, since: datetime | None, as_json: bool) ->
         click.echo(f"{kind}\t{count}")
     if not totals:
         click.echo("no refusal counted")
+
+
+audit.add_command(witness)
+audit.add_command(witness_keygen)

@@ -6,9 +6,10 @@ import os
 
 import click
 
+from gateway.audit.keys import NoSigningKey
 from gateway.cli.context import clear_errors, registry_of
 from gateway.db import Database
-from gateway.settings import CONFIG_ENV
+from gateway.settings import CONFIG_ENV, Settings
 
 
 @click.command()
@@ -24,6 +25,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     with clear_errors():
         Database(registry.settings.database_url).require_migrated()
     os.environ[CONFIG_ENV] = str(registry.settings.config_dir)
+    if registry.settings.gateway.demo:
+        _start_demo_background(registry.settings)
     click.echo(f"Guichet: {len(registry.communes)} communes, serving on http://{host}:{port}", err=True)
     uvicorn.run(
         "gateway.app:create_app_from_env",
@@ -35,6 +38,19 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         server_header=False,
         access_log=False,  # query strings carry one-time codes and id_token_hint; the audit log says who did what
     )
+
+
+def _start_demo_background(settings: Settings) -> None:
+    """The demo's witnesses and its sealing thread (see :mod:`gateway.demo.witnesses`)."""
+    from gateway.demo.witnesses import start_demo_sealing, start_demo_witnesses
+
+    try:
+        names = start_demo_witnesses(settings)
+        start_demo_sealing(settings)
+    except (NoSigningKey, OSError, ValueError) as error:
+        raise click.ClickException(f"demo witnesses: {error}") from None
+    if names:
+        click.echo(f"demo witnesses: {', '.join(names)}; checkpoints sealed when due and sent to them", err=True)
 
 
 @click.command()

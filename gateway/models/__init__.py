@@ -1,6 +1,14 @@
 """The tables the core owns. Every model is imported here so Alembic sees it."""
 
-from gateway.models.audit import AuditCheckpoint, AuditEntry, AuditHead, AuditPrune, AuditRetentionWindow, AuditTile
+from gateway.models.audit import (
+    AuditCheckpoint,
+    AuditCosignature,
+    AuditEntry,
+    AuditHead,
+    AuditPrune,
+    AuditRetentionWindow,
+    AuditTile,
+)
 from gateway.models.demo_identity import DemoAuthorizationCode
 from gateway.models.identity import (
     ApiToken,
@@ -21,6 +29,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditCheckpoint",
+    "AuditCosignature",
     "AuditEntry",
     "AuditHead",
     "AuditPrune",

@@ -1,6 +1,6 @@
 """The audit log's tables, kept apart from the data they describe.
 
-``audit_entry``, ``audit_checkpoint``, ``audit_prune`` and ``audit_tile`` are
+``audit_entry``, ``audit_checkpoint``, ``audit_prune``, ``audit_tile`` and ``audit_cosignature`` are
 append-only for the application (guarded in the database, see migration 0006):
 rows are inserted and never updated; only retention deletes a sealed prefix,
 through one privileged path. ``audit_head`` is updated by every append and
@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, LargeBinary, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -108,3 +108,21 @@ class AuditRetentionWindow(SQLModel, table=True):
     __tablename__ = "audit_retention_window"
 
     opened_by: str = Field(primary_key=True, max_length=40)
+
+
+class AuditCosignature(SQLModel, table=True):
+    """A witness's cosignature of one of our checkpoints (C2SP tlog-cosignature), checked before it is stored.
+
+    ``line`` is the note signature line the witness answered with; appended to
+    the checkpoint's note it makes the witnessed checkpoint anyone can check
+    with the witness's key. ``cosigned_at`` is the time inside the cosignature.
+    Append-only like the other audit tables (migration 0009).
+    """
+
+    __tablename__ = "audit_cosignature"
+
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    witness: str = Field(sa_column=Column(String(200), primary_key=True))
+    line: str = Field(sa_column=Column(Text, nullable=False))
+    cosigned_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,4 +1,4 @@
-"""The auditor console: search the audit log, see an entry with its proof, export CSV or JSON.
+"""The auditor console: search the audit log, see an entry with its proof, export CSV or JSON, see who witnessed it.
 
 Registered by the default plugin :mod:`gateway.builtin.audit_console`, with
 its API twin :mod:`gateway.api.audit_log`. Who may read, and the record of
@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.audit.search import as_dict, csv_rows
-from gateway.web.audit_log_reading import audit_query, auditor, load_entry, run_search
+from gateway.web.audit_log_reading import audit_query, auditor, load_entry, run_search, witnessed_checkpoints
 from gateway.web.lookups import registry_of
 from gateway.web.templating import render
 
@@ -30,7 +30,8 @@ async def console(request: Request) -> Response:
     params = urlencode([(key, value) for key, value in request.query_params.items() if key != "before"])
     communes = sorted(registry_of(request).communes) if scope.communes is None else sorted(scope.communes)
     context = {"query": query, "entries": entries, "searched": searched, "params": params, "communes": communes,
-               "next_before": entries[-1].seq if len(entries) == query.limit else None}  # fmt: skip
+               "next_before": entries[-1].seq if len(entries) == query.limit else None,
+               "checkpoints": [] if searched else await witnessed_checkpoints(request)}  # fmt: skip
     return render(request, "audit_search.html", context)
 
 

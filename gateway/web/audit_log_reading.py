@@ -16,6 +16,7 @@ from starlette.requests import Request
 from gateway.audit.builders import auditor_event
 from gateway.audit.events import pseudonym
 from gateway.audit.log import record
+from gateway.audit.publication import recent_checkpoints
 from gateway.audit.search import AuditQuery, QueryError, Scope, parse_query, proof_for, search
 from gateway.identity.access import AccessDenied, require_staff_session
 from gateway.identity.principal import Principal
@@ -114,3 +115,15 @@ async def load_entry(request: Request, principal: Principal, scope: Scope) -> tu
         raise PageError(404, Localized("Aucune entrée à cette position dans votre périmètre.",
                                        "No entry at this position within your scope."))  # fmt: skip
     return entry, proof
+
+
+async def witnessed_checkpoints(request: Request) -> list[tuple[Any, list[Any]]]:
+    """The newest checkpoints and which witnesses cosigned each (sizes and hashes only: nothing to record)."""
+    db = request.app.state.db
+
+    def load() -> list[tuple[Any, list[Any]]]:
+        with db.session(all_communes=True) as session:
+            return [(checkpoint, rows) for checkpoint, rows in recent_checkpoints(session)]
+
+    result: list[tuple[Any, list[Any]]] = await db.run(load)
+    return result

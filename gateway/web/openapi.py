@@ -71,3 +71,8 @@ IDEMPOTENCY_KEY = {
     "required": False,
     "schema": {"type": "string", "maxLength": 64},
 }
+
+
+def text_response(description: str) -> dict[str, Any]:
+    """A plain-text response (a signed note, a key), not JSON."""
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
