@@ -56,9 +56,7 @@ def db_grant(ctx: click.Context, role: str, no_retention: bool, apply_now: bool)
     database = Database(settings_of(ctx).database_url)
     try:
         if database.engine.dialect.name != "postgresql":
-            raise click.ClickException(
-                "roles exist on PostgreSQL only (SQLite relies on witnesses)"
-            )
+            raise click.ClickException("roles exist on PostgreSQL only (SQLite relies on witnesses)")
         with database.engine.connect() as connection:
             schema = str(connection.execute(text("SELECT current_schema()")).scalar_one())
         statements = gateway_role_statements(role, schema, SQLModel.metadata.tables, retention=not no_retention)
