@@ -12,7 +12,6 @@ services exist is checked against the installed plugins by
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -20,32 +19,26 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator, model_validator
+
+from gateway.settings.base import ConfigError as ConfigError
+from gateway.settings.base import Strict
+from gateway.settings.base import config_error as config_error
+from gateway.settings.base import is_loopback as is_loopback
+from gateway.settings.providers import RESERVED_PROVIDER_KEYS as RESERVED_PROVIDER_KEYS
+from gateway.settings.providers import WELL_KNOWN_OPENID as WELL_KNOWN_OPENID
+from gateway.settings.providers import IdentityProviderSection as IdentityProviderSection
+from gateway.settings.providers import IdentitySection as IdentitySection
 
 M = TypeVar("M", bound=BaseModel)
 
 CONFIG_ENV = "GUICHET_CONFIG"
 DATABASE_URL_ENV = "GUICHET_DATABASE_URL"
 PUBLIC_BASE_URL_ENV = "GUICHET_PUBLIC_BASE_URL"
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent.parent / "config"
 
 
-class ConfigError(Exception):
-    """A configuration file is wrong; the message says where and why."""
-
-    def __init__(self, file: Path | str, key: str | None, fault: str) -> None:
-        self.file = str(file)
-        self.key = key
-        self.fault = fault
-        where = f"{self.file}: {key}: " if key else f"{self.file}: "
-        super().__init__(where + fault)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class GatewaySection(_Strict):
+class GatewaySection(Strict):
     name: str = Field(min_length=1)
     public_base_url: str
     default_locale: Literal["fr", "en"] = "fr"
@@ -61,25 +54,25 @@ class GatewaySection(_Strict):
         return value.rstrip("/")
 
 
-class StorageSection(_Strict):
+class StorageSection(Strict):
     data_dir: str = "../var"
 
 
-class DatabaseSection(_Strict):
+class DatabaseSection(Strict):
     url: str | None = None
 
 
-class SecretKeySection(_Strict):
+class SecretKeySection(Strict):
     env: str | None = "GUICHET_SECRET_KEY"
     file: str | None = None
     generate_if_missing: bool = False
 
 
-class PluginsSection(_Strict):
+class PluginsSection(Strict):
     blocked: tuple[str, ...] = ()
 
 
-class WitnessSection(_Strict):
+class WitnessSection(Strict):
     """A witness the gateway sends each new checkpoint to (C2SP tlog-witness), and whose cosignature it keeps."""
 
     #: a short label, stored with its cosignatures and shown in the auditor console
@@ -110,7 +103,7 @@ class WitnessSection(_Strict):
         return self
 
 
-class AuditSection(_Strict):
+class AuditSection(Strict):
     """The audit log: how long entries are kept, which key seals checkpoints, how often, and who witnesses them."""
 
     retention_months: int = Field(default=12, ge=1, le=36)
@@ -147,7 +140,7 @@ class AuditSection(_Strict):
         return self
 
 
-class SmtpSection(_Strict):
+class SmtpSection(Strict):
     """Where the outbox worker hands messages over (an MTA of the syndicate's own)."""
 
     host: str = "127.0.0.1"
@@ -161,7 +154,7 @@ class SmtpSection(_Strict):
     timeout_seconds: int = Field(default=20, ge=1, le=300)
 
 
-class OutboxSection(_Strict):
+class OutboxSection(Strict):
     """Delivery of the transactional outbox: retries with back-off, then give up."""
 
     max_attempts: int = Field(default=8, ge=1, le=50)
@@ -170,7 +163,7 @@ class OutboxSection(_Strict):
     claim_seconds: int = Field(default=300, ge=10, le=3600)
 
 
-class FilingLimitsSection(_Strict):
+class FilingLimitsSection(Strict):
     """What keeps a service open without an account from flooding the gateway or relaying mail.
 
     Counted in the database over fixed windows, so every process shares them.
@@ -186,113 +179,13 @@ class FilingLimitsSection(_Strict):
     receipt_window_minutes: int = Field(default=60, ge=1, le=1440)
 
 
-class DemoIdentitySection(_Strict):
+class DemoIdentitySection(Strict):
     """The demo identity provider: fictitious people, for demo deployments on loopback only."""
 
     enabled: bool = False
 
 
-#: where an OpenID provider publishes its metadata, relative to its issuer (OpenID Connect Discovery 1.0, §4)
-WELL_KNOWN_OPENID = "/.well-known/openid-configuration"
-#: keys the gateway gives its own providers or paths, which a configured provider may not take
-RESERVED_PROVIDER_KEYS = frozenset({"demo", "retour"})
-
-
-def _provider_url(value: str | None) -> str | None:
-    """An identity provider's address: https, or plain http on a loopback address (tests, demo)."""
-    if value is None:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError("must be an absolute https:// address")
-    if parts.scheme == "http" and not is_loopback(value):
-        raise ValueError("must use https:// (plain http:// is only accepted on a loopback address)")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError("must have no query, fragment or credentials")
-    return value
-
-
-class IdentityProviderSection(_Strict):
-    """An OpenID Connect provider the gateway signs people in with (FranceConnect, a commune's own...)."""
-
-    #: short name in addresses (/connexion/<key>) and in the audit log
-    key: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)
-    #: shown on the sign-in button
-    display_name: str = Field(min_length=1, max_length=100)
-    #: the provider's metadata; defaults to <issuer>/.well-known/openid-configuration
-    discovery_url: str | None = None
-    #: the exact ``iss`` of its tokens; defaults to discovery_url without /.well-known/openid-configuration
-    issuer: str | None = None
-    client_id: str = Field(min_length=1, max_length=255)
-    #: NAME of the environment variable holding the client secret (never the secret itself)
-    client_secret_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)
-    #: ask only for what the services need
-    scopes: tuple[str, ...] = ("openid", "given_name", "family_name", "email")
-    #: e.g. "eidas1"; the ``acr`` returned must be at least this level
-    acr_values: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_:./-]+( [A-Za-z0-9_:./-]+)*$", max_length=200)
-    #: send a PKCE S256 challenge (always, advertised or not); false only for a provider that rejects it
-    pkce: bool = True
-    #: refuse userinfo sent as plain JSON (it must be a JWT signed by the provider); unset: on for FranceConnect
-    signed_userinfo: bool | None = None
-    #: the page of this site a person is offered once signed out
-    post_logout_redirect: str = Field(default="/", max_length=200)
-
-    @field_validator("discovery_url", "issuer")
-    @classmethod
-    def _provider_address(cls, value: str | None) -> str | None:
-        return _provider_url(value)
-
-    @field_validator("key")
-    @classmethod
-    def _key_not_reserved(cls, value: str) -> str:
-        if value in RESERVED_PROVIDER_KEYS:
-            raise ValueError(f"'{value}' is reserved for the gateway's own use")
-        return value
-
-    @field_validator("scopes")
-    @classmethod
-    def _openid_scopes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if "openid" not in value:
-            raise ValueError("must contain 'openid'")
-        for scope in value:
-            if not scope or not all(char.isalnum() or char in "_-:." for char in scope):
-                raise ValueError(f"{scope!r} is not a scope name")
-        if len(set(value)) != len(value):
-            raise ValueError("lists a scope twice")
-        return value
-
-    @field_validator("post_logout_redirect")
-    @classmethod
-    def _local_path(cls, value: str) -> str:
-        if not value.startswith("/") or value.startswith("//") or "\\" in value or urlsplit(value).netloc:
-            raise ValueError("must be a path of this site, such as /")
-        return value
-
-    @model_validator(mode="after")
-    def _where_to_find_it(self) -> IdentityProviderSection:
-        if self.discovery_url is None and self.issuer is None:
-            raise ValueError("give the provider's issuer or its discovery_url")
-        if self.issuer is None and not (self.discovery_url or "").endswith(WELL_KNOWN_OPENID):
-            raise ValueError(f"give the issuer too: discovery_url does not end with {WELL_KNOWN_OPENID}")
-        return self
-
-    @property
-    def expected_issuer(self) -> str:
-        """The issuer every token must name, exactly."""
-        return self.issuer or (self.discovery_url or "").removesuffix(WELL_KNOWN_OPENID)
-
-    @property
-    def metadata_url(self) -> str:
-        return self.discovery_url or (self.issuer or "").rstrip("/") + WELL_KNOWN_OPENID
-
-
-class IdentitySection(_Strict):
-    """Identity providers citizens can sign in with (``[[identity.providers]]``)."""
-
-    providers: tuple[IdentityProviderSection, ...] = ()
-
-
-class GatewayFile(_Strict):
+class GatewayFile(Strict):
     gateway: GatewaySection
     storage: StorageSection = StorageSection()
     database: DatabaseSection = DatabaseSection()
@@ -306,19 +199,19 @@ class GatewayFile(_Strict):
     identity: IdentitySection = IdentitySection()
 
 
-class Address(_Strict):
+class Address(Strict):
     street: str = Field(min_length=1)
     postcode: str = Field(pattern=r"^\d{5}$")
     city: str = Field(min_length=1)
 
 
-class Contact(_Strict):
+class Contact(Strict):
     email: EmailStr
     phone: str = Field(pattern=r"^[0-9 +().-]{6,20}$")
     opening_hours: str | None = None
 
 
-class Retention(_Strict):
+class Retention(Strict):
     """How long this commune keeps requests (empty: each service's own default)."""
 
     #: days a decided (or withdrawn) request and its attachments are kept after the decision
@@ -327,21 +220,21 @@ class Retention(_Strict):
     draft_days: int | None = Field(default=None, ge=1, le=365)
 
 
-class Privacy(_Strict):
+class Privacy(Strict):
     """What citizens see of the commune's staff in their access log."""
 
     #: False (default): agents appear by role and commune only; True: by name too
     access_log_shows_agent_names: bool = False
 
 
-class CommuneIdentity(_Strict):
+class CommuneIdentity(Strict):
     """A commune's own identity providers: for its staff, and optionally one for its residents."""
 
     staff_provider: IdentityProviderSection | None = None
     citizen_provider: IdentityProviderSection | None = None
 
 
-class CommuneFile(_Strict):
+class CommuneFile(Strict):
     slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)
     name: str = Field(min_length=1)
     insee: str = Field(pattern=r"^(\d{5}|2[AB]\d{3})$")
@@ -511,16 +404,6 @@ def _check_demo_identity(gateway_file: GatewayFile, gateway_path: Path) -> None:
         )
 
 
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
@@ -538,14 +421,6 @@ def _validate(model: type[M], raw: dict[str, Any], path: Path) -> M:
         return model.model_validate(raw)
     except ValidationError as error:
         raise config_error(error, path) from None
-
-
-def config_error(error: ValidationError, path: Path, prefix: tuple[str, ...] = ()) -> ConfigError:
-    """Turn pydantic's first complaint into a :class:`ConfigError` naming the key."""
-    first = error.errors()[0]
-    key = ".".join(str(part) for part in (*prefix, *first["loc"])) or None
-    fault = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-    return ConfigError(path, key, fault)
 
 
 def _database_url(gateway_file: GatewayFile, data_dir: Path) -> str:
