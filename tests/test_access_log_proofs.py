@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,16 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.audit.builders import access_denied
 from gateway.audit.bundle import BundleError, verify_bundle
-from gateway.audit.checkpoint import Verifier
+from gateway.audit.checkpoint import Verifier, split_note
+from gateway.audit.cosignature import CosignatureSigner, generate_cosigner
 from gateway.audit.events import ANONYMOUS, Actor, AuditEvent, decode, pseudonym
 from gateway.audit.keys import signer_for
 from gateway.audit.log import record
-from gateway.audit.personal_bundle import latest_checkpoint, personal_bundle
+from gateway.audit.personal_bundle import personal_bundle
+from gateway.audit.publication import latest_checkpoint
 from gateway.audit.sealing import seal
 from gateway.cli import main
+from gateway.models import AuditCosignature
 from gateway.requests.caller import Caller
 from gateway.requests.filing import Submission, file_request
 from gateway.requests.rules import rules_for
@@ -245,3 +249,31 @@ async def test_the_documented_standalone_procedure_checks_the_download(
     bundle["entries"][0]["entry"] = bundle["entries"][0]["entry"].replace("corbas", "givors")
     bad = standalone_check(json.dumps(bundle), key, tmp_path)
     assert bad.returncode != 0 and "is not in the signed log" in bad.stderr
+
+
+def cosign_latest(app: Starlette, witness: CosignatureSigner) -> None:
+    """What the gateway keeps once a witness has answered: the cosignature line of the latest checkpoint."""
+    with app.state.db.session(all_communes=True) as session:
+        checkpoint = latest_checkpoint(session)
+        assert checkpoint is not None
+        body, _ = split_note(checkpoint.note)
+        cosigned = witness.cosign(body, 1_780_000_000)
+        moment = datetime.now(UTC)
+        session.add(AuditCosignature(size=checkpoint.size, witness=witness.name, line=cosigned.line(),
+                                     cosigned_at=moment, created_at=moment))  # fmt: skip
+
+
+async def test_the_download_carries_the_witnesses_cosignatures_and_verifies_with_their_keys(
+    app: Starlette, citizen: GuichetClient, tmp_path: Path
+) -> None:
+    file(app, EMAIL)
+    key = sealed(app)
+    witness, stranger = generate_cosigner("temoin.example"), generate_cosigner("autre.example")
+    cosign_latest(app, witness)
+    path = tmp_path / "mes-acces-preuves.json"
+    path.write_text((await citizen.get(PROOFS)).text, encoding="utf-8")
+    command = ["audit", "verify-bundle", str(path), "--key", key.to_text()]
+    cosigned = CliRunner().invoke(main, [*command, "--witness-key", witness.verifier().to_text()])
+    assert cosigned.exit_code == 0 and "cosigned by the witness(es): temoin.example" in cosigned.output
+    uncosigned = CliRunner().invoke(main, [*command, "--witness-key", stranger.verifier().to_text()])
+    assert uncosigned.exit_code == 1 and "no valid cosignature by the witness autre.example" in uncosigned.output

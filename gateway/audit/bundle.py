@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.audit.checkpoint import NoteError, Verifier, parse_note, verify_note
+from gateway.audit.cosignature import CosignatureVerifier
 from gateway.audit.events import decode, format_time
 from gateway.audit.merkle import CompactRange, inclusion_proof, leaf_hash, verify_inclusion
 from gateway.audit.tiles import TiledLeaves
@@ -43,6 +44,8 @@ class BundleSummary:
     subjects: int | None = None
     not_yet_covered: int = 0
     withheld: int = 0
+    #: the witnesses whose cosignature of the checkpoint was checked
+    cosigned_by: tuple[str, ...] = ()
 
 
 def build_bundle(
@@ -81,16 +84,19 @@ def document(
     proofs: Sequence[Sequence[bytes]],
     verifier_keys: Sequence[str],
     period: dict[str, str | None],
+    *,
+    note: str | None = None,
+    witness_keys: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The bundle of ``rows`` (seq, entry text) with their ``proofs``, against ``checkpoint``'s stored note.
 
     The note is copied as stored, every signature line included (witnesses'
     cosignatures too), so the bundle carries whatever vouches for the checkpoint.
     """
-    return {
+    bundle: dict[str, Any] = {
         "format": FORMAT,
         "origin": parse_note(checkpoint.note)[0].origin,
-        "checkpoint": checkpoint.note,
+        "checkpoint": note or checkpoint.note,
         "tree_size": checkpoint.size,
         "verifier_keys": list(verifier_keys),
         "range": period,
@@ -103,6 +109,9 @@ def document(
             for (seq, encoded), proof in zip(rows, proofs, strict=True)
         ],
     }
+    if witness_keys:
+        bundle["witness_keys"] = list(witness_keys)
+    return bundle
 
 
 def write_bundle(bundle: dict[str, Any], path: Path) -> None:
@@ -110,14 +119,24 @@ def write_bundle(bundle: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(bundle, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-def verify_bundle(bundle: object, verifiers: Sequence[Verifier]) -> BundleSummary:
-    """Check a bundle without any database; raises BundleError naming the first fault."""
+def verify_bundle(
+    bundle: object, verifiers: Sequence[Verifier], witnesses: Sequence[CosignatureVerifier] = ()
+) -> BundleSummary:
+    """Check a bundle without any database; raises BundleError naming the first fault.
+
+    Each of ``witnesses`` must have cosigned the bundle's checkpoint: a witness
+    that kept the log's earlier checkpoints vouches that this one extends them.
+    """
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
         raise BundleError(f"not a {FORMAT} document")
     try:
         checkpoint = verify_note(str(bundle["checkpoint"]), verifiers)
     except (NoteError, KeyError) as error:
         raise BundleError(f"checkpoint: {error}") from None
+    for witness in witnesses:
+        if witness.find(str(bundle["checkpoint"])) is None:
+            raise BundleError(f"checkpoint: no valid cosignature by the witness {witness.name}")
+    cosigned_by = tuple(witness.name for witness in witnesses)
     if bundle.get("tree_size") != checkpoint.size:
         raise BundleError("tree_size differs from the signed checkpoint")
     entries = bundle.get("entries")
@@ -128,12 +147,13 @@ def verify_bundle(bundle: object, verifiers: Sequence[Verifier]) -> BundleSummar
     for position, item in enumerate(entries):
         _verify_entry(position, item, checkpoint.size, checkpoint.root_hash, subjects)
     if subjects is None or not isinstance(selection, dict):
-        return BundleSummary(entries=len(entries), tree_size=checkpoint.size, origin=checkpoint.origin)
+        return BundleSummary(entries=len(entries), tree_size=checkpoint.size, origin=checkpoint.origin,
+                             cosigned_by=cosigned_by)  # fmt: skip
     counts = {name: selection.get(name, 0) for name in ("not_yet_covered", "withheld")}
     if not all(isinstance(value, int) and not isinstance(value, bool) and value >= 0 for value in counts.values()):
         raise BundleError("selection.not_yet_covered and selection.withheld must be counts")
     return BundleSummary(entries=len(entries), tree_size=checkpoint.size, origin=checkpoint.origin,
-                         subjects=len(subjects), **counts)  # fmt: skip
+                         subjects=len(subjects), cosigned_by=cosigned_by, **counts)  # fmt: skip
 
 
 def _selected_subjects(selection: object) -> frozenset[str] | None:

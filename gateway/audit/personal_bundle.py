@@ -27,8 +27,9 @@ from sqlmodel import Session
 
 from gateway.audit.bundle import document
 from gateway.audit.merkle import CompactRange, inclusion_proof
+from gateway.audit.publication import cosignatures, latest_checkpoint
 from gateway.audit.tiles import TiledLeaves
-from gateway.models import AuditCheckpoint, AuditEntry, AuditPrune
+from gateway.models import AuditEntry, AuditPrune
 
 _ENTRY = AuditEntry.__table__  # type: ignore[attr-defined]
 
@@ -40,13 +41,6 @@ class Coverage:
     sealed: bool  # is there a checkpoint at all
     covered: int  # the person's entries it covers
     uncovered: int  # the person's entries newer than it: provable after the next checkpoint
-
-
-def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
-    checkpoint: AuditCheckpoint | None = session.scalars(
-        select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)  # type: ignore[attr-defined]
-    ).first()
-    return checkpoint
 
 
 def coverage(session: Session, subjects: Sequence[str]) -> Coverage:
@@ -64,7 +58,12 @@ def _withheld(actor_role: str, actor_id: str, reader: str) -> bool:
 
 
 def personal_bundle(
-    session: Session, subjects: Sequence[str], *, reader: str, verifier_keys: Sequence[str] = ()
+    session: Session,
+    subjects: Sequence[str],
+    *,
+    reader: str,
+    verifier_keys: Sequence[str] = (),
+    witness_keys: Sequence[str] = (),
 ) -> dict[str, Any] | None:
     """The bundle of the entries about ``subjects``, proven against the latest checkpoint; None without one.
 
@@ -91,6 +90,8 @@ def personal_bundle(
             rows.append((seq, encoded))
     source = TiledLeaves(session, prefix, checkpoint.size)
     proofs = [inclusion_proof(seq, source) for seq, _ in rows]
-    bundle = document(checkpoint, rows, proofs, verifier_keys, {"since": None, "until": None})
+    witnessed = checkpoint.note + "".join(row.line for row in cosignatures(session, [checkpoint.size])[checkpoint.size])
+    bundle = document(checkpoint, rows, proofs, verifier_keys, {"since": None, "until": None}, note=witnessed,
+                      witness_keys=witness_keys)  # fmt: skip
     bundle["selection"] = {"subjects": list(subjects), "not_yet_covered": uncovered, "withheld": withheld}
     return bundle

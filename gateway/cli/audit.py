@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from gateway.audit.bundle import BundleError, build_bundle, read_bundle, verify_bundle, write_bundle
 from gateway.audit.checkpoint import Verifier, generate_signer
+from gateway.audit.cosignature import CosignatureVerifier
 from gateway.audit.keys import verifiers_for
 from gateway.audit.refusals import refusal_totals
 from gateway.audit.retention import prune
@@ -175,25 +176,32 @@ def audit_export(ctx: click.Context, since: datetime | None, until: datetime | N
 @audit.command("verify-bundle")
 @click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--key", "keys", multiple=True, help="Verifier key to trust (repeatable).")
-def audit_verify_bundle(bundle_file: Path, keys: tuple[str, ...]) -> None:
+@click.option("--witness-key", "witness_keys", multiple=True,
+              help="A witness's verifier key whose cosignature the checkpoint must carry (repeatable).")  # fmt: skip
+def audit_verify_bundle(bundle_file: Path, keys: tuple[str, ...], witness_keys: tuple[str, ...]) -> None:
     """Verify a bundle offline, without the database."""
     try:
         bundle = read_bundle(bundle_file)
-        if keys:
-            verifiers = [Verifier.from_text(key) for key in keys]
-        else:
-            embedded = bundle.get("verifier_keys", []) if isinstance(bundle, dict) else []
-            verifiers = [Verifier.from_text(key) for key in embedded]
+        embedded = bundle if isinstance(bundle, dict) else {}
+        if not keys:
+            keys = tuple(embedded.get("verifier_keys", []))
             click.echo(
                 "warning: trusting the verifier key inside the bundle; pass --key to check it against yours", err=True
             )
-        summary = verify_bundle(bundle, verifiers)
-    except (BundleError, ValueError) as error:
+        if not witness_keys and embedded.get("witness_keys"):
+            witness_keys = tuple(embedded["witness_keys"])
+            click.echo("warning: trusting the witness keys inside the bundle; pass --witness-key to check", err=True)
+        verifiers = [Verifier.from_text(key) for key in keys]
+        witnesses = [CosignatureVerifier.from_text(key) for key in witness_keys]
+        summary = verify_bundle(bundle, verifiers, witnesses)
+    except (BundleError, ValueError, TypeError) as error:
         raise click.ClickException(f"bundle NOT verified: {error}") from None
     click.echo(
         f"bundle verified: {summary.entries} entries included in the signed log of {summary.tree_size} "
         f"({summary.origin})"
     )
+    if summary.cosigned_by:
+        click.echo(f"checkpoint cosigned by the witness(es): {', '.join(summary.cosigned_by)}")
     if summary.subjects is not None:
         click.echo(
             f"every entry is about the bundle's {summary.subjects} pseudonym(s); the gateway states that "

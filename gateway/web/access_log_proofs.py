@@ -19,6 +19,7 @@ from gateway.audit.events import Actor
 from gateway.audit.keys import verifiers_for
 from gateway.audit.log import record
 from gateway.audit.personal_bundle import Coverage, coverage, personal_bundle
+from gateway.audit.witnessing import witnesses_of
 from gateway.identity.access import require_citizen
 from gateway.services import Localized
 from gateway.web.access_log_reading import subjects_of
@@ -53,6 +54,7 @@ async def access_log_bundle(request: Request) -> dict[str, Any]:
     principal = require_citizen(request)
     settings = registry_of(request).settings
     keys = [verifier.to_text() for verifier in verifiers_for(settings)]
+    witness_keys = [witness.verifier.to_text() for witness in witnesses_of(settings)]
     origin = request_origin(request)
     db = database_of(request)
 
@@ -60,7 +62,7 @@ async def access_log_bundle(request: Request) -> dict[str, Any]:
         with db.session(all_communes=True) as session:
             subjects = subjects_of(session, principal, settings.secret_key)
             actor = principal.actor()
-            bundle = personal_bundle(session, subjects, reader=actor.id, verifier_keys=keys)
+            bundle = personal_bundle(session, subjects, reader=actor.id, verifier_keys=keys, witness_keys=witness_keys)
             if bundle is not None:
                 event = account_event("account.read", Actor(actor.id, "citizen"), resource="access-log/proofs",
                                       subject=subjects[0], purpose=PURPOSE, origin=origin)  # fmt: skip
