@@ -98,3 +98,15 @@ async def test_get_never_changes_state(visitor: GuichetClient) -> None:
     assert (await visitor.get("/mon-compte/acces")).status_code == 200  # still signed in
     answer = await visitor.get("/langue", params=LANGUAGE)
     assert answer.status_code in (404, 405) and "set-cookie" not in answer.headers
+
+
+async def test_a_method_no_route_serves_is_a_405_not_a_csrf_refusal(visitor: GuichetClient) -> None:
+    answer = await visitor.request("QUERY", "/healthz")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET, HEAD"
+
+
+async def test_a_change_no_route_takes_is_a_405_not_a_csrf_refusal(visitor: GuichetClient) -> None:
+    answer = await visitor.put("/healthz")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET, HEAD"
