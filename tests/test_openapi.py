@@ -46,3 +46,11 @@ async def test_a_concrete_api_path_answers_only_its_own_methods(guichet_client: 
     assert answer.status_code == 405
     assert answer.headers["allow"] == "POST"
 
+
+async def test_path_parameters_name_the_communes_and_services_there_are(guichet_client: GuichetClient) -> None:
+    document = (await guichet_client.get("/openapi.json")).json()
+    parameters = {
+        parameter["name"]: parameter["schema"]
+        for parameter in document["paths"]["/api/v1/communes/{commune}/services/{service}"]["get"]["parameters"]
+    }
+    assert "corbas" in parameters["commune"]["enum"] and "contact" in parameters["service"]["enum"]

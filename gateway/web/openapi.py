@@ -56,3 +56,8 @@ IDEMPOTENCY_KEY = {
     "required": False,
     "schema": {"type": "string", "maxLength": 64},
 }
+
+
+def or_empty(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema that also takes the empty value, which means "not given" (as a GET form sends it)."""
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
