@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from starlette.routing import BaseRoute, Match, Route, get_route_path
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 API = "/api/"
@@ -30,10 +30,8 @@ class ConcreteFirstRoute(Route):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child_scope = super().matches(scope)
-        if match != Match.NONE and scope["type"] == "http":
-            path = get_route_path(scope)
-            if any(route.path_regex.match(path) for route in self.concrete):
-                return Match.NONE, {}
+        if match != Match.NONE and any(route.matches(scope)[0] != Match.NONE for route in self.concrete):
+            return Match.NONE, {}
         return match, child_scope
 
 
