@@ -44,6 +44,7 @@ from gateway.web.errors import (
     upload_refused_handler,
 )
 from gateway.web.input_guard import InputGuardMiddleware
+from gateway.web.routing import concrete_first
 from gateway.web.security_headers import SecurityHeadersMiddleware
 from gateway.web.templating import make_templates
 
@@ -65,7 +66,7 @@ def ordered_routes(registry: Registry) -> list[BaseRoute]:
     """Every plugin's routes, core first; fixed paths before paths with parameters."""
     collected = registry.hooks.collect("guichet_routes", settings=registry.settings)
     routes = [route for _plugin, plugin_routes in reversed(collected) for route in plugin_routes]
-    return sorted(routes, key=lambda route: len(getattr(route, "param_convertors", {})))
+    return concrete_first(sorted(routes, key=lambda route: len(getattr(route, "param_convertors", {}))))
 
 
 def create_app(

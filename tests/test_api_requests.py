@@ -594,6 +594,15 @@ async def test_bulk_transition_reports_each_reference(citizen: GuichetClient, ag
     assert results[0]["detail"] is None and results[1]["detail"]
 
 
+async def test_bulk_transition_comment_over_the_limit_is_a_422_before_any_request(agent: GuichetClient) -> None:
+    answer = await agent.post(
+        f"{QUEUE}/bulk-transitions",
+        json={"references": ["ESS-0000-00000"], "transition": "start", "comment": "x" * 5001},
+    )
+    assert_problem(answer, 422)
+    assert [error["field"] for error in answer.json()["errors"]] == ["comment"]
+
+
 async def test_assisted_filing_answers_201_then_200_for_the_same_key(agent: GuichetClient, app: Starlette) -> None:
     url = "/api/v1/communes/corbas/services/contact/assisted-requests"
     body = {"data": CONTACT, "citizen_email": "dominique@example.org"}

@@ -113,6 +113,23 @@ async def test_nonsense_parameters_are_a_clear_400(client: GuichetClient) -> Non
         assert fault in answer.text
 
 
+async def test_a_number_is_not_a_date_for_the_period(client: GuichetClient) -> None:
+    """pydantic reads 0.5 as a Unix time; the API documents a date, and says so when it gets something else."""
+    await sign_in_staff(client, "alex.auditor", "auditor")
+    answer = await client.get("/api/v1/audit/entries", params={"until": "0.5"})
+    assert answer.status_code == 400
+    assert "until" in answer.json()["detail"]
+
+
+async def test_csv_search_answers_the_documented_media_type(client: GuichetClient) -> None:
+    await sign_in_staff(client, "alex.auditor", "auditor")
+    answer = await client.get("/api/v1/audit/entries", params={"format": "csv"})
+    document = (await client.get("/openapi.json")).json()
+    documented = document["paths"]["/api/v1/audit/entries"]["get"]["responses"]["200"]["content"]
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].split(";")[0] in documented
+
+
 async def test_searches_are_recorded_with_the_searched_person_as_subject(client: GuichetClient, app: Starlette) -> None:
     await sign_in_staff(client, "alex.auditor", "auditor")
     await client.get("/audit", params={"citizen": EMAIL})

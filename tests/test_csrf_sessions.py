@@ -104,3 +104,15 @@ async def test_back_channel_route_takes_no_csrf_token(visitor: GuichetClient) ->
     # the demo provider's token endpoint is called server to server, with a client secret and no cookie
     answer = await visitor.post("/demo-idp/api/v2/token", data={"grant_type": "authorization_code", "code": "x"})
     assert answer.status_code in (400, 401) and "error" in answer.json()
+
+
+async def test_a_method_no_route_serves_is_a_405_not_a_csrf_refusal(visitor: GuichetClient) -> None:
+    answer = await visitor.request("QUERY", "/healthz")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET, HEAD"
+
+
+async def test_a_change_no_route_takes_is_a_405_not_a_csrf_refusal(visitor: GuichetClient) -> None:
+    answer = await visitor.put("/healthz")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET, HEAD"

@@ -19,11 +19,12 @@ from gateway.api.request_json import PREFIX, iso_time, status_label, workflow_of
 from gateway.communes import Commune
 from gateway.models import ServiceRequest
 from gateway.requests.backoffice.queries import QueueFilter, QueuePage
+from gateway.requests.text import TEXT_MAX
 from gateway.services import Localized
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import database_of
 from gateway.web.numbers import integer_in
-from gateway.web.openapi import json_body, json_response, operation, problem_response
+from gateway.web.openapi import json_body, json_response, operation, or_empty, problem_response
 
 QUERY_ERRORS = Localized("Paramètres de recherche incorrects.", "Incorrect query parameters.")
 UNKNOWN_PARAMETER = Localized("Ce paramètre n'existe pas.", "This parameter does not exist.")
@@ -123,7 +124,7 @@ def _queue_item(request: Request, page: QueuePage, row: ServiceRequest) -> dict[
 
 BAD_QUERY = problem_response("A query parameter is unknown, repeated or malformed; `errors` names them.")
 QUEUE_QUERY = [
-    {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    {"name": name, "in": "query", "required": False, "schema": or_empty(schema), "description": description}
     for name, schema, description in (
         ("service", {"type": "string"}, "one service of the commune (default: every service you are granted)"),
         ("status", {"type": "string"}, "`open` (default), `decided`, `all`, or one state of the workflow"),
@@ -219,7 +220,7 @@ async def bulk_transition(request: Request) -> Response:
     caller, commune, back_office = await _acting_agent(request)
     body = await read_body(request, "references", "transition", "comment", "reason")
     references, name = body.references(), body.text("transition", required=True)
-    comment, reason = body.text("comment"), body.text("reason")
+    comment, reason = body.text("comment", max_length=TEXT_MAX), body.text("reason")
     body.check()
     outcomes = await database_of(request).run(
         lambda: back_office.bulk_transition(caller, commune.slug, references, name, comment=comment, reason=reason),

@@ -28,6 +28,7 @@ from gateway.models import RequestEvent, ServiceRequest
 from gateway.requests.backoffice.commands import BackOfficeCommands
 from gateway.requests.backoffice.queries import AgentCase
 from gateway.requests.caller import Caller
+from gateway.requests.text import TEXT_MAX
 from gateway.services import Transition
 from gateway.web.downloads import download_response
 from gateway.web.lookups import database_of
@@ -149,7 +150,8 @@ def _changed(status: str, conflict: dict[str, Any]) -> dict[str, Any]:
 @answers_shape_errors
 async def transition_case(request: Request) -> Response:
     caller, commune, reference, back_office, body = await _case(request, "transition", "comment", "reason", "version")
-    name, comment, reason = body.text("transition", required=True), body.text("comment"), body.text("reason")
+    name, reason = body.text("transition", required=True), body.text("reason")
+    comment = body.text("comment", max_length=TEXT_MAX)
     version = body.version()
     body.check()
     row = await database_of(request).run(

@@ -15,26 +15,42 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.audit.search import as_dict, csv_rows
+from gateway.audit.events import OUTCOMES, ROLES
+from gateway.audit.search import DATE_FIRST, AuditQuery, as_dict, csv_rows
 from gateway.services import Localized
 from gateway.web.audit_log_reading import audit_query, auditor, load_entry, run_search
 from gateway.web.errors import PageError
-from gateway.web.openapi import json_response, operation, problem_response
+from gateway.web.openapi import json_response, operation, or_empty, problem_response
 
+
+def _bounds(name: str) -> dict[str, Any]:
+    """The limits :class:`AuditQuery` puts on a parameter (length, range), so the document states the same ones."""
+    found = AuditQuery.model_json_schema()["properties"][name]
+    branches = found.get("anyOf", [found])
+    return {key: value for branch in branches for key, value in branch.items() if key in _BOUND_KEYS}
+
+
+_BOUND_KEYS = ("maxLength", "minimum", "maximum")
+_PERIOD_BOUND = {
+    "type": "string",
+    "pattern": f"^{DATE_FIRST.pattern}",
+    "description": "a date (`2026-01-31`) or an ISO 8601 date and time (`2026-01-31T08:00:00+01:00`), in UTC "
+    "when it has no offset",
+}
 AUDIT_PARAMETERS = [
-    {"name": name, "in": "query", "required": False, "schema": schema}
+    {"name": name, "in": "query", "required": False, "schema": or_empty(schema)}
     for name, schema in (
-        ("citizen", {"type": "string"}),
-        ("agent", {"type": "string"}),
-        ("role", {"type": "string"}),
-        ("commune", {"type": "string"}),
-        ("service", {"type": "string"}),
-        ("action", {"type": "string"}),
-        ("outcome", {"type": "string", "enum": ["success", "denied", "failure"]}),
-        ("since", {"type": "string", "format": "date-time"}),
-        ("until", {"type": "string", "format": "date-time"}),
-        ("before", {"type": "integer", "minimum": 0}),
-        ("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+        ("citizen", {"type": "string", **_bounds("citizen")}),
+        ("agent", {"type": "string", **_bounds("agent")}),
+        ("role", {"type": "string", "enum": list(ROLES)}),
+        ("commune", {"type": "string", **_bounds("commune")}),
+        ("service", {"type": "string", **_bounds("service")}),
+        ("action", {"type": "string", **_bounds("action")}),
+        ("outcome", {"type": "string", "enum": list(OUTCOMES)}),
+        ("since", _PERIOD_BOUND),
+        ("until", _PERIOD_BOUND),
+        ("before", {"type": "integer", **_bounds("before")}),
+        ("limit", {"type": "integer", **_bounds("limit")}),
         ("format", {"type": "string", "enum": ["json", "csv"]}),
     )
 ]
@@ -44,9 +60,15 @@ AUDIT_PARAMETERS = [
     summary="Search the audit log (auditors)",
     operationId="searchAudit",
     parameters=AUDIT_PARAMETERS,
-    security=[{"bearer": []}],
+    security=[{"bearer": []}, {"cookie": []}],
     responses={
-        "200": json_response("Matching entries, newest first.", "AuditEntries"),
+        "200": {
+            "description": "Matching entries, newest first: JSON, or CSV with `format=csv`.",
+            "content": {
+                **json_response("", "AuditEntries")["content"],
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
         "400": problem_response("A parameter is unknown or malformed."),
         "401": problem_response("No valid API token or session."),
         "403": problem_response("Not an auditor, or outside the auditor's communes."),
@@ -70,7 +92,7 @@ async def api_search(request: Request) -> Response:
 @operation(
     summary="One audit entry with its inclusion proof (auditors)",
     operationId="getAuditEntry",
-    security=[{"bearer": []}],
+    security=[{"bearer": []}, {"cookie": []}],
     responses={
         "200": json_response("The entry, its text and its proof.", "AuditEntryProof"),
         "401": problem_response("No valid API token or session."),

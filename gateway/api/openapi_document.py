@@ -9,18 +9,29 @@ a route cannot be served without being described (a test checks that every
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from starlette.routing import BaseRoute, Route
 
 import gateway
+from gateway.requests.text import TEXT_MAX
+from gateway.web.numbers import INTEGER_MAX
 from gateway.web.openapi import OPENAPI_ATTRIBUTE
 
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
 
 
-def build_document(routes: Iterable[BaseRoute], *, title: str, server: str) -> dict[str, Any]:
+def build_document(
+    routes: Iterable[BaseRoute], *, title: str, server: str, path_values: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
+    """The document for ``routes``; ``path_values`` lists the values a path parameter may take (its ``enum``).
+
+    The communes and services are known when the document is built, so it
+    names them: a client (or a test generating requests from the document)
+    knows which paths exist without guessing.
+    """
+    path_values = path_values or {}
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         if not isinstance(route, Route):
@@ -30,7 +41,7 @@ def build_document(routes: Iterable[BaseRoute], *, title: str, server: str) -> d
             continue
         path = _PARAM.sub(r"{\1}", route.path)
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(path_values.get(name))}
             for name in _PARAM.findall(route.path)
         ]
         for method in sorted((route.methods or set()) - {"HEAD"}):
@@ -44,7 +55,7 @@ def build_document(routes: Iterable[BaseRoute], *, title: str, server: str) -> d
         "servers": [{"url": server}],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, "NewDraft": _new_draft(path_values)},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "A staff member's personal API token."},
                 "cookie": {
@@ -57,6 +68,19 @@ def build_document(routes: Iterable[BaseRoute], *, title: str, server: str) -> d
             },
         },
     }
+
+
+def _path_schema(values: Sequence[str] | None) -> dict[str, Any]:
+    return {"type": "string", "enum": sorted(values)} if values else {"type": "string", "minLength": 1}
+
+
+def _new_draft(values: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """A new draft names a commune and a service: the same values as the paths, when they are known."""
+    return _closed(
+        ["commune", "service"],
+        {name: {"type": "string", "enum": sorted(values[name])} if values.get(name) else _SAYS
+         for name in ("commune", "service")},
+    )  # fmt: skip
 
 
 _LOCALIZED = {
@@ -290,25 +314,31 @@ _STAFF_REF = _nullable(
     }
 )
 _FORM_DATA = {"type": "object", "description": "field name -> value, as typed", "additionalProperties": True}
+#: a text that must say something: at least one character that is not a space
+_SAYS = {"type": "string", "pattern": "\\S"}
+_MESSAGE = {**_SAYS, "maxLength": TEXT_MAX}
+#: an optional text of a body: ``null`` is the same as leaving it out
+_OPTIONAL_TEXT = {"type": ["string", "null"]}
+_COMMENT = {**_OPTIONAL_TEXT, "maxLength": TEXT_MAX}
+_VERSION = {"type": "integer", "minimum": 1, "maximum": INTEGER_MAX}
+
+
+def _closed(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """A JSON body object of exactly these fields: any other is refused (422 naming it)."""
+    return {"type": "object", "required": required, "properties": properties, "additionalProperties": False}
+
 
 SCHEMAS.update(
     {
-        "NewDraft": {
-            "type": "object",
-            "required": ["commune", "service"],
-            "properties": {"commune": {"type": "string"}, "service": {"type": "string"}},
-        },
-        "DraftData": {"type": "object", "required": ["data"], "properties": {"data": _FORM_DATA}},
-        "MessageBody": {
-            "type": "object",
-            "required": ["body"],
-            "properties": {"body": {"type": "string", "maxLength": 5000}},
-        },
+        "NewDraft": _closed(["commune", "service"], {"commune": _SAYS, "service": _SAYS}),
+        "DraftData": _closed(["data"], {"data": _FORM_DATA}),
+        "MessageBody": _closed(["body"], {"body": _MESSAGE}),
         "AttachmentUpload": {
             "type": "object",
             "required": ["document", "file"],
+            "additionalProperties": False,
             "properties": {
-                "document": {"type": "string", "description": "the name of one of the request's documents"},
+                "document": {**_SAYS, "description": "the name of one of the request's documents"},
                 "file": {"type": "string", "format": "binary"},
             },
         },
@@ -502,44 +532,37 @@ SCHEMAS.update(
                 "decided_at": _TIME,
             },
         },
-        "TransitionBody": {
-            "type": "object",
-            "required": ["transition", "version"],
-            "properties": {
-                "transition": {"type": "string"},
-                "comment": {"type": "string", "maxLength": 5000},
-                "reason": {"type": "string", "description": "one of the transition's reasons, when it has some"},
-                "version": {"type": "integer", "minimum": 1},
+        "TransitionBody": _closed(
+            ["transition", "version"],
+            {
+                "transition": _SAYS,
+                "comment": _COMMENT,
+                "reason": {**_OPTIONAL_TEXT, "description": "one of the transition's reasons, when it has some"},
+                "version": _VERSION,
             },
-        },
-        "AssignmentBody": {
-            "type": "object",
-            "required": ["staff_id", "version"],
-            "properties": {"staff_id": {"type": ["integer", "null"]}, "version": {"type": "integer", "minimum": 1}},
-        },
-        "ComplementBody": {
-            "type": "object",
-            "required": ["body", "version"],
-            "properties": {
-                "body": {"type": "string", "maxLength": 5000},
-                "version": {"type": "integer", "minimum": 1},
+        ),
+        "AssignmentBody": _closed(
+            ["staff_id", "version"],
+            {
+                "staff_id": {"oneOf": [{**_VERSION, "description": "a staff member's id"}, {"type": "null"}]},
+                "version": _VERSION,
             },
-        },
-        "BulkTransitionBody": {
-            "type": "object",
-            "required": ["references", "transition"],
-            "properties": {
+        ),
+        "ComplementBody": _closed(["body", "version"], {"body": _MESSAGE, "version": _VERSION}),
+        "BulkTransitionBody": _closed(
+            ["references", "transition"],
+            {
                 "references": {
                     "type": "array",
                     "minItems": 1,
                     "maxItems": 200,
-                    "items": {"type": "string", "maxLength": 40},
+                    "items": {"type": "string", "minLength": 1, "maxLength": 40},
                 },
-                "transition": {"type": "string"},
-                "comment": {"type": "string", "maxLength": 5000},
-                "reason": {"type": "string"},
+                "transition": _SAYS,
+                "comment": _COMMENT,
+                "reason": _OPTIONAL_TEXT,
             },
-        },
+        ),
         "BulkResults": {
             "type": "object",
             "required": ["results"],
@@ -558,13 +581,12 @@ SCHEMAS.update(
                 }
             },
         },
-        "AssistedRequest": {
-            "type": "object",
-            "required": ["data"],
-            "properties": {
+        "AssistedRequest": _closed(
+            ["data"],
+            {
                 "data": _FORM_DATA,
-                "citizen_email": {**_TEXT_OR_NULL, "description": "where the receipt and decisions are mailed"},
+                "citizen_email": {**_TEXT_OR_NULL, "maxLength": 254, "description": "where the receipt is mailed"},
             },
-        },
+        ),
     }
 )

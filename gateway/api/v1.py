@@ -206,7 +206,10 @@ async def _json_data(request: Request) -> dict[str, Any]:
 async def openapi_document(request: Request) -> Response:
     registry = registry_of(request)
     document = build_document(
-        request.app.routes, title=registry.settings.gateway.name, server=registry.settings.gateway.public_base_url
+        request.app.routes,
+        title=registry.settings.gateway.name,
+        server=registry.settings.gateway.public_base_url,
+        path_values={"commune": list(registry.communes), "service": list(registry.services)},
     )
     return JSONResponse(document)
 

@@ -9,6 +9,7 @@ commune's entries, nor syndicate-wide ones.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ from gateway.audit.tiles import TiledLeaves
 from gateway.models import AuditCheckpoint, AuditEntry, AuditPrune
 
 MAX_RESULTS = 500
+#: what ``since`` and ``until`` start with: a date, as the console's date fields send it
+DATE_FIRST = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|T)")
 
 
 class QueryError(ValueError):
@@ -59,6 +62,14 @@ class AuditQuery(BaseModel):
     def _known_role(cls, value: str | None) -> str | None:
         if value is not None and value not in ROLES:
             raise ValueError(f"must be one of {', '.join(ROLES)}")
+        return value
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _a_date_first(cls, value: object) -> object:
+        """A date or a date and time as text, never a number (pydantic would read ``0.5`` as a Unix time)."""
+        if isinstance(value, str) and not DATE_FIRST.match(value):
+            raise ValueError("expected a date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM...)")
         return value
 
     @field_validator("since", "until")

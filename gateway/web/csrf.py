@@ -27,7 +27,7 @@ from asgi_csrf import asgi_csrf
 from itsdangerous import Signer, URLSafeSerializer
 from python_multipart import FormParser
 from starlette.requests import Request, cookie_parser
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.audit.builders import csrf_refused
@@ -169,6 +169,33 @@ def _with_csrf_cookie(headers: list[tuple[bytes, bytes]], token: str) -> list[tu
     return [(name, value) for name, value in headers if name != b"cookie"] + [(b"cookie", cookie)]
 
 
+#: the methods asgi-csrf lets through unchecked
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+class _RoutedOnly:
+    """A change no route would take (``PUT /healthz``, ``QUERY /``) goes straight to the router: 404 or 405.
+
+    No handler runs, so there is nothing to protect; refusing it as a forged
+    form (403, and an audit entry) told the client the wrong thing.
+    """
+
+    def __init__(self, protected: ASGIApp, app: ASGIApp) -> None:
+        self.protected = protected
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS and not _routed(scope):
+            await self.app(scope, receive, send)
+            return
+        await self.protected(scope, receive, send)
+
+
+def _routed(scope: Scope) -> bool:
+    routes: list[BaseRoute] = scope["app"].routes
+    return any(route.matches(scope)[0] == Match.FULL for route in routes)
+
+
 def csrf_middleware(
     app: ASGIApp, *, secret: bytes, secure_cookie: bool, back_channel: frozenset[str] = frozenset()
 ) -> ASGIApp:
@@ -182,4 +209,4 @@ def csrf_middleware(
         cookie_samesite="Lax",
         send_csrf_failed=_refuse,
     )
-    return _BindToSession(protected, secret)
+    return _RoutedOnly(_BindToSession(protected, secret), app)

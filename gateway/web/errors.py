@@ -13,6 +13,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from gateway.services import Localized
@@ -148,7 +149,23 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
         response = error_response(request, exc.status_code)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        response.headers["Allow"] = allowed_methods(request)
     return response
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the path answers to, for a 405's ``Allow``.
+
+    Starlette names only the methods of the first route whose path matched,
+    but one path may be served by several routes (``GET`` and ``POST`` of
+    ``/api/v1/me/requests`` are two endpoints), and ``Allow`` must list them all.
+    """
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:

@@ -76,3 +76,8 @@ IDEMPOTENCY_KEY = {
 def text_response(description: str) -> dict[str, Any]:
     """A plain-text response (a signed note, a key), not JSON."""
     return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
+
+
+def or_empty(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema that also takes the empty value, which means "not given" (as a GET form sends it)."""
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
