@@ -42,10 +42,13 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Benchmarks: each case against its baseline in the same run, printed as ratios.
+## The HTTP ones (wrk against uvicorn) run last: the last line is the SQLite filing ratio at 32 clients.
 bench: $(VENV)/.installed-test
+	@command -v wrk >/dev/null 2>&1 || { echo "make bench needs wrk, the HTTP load generator: apt-get install wrk (Debian/Ubuntu)"; exit 1; }
 	$(BIN)/python -m bench.bench_gateway
 	$(BIN)/python -m bench.bench_audit
 	$(BIN)/python -m bench.bench_requests
+	$(BIN)/python -m bench.bench_http
 
 lint: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet ruff mypy

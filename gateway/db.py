@@ -11,6 +11,13 @@ The store knows nothing of what sits above it: work that must commit with a
 transaction (the audit log's append) is registered with :func:`on_commit` by
 the module that queues it, and a session that would commit with queued work
 no hook took is rolled back instead (:class:`UnfinishedWork`).
+
+Reads that write nothing open :meth:`Database.read_session` instead: on SQLite
+a deferred transaction on connections that refuse writes (``query_only``), so
+in WAL mode it never waits for the write lock a writer holds; on PostgreSQL a
+``READ ONLY`` transaction. A read session refuses to flush anything
+(:class:`ReadOnlySession`), so a read that would queue an audit entry fails
+instead of showing data with no record of it.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SCOPE_KEY = "guichet.commune"
 ALL_KEY = "guichet.all_communes"
 PENDING_KEY = "guichet.pending_work"
+READ_ONLY_KEY = "guichet.read_only"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -72,6 +80,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def make_read_engine(url: str, engine: Engine) -> Engine:
+    """The engine read sessions use: writes refused by the database itself, and no write lock taken.
+
+    SQLite: a pool of its own whose connections are ``query_only`` and begin
+    deferred transactions (in WAL mode a reader works on a snapshot while a
+    writer writes). An in-memory SQLite database exists once per connection,
+    so there the read sessions share ``engine``. PostgreSQL: ``engine``'s pool,
+    each transaction ``READ ONLY``.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return engine.execution_options(postgresql_readonly=True)
+    if not parsed.database or parsed.database == ":memory:":
+        return engine
+    reader = create_engine(url, connect_args={"check_same_thread": False})
+    event.listen(reader, "connect", _sqlite_pragmas)
+    event.listen(reader, "connect", _sqlite_query_only)
+    event.listen(reader, "begin", _sqlite_begin_deferred)
+    return reader
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event open transactions itself (see below).
     dbapi_connection.isolation_level = None
@@ -80,6 +109,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
     cursor.close()
 
 
@@ -135,6 +170,16 @@ def _refuse_foreign_rows(session: Session, _context: Any, _instances: Any) -> No
             raise TenancyError(f"{type(obj).__name__} of commune {obj.commune!r} written from a session for {slug!r}")
 
 
+class ReadOnlySession(RuntimeError):
+    """A read session (:meth:`Database.read_session`) was about to write: nothing is written."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_when_reading(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(READ_ONLY_KEY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlySession("a read session was about to write: open Database.session() to write")
+
+
 class UnfinishedWork(RuntimeError):
     """A session was about to commit with queued work no commit hook took: the transaction is rolled back."""
 
@@ -171,6 +216,8 @@ def _run_commit_hooks(session: Session) -> None:
     """Do the registered work in the committing transaction; refuse to commit if queued work is left over."""
     if session.in_nested_transaction():
         return  # a savepoint: the work is done once, when the outer transaction commits
+    if session.info.get(READ_ONLY_KEY) and any(session.info.get(PENDING_KEY, {}).values()):
+        raise ReadOnlySession("work was queued on a read session (an audit entry?): record it in Database.session()")
     for hook in list(_commit_hooks):
         hook(session)
     left = {kind: len(queue) for kind, queue in session.info.get(PENDING_KEY, {}).items() if queue}
@@ -185,12 +232,18 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _sqlite_begin_deferred(connection: Any) -> None:
+    """A read session's BEGIN: no lock until the first read, and in WAL mode never the write lock."""
+    connection.exec_driver_sql("BEGIN")
+
+
 class Database:
     """One engine and the ways to open sessions on it."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.read_engine = make_read_engine(url, self.engine)
 
     @contextmanager
     def session(self, *, commune: str | None = None, all_communes: bool = False) -> Iterator[Session]:
@@ -204,6 +257,24 @@ class Database:
         with Session(self.engine, expire_on_commit=False) as session:
             session.info[SCOPE_KEY] = commune
             session.info[ALL_KEY] = all_communes
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def read_session(self, *, commune: str | None = None, all_communes: bool = False) -> Iterator[Session]:
+        """A session that only reads, bound to one commune (or all) as :meth:`session` is.
+
+        It never takes SQLite's write lock, so it does not wait behind writers;
+        a write through it raises :class:`ReadOnlySession` (the database refuses
+        one sent around the ORM). It ends by committing, so work queued on it for
+        a commit hook (an audit entry) fails there instead of being dropped:
+        a read that must be recorded reads here, then records in a short
+        :meth:`session` of its own, and shows nothing until that one committed.
+        """
+        with Session(self.read_engine, expire_on_commit=False) as session:
+            session.info[SCOPE_KEY] = commune
+            session.info[ALL_KEY] = all_communes
+            session.info[READ_ONLY_KEY] = True
             with session.begin():
                 yield session
 
@@ -225,6 +296,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine.pool is not self.engine.pool:  # SQLite's readers have a pool of their own
+            self.read_engine.dispose()
 
     # Migrations -----------------------------------------------------------
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench import bench_audit
+from bench import bench_audit, bench_http
 from bench.bench_gateway import run
+from gateway.testing import skip_or_fail
 
 
 def test_benchmarks_run_and_report_ratios() -> None:
@@ -31,3 +32,15 @@ def test_request_benchmarks_run_and_report_ratios(capsys: pytest.CaptureFixture[
     bench_requests.main(["--quick"])
     output = capsys.readouterr().out
     assert "a 50-row queue page, 50 people, recorded" in output and output.count("ratio") == 4
+
+
+def test_http_benchmarks_run_and_end_on_the_sqlite_filing_ratio(capsys: pytest.CaptureFixture[str]) -> None:
+    if bench_http.wrk_path() is None:
+        skip_or_fail(f"HTTP benchmark not smoke-tested: {bench_http.INSTALL_WRK}")
+    assert bench_http.main(["--quick"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for path in ("filing", "agent read"):
+        for clients in (8, 32):
+            assert any(f"{path}" in line and f"{clients} clients" in line and "ratio ×" in line for line in lines)
+    assert lines[-2] == "requests answered outside 2xx or lost to socket errors: 0"
+    assert lines[-1].startswith("SQLite filing throughput ratio (Guichet / bare insert) at 32 clients: ×")

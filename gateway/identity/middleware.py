@@ -7,13 +7,14 @@ neither cookie nor token costs nothing.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.identity.principal import Principal
 from gateway.identity.sessions import COOKIE, load_principal, session_id_from_cookie
-from gateway.identity.tokens import principal_for_token
+from gateway.identity.tokens import check_token, note_use
 
 
 class IdentityMiddleware:
@@ -34,8 +35,15 @@ class IdentityMiddleware:
             token = authorization[len("Bearer ") :].strip()
 
             def by_token() -> Principal | None:
-                with db.session() as session:
-                    return principal_for_token(session, token)
+                now = datetime.now(UTC)
+                with db.read_session() as session:  # waits for no writer
+                    check = check_token(session, token, now=now)
+                if check is None:
+                    return None
+                if check.use_is_stale(now):
+                    with db.session() as session:
+                        note_use(session, check.token_id, now)
+                return check.principal
 
             found: Principal | None = await db.run(by_token)
             return found

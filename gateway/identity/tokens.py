@@ -3,12 +3,18 @@
 The token is shown once at creation (``gtk_`` followed by 43 random
 characters); the database keeps only its hash, so a leaked database does not
 leak usable tokens.
+
+Checking a token only reads (:func:`check_token`, in a read session that
+waits for no writer); its last use is written apart, at most once a minute
+(:func:`note_use`), so a script calling the API in a loop does not take the
+write lock for every call.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
@@ -19,6 +25,8 @@ from gateway.models import ApiToken, StaffRole, StaffUser
 
 PREFIX = "gtk_"
 MAX_LIFETIME = timedelta(days=365)
+#: how stale ``last_used_at`` may get before a use is written again
+LAST_USE_PRECISION = timedelta(minutes=1)
 
 
 def _hash(token: str) -> str:
@@ -54,8 +62,21 @@ def create_token(
     return row, secret
 
 
-def principal_for_token(session: Session, token: str, *, now: datetime | None = None) -> Principal | None:
-    """The staff member behind a live token, with only the grants its scopes allow."""
+@dataclass(frozen=True)
+class TokenCheck:
+    """A live token's principal, and when the token was last used (written at most once a minute)."""
+
+    principal: Principal
+    token_id: int
+    last_used_at: datetime | None
+
+    def use_is_stale(self, now: datetime) -> bool:
+        """Whether this use is to be written (:func:`note_use`): never written, or over a minute ago."""
+        return self.last_used_at is None or _aware(self.last_used_at) <= now - LAST_USE_PRECISION
+
+
+def check_token(session: Session, token: str, *, now: datetime | None = None) -> TokenCheck | None:
+    """The staff member behind a live token, with only the grants its scopes allow; reads only."""
     now = now or datetime.now(UTC)
     if not token.startswith(PREFIX):
         return None
@@ -65,10 +86,18 @@ def principal_for_token(session: Session, token: str, *, now: datetime | None = 
     staff = session.get(StaffUser, row.staff_id)
     if staff is None or staff.disabled_at is not None:
         return None
-    row.last_used_at = now
-    session.add(row)
     grants = tuple(grant for grant in grants_of(session, row.staff_id) if grant.role in row.scopes)
     created = _aware(row.created_at)
-    return Principal(
+    assert row.id is not None
+    principal = Principal(
         "staff", f"token:{row.id}", row.staff_id, staff.username, staff.display_name, created, grants=grants
     )
+    return TokenCheck(principal, row.id, row.last_used_at)
+
+
+def note_use(session: Session, token_id: int, now: datetime) -> None:
+    """Write the token's last use (to the minute: see :data:`LAST_USE_PRECISION`)."""
+    row = session.get(ApiToken, token_id)
+    if row is not None:
+        row.last_used_at = now
+        session.add(row)

@@ -110,17 +110,29 @@ def file_request(db: Database, registry: Registry, rules: ServiceRules, caller: 
         filed_by_staff_id=caller.staff_id if caller.on_behalf_of is not None else None,
     )
     row.subject = audit_subject(registry.settings.secret_key, caller, definition, data, request_id=row.public_id)
+    # A retry is answered from a read session, without waiting for the write lock; a copy racing its original
+    # past this point is caught by the unique key (commune, submission key) below.
+    replayed = _replay(db, rules, row)
+    if replayed is not None:
+        return replayed
     try:
         with unavailable_on_failure(definition.key):
             return _store(db, registry, rules, caller, row, sent.files or ())
     except IntegrityError:
         # Two copies of one submission raced: the other one won, answer with its result.
-        with db.session(commune=rules.commune.slug) as session:
-            existing = RequestStore(session).by_submission_key(sent.key)
-        if existing is None:
+        replayed = _replay(db, rules, row)
+        if replayed is None:
             raise
-        return Filed(request=same_submission(existing, definition.key, answers=row.submission_fingerprint),
-                     replayed=True)  # fmt: skip
+        return replayed
+
+
+def _replay(db: Database, rules: ServiceRules, row: ServiceRequest) -> Filed | None:
+    """The request this submission key already filed, answered again (None: the key is new)."""
+    with db.read_session(commune=rules.commune.slug) as session:
+        existing = RequestStore(session).by_submission_key(row.submission_key)
+    if existing is None:
+        return None
+    return Filed(request=same_submission(existing, rules.key, answers=row.submission_fingerprint), replayed=True)
 
 
 def check_answers(
@@ -165,10 +177,6 @@ def _store(
 ) -> Filed:
     with db.session(commune=rules.commune.slug) as session:
         store = RequestStore(session)
-        existing = store.by_submission_key(row.submission_key)
-        if existing is not None:
-            return Filed(request=same_submission(existing, rules.key, answers=row.submission_fingerprint),
-                         replayed=True)  # fmt: skip
         check_anonymous_filing(session, registry.settings, caller, now())  # before anything is written
         row.status = "draft"
         store.add(row)

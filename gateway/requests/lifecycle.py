@@ -106,7 +106,7 @@ class CitizenRequests:
     def mine(self, caller: Caller) -> list[ServiceRequest]:
         """All the caller's requests, in every commune, newest first."""
         citizen_id = _citizen(caller)
-        with self.db.session(all_communes=True) as session:
+        with self.db.read_session(all_communes=True) as session:
             rows = session.exec(
                 select(ServiceRequest)
                 .where(ServiceRequest.citizen_id == citizen_id)
@@ -116,7 +116,7 @@ class CitizenRequests:
 
     def case(self, caller: Caller, public_id: str, *, rules: ServiceRules | None = None) -> CitizenCase:
         """One of the caller's requests with its history; ``rules`` when this HTTP request resolved them already."""
-        with self._mine(caller, public_id, "request.read", rules) as (session, row, rules):
+        with self._mine(caller, public_id, "request.read", rules, read_only=True) as (session, row, rules):
             events = session.exec(
                 select(RequestEvent)
                 .where(RequestEvent.request_id == row.id, col(RequestEvent.internal).is_(False))
@@ -368,7 +368,7 @@ class CitizenRequests:
         self.files.delete(name)
 
     def download(self, caller: Caller, public_id: str, attachment_id: str) -> tuple[Attachment, bytes]:
-        with self._mine(caller, public_id, "request.read") as (session, row, _rules):
+        with self._mine(caller, public_id, "request.read", read_only=True) as (session, row, _rules):
             attachment = find_attachment(session, row, attachment_id)
         return attachment, self.files.read(attachment.storage_name, sha256=attachment.sha256)
 
@@ -376,11 +376,21 @@ class CitizenRequests:
 
     @contextmanager
     def _mine(
-        self, caller: Caller, public_id: str, attempted: str, rules: ServiceRules | None = None
+        self,
+        caller: Caller,
+        public_id: str,
+        attempted: str,
+        rules: ServiceRules | None = None,
+        *,
+        read_only: bool = False,
     ) -> Iterator[tuple[Session, ServiceRequest, ServiceRules]]:
-        """One transaction on one of the caller's requests, in its commune's session (``attempted``: the action)."""
+        """One transaction on one of the caller's requests, in its commune's session (``attempted``: the action).
+
+        ``read_only``: a read session (:meth:`Database.read_session`), which does not wait for writers.
+        """
         commune = self._locate(caller, public_id, attempted)
-        with self.db.session(commune=commune) as session:
+        opened = self.db.read_session(commune=commune) if read_only else self.db.session(commune=commune)
+        with opened as session:
             row = self._own(session, caller, public_id)
             same = rules is not None and rules.commune.slug == row.commune and rules.key == row.service
             yield session, row, rules if rules is not None and same else self._rules(row)
@@ -388,7 +398,7 @@ class CitizenRequests:
     def _locate(self, caller: Caller, public_id: str, attempted: str) -> str:
         """The commune of one of the caller's requests (404 for anyone else's, the attempt recorded)."""
         citizen_id = _citizen(caller)
-        with self.db.session(all_communes=True) as session:
+        with self.db.read_session(all_communes=True) as session:
             commune = session.exec(
                 select(ServiceRequest.commune).where(
                     ServiceRequest.public_id == public_id, ServiceRequest.citizen_id == citizen_id

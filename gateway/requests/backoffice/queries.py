@@ -99,7 +99,7 @@ class BackOfficeQueries(Desk):
         query = self._filtered(query, caller, keys, wanted)
         per_page = max(1, min(wanted.per_page, QUEUE_LIMIT))
         page = max(1, wanted.page)
-        with self.db.session(commune=commune.slug) as session:
+        with self.db.read_session(commune=commune.slug) as session:
             total = session.exec(select(func.count()).select_from(query.subquery())).one()
             rows = session.exec(
                 query.order_by(col(ServiceRequest.submitted_at).asc(), col(ServiceRequest.id).asc())
@@ -107,10 +107,14 @@ class BackOfficeQueries(Desk):
                 .limit(per_page)
             ).all()
             names = staff_names(session, {row.assigned_to for row in rows if row.assigned_to})
-            record_listing(
-                session, self.registry, lambda service: principal.actor(acting_role(principal, commune.slug, service)),
-                action=action, commune=commune.slug, rows=rows, origin=caller.origin,
-            )  # fmt: skip
+        if rows:  # read without waiting for writers, then recorded in a short write transaction: nothing is
+            # shown unless its record committed
+            with self.db.session(commune=commune.slug) as session:
+                record_listing(
+                    session, self.registry,
+                    lambda service: principal.actor(acting_role(principal, commune.slug, service)),
+                    action=action, commune=commune.slug, rows=rows, origin=caller.origin,
+                )  # fmt: skip
         return QueuePage(list(rows), int(total), page, per_page, services, names)
 
     def _filtered(self, query: Any, caller: Caller, keys: list[str], wanted: QueueFilter) -> Any:
@@ -147,7 +151,7 @@ class BackOfficeQueries(Desk):
     def case(self, caller: Caller, commune_slug: str, reference: str) -> AgentCase:
         """Open a request's file; the view of its personal data is recorded with the service's purpose."""
         commune = self._commune(commune_slug)
-        with self.db.session(commune=commune.slug) as session:
+        with self.db.read_session(commune=commune.slug) as session:
             row, rules, acting = self._load(session, caller, commune, reference, level="reader")
             events = session.exec(
                 select(RequestEvent)
@@ -162,6 +166,9 @@ class BackOfficeQueries(Desk):
             names = staff_names(session, ids - {0})
             can_act = staff_of(caller).can("agent", commune=commune.slug, service=row.service, level="instructor")
             assignees = self._assignees(session, commune.slug, row.service) if can_act else []
+        # read without waiting for writers; the view is recorded in a short write transaction of its own, and
+        # nothing is returned unless that record committed (fail closed)
+        with self.db.session(commune=commune.slug) as session:
             audit(session, acting, row, rules.definition, "request.read")
         return AgentCase(
             row, rules, list(events), attached, self._transitions(caller, commune, row, rules), can_act, names,
