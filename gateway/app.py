@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -34,6 +36,7 @@ from gateway.web.body_limit import BodyLimitMiddleware
 from gateway.web.csrf import back_channel_paths, csrf_middleware
 from gateway.web.errors import (
     audit_unavailable_handler,
+    database_unavailable_handler,
     http_exception_handler,
     request_error_handler,
     respond_error,
@@ -78,7 +81,7 @@ def create_app(
 ) -> Starlette:
     settings = settings or load_settings(config_dir)
     registry = load_registry(settings, extra_plugins=extra_plugins)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, lock_wait_seconds=settings.database_lock_wait_seconds)
     if check_migrations:
         try:
             db.require_migrated()
@@ -112,6 +115,8 @@ def create_app(
         exception_handlers={
             HTTPException: http_exception_handler,
             ServiceUnavailable: service_unavailable_handler,
+            OperationalError: database_unavailable_handler,  # locked past the wait, unreachable
+            PoolTimeout: database_unavailable_handler,  # every connection busy
             SubmissionKeyReused: submission_key_reused_handler,
             SubmissionKeyConflict: submission_key_conflict_handler,
             AuditUnavailable: audit_unavailable_handler,

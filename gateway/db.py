@@ -57,6 +57,10 @@ class TenancyError(RuntimeError):
     """Code tried to reach commune-scoped data without saying for which commune."""
 
 
+#: seconds a SQLite transaction waits for another's write lock before the database raises (``[database]``)
+DEFAULT_LOCK_WAIT = 5.0
+
+
 class NotMigrated(RuntimeError):
     def __init__(self, url: str, current: str | None, head: str | None) -> None:
         self.current = current
@@ -68,19 +72,21 @@ class NotMigrated(RuntimeError):
         )
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, lock_wait_seconds: float = DEFAULT_LOCK_WAIT, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        # ``timeout``: how long a statement waits for another connection's write lock (SQLite's busy timeout)
+        connect_args = {"check_same_thread": False, "timeout": lock_wait_seconds}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def make_read_engine(url: str, engine: Engine) -> Engine:
+def make_read_engine(url: str, engine: Engine, *, lock_wait_seconds: float = DEFAULT_LOCK_WAIT) -> Engine:
     """The engine read sessions use: writes refused by the database itself, and no write lock taken.
 
     SQLite: a pool of its own whose connections are ``query_only`` and begin
@@ -94,7 +100,7 @@ def make_read_engine(url: str, engine: Engine) -> Engine:
         return engine.execution_options(postgresql_readonly=True)
     if not parsed.database or parsed.database == ":memory:":
         return engine
-    reader = create_engine(url, connect_args={"check_same_thread": False})
+    reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_wait_seconds})
     event.listen(reader, "connect", _sqlite_pragmas)
     event.listen(reader, "connect", _sqlite_query_only)
     event.listen(reader, "begin", _sqlite_begin_deferred)
@@ -107,7 +113,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -240,10 +245,10 @@ def _sqlite_begin_deferred(connection: Any) -> None:
 class Database:
     """One engine and the ways to open sessions on it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, lock_wait_seconds: float = DEFAULT_LOCK_WAIT) -> None:
         self.url = url
-        self.engine = make_engine(url)
-        self.read_engine = make_read_engine(url, self.engine)
+        self.engine = make_engine(url, lock_wait_seconds=lock_wait_seconds)
+        self.read_engine = make_read_engine(url, self.engine, lock_wait_seconds=lock_wait_seconds)
 
     @contextmanager
     def session(self, *, commune: str | None = None, all_communes: bool = False) -> Iterator[Session]:

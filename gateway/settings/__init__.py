@@ -60,6 +60,8 @@ class StorageSection(Strict):
 
 class DatabaseSection(Strict):
     url: str | None = None
+    #: SQLite: how long a transaction waits for another's write lock before the request answers 503
+    lock_wait_seconds: float = Field(default=5.0, gt=0, le=60)
 
 
 class SecretKeySection(Strict):
@@ -296,6 +298,7 @@ class Settings:
     filing_limits: FilingLimitsSection = field(default_factory=FilingLimitsSection)
     demo_identity: DemoIdentitySection = field(default_factory=DemoIdentitySection)
     identity: IdentitySection = field(default_factory=IdentitySection)
+    database_lock_wait_seconds: float = 5.0
 
     @property
     def https(self) -> bool:
@@ -332,6 +335,7 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
         config_dir=config_dir,
         gateway=gateway_file.gateway,
         database_url=database_url,
+        database_lock_wait_seconds=gateway_file.database.lock_wait_seconds,
         data_dir=data_dir,
         secret_key=secret,
         blocked_plugins=gateway_file.plugins.blocked,

@@ -194,6 +194,27 @@ async def service_unavailable_handler(request: Request, exc: Exception) -> Respo
     return response
 
 
+DATABASE_BUSY = Localized(
+    "Le service est très demandé en ce moment et n'a pas pu traiter votre demande : rien n'a été enregistré. "
+    "Réessayez dans quelques secondes ; un formulaire renvoyé ne sera pas enregistré deux fois.",
+    "The service is very busy right now and could not handle your request: nothing was saved. "
+    "Try again in a few seconds; a form sent again will not be recorded twice.",
+)
+
+
+async def database_unavailable_handler(request: Request, exc: Exception) -> Response:
+    """The database was locked past the wait, unreachable or out of connections: 503, not a 500.
+
+    The transaction was rolled back; the operator hears of it in the log, the
+    person is told to try again (filings carry a submission key, so a retry is safe).
+    """
+    logger.error("database unavailable for %s %s: %s", request.method, request.url.path, exc.__class__.__name__,
+                 exc_info=exc)  # fmt: skip
+    response = error_response(request, 503, detail=DATABASE_BUSY)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 KEY_REUSED = Localized(
     "Cette clé d'envoi (Idempotency-Key) a déjà servi pour une autre démarche de cette commune. "
     "Utilisez une nouvelle clé pour chaque demande.",
