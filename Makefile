@@ -48,6 +48,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.bench_gateway
 	$(BIN)/python -m bench.bench_audit
 	$(BIN)/python -m bench.bench_requests
+	$(BIN)/python -m bench.bench_startup
 	$(BIN)/python -m bench.bench_http
 
 lint: $(VENV)/.installed-test

@@ -8,6 +8,7 @@ only then builds the app, so a gateway either starts right or does not start.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.audit.log import AuditUnavailable
 from gateway.db import Database
+from gateway.identity import passwords
 from gateway.identity.access import AccessDenied, ReauthenticationRequired, SignInRequired
 from gateway.identity.middleware import IdentityMiddleware
 from gateway.identity.providers import form_action_sources
@@ -91,6 +93,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # the first unknown-account sign-in must not be the one that pays for the dummy hash
+        threading.Thread(target=passwords.warm_up, name="guichet-warm-up", daemon=True).start()
         yield
         db.dispose()
 

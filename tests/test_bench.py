@@ -44,3 +44,12 @@ def test_http_benchmarks_run_and_end_on_the_sqlite_filing_ratio(capsys: pytest.C
             assert any(f"{path}" in line and f"{clients} clients" in line and "ratio ×" in line for line in lines)
     assert lines[-2] == "requests answered outside 2xx or lost to socket errors: 0"
     assert lines[-1].startswith("SQLite filing throughput ratio (Guichet / bare insert) at 32 clients: ×")
+
+
+def test_cold_start_benchmark_runs_and_reports_both_goals() -> None:
+    from bench import bench_startup
+
+    comparison = bench_startup.run(rounds=1)
+    report = comparison.report()
+    assert comparison.case.seconds > 0 and comparison.baseline.peak_kib > 0
+    assert "goal: ≤ 1500 ms, ≤ 120 MiB" in report and "memory ×" in report

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -10,8 +12,19 @@ _hasher = PasswordHasher()
 MIN_LENGTH = 12
 MAX_LENGTH = 256
 
-#: checked against when an account does not exist, so that answering takes as long either way
-_DUMMY_HASH = _hasher.hash("guichet-no-such-account")
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when an account does not exist, so that answering takes as long either way.
+
+    Made on first use, not at import: an argon2 hash is a fifth of a second of
+    every worker's start otherwise.
+    """
+    return _hasher.hash("guichet-no-such-account")
+
+
+def warm_up() -> None:
+    """Make the dummy hash now (a worker calls this in the background as it starts, before any sign-in)."""
+    _dummy_hash()
 
 
 def hash_password(password: str) -> str:
@@ -21,7 +34,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; never raises on a wrong or malformed hash."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
