@@ -557,6 +557,10 @@ def request_handle(
     return RequestHandle(row)
 
 
-def build_app(config: ConfigFolder) -> Starlette:
-    """Build the gateway from ``config`` as ``guichet serve`` would; raises :class:`ConfigError` when it is wrong."""
-    return create_app(config.path)
+def build_app(config: ConfigFolder, *, extra_plugins: Sequence[tuple[str, object]] = ()) -> Starlette:
+    """Build the gateway from ``config`` as ``guichet serve`` would; raises :class:`ConfigError` when it is wrong.
+
+    ``extra_plugins`` are (name, plugin) pairs registered as if installed: a plugin a test defines
+    itself. The caller disposes of the app's database (``app.state.db.dispose()``) when done.
+    """
+    return create_app(config.path, extra_plugins=extra_plugins)

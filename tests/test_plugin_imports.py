@@ -13,8 +13,11 @@ module reads every import, including those inside functions and under
 from __future__ import annotations
 
 import ast
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
+
+import gateway.plugin
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY = ROOT / "gateway"
@@ -102,3 +105,14 @@ def test_the_check_sees_an_internal_import_in_a_function_and_a_submodule_importe
 def test_the_test_kit_is_allowed_in_tests_only() -> None:
     assert is_test_file(ROOT / "plugins/contact/tests/test_contact.py")
     assert not is_test_file(ROOT / "plugins/contact/src/guichet_contact/plugin.py")
+
+
+def test_every_type_of_the_public_api_is_documented() -> None:
+    undocumented = [
+        name
+        for name in gateway.plugin.__all__
+        if inspect.isclass(cls := getattr(gateway.plugin, name))
+        # a dataclass without a docstring gets its signature as one: that is not documentation
+        and (not cls.__dict__.get("__doc__") or cls.__dict__["__doc__"].startswith(f"{name}("))
+    ]
+    assert not undocumented, f"public API types without a docstring: {undocumented}"
