@@ -16,6 +16,11 @@ from gateway.settings import CommuneFile
 
 @dataclass(frozen=True)
 class Commune:
+    """A member commune as hooks receive it: its public identity, retention choices and enabled services.
+
+    Built from the commune's file; read-only, and never holds personal data.
+    """
+
     slug: str
     name: str
     insee: str

@@ -21,6 +21,12 @@ EventSink = Callable[[str, str], None]
 
 
 class RequestHandle:
+    """A submitted request as its service's hooks see it: read the form, set the queue summary, record an event.
+
+    Built by the core around the stored row (a plugin never constructs one; a test does with
+    :func:`gateway.testing.request_handle`).
+    """
+
     def __init__(self, row: ServiceRequest, emit: EventSink | None = None) -> None:
         self._row = row
         self._emit = emit
@@ -43,18 +49,22 @@ class RequestHandle:
 
     @property
     def service(self) -> str:
+        """The service's key."""
         return self._row.service
 
     @property
     def commune(self) -> str:
+        """The slug of the commune the request was filed with."""
         return self._row.commune
 
     @property
     def status(self) -> str:
+        """The workflow state the request is in (before the transition, in ``guichet_request_transition``)."""
         return self._row.status
 
     @property
     def created_at(self) -> datetime:
+        """When the draft was started."""
         return self._row.created_at
 
     @property
@@ -64,6 +74,7 @@ class RequestHandle:
 
     @property
     def summary(self) -> str | None:
+        """The line agents see in their queue (see the setter)."""
         return self._row.summary
 
     @summary.setter

@@ -36,6 +36,8 @@ FieldKind = Literal["text", "textarea", "email", "tel", "date", "select"]
 
 @dataclass(frozen=True)
 class Choice:
+    """One option of a ``select`` field: the value stored, the label shown."""
+
     value: str
     label: Localized
 

@@ -16,7 +16,7 @@ from gateway.models import AuditEntry, ServiceRequest
 from gateway.requests.caller import Caller
 from gateway.requests.errors import ActionForbidden, RequestNotFound
 from gateway.testing import ConfigFolder, GuichetClient, sign_in_citizen, sign_in_staff
-from tests.plugins.lifecycle_service import Desk, enable
+from tests.lifecycle_desk import Desk, enable
 
 
 @pytest.fixture

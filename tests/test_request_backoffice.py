@@ -25,7 +25,8 @@ from gateway.requests.errors import (
     StaleRequest,
 )
 from gateway.testing import ConfigFolder
-from tests.plugins.lifecycle_service import CRASHING_PLATE, NO_STOCK, PDF, REFUSED_PLATE, Desk, days_after, enable
+from tests.lifecycle_desk import PDF, Desk, days_after, enable
+from tests.plugins.lifecycle_service import CRASHING_PLATE, NO_STOCK, REFUSED_PLATE
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.requests.errors import StaleRequest
 from gateway.testing import ConfigFolder
-from tests.plugins.lifecycle_service import GOOD_ANSWERS, Desk, enable
+from tests.lifecycle_desk import GOOD_ANSWERS, Desk, enable
 
 T = TypeVar("T")
 ATTEMPTS = 10

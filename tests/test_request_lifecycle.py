@@ -15,8 +15,9 @@ from gateway.requests.forms import check_form
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.submission_keys import SubmissionKeyReused
 from gateway.testing import ConfigFolder
+from tests.lifecycle_desk import GOOD_ANSWERS, PDF, Desk, days_after, enable
 from tests.plugins import antivirus
-from tests.plugins.lifecycle_service import GOOD_ANSWERS, PDF, VIGNETTE_FORM, Desk, days_after, enable
+from tests.plugins.lifecycle_service import VIGNETTE_FORM
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ separate plugins (pluggy accepts any object carrying hook implementations).
 
 from __future__ import annotations
 
-from gateway import ScanVerdict, hookimpl
-from gateway.communes import Commune
+from gateway import Commune, ScanVerdict, hookimpl
 
 # the EICAR antivirus test string, cut in two so that this source file does not itself trip a scanner
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-" + b"STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gateway import (
     Choice,
+    CitizenIdentity,
     DocumentSpec,
     FormField,
     Localized,
@@ -17,7 +18,6 @@ from gateway import (
     Workflow,
     hookimpl,
 )
-from gateway.services import CitizenIdentity
 
 KEY = "api-essai"
 MAX_BYTES = 64 * 1024

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from gateway import FormField, Localized, ServiceDefinition, hookimpl
-from gateway.request_handle import RequestHandle
+from gateway import FormField, Localized, RequestHandle, ServiceDefinition, hookimpl
 
 SERVICE = ServiceDefinition(
     key="signalement",

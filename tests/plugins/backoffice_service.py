@@ -14,13 +14,13 @@ from gateway import (
     DocumentSpec,
     FormField,
     Localized,
+    RequestHandle,
     ServiceDefinition,
     State,
     Transition,
     Workflow,
     hookimpl,
 )
-from gateway.request_handle import RequestHandle
 
 BADGE_WORKFLOW = Workflow(
     states=(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from gateway import ServiceDefinition, hookimpl
-from gateway.communes import Commune
+from gateway import Commune, ServiceDefinition, hookimpl
 
 
 @hookimpl(tryfirst=True)

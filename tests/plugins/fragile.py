@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway import FieldError, FormField, Localized, ServiceDefinition, hookimpl
-from gateway.request_handle import RequestHandle
+from gateway import FieldError, FormField, Localized, RequestHandle, ServiceDefinition, hookimpl
 
 SERVICE = ServiceDefinition(
     key="fragile",

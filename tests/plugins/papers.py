@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from gateway import Localized, ServiceDefinition, hookimpl
-from gateway.communes import Commune
-from gateway.services import DocumentSpec, FormField, ServiceSettings
+from gateway import Commune, DocumentSpec, FormField, Localized, ServiceDefinition, ServiceSettings, hookimpl
 
 SERVICE = ServiceDefinition(
     key="papers",

@@ -8,11 +8,8 @@ import pytest
 from guichet_contact import plugin
 from guichet_contact.plugin import ContactSettings
 from pydantic import ValidationError
-from sqlmodel import select
 
-from gateway.models import OutboxMessage, ServiceRequest
-from gateway.request_handle import RequestHandle
-from gateway.testing import GuichetClient, sign_in_staff
+from gateway.testing import GuichetClient, commune_requests, queued_messages, request_handle, sign_in_staff
 
 MESSAGE = {
     "name": "Camille Exemple",
@@ -85,19 +82,16 @@ def test_message_of_three_words_is_accepted() -> None:
 
 
 def test_queue_summary_is_the_subject_never_the_message() -> None:
-    row = ServiceRequest(
-        reference="MSG-2026-000001", commune="corbas", service="contact", data=MESSAGE, submission_key="k"
-    )
-    plugin.guichet_request_submitted(settings=ContactSettings(), request=RequestHandle(row))
-    assert row.summary == "Voirie, éclairage, stationnement"
+    request = request_handle("contact", "corbas", MESSAGE, reference="MSG-2026-000001")
+    plugin.guichet_request_submitted(settings=ContactSettings(), request=request)
+    assert request.summary == "Voirie, éclairage, stationnement"
 
 
 async def test_citizen_files_a_message_and_gets_a_reference(guichet_client: GuichetClient) -> None:
     sent = await guichet_client.submit("/givors/contact", MESSAGE)
     receipt = await guichet_client.get(sent.headers["location"])
     assert re.search(r"MSG-\d{4}-000001", receipt.text)
-    with guichet_client.app.state.db.session(commune="givors") as session:
-        [row] = session.exec(select(ServiceRequest)).all()
+    [row] = commune_requests(guichet_client.app, "givors")
     assert row.data == MESSAGE
 
 
@@ -117,8 +111,7 @@ async def filed_and_agent(client: GuichetClient) -> str:
     """A message filed without an account, and an agent of Givors signed in; returns the reference."""
     sent = await client.submit("/givors/contact", {**MESSAGE, "message": "Le trottoir est abîmé devant la poste."})
     assert sent.status_code == 303
-    with client.app.state.db.session(commune="givors") as session:
-        [row] = session.exec(select(ServiceRequest)).all()
+    [row] = commune_requests(client.app, "givors")
     assert row.reference is not None
     await sign_in_staff(client, "agent.givors", "agent:givors:contact")
     return row.reference
@@ -133,9 +126,8 @@ async def test_an_agent_answers_and_the_sender_gets_the_answer_by_mail(guichet_c
     answered = await guichet_client.submit(f"{file}/transition", {"transition": "answer", "version": version.group(1),
                                            "comment": "Les services techniques passent jeudi."}, page=file)  # fmt: skip
     assert answered.status_code == 303, answered.text
-    with guichet_client.app.state.db.session(commune="givors") as session:
-        [row] = session.exec(select(ServiceRequest)).all()
-        answer = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "request-transition")).one()
+    [row] = commune_requests(guichet_client.app, "givors")
+    [answer] = queued_messages(guichet_client.app, kind="request-transition")
     assert row.status == "answered" and row.decided_at is not None
     assert answer.recipient == MESSAGE["email"] and "Les services techniques passent jeudi." in answer.body
 
@@ -149,6 +141,5 @@ async def test_closing_a_message_needs_a_reason(guichet_client: GuichetClient) -
     refused = await guichet_client.submit(f"{file}/transition", {"transition": "close", "version": version.group(1)},
                                           page=file)  # fmt: skip
     assert refused.status_code == 422 and "Choisissez un motif dans la liste." in refused.text
-    with guichet_client.app.state.db.session(commune="givors") as session:
-        [row] = session.exec(select(ServiceRequest)).all()
+    [row] = commune_requests(guichet_client.app, "givors")
     assert row.status == "submitted"

@@ -2,33 +2,40 @@
 
 The citizen signs in through a verified identity, files with the prefilled
 form; an agent of the commune opens the file and decides. Every step is the
-core's (:class:`CitizenRequests`, the back office) with this plugin's
-form, checks and workflow, in the demo configuration.
+core's, taken through the test kit (:mod:`gateway.testing`) as a page or the API
+takes it, with this plugin's form, checks and workflow, in the demo configuration.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from guichet_etat_civil.plugin import SERVICE, WORKFLOW
-from sqlmodel import col, select
 from starlette.applications import Starlette
 
-from gateway.audit.events import pseudonym
-from gateway.identity import staff as accounts
-from gateway.identity.principal import Principal
-from gateway.models import AuditEntry, Citizen, OutboxMessage, ServiceRequest
-from gateway.requests.backoffice.commands import BackOfficeCommands
-from gateway.requests.backoffice.queries import BackOfficeQueries
-from gateway.requests.caller import Caller
-from gateway.requests.clock import aware
-from gateway.requests.errors import ActionNotAllowed, InvalidInput, ServiceNotOffered
-from gateway.requests.lifecycle import CitizenRequests
-from gateway.requests.submission_keys import new_submission_key
-from gateway.web.callers import identity_of
+from gateway.testing import (
+    ActionNotAllowed,
+    FiledRequest,
+    InvalidInput,
+    QueuedMessage,
+    ServiceNotOffered,
+    TestAgent,
+    TestCitizen,
+    audit_records,
+    citizens_requests,
+    commune_of,
+    open_file,
+    queued_messages,
+    staff_member,
+    start_draft,
+    stored_request,
+    submit_request,
+    take_transition,
+    verified_citizen,
+    withdraw_request,
+)
 
 COMMUNE = "venissieux"  # demo: counter pickup offered, registers online since 1960
 VENISSIEUX_INSEE = "69259"
@@ -66,102 +73,51 @@ COUNTER = {"delivery": "counter", "address_street": "", "address_postcode": "", 
 # Who acts ------------------------------------------------------------------------------------------
 
 
-def citizen(app: Starlette, *, locale: str = "fr", email: str = EMAIL) -> Caller:
+def citizen(app: Starlette, *, locale: str = "fr", email: str = EMAIL) -> TestCitizen:
     """A citizen signed in through a federated provider (a verified identity), born in Vénissieux."""
-    with app.state.db.session() as session:
-        row = Citizen(public_id=secrets.token_hex(16), issuer="https://franceconnect.test", sub=secrets.token_hex(8),
-                      given_name="Camille Hélène", family_name="Exemple-Démo", email=email,
-                      claims={"birthdate": BIRTHDATE, "birthplace": VENISSIEUX_INSEE, "birthcountry": "99100"},
-                      created_at=datetime.now(UTC))  # fmt: skip
-        session.add(row)
-        session.flush()
-        assert row.id is not None
-        identity, citizen_id, public_id = identity_of(row), row.id, row.public_id
-    assert identity.verified
-    principal = Principal("citizen", secrets.token_hex(8), citizen_id, public_id, "Camille", datetime.now(UTC))
-    return Caller(actor=principal.actor(), origin="test", locale=locale, citizen_id=citizen_id,
-                  citizen_public_id=public_id, identity=identity)  # fmt: skip
+    claims = {"birthdate": BIRTHDATE, "birthplace": VENISSIEUX_INSEE, "birthcountry": "99100"}
+    return verified_citizen(app, given_name="Camille Hélène", family_name="Exemple-Démo", email=email, claims=claims,
+                            locale=locale)  # fmt: skip
 
 
-def agent(app: Starlette, username: str = "alex.agent", grant: str = INSTRUCTOR) -> Caller:
+def agent(app: Starlette, username: str = "alex.agent", grant: str = INSTRUCTOR) -> TestAgent:
     """A staff member of the commune with one grant, as the back office sees them once signed in."""
-    grants = [accounts.parse_grant(grant)]
-    with app.state.db.session() as session:
-        row = accounts.create(session, username=username, display_name=username.title(),
-                              email=f"{username}@guichet.example", password=PASSWORD, grants=grants)  # fmt: skip
-        assert row.id is not None
-        staff_id = row.id
-    principal = Principal("staff", secrets.token_hex(8), staff_id, username, username.title(), datetime.now(UTC),
-                          grants=tuple(grants))  # fmt: skip
-    return Caller(actor=principal.actor("agent"), origin="test", principal=principal)
+    return staff_member(app, username, grant)
 
 
 # Steps ---------------------------------------------------------------------------------------------
 
 
-def citizens(app: Starlette) -> CitizenRequests:
-    return CitizenRequests(app.state.db, app.state.registry)
+def draft(app: Starlette, caller: TestCitizen, commune: str = COMMUNE) -> FiledRequest:
+    return start_draft(app, caller, commune, "etat-civil")
 
 
-def back_office(app: Starlette) -> BackOfficeCommands:
-    return BackOfficeCommands(app.state.db, app.state.registry)
-
-
-def back_office_reads(app: Starlette) -> BackOfficeQueries:
-    return BackOfficeQueries(app.state.db, app.state.registry)
-
-
-def draft(app: Starlette, caller: Caller, commune: str = COMMUNE) -> ServiceRequest:
-    return citizens(app).start_draft(caller, commune, "etat-civil", submission_key=new_submission_key())
-
-
-def submitted(app: Starlette, caller: Caller, **changes: str) -> ServiceRequest:
+def submitted(app: Starlette, caller: TestCitizen, **changes: str) -> FiledRequest:
     """A request for the citizen's own birth record, the prefill completed with ``changes`` on top."""
     row = draft(app, caller)
-    outcome = citizens(app).submit(caller, row.public_id, {**row.data, **COMPLETION, **changes})
+    outcome = submit_request(app, caller, row.public_id, {**row.data, **COMPLETION, **changes})
     assert not outcome.errors, outcome.errors
     return outcome.request
 
 
-def reference_of(row: ServiceRequest) -> str:
+def reference_of(row: FiledRequest) -> str:
     assert row.reference is not None
     return row.reference
 
 
-def decide(app: Starlette, staff: Caller, row: ServiceRequest, *names: str) -> ServiceRequest:
+def decide(app: Starlette, staff: TestAgent, row: FiledRequest, *names: str) -> FiledRequest:
     for name in names:
-        row = back_office(app).transition(staff, COMMUNE, reference_of(row), name, expected_version=None)
+        row = take_transition(app, staff, COMMUNE, reference_of(row), name)
     return row
 
 
-def reload(app: Starlette, row: ServiceRequest) -> ServiceRequest:
-    with app.state.db.session(all_communes=True) as session:
-        found: ServiceRequest = session.exec(
-            select(ServiceRequest).where(ServiceRequest.public_id == row.public_id)
-        ).one()
-        session.expunge(found)
-        return found
+def reload(app: Starlette, row: FiledRequest) -> FiledRequest:
+    return stored_request(app, row.public_id)
 
 
-def messages(app: Starlette, row: ServiceRequest) -> list[OutboxMessage]:
+def messages(app: Starlette, row: FiledRequest) -> list[QueuedMessage]:
     """The messages queued about ``row``, oldest first."""
-    with app.state.db.session() as session:
-        rows = session.exec(
-            select(OutboxMessage)
-            .where(col(OutboxMessage.dedupe_key).startswith(f"request:{row.public_id}:"))
-            .order_by(col(OutboxMessage.id))
-        ).all()
-        for found in rows:
-            session.expunge(found)
-        return list(rows)
-
-
-def audit_entries(app: Starlette, action: str) -> list[AuditEntry]:
-    with app.state.db.session() as session:
-        rows = session.exec(select(AuditEntry).where(AuditEntry.action == action).order_by(col(AuditEntry.seq))).all()
-        for found in rows:
-            session.expunge(found)
-        return list(rows)
+    return queued_messages(app, public_id=row.public_id)
 
 
 def notice(transition: str, locale: str = "fr") -> str:
@@ -208,15 +164,13 @@ def test_opening_the_file_is_audited_with_the_purpose_and_the_citizens_pseudonym
     owner = citizen(guichet_app)
     row = submitted(guichet_app, owner)
     staff = agent(guichet_app)
-    case = back_office_reads(guichet_app).case(staff, COMMUNE, reference_of(row))
-    assert case.can_act and [t.name for t in case.transitions] == ["start", "refuse"]
-    [entry] = audit_entries(guichet_app, "request.read")
-    assert owner.citizen_public_id is not None and staff.staff_id is not None
-    assert entry.subject == pseudonym(guichet_app.state.registry.settings.secret_key, "citizen",
-                                      owner.citizen_public_id)  # fmt: skip
+    case = open_file(guichet_app, staff, COMMUNE, reference_of(row))
+    assert case.can_act and list(case.transitions) == ["start", "refuse"]
+    [entry] = audit_records(guichet_app, "request.read")
+    assert entry.subject == owner.pseudonym
     assert (entry.purpose, entry.actor_id, entry.commune, entry.service, entry.resource) == (
         SERVICE.purpose.fr,
-        f"staff:{staff.staff_id}",
+        staff.actor_id,
         COMMUNE,
         "etat-civil",
         f"request/{row.reference}",
@@ -231,11 +185,11 @@ def test_taking_the_request_puts_it_in_progress_undecided(guichet_app: Starlette
 def test_sending_by_post_decides_the_request_and_starts_its_retention(guichet_app: Starlette) -> None:
     row = decide(guichet_app, agent(guichet_app), submitted(guichet_app, citizen(guichet_app)), "start", "send")
     stored = reload(guichet_app, row)
-    decided_at = aware(stored.decided_at)
+    decided_at = stored.decided_at
     assert stored.status == "sent" and decided_at is not None
-    retention = guichet_app.state.registry.commune(COMMUNE).retention_days(SERVICE)
+    retention = commune_of(guichet_app, COMMUNE).retention_days(SERVICE)
     assert retention == 365
-    assert aware(stored.purge_after) == decided_at + timedelta(days=retention)
+    assert stored.purge_after == decided_at + timedelta(days=retention)
 
 
 def test_the_citizen_is_told_of_each_step_in_french(guichet_app: Starlette) -> None:
@@ -299,8 +253,8 @@ def test_a_request_by_post_cannot_be_made_ready_at_the_counter(guichet_app: Star
 def test_a_refusal_needs_a_listed_reason_and_a_comment(guichet_app: Starlette, reason: str, comment: str) -> None:
     row = submitted(guichet_app, citizen(guichet_app))
     with pytest.raises(InvalidInput):
-        back_office(guichet_app).transition(agent(guichet_app), COMMUNE, reference_of(row), "refuse",
-                                            expected_version=row.version, reason=reason, comment=comment)  # fmt: skip
+        take_transition(guichet_app, agent(guichet_app), COMMUNE, reference_of(row), "refuse",
+                        expected_version=row.version, reason=reason, comment=comment)  # fmt: skip
     stored = reload(guichet_app, row)
     assert (stored.status, stored.version, stored.decided_at) == ("submitted", row.version, None)
     assert len(messages(guichet_app, row)) == 1  # the receipt only
@@ -309,9 +263,8 @@ def test_a_refusal_needs_a_listed_reason_and_a_comment(guichet_app: Starlette, r
 def test_a_refusal_with_reason_and_comment_tells_the_citizen_why(guichet_app: Starlette) -> None:
     row = submitted(guichet_app, citizen(guichet_app))
     comment = "Aucun acte à ce nom à cette date dans nos registres : vérifiez la date de naissance."
-    refused = back_office(guichet_app).transition(agent(guichet_app), COMMUNE, reference_of(row), "refuse",
-                                                  expected_version=row.version, reason="not-found",
-                                                  comment=comment)  # fmt: skip
+    refused = take_transition(guichet_app, agent(guichet_app), COMMUNE, reference_of(row), "refuse",
+                              expected_version=row.version, reason="not-found", comment=comment)  # fmt: skip
     assert refused.status == "refused" and refused.decided_at is not None
     *_, message = messages(guichet_app, row)
     assert notice("refuse") in message.body and comment in message.body
@@ -325,7 +278,7 @@ def test_a_full_copy_the_requester_may_not_obtain_is_refused_with_the_reason(gui
     row = draft(guichet_app, owner)
     answers = {**row.data, **COMPLETION, "quality": "other", "person_surname": "Voisin",
                "person_given_names": "Alix", "event_date": "2001-06-15"}  # fmt: skip
-    outcome = citizens(guichet_app).submit(owner, row.public_id, answers)
+    outcome = submit_request(guichet_app, owner, row.public_id, answers)
     assert [error.field for error in outcome.errors] == ["form"]
     reason = outcome.errors[0].message.fr
     assert reason.startswith("Copie intégrale d'acte de naissance : ce document n'est délivré qu'à"), reason
@@ -339,7 +292,7 @@ def test_a_full_copy_the_requester_may_not_obtain_is_refused_with_the_reason(gui
 def test_an_event_abroad_is_refused_with_a_pointer_to_the_service_central(guichet_app: Starlette) -> None:
     owner = citizen(guichet_app)
     row = draft(guichet_app, owner)
-    outcome = citizens(guichet_app).submit(owner, row.public_id, {**row.data, **COMPLETION, "place": "abroad"})
+    outcome = submit_request(guichet_app, owner, row.public_id, {**row.data, **COMPLETION, "place": "abroad"})
     [error] = outcome.errors
     assert error.field == "place"
     assert "Service central d'état civil" in error.message.fr and "service-public.fr" in error.message.fr
@@ -353,7 +306,7 @@ def test_an_event_abroad_is_refused_with_a_pointer_to_the_service_central(guiche
 def test_the_citizen_withdraws_an_undecided_request(guichet_app: Starlette) -> None:
     owner = citizen(guichet_app)
     row = decide(guichet_app, agent(guichet_app), submitted(guichet_app, owner), "start")
-    withdrawn = citizens(guichet_app).withdraw(owner, row.public_id)
+    withdrawn = withdraw_request(guichet_app, owner, row.public_id)
     assert withdrawn.status == "withdrawn" and withdrawn.decided_at is not None
 
 
@@ -361,7 +314,7 @@ def test_a_withdrawn_request_cannot_be_decided_by_an_agent(guichet_app: Starlett
     owner = citizen(guichet_app)
     staff = agent(guichet_app)
     row = decide(guichet_app, staff, submitted(guichet_app, owner), "start")
-    citizens(guichet_app).withdraw(owner, row.public_id)
+    withdraw_request(guichet_app, owner, row.public_id)
     with pytest.raises(ActionNotAllowed):
         decide(guichet_app, staff, row, "send")
     assert reload(guichet_app, row).status == "withdrawn"
@@ -371,7 +324,7 @@ def test_a_decided_request_cannot_be_withdrawn(guichet_app: Starlette) -> None:
     owner = citizen(guichet_app)
     row = decide(guichet_app, agent(guichet_app), submitted(guichet_app, owner), "start", "send")
     with pytest.raises(ActionNotAllowed):
-        citizens(guichet_app).withdraw(owner, row.public_id)
+        withdraw_request(guichet_app, owner, row.public_id)
     assert reload(guichet_app, row).status == "sent"
 
 
@@ -380,11 +333,11 @@ def test_a_decided_request_cannot_be_withdrawn(guichet_app: Starlette) -> None:
 
 def test_a_commune_that_does_not_offer_the_service_starts_no_draft(guichet_app: Starlette) -> None:
     owner = citizen(guichet_app)
-    assert "etat-civil" not in guichet_app.state.registry.commune("rive-de-gier").services
+    assert "etat-civil" not in commune_of(guichet_app, "rive-de-gier").services
     with pytest.raises(ServiceNotOffered) as refused:
         draft(guichet_app, owner, commune="rive-de-gier")
     assert refused.value.status == 404
-    assert citizens(guichet_app).mine(owner) == []
+    assert citizens_requests(guichet_app, owner) == []
 
 
 def test_each_request_takes_the_next_number(guichet_app: Starlette) -> None:

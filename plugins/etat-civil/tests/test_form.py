@@ -5,9 +5,7 @@ from __future__ import annotations
 from guichet_etat_civil import plugin
 from guichet_etat_civil.settings import EtatCivilSettings
 
-from gateway import Localized
-from gateway.communes import Commune
-from gateway.services import FormField
+from gateway import Commune, FormField, Localized
 
 COMMUNE = Commune(slug="corbas", name="Corbas", insee="69273", department="69", seat=False, street="2 place",
                   postcode="69960", city="Corbas", email="contact@corbas.example", phone="04 00 00 00 02",

@@ -8,9 +8,7 @@ import pytest
 from guichet_etat_civil.settings import EtatCivilSettings
 from starlette.applications import Starlette
 
-from gateway.app import create_app
-from gateway.settings import ConfigError
-from gateway.testing import ConfigFolder, GuichetClient
+from gateway.testing import ConfigError, ConfigFolder, GuichetClient, build_app, commune_of
 
 
 def test_plugin_is_loaded_through_its_entry_point(guichet_app: Starlette) -> None:
@@ -20,9 +18,8 @@ def test_plugin_is_loaded_through_its_entry_point(guichet_app: Starlette) -> Non
 
 
 def test_demo_communes_have_their_own_settings(guichet_app: Starlette) -> None:
-    communes = guichet_app.state.registry.communes
-    venissieux = communes["venissieux"].services["etat-civil"]
-    givors = communes["givors"].services["etat-civil"]
+    venissieux = commune_of(guichet_app, "venissieux").services["etat-civil"]
+    givors = commune_of(guichet_app, "givors").services["etat-civil"]
     assert isinstance(venissieux, EtatCivilSettings) and isinstance(givors, EtatCivilSettings)
     assert (venissieux.registers_from_year, venissieux.counter_pickup, venissieux.processing_days) == (1960, True, 5)
     assert "multilingual-extract" not in givors.forms
@@ -46,5 +43,5 @@ def test_a_communes_bad_settings_stop_the_start(
     guichet_config.set_gateway(database={"url": f"sqlite:///{tmp_path / 'unused.db'}"})
     guichet_config.set_commune("rive-de-gier", services={"etat-civil": settings})
     with pytest.raises(ConfigError) as raised:
-        create_app(guichet_config.path)
+        build_app(guichet_config)
     assert raised.value.key.startswith("services.etat-civil")

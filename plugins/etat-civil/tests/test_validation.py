@@ -9,8 +9,7 @@ from guichet_etat_civil import plugin
 from guichet_etat_civil.entitlement import add_years
 from guichet_etat_civil.settings import EtatCivilSettings
 
-from gateway import CitizenIdentity, FieldError
-from gateway.communes import Commune
+from gateway import CitizenIdentity, Commune, FieldError
 
 COMMUNE = Commune(slug="givors", name="Givors", insee="69091", department="69", seat=False, street="3 place",
                   postcode="69700", city="Givors", email="contact@givors.example", phone="04 00 00 00 03",

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from guichet_etat_civil import plugin
 
-from gateway import TransitionRefused
-from gateway.models import ServiceRequest
-from gateway.request_handle import RequestHandle
+from gateway import RequestHandle, TransitionRefused
+from gateway.testing import request_handle
 
 PERSONAL = {
     "kind": "birth",
@@ -32,9 +31,7 @@ WORKFLOW = plugin.WORKFLOW
 
 
 def handle(data: dict[str, str], status: str = "in_progress") -> RequestHandle:
-    row = ServiceRequest(reference="EC-2026-000001", commune="givors", service="etat-civil", data=data,
-                         status=status, submission_key="k")  # fmt: skip
-    return RequestHandle(row)
+    return request_handle("etat-civil", "givors", data, status=status, reference="EC-2026-000001")
 
 
 def summary(data: dict[str, str]) -> str | None:

@@ -13,9 +13,11 @@ from pydantic import Field, field_validator
 
 from gateway import (
     Choice,
+    Commune,
     FieldError,
     FormField,
     Localized,
+    RequestHandle,
     ServiceDefinition,
     ServiceSettings,
     State,
@@ -23,8 +25,6 @@ from gateway import (
     Workflow,
     hookimpl,
 )
-from gateway.communes import Commune
-from gateway.request_handle import RequestHandle
 
 KEY = "contact"
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from gateway.services import Localized
+from gateway import Localized
 
 Kind = Literal["birth", "marriage", "death"]
 Form = Literal["full-copy", "extract-with-filiation", "extract-without-filiation", "multilingual-extract"]

@@ -6,8 +6,7 @@ to the qualities some offered document is not open to.
 
 from __future__ import annotations
 
-from gateway import Choice, FormField, Localized
-from gateway.communes import Commune
+from gateway import Choice, Commune, FormField, Localized
 from guichet_etat_civil.entitlement import FORM_LABELS, KIND_LABELS, QUALITY_LABELS, REQUESTERS, Form, Kind, Requester
 from guichet_etat_civil.settings import EtatCivilSettings
 

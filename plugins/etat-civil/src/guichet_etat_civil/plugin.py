@@ -15,15 +15,15 @@ from collections.abc import Mapping
 
 from gateway import (
     CitizenIdentity,
+    Commune,
     FieldError,
     FormField,
+    RequestHandle,
     ServiceDefinition,
     Transition,
     TransitionRefused,
     hookimpl,
 )
-from gateway.communes import Commune
-from gateway.request_handle import RequestHandle
 from guichet_etat_civil.entitlement import FORM_LABELS
 from guichet_etat_civil.form import service_form
 from guichet_etat_civil.prefill import prefilled

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from gateway import CitizenIdentity
-from gateway.communes import Commune
+from gateway import CitizenIdentity, Commune
 from guichet_etat_civil.validation import parse_date
 
 #: FranceConnect's code for France as a birth country

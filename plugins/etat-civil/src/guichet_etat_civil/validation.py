@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import cast
 
-from gateway import CitizenIdentity, FieldError, Localized
-from gateway.communes import Commune
+from gateway import CitizenIdentity, Commune, FieldError, Localized
 from guichet_etat_civil.entitlement import FORM_LABELS, KIND_LABELS, QUALITY_LABELS, Form, Kind, Requester, decide
 from guichet_etat_civil.settings import EtatCivilSettings
 
