@@ -12,6 +12,7 @@ _hasher = PasswordHasher()
 MIN_LENGTH = 12
 MAX_LENGTH = 256
 
+
 @functools.cache
 def _dummy_hash() -> str:
     """Checked against when an account does not exist, so that answering takes as long either way.
