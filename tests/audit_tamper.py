@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gateway.audit.events import decode, parse_time
+from gateway.audit.checkpoint import Signer
+from gateway.audit.events import AuditEvent, decode, parse_time
 from gateway.audit.guard import GUARDED
+from gateway.audit.log import record
 from gateway.audit.merkle import CompactRange, leaf_hash
+from gateway.audit.sealing import seal
 from gateway.audit.verify import SEARCHABLE
 from gateway.db import Database
-from gateway.models import AuditEntry, AuditHead
+from gateway.models import AuditCheckpoint, AuditEntry, AuditHead
 
 ENTRY = AuditEntry.__table__  # type: ignore[attr-defined]
 
@@ -74,3 +77,15 @@ def forge_log(db: Database, entries: list[dict[str, Any]]) -> None:
         if rows:
             connection.execute(ENTRY.insert(), rows)
         connection.execute(head.update().values(size=frontier.size, frontier=frontier.to_dict()))
+
+
+def grow_and_seal(db: Database, signer: Signer, origin: str, sealed: Callable[[AuditCheckpoint], object]) -> None:
+    """12 entries, checkpoints at 8 and 12 (each handed to ``sealed``); then 12 deleted from the database."""
+    for number in range(12):
+        with db.session() as session:
+            event = AuditEvent(action="request.read", actor_id=f"agent:{number}", actor_role="agent",
+                               resource=f"request/{number}", purpose="instruction", origin="cli test")  # fmt: skip
+            record(session, event)
+        if number in (7, 11):
+            sealed(seal(db, signer, origin))
+    tamper(db, "DELETE FROM audit_checkpoint WHERE size = 12")

@@ -6,20 +6,25 @@ the database, so 8 is the last local checkpoint and the tail after it is known o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
 from gateway.audit.checkpoint import Signer, generate_signer
-from gateway.audit.events import AuditEvent
-from gateway.audit.log import record
+from gateway.audit.cosignature import generate_cosigner
 from gateway.audit.sealing import seal
 from gateway.audit.verify import Report, verify_log
 from gateway.audit.verify_records import read_notes
+from gateway.audit.witnessing import Witness, fetch_witnessed, witness_checkpoint
 from gateway.db import Database
-from tests.audit_tamper import forge_log, read_log, tamper
+from tests.audit_tamper import forge_log, grow_and_seal, read_log
+from tests.witness_log import running_witness
 
 ORIGIN = "guichet.test/audit"
+#: ``verify`` against the checkpoints held outside the database
+Verifying = Callable[[], Report]
 
 
 @pytest.fixture
@@ -37,16 +42,30 @@ def db(guichet_database_url: str) -> Iterator[Database]:
 @pytest.fixture
 def held(db: Database, signer: Signer) -> str:
     """The notes held outside: the checkpoints at 8 and 12, one after the other."""
-    notes = []
-    for number in range(12):
-        with db.session() as session:
-            event = AuditEvent(action="request.read", actor_id=f"agent:{number}", actor_role="agent",
-                               resource=f"request/{number}", purpose="instruction", origin="cli test")  # fmt: skip
-            record(session, event)
-        if number in (7, 11):
-            notes.append(seal(db, signer, ORIGIN).note)
-    tamper(db, "DELETE FROM audit_checkpoint WHERE size = 12")
+    notes: list[str] = []
+    grow_and_seal(db, signer, ORIGIN, lambda checkpoint: notes.append(checkpoint.note))
     return "\n".join(notes)
+
+
+@pytest.fixture(params=["file", "witness"])
+def outside(request: pytest.FixtureRequest, db: Database, signer: Signer, tmp_path: Path) -> Iterator[Verifying]:
+    """``verify`` against what is held outside: a file of the notes, or a real witness's latest cosigned checkpoint."""
+    if request.param == "file":
+        notes: list[str] = []
+        grow_and_seal(db, signer, ORIGIN, lambda checkpoint: notes.append(checkpoint.note))
+        yield lambda: verify(db, signer, "\n".join(notes))
+        return
+    cosigner = generate_cosigner("witness.test/w1")
+    with running_witness(tmp_path / "w", signer.verifier(), cosigner) as url:
+        witness = Witness("w1", url, cosigner.verifier())
+        grow_and_seal(db, signer, ORIGIN, lambda checkpoint: witness_checkpoint(db, checkpoint, [witness]))
+
+        def against_witness() -> Report:
+            with httpx.Client() as client:
+                note = fetch_witnessed(url, ORIGIN, witness.verifier, client=client)
+            return verify_log(db, [signer.verifier()], held=[note], origin=ORIGIN)
+
+        yield against_witness
 
 
 def verify(db: Database, signer: Signer, held: str) -> Report:
@@ -75,30 +94,30 @@ def test_held_checkpoint_by_another_key_is_refused(db: Database, signer: Signer,
     assert any("held outside" in finding.message for finding in report.findings)
 
 
-def test_tail_changed_after_the_last_local_checkpoint_is_caught(db: Database, signer: Signer, held: str) -> None:
+def test_tail_changed_after_the_last_local_checkpoint_is_caught(db: Database, outside: Verifying) -> None:
     entries = read_log(db)
     entries[10]["actor_id"] = "agent:0"
     forge_log(db, entries)
-    findings = verify(db, signer, held).findings
+    findings = outside().findings
     assert (findings[-1].kind, findings[-1].seq) == ("checkpoint", 8)
     assert "held checkpoint 12: entries 8 to 11" in findings[-1].message
 
 
-def test_tail_deleted_and_renumbered_is_caught(db: Database, signer: Signer, held: str) -> None:
+def test_tail_deleted_and_renumbered_is_caught(db: Database, outside: Verifying) -> None:
     entries = read_log(db)
     forge_log(db, entries[:9] + entries[10:])
-    findings = verify(db, signer, held).findings
+    findings = outside().findings
     assert (findings[-1].kind, findings[-1].seq) == ("truncated", 11)
 
 
-def test_tail_inserted_into_is_caught(db: Database, signer: Signer, held: str) -> None:
+def test_tail_inserted_into_is_caught(db: Database, outside: Verifying) -> None:
     entries = read_log(db)
     forge_log(db, [*entries[:10], {**entries[9], "resource": "request/forged"}, *entries[10:]])
-    findings = verify(db, signer, held).findings
+    findings = outside().findings
     assert (findings[-1].kind, findings[-1].seq) == ("checkpoint", 8)
 
 
-def test_tail_truncated_with_the_head_rewritten_is_caught(db: Database, signer: Signer, held: str) -> None:
+def test_tail_truncated_with_the_head_rewritten_is_caught(db: Database, outside: Verifying) -> None:
     forge_log(db, read_log(db)[:9])
-    findings = verify(db, signer, held).findings
+    findings = outside().findings
     assert (findings[-1].kind, findings[-1].seq) == ("truncated", 9)

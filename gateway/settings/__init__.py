@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator, model_validator
 
 from gateway.settings.base import ConfigError as ConfigError
-from gateway.settings.base import Strict
+from gateway.settings.base import Strict, absolute_http_url
 from gateway.settings.base import config_error as config_error
 from gateway.settings.base import is_loopback as is_loopback
 from gateway.settings.providers import RESERVED_PROVIDER_KEYS as RESERVED_PROVIDER_KEYS
@@ -48,10 +48,7 @@ class GatewaySection(Strict):
     @field_validator("public_base_url")
     @classmethod
     def _absolute_http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("must be an absolute http:// or https:// address")
-        return value.rstrip("/")
+        return absolute_http_url(value)
 
 
 class StorageSection(Strict):
@@ -91,10 +88,7 @@ class WitnessSection(Strict):
     @field_validator("url")
     @classmethod
     def _absolute_http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("must be an absolute http:// or https:// address")
-        return value.rstrip("/")
+        return absolute_http_url(value)
 
     @model_validator(mode="after")
     def _one_key(self) -> WitnessSection:

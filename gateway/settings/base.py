@@ -26,6 +26,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+def absolute_http_url(value: str) -> str:
+    """An absolute http(s) address (the gateway's own, a witness's), without its trailing slash."""
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("must be an absolute http:// or https:// address")
+    return value.rstrip("/")
+
+
 def is_loopback(url: str) -> bool:
     """Whether ``url`` names this machine (localhost or a loopback address)."""
     host = urlsplit(url).hostname or ""
