@@ -50,7 +50,7 @@ def test_communes_list_prints_every_commune_and_its_services(config: ConfigFolde
 
 def test_plugins_list_shows_distribution_hooks_and_communes(config: ConfigFolder) -> None:
     output = run(config, "plugins", "list").output
-    assert "contact  (guichet-contact 0.1.0, active)" in output
+    assert "contact  (guichet-contact 0.1.0, plugin API 1.0, active)" in output
     assert (
         "hooks: guichet_request_submitted, guichet_service_form, guichet_services, guichet_validate_request" in output
     )

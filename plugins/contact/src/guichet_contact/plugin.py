@@ -26,6 +26,9 @@ from gateway import (
     hookimpl,
 )
 
+#: the plugin API version this plugin is written for (docs/plugin_api.md)
+GUICHET_PLUGIN_API = "1.0"
+
 KEY = "contact"
 
 #: The subjects a commune may offer, with the wording citizens see.
