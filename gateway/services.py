@@ -274,7 +274,10 @@ class ServiceDefinition:
     reference_prefix: str
     purpose: Localized
     settings: type[ServiceSettings] = ServiceSettings
+    #: days a decided request is kept, unless the commune's file says otherwise
     retention_days: int = 365
+    #: the shortest retention the law allows for this service (None: no legal minimum); a commune may not go below
+    retention_min_days: int | None = None
     subject_field: str | None = None
     workflow: Workflow = DEFAULT_WORKFLOW
     documents: tuple[DocumentSpec, ...] = ()
@@ -300,6 +303,8 @@ class ServiceDefinition:
             raise ValueError(f"purpose of {self.key!r} is longer than {PURPOSE_MAX} characters")
         if self.retention_days < 1 or self.draft_days < 1:
             raise ValueError(f"retention and draft periods of {self.key!r} must be at least one day")
+        if self.retention_min_days is not None and not 1 <= self.retention_min_days <= self.retention_days:
+            raise ValueError(f"retention_min_days of {self.key!r} must be between 1 and its retention_days")
         if not self.requires_sign_in and self.documents:
             raise ValueError(f"service {self.key!r} takes documents, so it must require signing in")
         names = [document.name for document in self.documents]
