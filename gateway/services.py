@@ -28,6 +28,7 @@ class Localized:
 
 PURPOSE_MAX = 200
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+_CLAIM = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 #: the name the core gives documents an agent asks for later
 EXTRA_DOCUMENT_NAME = "extra"
 
@@ -291,6 +292,9 @@ class ServiceDefinition:
     requires_sign_in: bool = True
     #: days an untouched draft is kept before it is deleted
     draft_days: int = 30
+    #: the identity claims (OpenID Connect / FranceConnect names: ``birthdate``, ``birthplace``...) this service
+    #: needs beyond the deployment's base ones; a sign-in started from the service asks for them, and only then
+    identity_claims: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.key.replace("-", "").isalnum() or self.key != self.key.lower():
@@ -307,6 +311,8 @@ class ServiceDefinition:
             raise ValueError(f"retention_min_days of {self.key!r} must be between 1 and its retention_days")
         if not self.requires_sign_in and self.documents:
             raise ValueError(f"service {self.key!r} takes documents, so it must require signing in")
+        if any(not _CLAIM.match(claim) for claim in self.identity_claims):
+            raise ValueError(f"service {self.key!r}: identity claims are lower-case names such as 'birthdate'")
         names = [document.name for document in self.documents]
         if len(set(names)) != len(names):
             raise ValueError(f"service {self.key!r} declares a document twice")

@@ -107,6 +107,8 @@ SERVICE = ServiceDefinition(
     ),
     settings=ContactSettings,
     retention_days=365,
+    # no identity claim beyond the deployment's base ones (name, e-mail): a message needs no more
+    identity_claims=(),
     subject_field="email",
     workflow=WORKFLOW,
     legal_basis=Localized(
