@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections.abc
 import inspect
+import re
 import typing
 from collections.abc import Callable
 from dataclasses import fields
@@ -25,6 +26,7 @@ from gateway.cli import main
 from gateway.deployment import DeploymentSettings
 from gateway.plugin_version import API_VERSION, incompatibility
 from gateway.plugins import get_plugin_manager
+from gateway.services import ServiceDefinition
 from gateway.testing import ConfigFolder, GuichetClient
 
 #: names a hook's annotations may use besides the public API: builtins, abstract collections, a route
@@ -34,6 +36,8 @@ ALLOWED_OUTSIDE_THE_API = {
 }
 
 Install = Callable[[str, str], str]
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "plugin_api.md"
 
 
 @pytest.fixture
@@ -165,3 +169,20 @@ def test_the_example_plugins_target_this_api_version() -> None:
     plugins = get_plugin_manager()
     for name in ("contact", "etat-civil"):
         assert incompatibility(name, plugins.api_version_of(name)) is None
+
+
+def documented_names() -> list[str]:
+    text = DOC.read_text(encoding="utf-8")
+    names_part = text[text.index("\n## Names\n") :]
+    names_part = names_part[: names_part.find("\n## ", 1)]
+    return re.findall(r"^### (\w+)\s*$", names_part, re.MULTILINE)
+
+
+def test_the_api_page_has_one_section_per_public_name_and_no_other() -> None:
+    assert sorted(documented_names()) == sorted(gateway.plugin.__all__)
+
+
+def test_the_api_page_lists_every_field_of_a_service_definition() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    missing = [field.name for field in fields(ServiceDefinition) if f"`{field.name}`" not in text]
+    assert not missing, f"docs/plugin_api.md does not describe ServiceDefinition fields {missing}"
