@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pluggy
 
-from gateway.communes import Commune
+from gateway.communes import Commune, RetentionChoice
 from gateway.deployment import DeploymentSettings
 from gateway.hookspecs import PROJECT
 from gateway.plugin_version import API_VERSION, VERSION_ATTRIBUTE
@@ -49,6 +49,7 @@ __all__ = [
     "FormField",
     "Localized",
     "RequestHandle",
+    "RetentionChoice",
     "ScanVerdict",
     "ServiceDefinition",
     "ServiceSettings",
