@@ -29,6 +29,8 @@ def guichet_scan_attachment(commune: Commune, data: bytes) -> ScanVerdict | None
 class UnreachableScanner:
     """A connector whose scanning daemon is down."""
 
+    GUICHET_PLUGIN_API = GUICHET_PLUGIN_API
+
     @hookimpl
     def guichet_scan_attachment(self, filename: str) -> ScanVerdict | None:
         raise ConnectionRefusedError("clamd is not listening")
@@ -36,6 +38,8 @@ class UnreachableScanner:
 
 class ConfusedScanner:
     """A connector that answers something other than a verdict."""
+
+    GUICHET_PLUGIN_API = GUICHET_PLUGIN_API
 
     @hookimpl
     def guichet_scan_attachment(self, filename: str) -> ScanVerdict | None:
