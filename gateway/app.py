@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.audit.log import AuditUnavailable
 from gateway.db import Database
+from gateway.deployment import DeploymentSettings
 from gateway.identity import passwords
 from gateway.identity.access import AccessDenied, ReauthenticationRequired, SignInRequired
 from gateway.identity.middleware import IdentityMiddleware
@@ -68,9 +69,17 @@ def load_registry(settings: Settings, *, extra_plugins: Iterable[tuple[str, obje
 
 
 def ordered_routes(registry: Registry) -> list[BaseRoute]:
-    """Every plugin's routes, core first; fixed paths before paths with parameters."""
-    collected = registry.hooks.collect("guichet_routes", settings=registry.settings)
-    routes = [route for _plugin, plugin_routes in reversed(collected) for route in plugin_routes]
+    """Every plugin's routes, core first; fixed paths before paths with parameters.
+
+    The core's plugins that need secrets add theirs through ``guichet_core_routes``
+    (the whole settings); every plugin else sees only the deployment's public view.
+    """
+    deployment = DeploymentSettings.from_settings(registry.settings)
+    collected = [
+        *reversed(registry.hooks.collect("guichet_core_routes", settings=registry.settings)),
+        *reversed(registry.hooks.collect("guichet_routes", settings=deployment)),
+    ]
+    routes = [route for _plugin, plugin_routes in collected for route in plugin_routes]
     return concrete_first(sorted(routes, key=lambda route: len(getattr(route, "param_convertors", {}))))
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from gateway.communes import Commune
+    from gateway.deployment import DeploymentSettings
     from gateway.request_handle import RequestHandle
     from gateway.services import (
         CitizenIdentity,
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
         ServiceSettings,
         Transition,
     )
-    from gateway.settings import Settings
 
 PROJECT = "guichet"
 
@@ -49,13 +49,14 @@ def guichet_services() -> Sequence[ServiceDefinition]:
 
 
 @hookspec
-def guichet_routes(settings: Settings) -> Sequence[BaseRoute]:
+def guichet_routes(settings: DeploymentSettings) -> Sequence[BaseRoute]:
     """Add Starlette routes (pages or API) to the gateway.
 
     Combination: all results, concatenated in call order; the core's own pages
     and API are default plugins implementing this hook. Called once at start,
-    with the validated deployment settings (a plugin may offer routes only in
-    some deployments, e.g. demo ones).
+    with what a plugin may know of the deployment (its public address,
+    languages, whether it is a demo; never a secret), so a plugin may offer
+    routes only in some deployments.
     """
 
 

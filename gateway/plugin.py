@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import pluggy
 
-from gateway.communes import Commune
+from gateway.communes import Commune, RetentionChoice
+from gateway.deployment import DeploymentSettings
 from gateway.hookspecs import PROJECT
+from gateway.plugin_version import API_VERSION, VERSION_ATTRIBUTE
 from gateway.request_handle import RequestHandle
 from gateway.services import (
     DEFAULT_WORKFLOW,
@@ -35,15 +37,19 @@ from gateway.services import (
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 __all__ = [
+    "API_VERSION",
     "DEFAULT_WORKFLOW",
+    "VERSION_ATTRIBUTE",
     "Choice",
     "CitizenIdentity",
     "Commune",
+    "DeploymentSettings",
     "DocumentSpec",
     "FieldError",
     "FormField",
     "Localized",
     "RequestHandle",
+    "RetentionChoice",
     "ScanVerdict",
     "ServiceDefinition",
     "ServiceSettings",

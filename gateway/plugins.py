@@ -20,7 +20,8 @@ from typing import Any
 
 import pluggy
 
-from gateway import hookspecs
+from gateway import core_hookspecs, hookspecs
+from gateway.plugin_version import VERSION_ATTRIBUTE, incompatibility
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +65,22 @@ class PluginSet:
     distributions: dict[str, tuple[str, str]] = field(default_factory=dict)
     failures: dict[str, PluginFailure] = field(default_factory=dict)
     blocked: tuple[str, ...] = ()
+    #: plugin name -> the plugin API version it declares (entry points and a test's own plugins)
+    api_versions: dict[str, str] = field(default_factory=dict)
 
     def record_failure(self, plugin: str, hook: str, error: BaseException) -> None:
         """Take ``plugin`` out of service for this process (it failed at start)."""
         log_failure(plugin, hook, error)
         self.failures.setdefault(plugin, PluginFailure(plugin, hook, f"{type(error).__name__}: {error}"))
+
+    def refuse(self, plugin: str, reason: str) -> None:
+        """Keep ``plugin`` out of service for a reason that says it all in one line (no traceback)."""
+        logger.error("%s", reason)
+        self.failures.setdefault(plugin, PluginFailure(plugin, "load", reason))
+
+    def api_version_of(self, name: str) -> str | None:
+        """The plugin API version a plugin declares (None for the core's own plugins)."""
+        return self.api_versions.get(name)
 
     def names(self) -> list[str]:
         return [name for name, plugin in self.manager.list_name_plugin() if plugin is not None]
@@ -108,6 +120,7 @@ def get_plugin_manager(
     """
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
+    manager.add_hookspecs(core_hookspecs)
     blocked = tuple(blocked)
     points = available_entry_points()
     known = set(points) | set(DEFAULT_PLUGINS) | set(DEMO_PLUGINS) | {name for name, _ in extra_plugins}
@@ -132,17 +145,26 @@ def get_plugin_manager(
         _register_checked(plugins, name, loaded)
     for name, plugin in extra_plugins:
         if not manager.is_blocked(name):
-            _register_checked(plugins, name, plugin)
+            _register_checked(plugins, name, plugin, trusted=True)
     manager.check_pending()
     return plugins
 
 
-def _register_checked(plugins: PluginSet, name: str, plugin: object) -> None:
-    """Register a plugin, or take it out of service if its hooks are not Guichet's.
+def _register_checked(plugins: PluginSet, name: str, plugin: object, *, trusted: bool = False) -> None:
+    """Register a plugin, or take it out of service if it targets another plugin API or its hooks are not Guichet's.
 
-    A misspelt hook name or a hook wrapper (Guichet calls implementations one
-    by one and has no wrappers) is a fault of that plugin alone.
+    A plugin API version it does not declare or this gateway does not offer, a
+    misspelt hook name or a hook wrapper (Guichet calls implementations one by
+    one and has no wrappers) is a fault of that plugin alone. Only the core and
+    the embedding program's own plugins (``trusted``: a test's) may implement
+    the core's hooks, which see the secrets.
     """
+    declared = getattr(plugin, VERSION_ATTRIBUTE, None)
+    refusal = incompatibility(name, declared)
+    if refusal:
+        plugins.refuse(name, refusal)
+        return
+    plugins.api_versions[name] = str(declared)
     manager = plugins.manager
     try:
         manager.register(plugin, name=name)
@@ -153,6 +175,8 @@ def _register_checked(plugins: PluginSet, name: str, plugin: object) -> None:
         fault = None
         if not caller.has_spec():
             fault = f"implements {caller.name}, which is not a Guichet hook"
+        elif caller.name in core_hookspecs.CORE_HOOKS and not trusted:
+            fault = f"implements {caller.name}, which is reserved to the core; use guichet_routes"
         elif any(impl.plugin is plugin and (impl.wrapper or impl.hookwrapper) for impl in caller.get_hookimpls()):
             fault = f"implements {caller.name} as a wrapper; Guichet hooks take no wrappers"
         if fault:

@@ -79,7 +79,29 @@ def build_registry(settings: Settings, plugins: PluginSet) -> Registry:
         )
         for source in settings.communes
     }
+    for commune in communes.values():
+        _check_retention(settings.commune_files[commune.slug], commune, services)
     return Registry(settings=settings, plugins=plugins, hooks=hooks, services=services, communes=communes)
+
+
+def _check_retention(path: object, commune: Commune, services: Mapping[str, ProvidedService]) -> None:
+    """A commune names only services it enables, and keeps none below the minimum its service's law sets."""
+    file = str(path)
+    for key in commune.service_retention_days:
+        if not commune.enables(key):
+            raise ConfigError(file, f"retention.services.{key}", f"this commune does not enable the service '{key}'")
+    for key in commune.services:
+        provided = services.get(key)
+        minimum = provided.definition.retention_min_days if provided else None
+        if provided is None or minimum is None:
+            continue
+        choice = commune.retention_of(provided.definition)
+        if choice.days < minimum:
+            raise ConfigError(
+                file,
+                choice.key,
+                f"{choice.days} days is below the {minimum} days the service '{key}' must keep a decided request",
+            )
 
 
 def _collect_services(hooks: HookRunner, settings: Settings) -> dict[str, ProvidedService]:

@@ -28,6 +28,7 @@ class Localized:
 
 PURPOSE_MAX = 200
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+_CLAIM = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 #: the name the core gives documents an agent asks for later
 EXTRA_DOCUMENT_NAME = "extra"
 
@@ -274,7 +275,10 @@ class ServiceDefinition:
     reference_prefix: str
     purpose: Localized
     settings: type[ServiceSettings] = ServiceSettings
+    #: days a decided request is kept, unless the commune's file says otherwise
     retention_days: int = 365
+    #: the shortest retention the law allows for this service (None: no legal minimum); a commune may not go below
+    retention_min_days: int | None = None
     subject_field: str | None = None
     workflow: Workflow = DEFAULT_WORKFLOW
     documents: tuple[DocumentSpec, ...] = ()
@@ -288,6 +292,9 @@ class ServiceDefinition:
     requires_sign_in: bool = True
     #: days an untouched draft is kept before it is deleted
     draft_days: int = 30
+    #: the identity claims (OpenID Connect / FranceConnect names: ``birthdate``, ``birthplace``...) this service
+    #: needs beyond the deployment's base ones; a sign-in started from the service asks for them, and only then
+    identity_claims: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.key.replace("-", "").isalnum() or self.key != self.key.lower():
@@ -300,8 +307,12 @@ class ServiceDefinition:
             raise ValueError(f"purpose of {self.key!r} is longer than {PURPOSE_MAX} characters")
         if self.retention_days < 1 or self.draft_days < 1:
             raise ValueError(f"retention and draft periods of {self.key!r} must be at least one day")
+        if self.retention_min_days is not None and not 1 <= self.retention_min_days <= self.retention_days:
+            raise ValueError(f"retention_min_days of {self.key!r} must be between 1 and its retention_days")
         if not self.requires_sign_in and self.documents:
             raise ValueError(f"service {self.key!r} takes documents, so it must require signing in")
+        if any(not _CLAIM.match(claim) for claim in self.identity_claims):
+            raise ValueError(f"service {self.key!r}: identity claims are lower-case names such as 'birthdate'")
         names = [document.name for document in self.documents]
         if len(set(names)) != len(names):
             raise ValueError(f"service {self.key!r} declares a document twice")

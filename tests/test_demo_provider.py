@@ -620,11 +620,13 @@ async def test_end_session_without_a_valid_id_token_hint_gets_an_error_page(rp: 
 class ExtraClients:
     """A stand-in for the default plugin, registering the gateway plus a relying party of the test's own."""
 
+    GUICHET_PLUGIN_API = "1.0"
+
     def __init__(self, client: DemoClient) -> None:
         self.client = client
 
     @hookimpl
-    def guichet_routes(self, settings: Settings) -> list[Any]:
+    def guichet_core_routes(self, settings: Settings) -> list[Any]:
         return demo_provider_routes(settings, clients=[gateway_client(settings), self.client])
 
 

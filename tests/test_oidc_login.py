@@ -443,8 +443,8 @@ def test_demo_sign_in_and_sign_out_through_the_provider(gateway: Gateway, browse
     assert params["response_type"] == "code"
     assert params["client_id"] == "guichet-demo"
     assert params["redirect_uri"] == base + "/connexion/retour"
-    assert params["scope"].split() == ["openid", "given_name", "family_name", "email", "birthdate", "birthplace",
-                                      "birthcountry"]  # fmt: skip
+    # started from no service: the base scopes only (a service's claims are asked from its pages)
+    assert params["scope"].split() == ["openid", "given_name", "family_name", "email"]
     assert len(params["state"]) >= 32 and len(params["nonce"]) >= 32 and params["state"] != params["nonce"]
     assert params["code_challenge_method"] == "S256" and len(params["code_challenge"]) == 43
     assert params["acr_values"] == "eidas1"
@@ -478,8 +478,8 @@ def test_demo_sign_in_and_sign_out_through_the_provider(gateway: Gateway, browse
     assert citizen.sub == pairwise_subject(gateway.settings.secret_key, "guichet-demo", "camille-exemple")
     assert (citizen.given_name, citizen.family_name) == ("Camille Anne", "EXEMPLE")
     assert citizen.email == "camille.exemple@demo.guichet.example"
-    # only what was asked for: the birth claims the civil-status prefill uses, no gender
-    assert citizen.claims == {"birthdate": "1985-03-14", "birthplace": "69259", "birthcountry": "99100"}
+    # only what was asked for: no birth claim, no gender
+    assert citizen.claims == {}
     (row,) = [row for row in gateway.sessions() if row.revoked_at is None]
     assert row.provider == "demo" and row.id_token and row.citizen_id == citizen.id
     assert ("success", "oidc-login/demo/first-sign-in") in gateway.logins()

@@ -26,7 +26,8 @@ PUBLIC = frozenset({"gateway", "gateway.plugin"})
 TEST_KIT = frozenset({"gateway.testing"})
 
 #: test plugins that probe the core's internals from inside a running gateway (an agent route reading
-#: the store: there is no public API for a plugin's own back-office pages yet); the list only shrinks
+#: the store: there is no public API for a plugin's own back-office pages yet, see docs/plugin_api.md,
+#: "Not in the API yet"); the list only shrinks
 PENDING: dict[str, str] = {
     "tests/plugins/agent_probe.py": "a route that reads the request store to test staff access",
 }
@@ -83,7 +84,7 @@ def test_plugins_import_only_the_public_api_and_in_tests_the_test_kit() -> None:
     ]
     assert not found, (
         "a plugin may import only `gateway` / `gateway.plugin` (and `gateway.testing` in its tests); "
-        "add what it needs to the public API (docs/plugin_hooks.md) instead:\n" + "\n".join(found)
+        "add what it needs to the public API (docs/plugin_api.md) instead:\n" + "\n".join(found)
     )
 
 

@@ -42,6 +42,8 @@ def test_blocking_an_unknown_plugin_is_a_configuration_error(config: ConfigFolde
 
 def test_plugin_implementing_an_unknown_hook_is_taken_out_of_service() -> None:
     class Stray:
+        GUICHET_PLUGIN_API = "1.0"
+
         @hookimpl
         def guichet_no_such_hook(self) -> None:
             """Not a hook of Guichet: a misspelling, say."""
@@ -53,6 +55,8 @@ def test_plugin_implementing_an_unknown_hook_is_taken_out_of_service() -> None:
 
 def test_plugin_with_a_hook_wrapper_is_taken_out_of_service() -> None:
     class Wrapping:
+        GUICHET_PLUGIN_API = "1.0"
+
         @hookimpl(wrapper=True)
         def guichet_services(self) -> Iterator[None]:
             return (yield)

@@ -10,5 +10,5 @@ from gateway.settings import Settings
 
 
 @hookimpl
-def guichet_routes(settings: Settings) -> list[BaseRoute]:
+def guichet_core_routes(settings: Settings) -> list[BaseRoute]:
     return oidc_pages.routes(settings)

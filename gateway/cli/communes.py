@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gateway.cli.context import registry_of
+from gateway.communes import COMMUNE_FILE
 
 
 @click.group()
@@ -50,7 +51,15 @@ def communes_register(ctx: click.Context, only: str | None, as_json: bool) -> No
         click.echo(f"   base légale : {entry.legal_basis}")
         click.echo(f"   données : {'; '.join(entry.data_collected) or '-'}")
         click.echo(f"   pièces : {'; '.join(entry.documents) or '-'}")
+        minimum = f", minimum légal {entry.retention_min_days} jours" if entry.retention_min_days else ""
         click.echo(
-            f"   conservation : {entry.retention_days} jours après la décision ; brouillons {entry.draft_days} jours"
+            f"   conservation : {entry.retention_days} jours après la décision"
+            f" ({_source(entry.retention_source, entry.retention_key)}{minimum}) ;"
+            f" brouillons {entry.draft_days} jours ({_source(entry.draft_days_source, 'retention.draft_days')})"
         )
         click.echo(f"   destinataires : {entry.recipients}")
+
+
+def _source(source: str, key: str) -> str:
+    """Where a retention period comes from, as the register (in French) says it."""
+    return f"fichier de la commune, {key}" if source == COMMUNE_FILE else "défaut du service"

@@ -15,17 +15,21 @@ def plugins() -> None:
 @plugins.command("list")
 @click.pass_context
 def plugins_list(ctx: click.Context) -> None:
-    """Every plugin: distribution, version, hooks, services and the communes enabling each."""
+    """Every plugin: distribution, version, plugin API it targets, hooks, services and the communes enabling each."""
+    from gateway.plugin_version import API_VERSION
+
     registry = registry_of(ctx)
     plugin_set = registry.plugins
     services_by_plugin: dict[str, list[str]] = {}
     for key, provided in registry.services.items():
         services_by_plugin.setdefault(provided.plugin, []).append(key)
     names = sorted(set(plugin_set.names()) | set(plugin_set.failures))
+    click.echo(f"plugin API offered: {API_VERSION}")
     for name in names:
         dist, version = plugin_set.distributions.get(name, ("guichet", _core_version()))
         state = "FAILED" if name in plugin_set.failures else "active"
-        click.echo(f"{name}  ({dist} {version}, {state})")
+        api = plugin_set.api_version_of(name)
+        click.echo(f"{name}  ({dist} {version}, {f'plugin API {api}, ' if api else ''}{state})")
         if name in plugin_set.failures:
             failure = plugin_set.failures[name]
             click.echo(f"  failed in {failure.hook}: {failure.error}")

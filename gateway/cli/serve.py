@@ -62,4 +62,9 @@ def check(ctx: click.Context) -> None:
         click.echo(f"plugin {failure.plugin} is out of service (failed in {failure.hook}: {failure.error})", err=True)
     if registry.plugins.failures:
         raise click.ClickException("some plugins failed: their services answer 'temporarily unavailable'")
+    from gateway.identity.providers import provider_registry
+    from gateway.identity.service_claims import missing_claims
+
+    for missing in missing_claims(registry, provider_registry(registry.settings)):
+        click.echo(f"warning: {missing}", err=True)
     click.echo(f"configuration OK: {len(registry.communes)} communes, {len(registry.services)} services")

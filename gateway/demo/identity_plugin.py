@@ -14,7 +14,7 @@ from gateway.settings import Settings
 
 
 @hookimpl
-def guichet_routes(settings: Settings) -> list[BaseRoute]:
+def guichet_core_routes(settings: Settings) -> list[BaseRoute]:
     if not settings.demo_identity.enabled:
         return []
     return demo_provider_routes(settings)

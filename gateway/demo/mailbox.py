@@ -19,11 +19,12 @@ from starlette.routing import BaseRoute, Route
 
 from gateway import hookimpl
 from gateway.db import Database
+from gateway.deployment import DeploymentSettings
 from gateway.models import OutboxMessage
 from gateway.notify.delivery import as_utc
 from gateway.notify.outbox import state_of
 from gateway.services import Localized
-from gateway.settings import Settings, is_loopback
+from gateway.settings import is_loopback
 from gateway.web.errors import PageError
 from gateway.web.i18n import choose_locale
 from gateway.web.numbers import INTEGER_MAX, integer_in
@@ -88,9 +89,9 @@ async def message_page(request: Request) -> Response:
 
 
 @hookimpl
-def guichet_routes(settings: Settings) -> list[BaseRoute]:
+def guichet_routes(settings: DeploymentSettings) -> list[BaseRoute]:
     # Every message is readable here, reset links included: a demo on loopback only, never a public one.
-    if not (settings.gateway.demo and is_loopback(settings.gateway.public_base_url)):
+    if not (settings.demo and is_loopback(settings.public_base_url)):
         return []
     return [
         Route("/demo/courriels", outbox_page, name="demo_outbox"),

@@ -65,7 +65,7 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import KeySet
 
-from gateway.identity.providers import Provider
+from gateway.identity.providers import Provider, released_claims
 from gateway.services import Localized
 from gateway.settings import is_loopback
 
@@ -140,20 +140,27 @@ class Flow:
     verifier: str | None
     #: where to go once signed in (a path of this site)
     next: str
+    #: the scopes asked (the provider's base ones plus what the service started from needs); empty: the base ones
+    scopes: tuple[str, ...] = ()
+
+    def asked(self, provider: Provider) -> tuple[str, ...]:
+        return self.scopes or provider.scopes
 
 
-def new_flow(provider: Provider, next_path: str) -> Flow:
+def new_flow(provider: Provider, next_path: str, scopes: tuple[str, ...] = ()) -> Flow:
     return Flow(
         provider=provider.key,
         state=secrets.token_urlsafe(32),
         nonce=secrets.token_urlsafe(32),
         verifier=secrets.token_urlsafe(64) if provider.pkce else None,
         next=next_path,
+        scopes=scopes,
     )
 
 
 def seal_flow(secret_key: bytes, flow: Flow) -> str:
-    data = {"p": flow.provider, "s": flow.state, "n": flow.nonce, "v": flow.verifier, "x": flow.next}
+    data = {"p": flow.provider, "s": flow.state, "n": flow.nonce, "v": flow.verifier, "x": flow.next,
+            "c": list(flow.scopes)}  # fmt: skip
     return URLSafeTimedSerializer(secret_key, salt=_FLOW_SALT).dumps(data)
 
 
@@ -167,8 +174,12 @@ def open_flow(secret_key: bytes, value: str | None, *, max_age: timedelta = FLOW
         return None
     if not isinstance(data, dict):
         return None
+    scopes = data.get("c", [])
+    if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
+        return None
     try:
-        flow = Flow(provider=data["p"], state=data["s"], nonce=data["n"], verifier=data["v"], next=data["x"])
+        flow = Flow(provider=data["p"], state=data["s"], nonce=data["n"], verifier=data["v"], next=data["x"],
+                    scopes=tuple(scopes))  # fmt: skip
     except KeyError:
         return None
     texts = (flow.provider, flow.state, flow.nonce, flow.next)
@@ -358,10 +369,11 @@ def check_id_token_claims(claims: dict[str, Any], provider: Provider, flow: Flow
     return sub
 
 
-def kept_claims(provider: Provider, source: dict[str, Any]) -> dict[str, str]:
+def kept_claims(scopes: tuple[str, ...], source: dict[str, Any]) -> dict[str, str]:
     """Only the claims of the scopes asked for, and only text values."""
+    wanted = released_claims(scopes)
     return {name: value for name, value in source.items()
-            if name in provider.claims and isinstance(value, str) and len(value) <= 500}  # fmt: skip
+            if name in wanted and isinstance(value, str) and len(value) <= 500}  # fmt: skip
 
 
 # The relying party ----------------------------------------------------------------------------------
@@ -414,7 +426,7 @@ class RelyingParty:
             ("response_type", "code"),
             ("client_id", provider.client_id),
             ("redirect_uri", redirect_uri),
-            ("scope", provider.scope),
+            ("scope", " ".join(flow.asked(provider))),
             ("state", flow.state),
             ("nonce", flow.nonce),
         ]
@@ -452,7 +464,8 @@ class RelyingParty:
         if metadata.userinfo_endpoint is not None:
             claims = await self._userinfo(provider, metadata, tokens["access_token"], sub)
         acr = verified.claims.get("acr")
-        return Identity(provider, sub, acr if isinstance(acr, str) else None, kept_claims(provider, claims), id_token)
+        kept = kept_claims(flow.asked(provider), claims)
+        return Identity(provider, sub, acr if isinstance(acr, str) else None, kept, id_token)
 
     async def _redeem(self, provider: Provider, metadata: Metadata, flow: Flow, code: str,
                       redirect_uri: str) -> dict[str, str]:  # fmt: skip

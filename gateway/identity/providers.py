@@ -61,6 +61,8 @@ class Provider:
     demo: bool = False
     #: userinfo must come as a signed JWT (FranceConnect's always does): plain JSON is refused
     signed_userinfo: bool = False
+    #: scopes asked only when a service needs a claim they release (``scopes`` are asked every time)
+    offered_scopes: tuple[str, ...] = ()
 
     @property
     def is_franceconnect(self) -> bool:
@@ -72,13 +74,36 @@ class Provider:
 
     @property
     def claims(self) -> frozenset[str]:
-        """The identity claims its scopes release, the only ones kept."""
-        return frozenset(claim for scope in self.scopes for claim in SCOPE_CLAIMS.get(scope, ()))
+        """The identity claims its base scopes release."""
+        return released_claims(self.scopes)
+
+    def can_give(self, claim: str) -> bool:
+        """Whether a scope it is configured with (base or offered) releases ``claim``."""
+        return claim in released_claims((*self.scopes, *self.offered_scopes))
+
+    def scopes_for(self, claims: Iterable[str]) -> tuple[str, ...]:
+        """The base scopes plus, for each claim they do not release, the narrowest offered scope that does.
+
+        A claim no offered scope releases is not asked for (``guichet check`` warns about it).
+        """
+        scopes = list(self.scopes)
+        for claim in claims:
+            if claim in released_claims(scopes):
+                continue
+            givers = [scope for scope in self.offered_scopes if claim in SCOPE_CLAIMS.get(scope, ())]
+            if givers:
+                scopes.append(min(givers, key=lambda scope: len(SCOPE_CLAIMS[scope])))
+        return tuple(scopes)
 
     @property
     def origin(self) -> str:
         parts = urlsplit(self.issuer)
         return f"{parts.scheme}://{parts.netloc}"
+
+
+def released_claims(scopes: Iterable[str]) -> frozenset[str]:
+    """The identity claims these scopes release (the only ones a sign-in keeps)."""
+    return frozenset(claim for scope in scopes for claim in SCOPE_CLAIMS.get(scope, ()))
 
 
 @dataclass(frozen=True)
@@ -131,6 +156,7 @@ def _from_section(
         signed_userinfo=(
             names_franceconnect(section.key) if section.signed_userinfo is None else section.signed_userinfo
         ),
+        offered_scopes=section.offered_scopes,
     )
 
 

@@ -46,6 +46,7 @@ from gateway.identity.oidc import (
     seal_logout,
 )
 from gateway.identity.providers import Provider, ProviderRegistry, provider_registry
+from gateway.identity.service_claims import claims_for
 from gateway.identity.sessions import revoke
 from gateway.models import UserSession
 from gateway.services import Localized
@@ -118,8 +119,12 @@ class SignInPages:
         return await self._start(request, provider, default_next="/agents")
 
     async def _start(self, request: Request, provider: Provider, *, default_next: str) -> Response:
-        settings = registry_of(request).settings
-        flow = new_flow(provider, local_path(request.query_params.get("suite"), default_next))
+        registry = registry_of(request)
+        settings = registry.settings
+        next_path = local_path(request.query_params.get("suite"), default_next)
+        # a resident is asked for the base claims plus those of the service the sign-in started from, no more
+        scopes = provider.scopes_for(claims_for(registry, next_path)) if provider.purpose == "citizen" else ()
+        flow = new_flow(provider, next_path, scopes)
         try:
             url = await self.rp.authorization_url(
                 provider, flow, settings.gateway.public_base_url + LOGIN_CALLBACK_PATH

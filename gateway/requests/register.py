@@ -27,7 +27,13 @@ class RegisterEntry:
     data_collected: tuple[str, ...]
     documents: tuple[str, ...]
     retention_days: int
+    #: where ``retention_days`` comes from: "service default" or "commune file" (with the key, see below)
+    retention_source: str
+    retention_key: str
+    #: the shortest retention the service's law allows (None: none)
+    retention_min_days: int | None
     draft_days: int
+    draft_days_source: str
     recipients: str
     available: bool
 
@@ -45,6 +51,7 @@ def processing_register(registry: Registry) -> list[RegisterEntry]:
             if provided is None:
                 continue
             definition = provided.definition
+            retention, drafts = commune.retention_of(definition), commune.draft_days_of(definition)
             try:
                 form = rules_for(registry, commune, key).form
                 fields, available = tuple(field.label.fr for field in form), True
@@ -60,8 +67,12 @@ def processing_register(registry: Registry) -> list[RegisterEntry]:
                     legal_basis=definition.legal_basis.fr if definition.legal_basis else "non précisée par le service",
                     data_collected=fields,
                     documents=tuple(document.label.fr for document in definition.documents),
-                    retention_days=commune.retention_days(definition),
-                    draft_days=commune.draft_days_for(definition),
+                    retention_days=retention.days,
+                    retention_source=retention.source,
+                    retention_key=retention.key,
+                    retention_min_days=definition.retention_min_days,
+                    draft_days=drafts.days,
+                    draft_days_source=drafts.source,
                     recipients=RECIPIENTS,
                     available=available,
                 )

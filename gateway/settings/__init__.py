@@ -207,13 +207,28 @@ class Contact(Strict):
     opening_hours: str | None = None
 
 
-class Retention(Strict):
-    """How long this commune keeps requests (empty: each service's own default)."""
+class ServiceRetention(Strict):
+    """This commune's retention for one of its services (``[retention.services.<key>]``)."""
 
-    #: days a decided (or withdrawn) request and its attachments are kept after the decision
+    #: days a decided (or withdrawn) request of this service is kept after the decision
+    decided_requests_days: int = Field(ge=30, le=36500)
+
+
+class Retention(Strict):
+    """How long this commune keeps requests (empty: each service's own default).
+
+    A service named under ``services`` keeps its own value; ``decided_requests_days``
+    applies to every other service the commune enables. Neither may go below a
+    service's legal minimum (checked against the plugins at start).
+    """
+
+    #: days a decided (or withdrawn) request and its attachments are kept after the decision, for every service
+    #: not named under ``services``
     decided_requests_days: int | None = Field(default=None, ge=30, le=3650)
     #: days a draft nobody touched is kept
     draft_days: int | None = Field(default=None, ge=1, le=365)
+    #: service key -> this commune's retention for that service
+    services: dict[str, ServiceRetention] = Field(default_factory=dict)
 
 
 class Privacy(Strict):

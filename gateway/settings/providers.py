@@ -42,8 +42,11 @@ class IdentityProviderSection(Strict):
     client_id: str = Field(min_length=1, max_length=255)
     #: NAME of the environment variable holding the client secret (never the secret itself)
     client_secret_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)
-    #: ask only for what the services need
+    #: asked at every sign-in: what every service needs
     scopes: tuple[str, ...] = ("openid", "given_name", "family_name", "email")
+    #: asked only at a sign-in started from a service that needs a claim they release (FranceConnect:
+    #: "birthdate", "birthplace"...); `guichet check` warns when a service needs a claim no scope here gives
+    offered_scopes: tuple[str, ...] = ()
     #: e.g. "eidas1"; the ``acr`` returned must be at least this level
     acr_values: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_:./-]+( [A-Za-z0-9_:./-]+)*$", max_length=200)
     #: send a PKCE S256 challenge (always, advertised or not); false only for a provider that rejects it
@@ -73,6 +76,16 @@ class IdentityProviderSection(Strict):
         for scope in value:
             if not scope or not all(char.isalnum() or char in "_-:." for char in scope):
                 raise ValueError(f"{scope!r} is not a scope name")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a scope twice")
+        return value
+
+    @field_validator("offered_scopes")
+    @classmethod
+    def _offered_scopes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for scope in value:
+            if scope == "openid" or not scope or not all(char.isalnum() or char in "_-:." for char in scope):
+                raise ValueError(f"{scope!r} is not a scope a service may add")
         if len(set(value)) != len(value):
             raise ValueError("lists a scope twice")
         return value

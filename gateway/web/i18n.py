@@ -19,7 +19,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from starlette.requests import HTTPConnection
 
-LOCALES = ("fr", "en")
+from gateway.deployment import LOCALES as LOCALES  # one list of languages, shared with plugins
+
 DEFAULT_LOCALE = "fr"
 COOKIE = "guichet_lang"
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"

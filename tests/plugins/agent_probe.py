@@ -14,6 +14,9 @@ from gateway import hookimpl
 from gateway.requests.store import RequestStore
 from gateway.web.access import require_staff
 
+#: the plugin API version this plugin is written for (docs/plugin_api.md)
+GUICHET_PLUGIN_API = "1.0"
+
 
 async def list_requests(request: Request) -> Response:
     commune, service = request.path_params["commune"], request.path_params["service"]

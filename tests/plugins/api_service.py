@@ -19,6 +19,9 @@ from gateway import (
     hookimpl,
 )
 
+#: the plugin API version this plugin is written for (docs/plugin_api.md)
+GUICHET_PLUGIN_API = "1.0"
+
 KEY = "api-essai"
 MAX_BYTES = 64 * 1024
 

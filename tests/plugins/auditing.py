@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from gateway import FormField, Localized, RequestHandle, ServiceDefinition, hookimpl
 
+#: the plugin API version this plugin is written for (docs/plugin_api.md)
+GUICHET_PLUGIN_API = "1.0"
+
 SERVICE = ServiceDefinition(
     key="signalement",
     title=Localized("Signalement", "Report"),

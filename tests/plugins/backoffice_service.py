@@ -22,6 +22,9 @@ from gateway import (
     hookimpl,
 )
 
+#: the plugin API version this plugin is written for (docs/plugin_api.md)
+GUICHET_PLUGIN_API = "1.0"
+
 BADGE_WORKFLOW = Workflow(
     states=(
         State("submitted", Localized("Déposée", "Submitted")),

@@ -20,6 +20,9 @@ from gateway import (
     hookimpl,
 )
 
+#: the plugin API version this plugin is written for (docs/plugin_api.md)
+GUICHET_PLUGIN_API = "1.0"
+
 KEY = "attestation"
 IDENTITY_MAX_BYTES = 4096
 

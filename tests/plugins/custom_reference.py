@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from gateway import Commune, ServiceDefinition, hookimpl
 
+#: the plugin API version this plugin is written for (docs/plugin_api.md)
+GUICHET_PLUGIN_API = "1.0"
+
 
 @hookimpl(tryfirst=True)
 def guichet_reference_number(commune: Commune, service: ServiceDefinition, year: int, sequence: int) -> str:

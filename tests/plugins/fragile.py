@@ -6,6 +6,9 @@ from collections.abc import Mapping
 
 from gateway import FieldError, FormField, Localized, RequestHandle, ServiceDefinition, hookimpl
 
+#: the plugin API version this plugin is written for (docs/plugin_api.md)
+GUICHET_PLUGIN_API = "1.0"
+
 SERVICE = ServiceDefinition(
     key="fragile",
     title=Localized("Service fragile", "Fragile service"),

@@ -35,6 +35,9 @@ from gateway import (
     hookimpl,
 )
 
+#: the plugin API version this plugin is written for (docs/plugin_api.md)
+GUICHET_PLUGIN_API = "1.0"
+
 #: a plate starting with this makes the plugin refuse the grant (TransitionRefused)
 REFUSED_PLATE = "XX"
 #: a plate starting with this makes the plugin crash during any transition

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from gateway import Commune, DocumentSpec, FormField, Localized, ServiceDefinition, ServiceSettings, hookimpl
 
+#: the plugin API version this plugin is written for (docs/plugin_api.md)
+GUICHET_PLUGIN_API = "1.0"
+
 SERVICE = ServiceDefinition(
     key="papers",
     title=Localized("Justificatif", "Proof"),

@@ -25,8 +25,8 @@ from gateway.settings import Settings
 DEMO_KEY = "demo"
 #: what the demo provider is asked for: the same minimum as a configured provider's default
 DEMO_SCOPES = ("openid", "given_name", "family_name", "email")
-#: for residents, plus the birth claims the demo's civil-status service prefills its form with
-DEMO_CITIZEN_SCOPES = (*DEMO_SCOPES, "birthdate", "birthplace", "birthcountry")
+#: for residents, what a service may add (its identity claims, e.g. the civil-status service's birth claims)
+DEMO_OFFERED_SCOPES = ("birthdate", "birthplace", "birthcountry", "gender")
 
 
 def demo_provider(settings: Settings) -> Provider:
@@ -40,7 +40,8 @@ def demo_provider(settings: Settings) -> Provider:
         discovery_url=discovery_url(settings),
         client_id=client_id,
         client_secret=secret,
-        scopes=DEMO_CITIZEN_SCOPES,
+        scopes=DEMO_SCOPES,
+        offered_scopes=DEMO_OFFERED_SCOPES,
         acr_values="eidas1",
         pkce=True,
         post_logout_redirect="/",

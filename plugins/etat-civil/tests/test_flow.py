@@ -188,7 +188,7 @@ def test_sending_by_post_decides_the_request_and_starts_its_retention(guichet_ap
     decided_at = stored.decided_at
     assert stored.status == "sent" and decided_at is not None
     retention = commune_of(guichet_app, COMMUNE).retention_days(SERVICE)
-    assert retention == 365
+    assert retention == 730  # Vénissieux's own [retention.services.etat-civil], not its 365 for all services
     assert stored.purge_after == decided_at + timedelta(days=retention)
 
 

@@ -26,6 +26,9 @@ from gateway import (
     hookimpl,
 )
 
+#: the plugin API version this plugin is written for (docs/plugin_api.md)
+GUICHET_PLUGIN_API = "1.0"
+
 KEY = "contact"
 
 #: The subjects a commune may offer, with the wording citizens see.
@@ -104,6 +107,8 @@ SERVICE = ServiceDefinition(
     ),
     settings=ContactSettings,
     retention_days=365,
+    # no identity claim beyond the deployment's base ones (name, e-mail): a message needs no more
+    identity_claims=(),
     subject_field="email",
     workflow=WORKFLOW,
     legal_basis=Localized(

@@ -46,4 +46,6 @@ SERVICE = ServiceDefinition(
     settings=EtatCivilSettings,
     retention_days=365,
     workflow=WORKFLOW,
+    # prefills the record holder's birth date and place when the citizen asks for their own record
+    identity_claims=("birthdate", "birthplace"),
 )
