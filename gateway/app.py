@@ -27,6 +27,7 @@ from gateway.identity import passwords
 from gateway.identity.access import AccessDenied, ReauthenticationRequired, SignInRequired
 from gateway.identity.middleware import IdentityMiddleware
 from gateway.identity.providers import form_action_sources
+from gateway.local_plugins import check_local_plugins, load_local_plugins
 from gateway.plugins import PluginSet, get_plugin_manager
 from gateway.registry import Registry, build_registry
 from gateway.requests.attachments import UploadRefused
@@ -58,13 +59,18 @@ logger = logging.getLogger(__name__)
 
 def load_registry(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]] = ()) -> Registry:
     """Plugins and configuration joined; raises ConfigError on any inconsistency."""
+    local = load_local_plugins(settings)  # communes' plugins from folders, checked before they run
     try:
         plugins: PluginSet = get_plugin_manager(
-            settings.blocked_plugins, demo=settings.gateway.demo, extra_plugins=extra_plugins
+            settings.blocked_plugins,
+            demo=settings.gateway.demo,
+            extra_plugins=[*extra_plugins, *((plugin.name, plugin.module) for plugin in local)],
         )
     except ValueError as error:  # an unknown name in the blocklist
         raise ConfigError(settings.config_dir / "gateway.toml", "plugins.blocked", str(error)) from None
-    return build_registry(settings, plugins)
+    registry = build_registry(settings, plugins)
+    check_local_plugins(registry, local)
+    return registry
 
 
 def ordered_routes(registry: Registry) -> list[BaseRoute]:

@@ -65,7 +65,7 @@ def test_plugins_list_follows_the_configuration(config: ConfigFolder) -> None:
 
 def test_check_accepts_the_demo_configuration(config: ConfigFolder) -> None:
     result = run(config, "check")
-    assert (result.exit_code, result.output.strip()) == (0, "configuration OK: 8 communes, 2 services")
+    assert (result.exit_code, result.output.strip()) == (0, "configuration OK: 8 communes, 3 services")
 
 
 def test_bad_configuration_fails_with_file_key_and_fault(config: ConfigFolder) -> None:
