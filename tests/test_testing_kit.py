@@ -83,6 +83,26 @@ def test_set_commune_replaces_the_table_it_names_whole(tmp_path: Path) -> None:
     assert config.read("communes/venissieux.toml")["services"] == {"contact": {"topics": ["autre"]}}
 
 
+def test_a_local_plugin_deployed_by_the_kit_is_offered_by_its_commune(tmp_path: Path) -> None:
+    package = tmp_path / "source" / "essai"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "from gateway import Localized, ServiceDefinition, hookimpl\n\n"
+        "@hookimpl\ndef guichet_services():\n"
+        "    return [ServiceDefinition(key='essai', title=Localized('Essai'), description=Localized('Essai'),\n"
+        "                              reference_prefix='ESS', purpose=Localized('Tester.'))]\n",
+        encoding="utf-8",
+    )
+    config = ConfigFolder(tmp_path / "deployment")
+    config.add_local_plugin("ville-a", "essai", package)
+    config.enable_service("ville-a", "essai")
+    app = blank_app(config, tmp_path)
+    try:
+        assert app.state.registry.enabled_by("essai") == ["ville-a"]
+    finally:
+        app.state.db.dispose()
+
+
 def test_adding_a_commune_twice_is_refused(tmp_path: Path) -> None:
     config = ConfigFolder(tmp_path)
     config.add_commune("ville-a")

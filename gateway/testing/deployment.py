@@ -38,7 +38,7 @@ class ConfigFolder:
 
     Edit it before the app is built: :meth:`enable_service` (the usual step for a
     plugin's tests), :meth:`add_commune`, :meth:`merge_commune`, :meth:`set_commune`,
-    :meth:`remove_commune`, :meth:`set_gateway`. Values are written back as TOML.
+    :meth:`remove_commune`, :meth:`add_local_plugin`, :meth:`set_gateway`. Values are written back as TOML.
     """
 
     def __init__(self, root: Path, source: Path | None = None) -> None:
@@ -147,6 +147,19 @@ class ConfigFolder:
         relative = f"communes/{slug}.toml"
         data = self.read(relative) if self._commune_path(slug).exists() else {}
         data.update(values)
+        self.write(relative, data)
+
+    def add_local_plugin(self, slug: str, name: str, folder: Path, /) -> None:
+        """Deploy the package in ``folder`` as commune ``slug``'s local plugin ``name`` (docs/local_plugins.md).
+
+        The folder is copied under ``local-plugins/<name>`` and named in the commune's file (the
+        commune is added if missing); enable its services with :meth:`enable_service`.
+        """
+        shutil.copytree(folder, self.path / "local-plugins" / name)
+        relative = f"communes/{slug}.toml"
+        data = self.read(relative) if self._commune_path(slug).exists() else fictitious_commune(slug)
+        entry = {"name": name, "path": f"local-plugins/{name}"}
+        data["local_plugins"] = [*data.get("local_plugins", []), entry]
         self.write(relative, data)
 
     def remove_commune(self, slug: str) -> None:
