@@ -21,6 +21,7 @@ from gateway.testing import (
     file_request,
     migrate,
     sign_in_agent,
+    sign_in_citizen,
     verified_citizen,
 )
 
@@ -141,6 +142,19 @@ def test_assert_mailed_finds_the_receipt_and_fails_naming_the_mails_queued(guich
 def test_file_request_fails_naming_the_fields_the_form_refused(guichet_app: Starlette) -> None:
     with pytest.raises(AssertionError, match="message"):
         file_request(guichet_app, verified_citizen(guichet_app), "venissieux", "contact", {**MESSAGE, "message": ""})
+
+
+async def test_a_citizen_files_through_the_pages_and_gets_the_receipt(guichet_client: GuichetClient) -> None:
+    sign_in_citizen(guichet_client, email="camille@example.org")
+    filed = await guichet_client.file_request("venissieux", "contact", MESSAGE)
+    assert filed.status_code == 303 and filed.headers["location"].endswith("/recu")
+    assert_mailed(guichet_client.app, to="camille@example.org")
+
+
+async def test_filing_through_the_pages_shows_the_forms_errors(guichet_client: GuichetClient) -> None:
+    sign_in_citizen(guichet_client)
+    refused = await guichet_client.file_request("venissieux", "contact", {**MESSAGE, "message": ""})
+    assert refused.status_code == 422
 
 
 async def test_an_agent_signed_in_with_both_factors_reaches_their_communes_queue(guichet_client: GuichetClient) -> None:

@@ -44,6 +44,18 @@ class GuichetClient(httpx.AsyncClient):
         loaded = await self.get(page or path)
         return await self.post(path, data={**_hidden_inputs(loaded.text), **data})
 
+    async def file_request(self, commune: str, service: str, answers: dict[str, str]) -> httpx.Response:
+        """File a request through the pages, as a signed-in citizen does: start a draft, fill it, submit it.
+
+        Returns the last answer: a redirect (303) to the receipt when the request was filed, the
+        draft's page with the form's errors (422) when not. Sign a citizen in first (:func:`sign_in_citizen`).
+        """
+        started = await self.submit(f"/{commune}/{service}", {})
+        if started.status_code != 303:
+            return started
+        draft = started.headers["location"]
+        return await self.submit(draft, {**answers, "action": "deposer", "champs": "1"})
+
 
 def _hidden_inputs(html: str) -> dict[str, str]:
     found = {}
