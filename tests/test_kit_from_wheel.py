@@ -41,9 +41,12 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str
 
 
 def build_wheel(source: Path, into: Path) -> Path:
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(into),
+    """The wheel of the project at ``source``, built into a folder of its own under ``into``."""
+    folder = into / source.name
+    folder.mkdir()
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(folder),
          str(source)], cwd=into)  # fmt: skip
-    (wheel,) = into.glob(f"{source.name.replace('-', '_')}-*.whl") if source != ROOT else into.glob("guichet-*.whl")
+    (wheel,) = folder.glob("*.whl")
     return wheel
 
 
@@ -69,8 +72,8 @@ def test_a_plugin_outside_the_repository_passes_its_tests_against_guichets_wheel
     run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path)
     python = venv / "bin" / "python"
     # this environment's pip installs into the new one; neither wheel is editable
-    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--find-links", str(wheels),
-         f"{guichet}[test]", str(cantine)], cwd=tmp_path)  # fmt: skip
+    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", f"{guichet}[test]", str(cantine)],
+        cwd=tmp_path)  # fmt: skip
 
     env = {key: value for key, value in os.environ.items() if key not in LEFT_OUT_ENV}
     where = run([str(python), "-c", "import gateway, guichet_cantine; print(gateway.__file__)"], cwd=plugin, env=env)
