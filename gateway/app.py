@@ -64,7 +64,8 @@ def load_registry(settings: Settings, *, extra_plugins: Iterable[tuple[str, obje
         plugins: PluginSet = get_plugin_manager(
             settings.blocked_plugins,
             demo=settings.gateway.demo,
-            extra_plugins=[*extra_plugins, *((plugin.name, plugin.module) for plugin in local)],
+            local_plugins=[(plugin.name, plugin.module) for plugin in local],
+            extra_plugins=extra_plugins,
         )
     except ValueError as error:  # an unknown name in the blocklist
         raise ConfigError(settings.config_dir / "gateway.toml", "plugins.blocked", str(error)) from None

@@ -98,8 +98,9 @@ def _import_package(folder: Path, module_name: str) -> ModuleType:
 def check_api_version(name: str, module: ModuleType, file: Path, key: str) -> None:
     """The plugin API version the plugin declares must be one this gateway offers.
 
-    The one place a local plugin's declared version is checked; the check itself comes with
-    ``gateway.plugin.API_VERSION`` (issue 11, point 2) and is the one entry-point plugins get.
+    The one place where a local plugin's declared version stops the start with its file and key
+    (the plugin manager then registers it as it registers an entry point's plugin, never as a
+    trusted one). The check itself comes with ``gateway.plugin.API_VERSION`` (issue 11, point 2).
     """
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gateway.app import load_registry
 from gateway.cli import main
+from gateway.settings import load_settings
 from gateway.testing import ConfigError, ConfigFolder, GuichetClient, build_app
 
 SERVICE = """
@@ -112,3 +114,11 @@ def test_plugins_list_shows_a_local_plugin_as_such(guichet_config: ConfigFolder)
     result = CliRunner().invoke(main, ["--config", str(guichet_config.path), "plugins", "list"], catch_exceptions=False)
     assert "local:rive-de-gier:encombrants  (a commune's local plugin, active)" in result.output
     assert "service encombrants: enabled by rive-de-gier" in result.output
+
+
+def test_the_blocklist_leaves_a_local_plugin_out_by_its_name(guichet_config: ConfigFolder, tmp_path: Path) -> None:
+    deploy(guichet_config, "corbas", SERVICE.format(key="essai"))
+    guichet_config.set_gateway(plugins={"blocked": ["local:corbas:essai"]})
+    registry = load_registry(load_settings(guichet_config.path))
+    assert "essai" not in registry.services
+    assert "local:corbas:essai" in registry.plugins.blocked
