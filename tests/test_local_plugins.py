@@ -15,6 +15,8 @@ from gateway.testing import ConfigError, ConfigFolder, GuichetClient, build_app
 SERVICE = """
 from gateway import Localized, ServiceDefinition, hookimpl
 
+GUICHET_PLUGIN_API = "1.0"
+
 @hookimpl
 def guichet_services():
     return [ServiceDefinition(key="{key}", title=Localized("Essai"), description=Localized("Essai"),
@@ -88,7 +90,7 @@ def test_a_service_key_another_plugin_declares_is_refused_at_start(
 def test_a_route_another_plugin_serves_is_refused_at_start(guichet_config: ConfigFolder, tmp_path: Path) -> None:
     source = (
         "from gateway import hookimpl\nfrom starlette.responses import PlainTextResponse\n"
-        "from starlette.routing import Route\n\n"
+        "from starlette.routing import Route\n\nGUICHET_PLUGIN_API = '1.0'\n\n"
         "@hookimpl\ndef guichet_routes(settings):\n"
         "    return [Route('/healthz', lambda request: PlainTextResponse('mine'))]\n"
     )

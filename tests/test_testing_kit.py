@@ -88,7 +88,7 @@ def test_a_local_plugin_deployed_by_the_kit_is_offered_by_its_commune(tmp_path: 
     package = tmp_path / "source" / "essai"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(
-        "from gateway import Localized, ServiceDefinition, hookimpl\n\n"
+        "from gateway import Localized, ServiceDefinition, hookimpl\n\nGUICHET_PLUGIN_API = '1.0'\n\n"
         "@hookimpl\ndef guichet_services():\n"
         "    return [ServiceDefinition(key='essai', title=Localized('Essai'), description=Localized('Essai'),\n"
         "                              reference_prefix='ESS', purpose=Localized('Tester.'))]\n",

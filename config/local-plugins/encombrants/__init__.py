@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from gateway import Commune, FormField, Localized, ServiceDefinition, ServiceSettings, hookimpl
 
+#: the plugin API version this plugin is written for, checked at start as for any plugin
+GUICHET_PLUGIN_API = "1.0"
+
 
 class EncombrantsSettings(ServiceSettings):
     """What Rive-de-Gier sets in ``[services.encombrants]``."""
