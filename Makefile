@@ -25,7 +25,7 @@ $(VENV)/.installed-run: pyproject.toml $(wildcard plugins/*/pyproject.toml) | $(
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(wildcard plugins/*/pyproject.toml) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]' $(PLUGIN_ARGS)
+	$(BIN)/python -m pip install --quiet -e '.[dev]' $(PLUGIN_ARGS)
 	@touch $@ $(VENV)/.installed-run
 
 ## Serve the demo syndicate at http://$(HOST):$(PORT) on SQLite (var/guichet.db).

@@ -71,7 +71,7 @@ def auditing_off() -> Iterator[None]:
 
 def filing(operations: int, rounds: int) -> Comparison:
     with tempfile.TemporaryDirectory() as folder:
-        config = ConfigFolder(Path(folder))
+        config = ConfigFolder.demo(Path(folder))
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         config.set_gateway(database={"url": url})
         migrate(url)

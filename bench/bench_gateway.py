@@ -40,7 +40,7 @@ MESSAGE = {
 
 def run(operations: int, rounds: int) -> list[Comparison]:
     with tempfile.TemporaryDirectory() as folder:
-        config = ConfigFolder(Path(folder))
+        config = ConfigFolder.demo(Path(folder))
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         config.set_gateway(database={"url": url})
         migrate(url)

@@ -319,7 +319,7 @@ def measure_database(kind: str, settings: Settings, postgres: str | None) -> lis
 
 def _measure_deployment(kind: str, workers: int, settings: Settings, folder: Path, guichet_url: str,
                         bare_url: str) -> list[Pair]:  # fmt: skip
-    config = ConfigFolder(folder)
+    config = ConfigFolder.demo(folder)
     config.set_gateway(database={"url": guichet_url})
     migrate(guichet_url)
     token = agent_token(guichet_url)

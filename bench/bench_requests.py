@@ -60,7 +60,7 @@ LISTED = "/agents/corbas/demandes"
 
 def run(operations: int, rounds: int, *, queue_size: int = 1000, purge_size: int = 1000) -> list[Comparison]:
     with tempfile.TemporaryDirectory() as folder:
-        config = ConfigFolder(Path(folder))
+        config = ConfigFolder.demo(Path(folder))
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         config.set_gateway(database={"url": url})
         migrate(url)

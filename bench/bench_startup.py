@@ -67,7 +67,7 @@ def start_once(code: str, *args: str, env: dict[str, str]) -> Start:
 def run(rounds: int = 5) -> StartupComparison:
     with tempfile.TemporaryDirectory(prefix="guichet-bench-start-") as folder:
         root = Path(folder)
-        config = ConfigFolder(root)
+        config = ConfigFolder.demo(root)
         url = f"sqlite:///{root / 'guichet.db'}"
         config.set_gateway(database={"url": url})
         migrate(url)

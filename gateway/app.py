@@ -23,11 +23,11 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.audit.log import AuditUnavailable
 from gateway.db import Database
-from gateway.deployment import DeploymentSettings
 from gateway.identity import passwords
 from gateway.identity.access import AccessDenied, ReauthenticationRequired, SignInRequired
 from gateway.identity.middleware import IdentityMiddleware
 from gateway.identity.providers import form_action_sources
+from gateway.local_plugins import check_local_plugins, load_local_plugins
 from gateway.plugins import PluginSet, get_plugin_manager
 from gateway.registry import Registry, build_registry
 from gateway.requests.attachments import UploadRefused
@@ -59,27 +59,24 @@ logger = logging.getLogger(__name__)
 
 def load_registry(settings: Settings, *, extra_plugins: Iterable[tuple[str, object]] = ()) -> Registry:
     """Plugins and configuration joined; raises ConfigError on any inconsistency."""
+    local = load_local_plugins(settings)  # communes' plugins from folders, checked before they run
     try:
         plugins: PluginSet = get_plugin_manager(
-            settings.blocked_plugins, demo=settings.gateway.demo, extra_plugins=extra_plugins
+            settings.blocked_plugins,
+            demo=settings.gateway.demo,
+            local_plugins=[(plugin.name, plugin.module) for plugin in local],
+            extra_plugins=extra_plugins,
         )
     except ValueError as error:  # an unknown name in the blocklist
         raise ConfigError(settings.config_dir / "gateway.toml", "plugins.blocked", str(error)) from None
-    return build_registry(settings, plugins)
+    registry = build_registry(settings, plugins)
+    check_local_plugins(registry, local)
+    return registry
 
 
 def ordered_routes(registry: Registry) -> list[BaseRoute]:
-    """Every plugin's routes, core first; fixed paths before paths with parameters.
-
-    The core's plugins that need secrets add theirs through ``guichet_core_routes``
-    (the whole settings); every plugin else sees only the deployment's public view.
-    """
-    deployment = DeploymentSettings.from_settings(registry.settings)
-    collected = [
-        *reversed(registry.hooks.collect("guichet_core_routes", settings=registry.settings)),
-        *reversed(registry.hooks.collect("guichet_routes", settings=deployment)),
-    ]
-    routes = [route for _plugin, plugin_routes in collected for route in plugin_routes]
+    """Every plugin's routes (:attr:`Registry.plugin_routes`), core first; fixed paths before paths with parameters."""
+    routes = [route for _plugin, plugin_routes in registry.plugin_routes for route in plugin_routes]
     return concrete_first(sorted(routes, key=lambda route: len(getattr(route, "param_convertors", {}))))
 
 

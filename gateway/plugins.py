@@ -109,21 +109,27 @@ def get_plugin_manager(
     blocked: Iterable[str] = (),
     *,
     demo: bool = False,
+    local_plugins: Iterable[tuple[str, object]] = (),
     extra_plugins: Iterable[tuple[str, object]] = (),
 ) -> PluginSet:
     """Build the plugin manager: specs, defaults, entry points, blocklist, checks.
 
     ``demo`` (``gateway.demo`` in the settings) adds :data:`DEMO_PLUGINS`
     after the defaults; their names may be blocked in any deployment.
-    ``extra_plugins`` registers (name, module-or-object) pairs after the
-    entry points; tests use it to load small plugins from ``tests/plugins``.
+    ``local_plugins`` are communes' plugins loaded from folders
+    (:mod:`gateway.local_plugins`), (name, module) pairs registered after the
+    entry points and checked as they are. ``extra_plugins`` registers (name,
+    module-or-object) pairs last; tests use it to load small plugins from ``tests/plugins``.
     """
+    local_plugins = tuple(local_plugins)
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     manager.add_hookspecs(core_hookspecs)
     blocked = tuple(blocked)
     points = available_entry_points()
-    known = set(points) | set(DEFAULT_PLUGINS) | set(DEMO_PLUGINS) | {name for name, _ in extra_plugins}
+    known = (
+        set(points) | set(DEFAULT_PLUGINS) | set(DEMO_PLUGINS) | {name for name, _ in (*local_plugins, *extra_plugins)}
+    )
     for name in blocked:
         if name not in known:
             raise UnknownBlockedPlugin(name, known)
@@ -143,6 +149,9 @@ def get_plugin_manager(
             plugins.record_failure(name, "load", error)
             continue
         _register_checked(plugins, name, loaded)
+    for name, module in local_plugins:  # a commune's own: registered and checked as an entry point's plugin is
+        if not manager.is_blocked(name):
+            _register_checked(plugins, name, module)
     for name, plugin in extra_plugins:
         if not manager.is_blocked(name):
             _register_checked(plugins, name, plugin, trusted=True)

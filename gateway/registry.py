@@ -9,12 +9,15 @@ settings model the plugin declares.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
+from starlette.routing import BaseRoute
 
 from gateway.communes import Commune
+from gateway.deployment import DeploymentSettings
 from gateway.plugins import HookRunner, PluginSet
 from gateway.services import Localized, ServiceDefinition, ServiceSettings
 from gateway.settings import ConfigError, Settings, config_error
@@ -46,6 +49,18 @@ class Registry:
 
     def commune(self, slug: str) -> Commune | None:
         return self.communes.get(slug)
+
+    @functools.cached_property
+    def plugin_routes(self) -> list[tuple[str, Sequence[BaseRoute]]]:
+        """Each plugin's routes in registration order, core first, asked once.
+
+        The core's plugins that need secrets add theirs through ``guichet_core_routes``
+        (the whole settings); every other plugin sees only the deployment's public view.
+        """
+        return [
+            *reversed(self.hooks.collect("guichet_core_routes", settings=self.settings)),
+            *reversed(self.hooks.collect("guichet_routes", settings=DeploymentSettings.from_settings(self.settings))),
+        ]
 
     def is_available(self, service_key: str) -> bool:
         provided = self.services.get(service_key)

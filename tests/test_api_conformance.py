@@ -79,7 +79,7 @@ def _app_under_test() -> tuple[Starlette, dict[str, Credentials]]:
     folder = tempfile.TemporaryDirectory(prefix="guichet-conformance-")
     atexit.register(folder.cleanup)
     root = Path(folder.name)
-    config = ConfigFolder(root)
+    config = ConfigFolder.demo(root)
     url = f"sqlite:///{root / 'guichet.db'}"
     migrate(url)
     config.set_gateway(database={"url": url})

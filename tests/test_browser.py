@@ -73,7 +73,7 @@ class Gateway:
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """The demo deployment on a temporary SQLite file, served by uvicorn on a free local port."""
     root = tmp_path_factory.mktemp("browser")
-    config = ConfigFolder(root)
+    config = ConfigFolder.demo(root)
     url = f"sqlite:///{root / 'guichet.db'}"
     config.set_gateway(database={"url": url})
     migrate(url)

@@ -32,7 +32,7 @@ REAL_VALUES = {"commune": "corbas", "service": "contact", "provider": "inconnu",
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Starlette]:
     root = tmp_path_factory.mktemp("hostile")
-    config = ConfigFolder(root)
+    config = ConfigFolder.demo(root)
     url = f"sqlite:///{root / 'guichet.db'}"
     migrate(url)
     config.set_gateway(database={"url": url})
@@ -59,7 +59,7 @@ def _routes() -> list[tuple[str, str]]:
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
-        config = ConfigFolder(Path(folder))
+        config = ConfigFolder.demo(Path(folder))
         url = f"sqlite:///{Path(folder) / 'routes.db'}"
         config.set_gateway(database={"url": url})
         application = create_app(config.path, check_migrations=False)

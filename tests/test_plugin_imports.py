@@ -18,12 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import gateway.plugin
+from gateway.plugin_imports import PUBLIC, TEST_KIT, imported_modules
+from gateway.plugin_imports import forbidden_imports as forbidden_in
 
 ROOT = Path(__file__).resolve().parent.parent
-GATEWAY = ROOT / "gateway"
-
-PUBLIC = frozenset({"gateway", "gateway.plugin"})
-TEST_KIT = frozenset({"gateway.testing"})
 
 #: test plugins that probe the core's internals from inside a running gateway (an agent route reading
 #: the store: there is no public API for a plugin's own back-office pages yet, see docs/plugin_api.md,
@@ -34,7 +32,12 @@ PENDING: dict[str, str] = {
 
 
 def plugin_files() -> Iterator[Path]:
-    for pattern in ("plugins/*/src/**/*.py", "plugins/*/tests/**/*.py", "tests/plugins/**/*.py"):
+    for pattern in (
+        "plugins/*/src/**/*.py",
+        "plugins/*/tests/**/*.py",
+        "tests/plugins/**/*.py",
+        "config/local-plugins/**/*.py",
+    ):
         yield from sorted(ROOT.glob(pattern))
 
 
@@ -43,36 +46,9 @@ def is_test_file(path: Path) -> bool:
     return relative[0] == "tests" or (relative[0] == "plugins" and relative[2] == "tests")
 
 
-def imported_modules(tree: ast.AST) -> Iterator[tuple[int, str]]:
-    """Each absolute ``gateway`` module a file imports, with its line.
-
-    ``from gateway import testing`` imports the submodule ``gateway.testing``, so a
-    name imported from ``gateway`` that is one of its submodules counts as that module.
-    """
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name
-        elif isinstance(node, ast.ImportFrom) and node.module is not None and node.level == 0:
-            yield node.lineno, node.module
-            for alias in node.names:
-                if node.module == "gateway" and is_submodule(alias.name):
-                    yield node.lineno, f"gateway.{alias.name}"
-
-
-def is_submodule(name: str) -> bool:
-    return (GATEWAY / f"{name}.py").exists() or (GATEWAY / name / "__init__.py").exists()
-
-
 def forbidden_imports(path: Path) -> list[str]:
     allowed = PUBLIC | TEST_KIT if is_test_file(path) else PUBLIC
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    relative = path.relative_to(ROOT)
-    return [
-        f"{relative}:{line}: imports {module}"
-        for line, module in imported_modules(tree)
-        if (module == "gateway" or module.startswith("gateway.")) and module not in allowed
-    ]
+    return forbidden_in(path, allowed, shown_as=str(path.relative_to(ROOT)))
 
 
 def test_plugins_import_only_the_public_api_and_in_tests_the_test_kit() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gateway.cli.context import registry_of
+from gateway.local_plugins import LOCAL_PREFIX
 
 
 @click.group()
@@ -27,9 +28,10 @@ def plugins_list(ctx: click.Context) -> None:
     click.echo(f"plugin API offered: {API_VERSION}")
     for name in names:
         dist, version = plugin_set.distributions.get(name, ("guichet", _core_version()))
+        origin = "a commune's local plugin" if name.startswith(LOCAL_PREFIX) else f"{dist} {version}"
         state = "FAILED" if name in plugin_set.failures else "active"
         api = plugin_set.api_version_of(name)
-        click.echo(f"{name}  ({dist} {version}, {f'plugin API {api}, ' if api else ''}{state})")
+        click.echo(f"{name}  ({origin}, {f'plugin API {api}, ' if api else ''}{state})")
         if name in plugin_set.failures:
             failure = plugin_set.failures[name]
             click.echo(f"  failed in {failure.hook}: {failure.error}")

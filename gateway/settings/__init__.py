@@ -245,6 +245,14 @@ class CommuneIdentity(Strict):
     citizen_provider: IdentityProviderSection | None = None
 
 
+class LocalPluginSection(Strict):
+    """A plugin this commune deploys from a folder (a Python package) rather than an installed distribution."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")
+    #: the package's folder, relative to the configuration folder
+    path: str = Field(min_length=1)
+
+
 class CommuneFile(Strict):
     slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)
     name: str = Field(min_length=1)
@@ -257,6 +265,8 @@ class CommuneFile(Strict):
     privacy: Privacy = Privacy()
     identity: CommuneIdentity = CommuneIdentity()
     services: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: plugins offered by this commune only, loaded from folders (docs/local_plugins.md)
+    local_plugins: tuple[LocalPluginSection, ...] = ()
 
     @field_validator("slug")
     @classmethod
