@@ -50,7 +50,7 @@ from gateway.requests.caller import Caller
 from gateway.requests.clock import aware
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.submission_keys import new_submission_key
-from gateway.services import FieldError
+from gateway.services import FieldError, FormValues
 from gateway.settings import DEFAULT_CONFIG_DIR
 from gateway.web.callers import identity_of
 
@@ -247,8 +247,10 @@ class GuichetClient(httpx.AsyncClient):
         assert match, f"no CSRF token on {path}"
         return match.group(1)
 
-    async def submit(self, path: str, data: dict[str, str], *, page: str | None = None) -> httpx.Response:
-        """Fill the form at ``path`` (loaded first, as a person would) and send it."""
+    async def submit(
+        self, path: str, data: Mapping[str, str | list[str]], *, page: str | None = None
+    ) -> httpx.Response:
+        """Fill the form at ``path`` (loaded first, as a person would) and send it (a list: each ticked box)."""
         loaded = await self.get(page or path)
         return await self.post(path, data={**_hidden_inputs(loaded.text), **data})
 
@@ -341,7 +343,7 @@ class FiledRequest:
     service: str
     status: str
     version: int
-    data: Mapping[str, str]
+    data: FormValues
     summary: str | None
     submitted_at: datetime | None
     decided_at: datetime | None
@@ -464,7 +466,7 @@ def start_draft(app: Starlette, citizen: TestCitizen, commune: str, service: str
     return FiledRequest.of(requests.start_draft(citizen.caller, commune, service, submission_key=new_submission_key()))
 
 
-def submit_request(app: Starlette, citizen: TestCitizen, public_id: str, answers: Mapping[str, str]) -> Submission:
+def submit_request(app: Starlette, citizen: TestCitizen, public_id: str, answers: FormValues) -> Submission:
     """Submit the citizen's draft with ``answers`` (the whole form): a reference, or the form's errors."""
     outcome = CitizenRequests(app.state.db, app.state.registry).submit(citizen.caller, public_id, dict(answers))
     return Submission(FiledRequest.of(outcome.request), tuple(outcome.errors))
@@ -545,7 +547,7 @@ def commune_of(app: Starlette, slug: str) -> Commune:
 
 
 def request_handle(
-    service: str, commune: str, data: Mapping[str, str], *, status: str = "submitted", reference: str = "TEST-1"
+    service: str, commune: str, data: FormValues, *, status: str = "submitted", reference: str = "TEST-1"
 ) -> RequestHandle:
     """A handle on a request that is not stored, to call a hook directly in a unit test.
 

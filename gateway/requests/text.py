@@ -37,9 +37,9 @@ def form_strings(items: Iterable[tuple[str, object]], *, drop: Iterable[str] = (
     return {name: value for name, value in items if isinstance(value, str) and name not in dropped}
 
 
-def text_values(values: Mapping[str, Any]) -> dict[str, str]:
-    """A stored form's answers as text, the shape conditions (``show_if``, ``only_if``) are checked against."""
-    return {key: value for key, value in values.items() if isinstance(value, str)}
+def answers_of(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored form's answers, each in its type, as conditions (``show_if``, ``only_if``) are checked against."""
+    return dict(values)
 
 
 def cleaned(value: object, *, multiline: bool) -> str:
