@@ -31,12 +31,19 @@ _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 #: the name the core gives documents an agent asks for later
 EXTRA_DOCUMENT_NAME = "extra"
 
+MEGABYTE = 1024 * 1024
+
+#: content types the core recognises from a file's first bytes (see :mod:`gateway.requests.attachments`)
+DOCUMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+
+
 #: What each kind stores (see :data:`FieldValue`): text kinds and ``select``/``radio`` a ``str``,
 #: ``checkboxes`` a ``list[str]``, ``number`` an ``int``, ``yesno`` a ``bool``, ``address`` a
 #: :class:`PostalAddress`; an optional field left empty stores ``""`` (text kinds), ``[]`` (checkboxes)
-#: or ``None`` (number, yes/no, address).
+#: or ``None`` (number, yes/no, address). A ``document`` field is a file to attach: it stores no answer; the file is
+#: an attachment of the request, uploaded and checked as the service's other documents are (:class:`DocumentSpec`).
 FieldKind = Literal["text", "textarea", "email", "tel", "date", "select", "radio", "checkboxes", "number", "yesno",
-                    "address"]  # fmt: skip
+                    "address", "document"]  # fmt: skip
 #: the kinds whose answer is one of the field's ``choices``
 CHOICE_KINDS = ("select", "radio", "checkboxes")
 #: the kinds that store text (checked for length and control characters)
@@ -102,7 +109,8 @@ class FormField:
 
     ``choices`` are the options of the choice kinds (:data:`CHOICE_KINDS`);
     ``min_value``/``max_value`` bound a ``number`` (both required for it);
-    ``max_length`` bounds text, and each text part of an address.
+    ``max_length`` bounds text, and each text part of an address;
+    ``accept`` and ``max_bytes`` say which files a ``document`` field takes.
     """
 
     name: str
@@ -117,6 +125,8 @@ class FormField:
     show_if: tuple[str, tuple[str, ...]] | None = None
     min_value: int | None = None
     max_value: int | None = None
+    accept: tuple[str, ...] = DOCUMENT_TYPES
+    max_bytes: int = 5 * MEGABYTE
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -133,6 +143,13 @@ class FormField:
                 )
         elif self.min_value is not None or self.max_value is not None:
             raise ValueError(f"field {self.name!r}: min_value and max_value belong to number fields")
+        if self.kind == "document":
+            self.as_document()  # its types and size are checked as a DocumentSpec's
+
+    def as_document(self) -> DocumentSpec:
+        """The document a ``document`` field asks for, attached and checked like the service's own documents."""
+        return DocumentSpec(self.name, self.label, accept=self.accept, max_bytes=self.max_bytes,
+                            required=self.required, help=self.help, show_if=self.show_if)  # fmt: skip
 
     def applies(self, values: FormValues) -> bool:
         """Whether this field is part of the form given the other answers."""
@@ -145,12 +162,6 @@ class FieldError:
 
     field: str
     message: Localized
-
-
-MEGABYTE = 1024 * 1024
-
-#: content types the core recognises from a file's first bytes (see :mod:`gateway.requests.attachments`)
-DOCUMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,10 @@ and the API (typed JSON) file the same service (tests/plugins/field_kinds.py).
 from __future__ import annotations
 
 import html
+import io
+import json
 import re
+import zipfile
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -19,12 +22,15 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.models import ServiceRequest
+from gateway.requests.errors import ServiceUnavailable
 from gateway.requests.field_kinds import address_lines
-from gateway.requests.forms import check_form
+from gateway.requests.forms import check_form, read_answer
+from gateway.requests.rules import _with_field_documents
 from gateway.services import Choice, FormField, Localized, PostalAddress
-from gateway.testing import ConfigFolder, GuichetClient
+from gateway.testing import ConfigFolder, GuichetClient, sign_in_citizen, sign_in_staff
 from gateway.web.form_values import answer_text
 from tests.plugins import field_kinds
+from tests.test_api_requests import staff_token
 
 KEY = field_kinds.KEY
 PAGE = f"/corbas/{KEY}"
@@ -64,7 +70,7 @@ GOOD_FORM: dict[str, str | list[str]] = {
 def app(guichet_config: ConfigFolder, guichet_database_url: str) -> Iterator[Starlette]:
     guichet_config.set_gateway(database={"url": guichet_database_url})
     contact = guichet_config.read("communes/corbas.toml")["services"]["contact"]
-    guichet_config.set_commune("corbas", services={"contact": contact, KEY: {}})
+    guichet_config.set_commune("corbas", services={"contact": contact, KEY: {}, field_kinds.WITH_DOCUMENT.key: {}})
     application = create_app(guichet_config.path, extra_plugins=[("field_kinds", field_kinds)])
     yield application
     application.state.db.dispose()
@@ -134,6 +140,7 @@ async def test_the_form_groups_choices_and_address_parts_in_fieldsets(client: Gu
     assert 'type="checkbox" id="champ-days" name="days" value="lundi"' in page
     assert 'name="home.street"' in page and 'autocomplete="postal-code"' in page
     assert 'inputmode="numeric"' in page and "Un nombre entier de 1 à 9." in page
+    assert "Seulement si « Une allergie ? » est « Oui »" in html.unescape(page)
 
 
 async def test_a_refused_page_shows_what_was_typed_with_each_error(client: GuichetClient) -> None:
@@ -261,9 +268,10 @@ def test_a_field_declared_wrongly_is_refused_at_start(declaration: dict[str, Any
         FormField("field", Localized("Champ"), **declaration)
 
 
-def test_check_form_keeps_a_prefill_in_its_type() -> None:
-    form = [FormField("count", Localized("Nombre"), kind="number", min_value=0, max_value=3)]
-    assert check_form(form, {"count": 2}) == ({"count": 2}, [])
+def test_an_answer_is_read_in_its_type_whatever_the_other_answers() -> None:
+    count = FormField("count", Localized("Nombre"), kind="number", min_value=0, max_value=3, show_if=("x", ("y",)))
+    assert read_answer(count, 2) == (2, None)
+    assert check_form([count], {"count": 2}) == ({"count": None}, [])  # the whole form empties it: "x" is not "y"
 
 
 # --- described in the API ------------------------------------------------------------------------------------------
@@ -303,3 +311,106 @@ async def test_an_agent_reads_typed_answers_in_words(app: Starlette, client: Gui
     assert answer_text(form["allergy"], data["allergy"])("fr") == "Oui"
     assert answer_text(form["home"], data["home"])("fr") == "12 bis rue des Lilas, 69200 VÉNISSIEUX"
     assert answer_text(form["children"], data["children"])("fr") == "2"
+
+
+# --- a document declared as a field ----------------------------------------------------------------------------------
+
+PDF = b"%PDF-1.4\n%\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+ME = "/api/v1/me/requests"
+
+
+@pytest_asyncio.fixture
+async def citizen(app: Starlette) -> AsyncIterator[GuichetClient]:
+    async with GuichetClient(app) as signed_in:
+        sign_in_citizen(signed_in, email="camille@example.org")
+        signed_in.headers["x-csrftoken"] = await signed_in.csrf_token("/corbas/contact")
+        yield signed_in
+
+
+async def document_draft(citizen: GuichetClient, owner: bool) -> str:
+    created = await citizen.post(ME, json={"commune": "corbas", "service": field_kinds.WITH_DOCUMENT.key})
+    assert created.status_code == 201, created.text
+    public_id: str = created.json()["public_id"]
+    saved = await citizen.patch(f"{ME}/{public_id}", json={"data": {"owner": owner}})
+    assert saved.status_code == 200 and saved.json()["errors"] == []
+    return public_id
+
+
+async def test_a_document_field_is_asked_for_with_the_services_documents(citizen: GuichetClient) -> None:
+    public_id = await document_draft(citizen, owner=True)
+    detail = (await citizen.get(f"{ME}/{public_id}")).json()
+    assert [(doc["name"], doc["accept"], doc["max_bytes"]) for doc in detail["documents"]] == [
+        ("deed", ["application/pdf"], 64 * 1024)
+    ]
+    assert "deed" not in detail["data"]  # the file is an attachment, not an answer
+    refused = await citizen.post(f"{ME}/{public_id}/submit")
+    assert errors_of(refused) == {"document:deed": "Joignez ce document avant de déposer votre demande."}
+
+
+async def test_a_document_field_is_attached_then_the_request_submitted(citizen: GuichetClient) -> None:
+    public_id = await document_draft(citizen, owner=True)
+    attached = await citizen.post(
+        f"{ME}/{public_id}/attachments",
+        data={"document": "deed"},
+        files={"file": ("titre.pdf", PDF, "application/pdf")},
+    )
+    assert attached.status_code == 201, attached.text
+    assert (await citizen.post(f"{ME}/{public_id}/submit")).status_code == 200
+
+
+async def test_a_document_field_whose_condition_is_not_met_is_not_asked_for(citizen: GuichetClient) -> None:
+    public_id = await document_draft(citizen, owner=False)
+    assert (await citizen.get(f"{ME}/{public_id}")).json()["documents"] == []
+    assert (await citizen.post(f"{ME}/{public_id}/submit")).status_code == 200
+
+
+async def test_the_draft_page_lists_a_document_field_with_its_upload(citizen: GuichetClient) -> None:
+    public_id = await document_draft(citizen, owner=True)
+    page = (await citizen.get(f"/mes-demandes/{public_id}")).text
+    assert 'id="fichier-deed"' in page and 'accept="application/pdf"' in page
+    assert 'name="deed"' not in page  # no text box for it among the answers
+
+
+def test_a_document_field_in_a_form_filed_without_an_account_makes_the_service_unavailable(app: Starlette) -> None:
+    registry = app.state.registry
+    provided = registry.services[KEY]
+    broken = [FormField("proof", Localized("Justificatif"), kind="document")]
+    with pytest.raises(ServiceUnavailable):
+        _with_field_documents(provided, broken)
+
+
+async def test_the_agents_case_page_reads_typed_answers_in_words(app: Starlette, client: GuichetClient) -> None:
+    filed = await client.post(API, json={"data": GOOD_JSON})
+    reference = filed.json()["reference"]
+    async with GuichetClient(app) as agent:
+        await sign_in_staff(agent, "alix.agent", f"agent:corbas:{KEY}")
+        page = html.unescape((await agent.get(f"/agents/corbas/demandes/{reference}")).text)
+    assert '<dt>Jours de cantine</dt><dd class="user-text">Lundi, Jeudi</dd>' in page
+    assert '<dt>Une allergie ?</dt><dd class="user-text">Oui</dd>' in page
+    assert "12 bis rue des Lilas, 69200 VÉNISSIEUX" in page
+
+
+async def test_the_agents_api_keeps_the_types(app: Starlette, client: GuichetClient) -> None:
+    reference = (await client.post(API, json={"data": GOOD_JSON})).json()["reference"]
+    _id, token = staff_token(app, "alix.agent", f"agent:corbas:{KEY}:reader")
+    async with GuichetClient(app) as agent:
+        agent.headers["Authorization"] = f"Bearer {token}"
+        case = (await agent.get(f"/api/v1/communes/corbas/requests/{reference}")).json()
+    assert case["data"]["home"] == HOME and case["data"]["children"] == 2 and case["data"]["days"] == ["lundi", "jeudi"]
+
+
+async def test_the_citizens_data_export_keeps_the_types(citizen: GuichetClient) -> None:
+    public_id = await document_draft(citizen, owner=False)
+    assert (await citizen.post(f"{ME}/{public_id}/submit")).status_code == 200
+    answer = await citizen.submit("/mon-compte/donnees/archive", {}, page="/mon-compte/donnees")
+    data = json.loads(zipfile.ZipFile(io.BytesIO(answer.content)).read("data.json"))
+    assert data["requests"][0]["form"] == {"owner": False}
+
+
+async def test_a_draft_saved_from_its_page_keeps_a_yes_no_answer_as_a_boolean(citizen: GuichetClient) -> None:
+    public_id = await document_draft(citizen, owner=False)
+    page = f"/mes-demandes/{public_id}"
+    saved = await citizen.submit(page, {"owner": "yes", "action": "enregistrer"})
+    assert saved.status_code == 200
+    assert 'name="owner" value="yes" checked' in saved.text
+    assert (await citizen.get(f"{ME}/{public_id}")).json()["data"] == {"owner": True}

@@ -76,6 +76,12 @@ FORM_SCHEMAS: dict[str, Any] = {
             "max_length": {"type": "integer"},
             "min_value": {"type": ["integer", "null"], "description": "the smallest answer of a `number` field"},
             "max_value": {"type": ["integer", "null"], "description": "the largest answer of a `number` field"},
+            "accept": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "a `document` field: the file types it takes (attach it as the request's documents)",
+            },
+            "max_bytes": {"type": "integer", "description": "a `document` field: the largest file it takes"},
             "show_if": {
                 "description": "asked only when another field holds one of these values: [field, [values]]",
                 "oneOf": [{"type": "array"}, {"type": "null"}],
@@ -114,8 +120,10 @@ def answers_schema(form: Sequence[FormField]) -> dict[str, Any]:
     return {
         "type": "object",
         "description": "Answers by field name; names the form does not declare are ignored.",
-        "required": [field.name for field in form if field.required and field.show_if is None],
-        "properties": {field.name: field_schema(field) for field in form},
+        "required": [
+            field.name for field in form if field.required and field.show_if is None and field.kind != "document"
+        ],
+        "properties": {field.name: field_schema(field) for field in form if field.kind != "document"},
     }
 
 

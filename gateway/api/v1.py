@@ -70,6 +70,7 @@ def _field(field: FormField) -> dict[str, Any]:
         "min_value": field.min_value,
         "max_value": field.max_value,
         "show_if": [field.show_if[0], list(field.show_if[1])] if field.show_if else None,
+        **({"accept": list(field.accept), "max_bytes": field.max_bytes} if field.kind == "document" else {}),
     }
 
 

@@ -302,8 +302,8 @@ def _file_one(
     """Draft, fill, attach, submit; the request's public id, or None when the service kept refusing."""
     caller = citizen_caller(citizen)
     try:
-        form = rules_for(registry, commune, key).form
-        definition = registry.services[key].definition
+        rules = rules_for(registry, commune, key)
+        form, definition = rules.form, rules.definition  # the definition's documents and the form's document fields
         draft = people.start_draft(caller, commune.slug, key, submission_key=new_submission_key())
         values = _fill(rng, form, citizen, commune, {})
         for attempt in range(ATTEMPTS):
@@ -336,6 +336,8 @@ def _fill(
     """Answers for every field: kept from ``previous`` except those to draw again (all on the first go)."""
     values: dict[str, FieldValue] = {}
     for form_field in form:
+        if form_field.kind == "document":
+            continue  # attached below, with the service's documents
         if redraw is not None and form_field.name not in redraw and form_field.name in previous:
             values[form_field.name] = previous[form_field.name]
         else:

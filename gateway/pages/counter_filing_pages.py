@@ -58,16 +58,16 @@ def _counter_form(
     *,
     status_code: int = 200,
 ) -> Response:
-    commune, provided, form = rules.commune, rules.provided, rules.form
+    commune, form = rules.commune, rules.form
     locale = choose_locale(request)
     field_errors = first_errors(errors)
     labels = {form_field.name: form_field.label(locale) for form_field in form}
     labels[RECEIPT_EMAIL] = Localized("Adresse électronique de l'usager", "The citizen's e-mail address")(locale)
-    for spec in provided.definition.documents:
+    for spec in rules.definition.documents:
         labels[f"document:{spec.name}"] = spec.label(locale)
     context = {
         "commune": commune,
-        "service": provided.definition,
+        "service": rules.definition,
         "form": form,
         "values": shown_values(form, answers),
         "errors": errors,

@@ -26,7 +26,7 @@ from gateway.requests.text import CONTROL_CHARS, NOT_TEXT, REQUIRED, cleaned, te
 from gateway.services import FieldError, FieldValue, FormField, Localized
 
 __all__ = ["BAD_DATE", "BAD_EMAIL", "BAD_PHONE", "CONTROL_CHARS", "NOT_TEXT", "ONE_VALUE", "REQUIRED",
-           "UNKNOWN_CHOICE", "check_form", "too_long"]  # fmt: skip
+           "UNKNOWN_CHOICE", "check_form", "read_answer", "too_long"]  # fmt: skip
 
 _PHONE = re.compile(r"^\+?[0-9 .()-]{6,20}$")
 
@@ -52,11 +52,12 @@ def check_form(
     not checked (an address typed, then "pickup at the counter" chosen). A
     wrong answer is stored empty (in its type) with its error.
     """
+    fields = [field for field in fields if field.kind != "document"]  # a file is attached, not answered
     sent = {field.name: _sent(field, raw) for field in fields}
     values: dict[str, FieldValue] = {}
     errors: dict[str, Localized] = {}
     for field in fields:
-        values[field.name], error = _read(field, sent[field.name])
+        values[field.name], error = read_answer(field, sent[field.name])
         if error is not None:
             errors[field.name] = error
     found: list[FieldError] = []
@@ -81,7 +82,8 @@ def _sent(field: FormField, raw: Mapping[str, object]) -> object:
     return value
 
 
-def _read(field: FormField, value: object) -> tuple[FieldValue, Localized | None]:
+def read_answer(field: FormField, value: object) -> tuple[FieldValue, Localized | None]:
+    """One answer (as a JSON client sends it) in its kind's type, with its error; its empty value when wrong."""
     if field.kind == "number":
         return read_number(field, value)
     if field.kind == "yesno":

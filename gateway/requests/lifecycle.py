@@ -29,7 +29,7 @@ from gateway.requests.clock import days_from, now
 from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNotFound, ServiceNotOffered, StaleRequest
 from gateway.requests.filing import check_answers, finalise, missing_documents
 from gateway.requests.finders import attachments_of, find_attachment, staff_names
-from gateway.requests.forms import check_form
+from gateway.requests.forms import check_form, read_answer
 from gateway.requests.notices import WITHDRAWN, notify_citizen
 from gateway.requests.rules import ServiceRules, plugin_call, rules_for
 from gateway.requests.store import RequestStore
@@ -149,10 +149,11 @@ class CitizenRequests:
                 prefill = self.registry.hooks.first(
                     "guichet_prefill_form", only=rules.provided.plugin, citizen=caller.identity, **rules.hook_args
                 )
-            names = {form_field.name for form_field in rules.form}
-            given = {name: value for name, value in (prefill or {}).items() if name in names}
-            checked, _errors = check_form(rules.form, given)  # each prefilled answer in its field's type
-            values = {name: checked[name] for name in given}
+            fields = {form_field.name: form_field for form_field in rules.form if form_field.kind != "document"}
+            # each prefilled answer read in its field's type (a wrong one left empty), whatever the other answers
+            values = {
+                name: read_answer(fields[name], value)[0] for name, value in (prefill or {}).items() if name in fields
+            }
         try:
             return self._new_draft(caller, commune, rules, values, citizen_id, submission_key)
         except IntegrityError:

@@ -8,7 +8,7 @@ character (a tab always allowed, a line break only where several lines are).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from gateway.requests.errors import InvalidInput
@@ -29,12 +29,6 @@ def too_long(limit: int) -> Localized:
         f"Ce texte est trop long : {limit} caractères au maximum.",
         f"This text is too long: at most {limit} characters.",
     )
-
-
-def form_strings(items: Iterable[tuple[str, object]], *, drop: Iterable[str] = ("csrftoken",)) -> dict[str, str]:
-    """The text values of a posted form (files and anything else left out), without the form's own tokens."""
-    dropped = set(drop)
-    return {name: value for name, value in items if isinstance(value, str) and name not in dropped}
 
 
 def answers_of(values: Mapping[str, Any]) -> dict[str, Any]:

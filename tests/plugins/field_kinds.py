@@ -1,4 +1,4 @@
-"""A service using every field kind, filed without an account: the field-kind tests' subject."""
+"""Services using every field kind: one filed without an account, one whose form asks for a document."""
 
 from __future__ import annotations
 
@@ -45,11 +45,31 @@ FORM = [
 ]
 
 
+WITH_DOCUMENT = ServiceDefinition(
+    key="piece-au-formulaire",
+    title=Localized("Une pièce demandée par le formulaire", "A document the form asks for"),
+    description=Localized("Une démarche d'essai d'un champ « document ».", "A service trying a document field."),
+    reference_prefix="PAF",
+    purpose=Localized("Essayer les champs.", "To try the fields."),
+)
+DOCUMENT_FORM = [
+    FormField("owner", Localized("Propriétaire ?", "Owner?"), kind="yesno"),
+    FormField(
+        "deed",
+        Localized("Titre de propriété", "Title deed"),
+        kind="document",
+        accept=("application/pdf",),
+        max_bytes=64 * 1024,
+        show_if=("owner", ("yes",)),
+    ),
+]
+
+
 @hookimpl
 def guichet_services() -> list[ServiceDefinition]:
-    return [SERVICE]
+    return [SERVICE, WITH_DOCUMENT]
 
 
 @hookimpl
-def guichet_service_form() -> list[FormField]:
-    return FORM
+def guichet_service_form(service: ServiceDefinition) -> list[FormField]:
+    return FORM if service.key == KEY else DOCUMENT_FORM
