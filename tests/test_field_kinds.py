@@ -414,3 +414,14 @@ async def test_a_draft_saved_from_its_page_keeps_a_yes_no_answer_as_a_boolean(ci
     assert saved.status_code == 200
     assert 'name="owner" value="yes" checked' in saved.text
     assert (await citizen.get(f"{ME}/{public_id}")).json()["data"] == {"owner": True}
+
+
+async def test_an_agent_at_the_counter_files_typed_answers(app: Starlette) -> None:
+    async with GuichetClient(app) as agent:
+        await sign_in_staff(agent, "alix.agent", f"agent:corbas:{KEY}:instructor")
+        page = await agent.get(f"/agents/corbas/guichet/{KEY}")
+        assert 'name="home.street"' in page.text and 'autocomplete="off"' in page.text
+        filed = await agent.submit(f"/agents/corbas/guichet/{KEY}", GOOD_FORM)
+    assert filed.status_code == 303, filed.text
+    [data] = stored(app)
+    assert data["days"] == ["lundi", "jeudi"] and data["allergy"] is True and data["home"] == HOME
