@@ -425,3 +425,19 @@ async def test_an_agent_at_the_counter_files_typed_answers(app: Starlette) -> No
     assert filed.status_code == 303, filed.text
     [data] = stored(app)
     assert data["days"] == ["lundi", "jeudi"] and data["allergy"] is True and data["home"] == HOME
+
+
+async def test_agents_find_a_document_fields_file_with_the_attachments_not_among_the_answers(
+    app: Starlette, citizen: GuichetClient
+) -> None:
+    public_id = await document_draft(citizen, owner=True)
+    upload = {"file": ("titre.pdf", PDF, "application/pdf")}
+    assert (await citizen.post(f"{ME}/{public_id}/attachments", data={"document": "deed"}, files=upload)).is_success
+    reference = (await citizen.post(f"{ME}/{public_id}/submit")).json()["reference"]
+    async with GuichetClient(app) as agent:
+        await sign_in_staff(agent, "alix.agent", f"agent:corbas:{field_kinds.WITH_DOCUMENT.key}")
+        page = html.unescape((await agent.get(f"/agents/corbas/demandes/{reference}")).text)
+    answers = page[page.index('<dl class="case-data">') :]
+    answers = answers[: answers.index("</dl>")]
+    assert "<dt>Propriétaire ?</dt>" in answers and "Titre de propriété" not in answers
+    assert "Titre de propriété" in page and "titre.pdf" in page

@@ -52,7 +52,7 @@ def _case_context(request: Request, case: AgentCase) -> dict[str, Any]:
     data = [
         (form_field.label, answer_text(form_field, row.data.get(form_field.name)))
         for form_field in case.rules.form
-        if form_field.applies(row.data)
+        if form_field.applies(row.data) and form_field.kind != "document"  # a document is among the attachments
     ]
     data += [(Localized(key), Localized(str(value))) for key, value in row.data.items() if key not in fields]
 

@@ -382,8 +382,8 @@ def _as_filed(case: CitizenCase, locale: str) -> list[tuple[str, str]]:
     values = answers_of(case.request.data)
     lines = []
     for form_field in case.rules.form:
-        if not form_field.applies(values):
-            continue
+        if not form_field.applies(values) or form_field.kind == "document":
+            continue  # a document field's file is listed with the attachments
         text = answer_text(form_field, values.get(form_field.name))(locale)
         lines.append((form_field.label(locale), text or NOT_FILLED(locale)))
     return lines
