@@ -441,3 +441,12 @@ async def test_agents_find_a_document_fields_file_with_the_attachments_not_among
     answers = answers[: answers.index("</dl>")]
     assert "<dt>Propriétaire ?</dt>" in answers and "Titre de propriété" not in answers
     assert "Titre de propriété" in page and "titre.pdf" in page
+
+
+async def test_errors_speak_english_naming_the_address_part(client: GuichetClient) -> None:
+    data = {**GOOD_JSON, "children": 0, "home": {**HOME, "postcode": "1234"}}
+    answer = await client.post(API, json={"data": data}, headers={"accept-language": "en"})
+    assert errors_of(answer) == {
+        "children": "Enter a whole number from 1 to 9.",
+        "home": "Postcode: Enter a 5-digit postcode, for example 69200.",
+    }
