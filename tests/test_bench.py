@@ -23,7 +23,7 @@ def test_audit_benchmarks_run_and_report_ratios(capsys: pytest.CaptureFixture[st
     output = capsys.readouterr().out
     assert "filing a request, audited" in output and "verifying 2,000 entries" in output
     assert "an inclusion proof at 2,000 entries, from the stored tiles" in output
-    assert output.count("ratio") == 5
+    assert output.count("ratio") == 6
 
 
 def test_request_benchmarks_run_and_report_ratios(capsys: pytest.CaptureFixture[str]) -> None:
