@@ -42,6 +42,7 @@ def test_http_benchmarks_run_and_end_on_the_sqlite_filing_ratio(capsys: pytest.C
     for path in ("filing", "agent read"):
         for clients in (8, 32):
             assert any(f"{path}" in line and f"{clients} clients" in line and "ratio ×" in line for line in lines)
+            assert any(f"{path}" in line and f"{clients} clients" in line and "auditing off" in line for line in lines)
     assert lines[-2] == "requests answered outside 2xx or lost to socket errors: 0"
     assert lines[-1].startswith("SQLite filing throughput ratio (Guichet / bare insert) at 32 clients: ×")
 
