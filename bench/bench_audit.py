@@ -98,7 +98,7 @@ def filing(operations: int, rounds: int) -> Comparison:
 
 
 def synthetic_log(size: int) -> list[tuple[Any, ...]]:
-    """``size`` valid entry rows, as verification reads them from the database."""
+    """``size`` valid entry rows, as verification reads them from the (SQLite) database."""
     frontier = CompactRange()
     start = datetime(2026, 1, 1, tzinfo=UTC)
     rows = []
@@ -118,7 +118,8 @@ def synthetic_log(size: int) -> list[tuple[Any, ...]]:
         encoded = encode(event, seq=seq, time=time)
         leaf = leaf_hash(encoded.encode())
         frontier.append(leaf)
-        rows.append((seq, time, encoded, leaf, frontier.root(), *(getattr(event, name) for name in SEARCHABLE)))
+        stored_time = time.replace(tzinfo=None)  # SQLite gives back stored UTC times without their zone
+        rows.append((seq, stored_time, encoded, leaf, frontier.root(), *(getattr(event, name) for name in SEARCHABLE)))
     return rows
 
 

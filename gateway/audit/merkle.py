@@ -184,18 +184,21 @@ class CompactRange:
         if leaf_hashes and set(map(len, leaf_hashes)) != {HASH_SIZE}:  # checked before anything changes
             raise ValueError(f"leaf hashes must be {HASH_SIZE} bytes each")
         node, hashes, size = _NODE_PREFIX, self.hashes, self.size
+        lefts = [node + subtree for subtree in hashes]  # each subtree root as the left half of a node, prefixed
         roots = []
         for leaf in leaf_hashes:
             bit = 1
             while size & bit:
-                leaf = sha256(node + hashes.pop() + leaf).digest()
+                hashes.pop()
+                leaf = sha256(lefts.pop() + leaf).digest()
                 bit <<= 1
-            hashes.append(leaf)
-            size += 1
             result = leaf
-            for position in range(len(hashes) - 2, -1, -1):
-                result = sha256(node + hashes[position] + result).digest()
+            for left in lefts[::-1]:
+                result = sha256(left + result).digest()
             roots.append(result)
+            hashes.append(leaf)
+            lefts.append(node + leaf)
+            size += 1
         self.size = size
         return roots
 

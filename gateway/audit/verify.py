@@ -235,6 +235,7 @@ _TEMPLATE = (
     '"resource":%s,"seq":%d,"service":%s,"subject":%s,"time":"%s","v":' + str(FORMAT_VERSION) + "}"
 )
 _ISO_MICROSECONDS = methodcaller("isoformat", timespec="microseconds")
+_ZERO = timedelta(0)
 
 
 def _canonical_texts(columns: Sequence[Sequence[Any]]) -> list[str]:
@@ -245,10 +246,12 @@ def _canonical_texts(columns: Sequence[Sequence[Any]]) -> list[str]:
     """
     seqs, times = columns[0], columns[1]
     text = {name: _json_texts(values) for name, values in zip(SEARCHABLE, columns[5:15], strict=True)}
-    if any(time.tzinfo is not None for time in times):  # PostgreSQL gives zoned times, SQLite naive UTC ones
-        stamps = [format_time(time) for time in times]
-    else:
+    if all(time.tzinfo is None for time in times):  # SQLite gives naive UTC times
         stamps = [stamp + "Z" for stamp in map(_ISO_MICROSECONDS, times)]
+    elif all(time.utcoffset() == _ZERO for time in times):  # PostgreSQL zoned ones, in UTC for Guichet's sessions
+        stamps = [stamp[:-6] + "Z" for stamp in map(_ISO_MICROSECONDS, times)]  # without "+00:00"
+    else:
+        stamps = [format_time(time) for time in times]
     fields = zip(text["action"], text["actor_id"], text["actor_role"], text["commune"], text["origin"],
                  text["outcome"], text["purpose"], text["resource"], seqs, text["service"], text["subject"],
                  stamps, strict=True)  # fmt: skip
