@@ -72,6 +72,8 @@ MESSAGE = {
     "message": ("Bonjour, un nid-de-poule s'est formé devant le 12 rue de la République. " * 5)[:300],
 }
 FILING, READ = "filing", "agent read"
+#: the labels of the auditing comparison: the same gateway with its audit log off (bench/unaudited_app.py), and on
+AUDITING = ("auditing off", "auditing on")
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ class Pair:
     clients: int
     baseline: list[Run] = field(default_factory=list)
     guichet: list[Run] = field(default_factory=list)
+    #: what the baseline and the measured side are (the bare app, or Guichet with auditing off)
+    labels: tuple[str, str] = ("bare", "Guichet")
 
     @property
     def ratio(self) -> float:
@@ -122,9 +126,10 @@ class Pair:
             f"  FAILURES {self.failures} (e.g. {errors[0] if errors else 'socket errors'})" if self.failures else ""
         )
         spread = "–".join(f"{run.throughput:.0f}" for run in self.guichet)
+        baseline, measured = self.labels
         return (
             f"{self.database:10} {self.workers} worker{'s' if self.workers > 1 else ' '} {self.path:10}"
-            f" {self.clients:2} clients  bare {side(self.baseline)} | Guichet {side(self.guichet)}"
+            f" {self.clients:2} clients  {baseline} {side(self.baseline)} | {measured} {side(self.guichet)}"
             f" ({spread})  ratio ×{self.ratio:.2f}{failed}"
         )
 
@@ -304,6 +309,8 @@ class Settings:
     workers: tuple[int, ...]
     databases: tuple[str, ...]
     warm_up: bool = True
+    #: also measure Guichet against itself with auditing off (SQLite, one worker)
+    auditing: bool = True
 
 
 def measure_database(kind: str, settings: Settings, postgres: str | None) -> list[Pair]:
@@ -319,41 +326,73 @@ def measure_database(kind: str, settings: Settings, postgres: str | None) -> lis
 
 def _measure_deployment(kind: str, workers: int, settings: Settings, folder: Path, guichet_url: str,
                         bare_url: str) -> list[Pair]:  # fmt: skip
-    config = ConfigFolder.demo(folder)
-    config.set_gateway(database={"url": guichet_url})
-    migrate(guichet_url)
-    token = agent_token(guichet_url)
-    create_tables(bare_url)
-    bare_row = seed_bare_row(bare_url)
     body = folder / "body.json"
     body.write_text(json.dumps({"data": MESSAGE}), encoding="utf-8")
-    guichet_env = {CONFIG_ENV: str(config.path)}
+    create_tables(bare_url)
+    bare_row = seed_bare_row(bare_url)
     with (
-        served("gateway.app:create_app_from_env", guichet_env, workers, "/healthz") as guichet,
+        deployed(folder / "guichet", guichet_url, workers) as (guichet, token),
         served("bench.baseline_app:create_app", {DATABASE_ENV: bare_url}, workers, f"/read/{bare_row}") as bare,
     ):
-        filing_url = f"{guichet}/api/v1/communes/{COMMUNE}/services/{SERVICE}/requests"
-        reference = _post_json(filing_url, {"data": MESSAGE})["reference"]
-        case_url = f"{guichet}/api/v1/communes/{COMMUNE}/requests/{reference}"
-        sides: dict[str, tuple[Side, Side]] = {
-            FILING: (
-                Side(f"{bare}/file", method="POST", body=body, keyed=True),
-                Side(filing_url, method="POST", body=body, keyed=True),
-            ),
-            READ: (Side(f"{bare}/read/{bare_row}"), Side(case_url, authorization=f"Bearer {token}")),
+        sides = {
+            FILING: (Side(f"{bare}/file", method="POST", body=body, keyed=True), _filing(guichet, body)),
+            READ: (Side(f"{bare}/read/{bare_row}"), _case(guichet, token)),
         }
-        pairs = []
-        for path, (baseline, case) in sides.items():
-            if settings.warm_up:  # imports, caches, connection pools
-                baseline.load(settings.clients[0], 1)
-                case.load(settings.clients[0], 1)
-            for clients in settings.clients:
-                pair = Pair(kind, workers, path, clients)
-                for _ in range(settings.rounds):  # alternately, so a busy moment of the machine hits both sides
-                    pair.baseline.append(baseline.load(clients, settings.seconds))
-                    pair.guichet.append(case.load(clients, settings.seconds))
-                print(pair.report(), flush=True)
-                pairs.append(pair)
+        pairs = _measure_sides(kind, workers, settings, sides, ("bare", "Guichet"))
+        if settings.auditing and kind == "SQLite" and workers == 1:
+            with deployed(folder / "unaudited", f"sqlite:///{folder / 'unaudited.db'}", workers,
+                          app=UNAUDITED_APP) as (unaudited, unaudited_token):  # fmt: skip
+                sides = {
+                    FILING: (_filing(unaudited, body), _filing(guichet, body)),
+                    READ: (_case(unaudited, unaudited_token), _case(guichet, token)),
+                }
+                pairs += _measure_sides(kind, workers, settings, sides, AUDITING)
+    return pairs
+
+
+GUICHET_APP, UNAUDITED_APP = "gateway.app:create_app_from_env", "bench.unaudited_app:create_app"
+
+
+@contextlib.contextmanager
+def deployed(folder: Path, url: str, workers: int, *, app: str = GUICHET_APP) -> Iterator[tuple[str, tuple[str, str]]]:
+    """A Guichet deployment on ``url`` served by ``app``; yields its base URL and (agent token, a filed reference)."""
+    folder.mkdir()
+    config = ConfigFolder.demo(folder)
+    config.set_gateway(database={"url": url})
+    migrate(url)
+    token = agent_token(url)
+    with served(app, {CONFIG_ENV: str(config.path)}, workers, "/healthz") as base:
+        reference = str(_post_json(_filing_url(base), {"data": MESSAGE})["reference"])
+        yield base, (token, reference)
+
+
+def _filing_url(base: str) -> str:
+    return f"{base}/api/v1/communes/{COMMUNE}/services/{SERVICE}/requests"
+
+
+def _filing(base: str, body: Path) -> Side:
+    return Side(_filing_url(base), method="POST", body=body, keyed=True)
+
+
+def _case(base: str, agent: tuple[str, str]) -> Side:
+    token, reference = agent
+    return Side(f"{base}/api/v1/communes/{COMMUNE}/requests/{reference}", authorization=f"Bearer {token}")
+
+
+def _measure_sides(kind: str, workers: int, settings: Settings, sides: dict[str, tuple[Side, Side]],
+                   labels: tuple[str, str]) -> list[Pair]:  # fmt: skip
+    pairs = []
+    for path, (baseline, case) in sides.items():
+        if settings.warm_up:  # imports, caches, connection pools
+            baseline.load(settings.clients[0], 1)
+            case.load(settings.clients[0], 1)
+        for clients in settings.clients:
+            pair = Pair(kind, workers, path, clients, labels=labels)
+            for _ in range(settings.rounds):  # alternately, so a busy moment of the machine hits both sides
+                pair.baseline.append(baseline.load(clients, settings.seconds))
+                pair.guichet.append(case.load(clients, settings.seconds))
+            print(pair.report(), flush=True)
+            pairs.append(pair)
     return pairs
 
 
@@ -373,7 +412,7 @@ def run(settings: Settings) -> list[Pair]:
 
 def headline(pairs: Sequence[Pair]) -> str:
     """The line ``make bench`` ends on: SQLite filing throughput ratio at 32 clients (the most clients measured)."""
-    sqlite = [pair for pair in pairs if pair.database == "SQLite" and pair.path == FILING]
+    sqlite = [pair for pair in pairs if pair.database == "SQLite" and pair.path == FILING and pair.labels != AUDITING]
     most = max(pair.clients for pair in sqlite)
     shown = ", ".join(
         f"×{pair.ratio:.2f} with {pair.workers} worker{'s' if pair.workers > 1 else ''}"

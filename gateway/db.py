@@ -32,8 +32,10 @@ import anyio.to_thread
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 from sqlalchemy import Table, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlalchemy.sql import visitors
@@ -59,6 +61,13 @@ class TenancyError(RuntimeError):
 
 #: seconds a SQLite transaction waits for another's write lock before the database raises (``[database]``)
 DEFAULT_LOCK_WAIT = 5.0
+#: threads a worker process runs database work on (:meth:`Database.run`); each pool holds as many connections
+#: plus as many again in overflow (PostgreSQL's reads share the write pool; a thread may hold a read and a write
+#: session at once), so no thread ever waits for a connection: requests queue, in order, for a thread instead.
+#: anyio's default of 40 threads against SQLAlchemy's default 5 + 10 connections made threads queue in the pool.
+DATABASE_THREADS = 16
+_POOL = {"pool_size": DATABASE_THREADS, "max_overflow": DATABASE_THREADS}
+_LIMITER: RunVar[CapacityLimiter] = RunVar("guichet_database_threads")
 
 
 class NotMigrated(RuntimeError):
@@ -79,11 +88,16 @@ def make_engine(url: str, *, lock_wait_seconds: float = DEFAULT_LOCK_WAIT, **kwa
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # ``timeout``: how long a statement waits for another connection's write lock (SQLite's busy timeout)
         connect_args = {"check_same_thread": False, "timeout": lock_wait_seconds}
-        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        engine = create_engine(url, connect_args=connect_args, **(_pool_for(parsed) | kwargs))
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, **(_POOL | kwargs))
+
+
+def _pool_for(parsed: URL) -> dict[str, int]:
+    """The pool size for a SQLite file; an in-memory database keeps SQLAlchemy's one connection per thread."""
+    return _POOL if parsed.database and parsed.database != ":memory:" else {}
 
 
 def make_read_engine(url: str, engine: Engine, *, lock_wait_seconds: float = DEFAULT_LOCK_WAIT) -> Engine:
@@ -100,7 +114,7 @@ def make_read_engine(url: str, engine: Engine, *, lock_wait_seconds: float = DEF
         return engine.execution_options(postgresql_readonly=True)
     if not parsed.database or parsed.database == ":memory:":
         return engine
-    reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_wait_seconds})
+    reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_wait_seconds}, **_POOL)
     event.listen(reader, "connect", _sqlite_pragmas)
     event.listen(reader, "connect", _sqlite_query_only)
     event.listen(reader, "begin", _sqlite_begin_deferred)
@@ -242,6 +256,16 @@ def _sqlite_begin_deferred(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
+def _limiter() -> CapacityLimiter:
+    """This event loop's limit on threads doing database work (one per loop, as anyio's own default limiter)."""
+    try:
+        return _LIMITER.get()
+    except LookupError:
+        limiter = CapacityLimiter(DATABASE_THREADS)
+        _LIMITER.set(limiter)
+        return limiter
+
+
 class Database:
     """One engine and the ways to open sessions on it."""
 
@@ -284,8 +308,8 @@ class Database:
                 yield session
 
     async def run(self, function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run blocking database work off the event loop; returns what ``function`` returns."""
-        return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
+        """Run blocking database work off the event loop, on at most :data:`DATABASE_THREADS` threads at once."""
+        return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs), limiter=_limiter())
 
     async def run_racing(self, work: Callable[[], T], /) -> T:
         """Run ``work`` (which opens its own transaction) off the event loop; once more if it lost a race.

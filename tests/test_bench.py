@@ -23,7 +23,7 @@ def test_audit_benchmarks_run_and_report_ratios(capsys: pytest.CaptureFixture[st
     output = capsys.readouterr().out
     assert "filing a request, audited" in output and "verifying 2,000 entries" in output
     assert "an inclusion proof at 2,000 entries, from the stored tiles" in output
-    assert output.count("ratio") == 5
+    assert output.count("ratio") == 6
 
 
 def test_request_benchmarks_run_and_report_ratios(capsys: pytest.CaptureFixture[str]) -> None:
@@ -42,6 +42,7 @@ def test_http_benchmarks_run_and_end_on_the_sqlite_filing_ratio(capsys: pytest.C
     for path in ("filing", "agent read"):
         for clients in (8, 32):
             assert any(f"{path}" in line and f"{clients} clients" in line and "ratio ×" in line for line in lines)
+            assert any(f"{path}" in line and f"{clients} clients" in line and "auditing off" in line for line in lines)
     assert lines[-2] == "requests answered outside 2xx or lost to socket errors: 0"
     assert lines[-1].startswith("SQLite filing throughput ratio (Guichet / bare insert) at 32 clients: ×")
 

@@ -14,7 +14,7 @@ from sqlmodel import func, select
 from gateway.audit.builders import request_event
 from gateway.audit.events import ANONYMOUS
 from gateway.audit.log import record
-from gateway.db import Database, ReadOnlySession
+from gateway.db import DATABASE_THREADS, Database, ReadOnlySession
 from gateway.models import ReferenceCounter
 from gateway.testing import migrate
 
@@ -97,3 +97,13 @@ def test_an_audit_entry_queued_on_a_read_session_fails_the_session_instead_of_be
                           subject=None, purpose="tests", origin="tests", outcome="success")  # fmt: skip
     with pytest.raises(ReadOnlySession, match="queued on a read session"), db.read_session(commune=COMMUNE) as session:
         record(session, event)
+
+
+def test_every_database_thread_has_a_connection_in_each_pool(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'pool.db'}")
+    try:
+        for engine in (db.engine, db.read_engine):
+            assert engine.pool.size() == DATABASE_THREADS  # type: ignore[attr-defined]
+            assert engine.pool._max_overflow == DATABASE_THREADS  # type: ignore[attr-defined]
+    finally:
+        db.dispose()

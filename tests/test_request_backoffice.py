@@ -10,7 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import update
 
+import gateway.audit.log
 from gateway.audit.events import pseudonym
+from gateway.audit.log import AuditUnavailable
 from gateway.models import ServiceRequest
 from gateway.requests.attachments import UploadRefused
 from gateway.requests.backoffice.queries import QueueFilter
@@ -174,6 +176,21 @@ def test_opening_a_case_records_a_read_with_the_purpose_and_the_subject(desk: De
     [read] = desk.audit("request.read")
     assert (read.actor_id, read.resource, read.subject) == (agent.actor.id, f"request/{ref(row)}", row.subject)
     assert read.purpose == "Délivrer la vignette de stationnement résident."
+
+
+def test_a_case_whose_read_cannot_be_recorded_is_not_shown(
+    desk: Desk, agent: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = filed(desk)
+
+    def broken(*_: object, **__: object) -> int:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gateway.audit.log, "append", broken)
+    with pytest.raises(AuditUnavailable):
+        desk.queries.case(agent, "venissieux", ref(row))
+    monkeypatch.undo()
+    assert desk.audit("request.read") == []
 
 
 def test_case_of_another_commune_is_not_found(desk: Desk) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from sqlmodel import Session, update
 
 from gateway.audit.builders import outcome_of, request_event
-from gateway.audit.events import Actor, Outcome
+from gateway.audit.events import Actor, AuditEvent, Outcome
 from gateway.audit.log import record
+from gateway.db import Database
 from gateway.models import RequestEvent, ServiceRequest
 from gateway.request_handle import RequestHandle
 from gateway.requests.caller import Caller
@@ -50,7 +51,34 @@ def audit_as(
     target: str | None = None,
 ) -> None:
     """As :func:`audit`, for an actor without a caller (the retention job)."""
-    event = request_event(
+    record(session, _event(actor, origin, row, definition, action, outcome=outcome, target=target))
+
+
+def record_read(db: Database, caller: Caller, row: ServiceRequest, definition: ServiceDefinition) -> None:
+    """Record that ``caller`` read ``row``, in a write transaction of its own; returns once it has committed.
+
+    The one place an audited read's entry is written: the read itself ran in
+    a read session (no write lock), and only this short transaction waits for
+    writers. The event is built before the transaction begins, so the lock is
+    held for the append alone. Whoever calls it shows the read only after it
+    returned (fail closed).
+    """
+    event = _event(caller.actor, caller.origin, row, definition, "request.read")
+    with db.session(commune=row.commune) as session:
+        record(session, event)
+
+
+def _event(
+    actor: Actor,
+    origin: str,
+    row: ServiceRequest,
+    definition: ServiceDefinition,
+    action: str,
+    *,
+    outcome: Outcome = "success",
+    target: str | None = None,
+) -> AuditEvent:
+    return request_event(
         action,
         actor,
         commune=row.commune,
@@ -61,7 +89,6 @@ def audit_as(
         origin=origin,
         outcome=outcome,
     )
-    record(session, event)
 
 
 def history(

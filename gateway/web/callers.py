@@ -54,7 +54,7 @@ async def caller_of(request: Request) -> Caller:
     db = request.app.state.db
 
     def load() -> Citizen | None:
-        with db.session() as session:
+        with db.read_session() as session:  # a read: waits for no writer
             found: Citizen | None = session.get(Citizen, principal.user_id)
             return found
 

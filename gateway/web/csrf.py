@@ -178,17 +178,44 @@ class _RoutedOnly:
 
     No handler runs, so there is nothing to protect; refusing it as a forged
     form (403, and an audit entry) told the client the wrong thing.
+
+    An API call without a cookie also goes straight on: asgi-csrf lets it through
+    unchecked (no cookie, not a page path), and an API answer is never a page
+    asking for a token, so asgi-csrf would only have made and signed a token
+    for nothing (a tenth of a millisecond per call).
     """
 
     def __init__(self, protected: ASGIApp, app: ASGIApp) -> None:
         self.protected = protected
         self.app = app
+        self.routed: dict[tuple[str, str], bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS and not _routed(scope):
+        if scope["type"] == "http" and (_api_without_cookie(scope) or not self._routed(scope)):
             await self.app(scope, receive, send)
             return
         await self.protected(scope, receive, send)
+
+    def _routed(self, scope: Scope) -> bool:
+        """Whether a route takes this change; remembered per method and path (routes do not change once built)."""
+        if scope["method"] in SAFE_METHODS:
+            return True
+        key = (scope["method"], scope["path"])
+        routed = self.routed.get(key)
+        if routed is None:
+            routed = _routed(scope)
+            if len(self.routed) >= _ROUTED_MEMORY:  # paths carry references: keep the memory bounded
+                self.routed.clear()
+            self.routed[key] = routed
+        return routed
+
+
+#: method and path pairs whose routing is remembered
+_ROUTED_MEMORY = 4096
+
+
+def _api_without_cookie(scope: Scope) -> bool:
+    return scope["path"].startswith("/api/") and not any(name == b"cookie" for name, _ in scope["headers"])
 
 
 def _routed(scope: Scope) -> bool:

@@ -31,7 +31,7 @@ from gateway.requests.clock import now
 from gateway.requests.finders import attachments_of, find_attachment, staff_names
 from gateway.requests.rules import ServiceRules
 from gateway.requests.text import answers_of
-from gateway.requests.trail import audit
+from gateway.requests.trail import record_read
 from gateway.services import DRAFT, Transition
 
 QUEUE_LIMIT = 200
@@ -168,8 +168,7 @@ class BackOfficeQueries(Desk):
             assignees = self._assignees(session, commune.slug, row.service) if can_act else []
         # read without waiting for writers; the view is recorded in a short write transaction of its own, and
         # nothing is returned unless that record committed (fail closed)
-        with self.db.session(commune=commune.slug) as session:
-            audit(session, acting, row, rules.definition, "request.read")
+        record_read(self.db, acting, row, rules.definition)
         return AgentCase(
             row, rules, list(events), attached, self._transitions(caller, commune, row, rules), can_act, names,
             assignees,
