@@ -216,6 +216,25 @@ def take_pending_work(session: Session, kind: str) -> list[Any]:
     return queues.pop(kind, [])
 
 
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """Run the block in a SAVEPOINT of ``session``'s transaction: if it raises, only its own work is undone.
+
+    Its rows are rolled back to the savepoint, and the work it queued for the
+    commit hooks (:func:`pending_work`: its audit events) is dropped with them,
+    so nothing is recorded for what was not kept. The exception goes on.
+    """
+    queues: dict[str, list[Any]] = session.info.setdefault(PENDING_KEY, {})
+    before = {kind: len(queue) for kind, queue in queues.items()}
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        for kind, queue in queues.items():
+            del queue[before.get(kind, 0) :]
+        raise
+
+
 @event.listens_for(Session, "before_commit")
 def _run_commit_hooks(session: Session) -> None:
     """Do the registered work in the committing transaction; refuse to commit if queued work is left over."""

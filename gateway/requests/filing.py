@@ -11,6 +11,7 @@ ends in the same :func:`finalise`. The rules are resolved once by the caller
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from gateway.db import Database
+from gateway.group_commit import GroupCommit
 from gateway.models import Attachment, RequestEvent, ServiceRequest
 from gateway.registry import Registry
 from gateway.requests.abuse import check_anonymous_filing, may_mail_receipt
@@ -82,13 +84,67 @@ class Filed:
     receipt_mailed: bool | None = None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A filing checked and built outside any transaction, ready for :func:`store`: no lock is needed to make it."""
+
+    rules: ServiceRules
+    caller: Caller
+    row: ServiceRequest
+    files: Sequence[StoredFile] = ()
+
+
 def file_request(db: Database, registry: Registry, rules: ServiceRules, caller: Caller, sent: Submission) -> Filed:
     """Validate and store one request in one go (no draft); idempotent on the submission key.
 
     The request, its documents, the plugin's reaction, the receipt message and
-    their audit entries are written in one transaction.
+    their audit entries are written in one transaction of their own (the HTTP
+    doors share one with the filings arriving with theirs: :func:`file_together`).
 
     Blocking: call it through :meth:`Database.run` from async code.
+    """
+    prepared = prepare(db, registry, rules, caller, sent)
+    if isinstance(prepared, Filed):
+        return prepared
+    try:
+        with db.session(commune=rules.commune.slug) as session:
+            return store(session, registry, prepared)
+    except IntegrityError:
+        # Two copies of one submission raced: the other one won, answer with its result.
+        replayed = _replay(db, rules, prepared.row)
+        if replayed is None:
+            raise
+        return replayed
+
+
+async def file_together(
+    db: Database, writer: GroupCommit, registry: Registry, rules: ServiceRules, caller: Caller, sent: Submission
+) -> Filed:
+    """As :func:`file_request`, stored in the process's next batch (:mod:`gateway.group_commit`).
+
+    Checked and built in a worker thread, outside any transaction; answered
+    once the batch holding it has committed. A failure of this filing (a
+    limit, a plugin's) rolls back this filing only.
+    """
+    prepared = await db.run(prepare, db, registry, rules, caller, sent)
+    if isinstance(prepared, Filed):
+        return prepared
+    try:
+        return await writer.write(rules.commune.slug, functools.partial(store, registry=registry, prepared=prepared))
+    except IntegrityError:
+        replayed = await db.run(_replay, db, rules, prepared.row)
+        if replayed is None:
+            raise
+        return replayed
+
+
+def prepare(
+    db: Database, registry: Registry, rules: ServiceRules, caller: Caller, sent: Submission
+) -> Prepared | Filed:
+    """Everything a filing does before it writes: the checks, the row, its audit subject, a retry's replay.
+
+    Returns what to store, or the outcome when there is nothing to store (the
+    errors that stopped it, or the request this submission key already filed).
     """
     data, errors = check_answers(registry, rules, sent.raw, caller.identity)
     missing = missing_documents(rules.definition, data, {stored.document for stored in sent.files or ()})
@@ -111,19 +167,9 @@ def file_request(db: Database, registry: Registry, rules: ServiceRules, caller: 
     )
     row.subject = audit_subject(registry.settings.secret_key, caller, definition, data, request_id=row.public_id)
     # A retry is answered from a read session, without waiting for the write lock; a copy racing its original
-    # past this point is caught by the unique key (commune, submission key) below.
+    # past this point is caught by the unique key (commune, submission key) when stored.
     replayed = _replay(db, rules, row)
-    if replayed is not None:
-        return replayed
-    try:
-        with unavailable_on_failure(definition.key):
-            return _store(db, registry, rules, caller, row, sent.files or ())
-    except IntegrityError:
-        # Two copies of one submission raced: the other one won, answer with its result.
-        replayed = _replay(db, rules, row)
-        if replayed is None:
-            raise
-        return replayed
+    return replayed if replayed is not None else Prepared(rules, caller, row, tuple(sent.files or ()))
 
 
 def _replay(db: Database, rules: ServiceRules, row: ServiceRequest) -> Filed | None:
@@ -167,21 +213,16 @@ def _receipt_address(rules: ServiceRules, data: Mapping[str, str], caller: Calle
     return None
 
 
-def _store(
-    db: Database,
-    registry: Registry,
-    rules: ServiceRules,
-    caller: Caller,
-    row: ServiceRequest,
-    files: Sequence[StoredFile],
-) -> Filed:
-    with db.session(commune=rules.commune.slug) as session:
-        store = RequestStore(session)
+def store(session: Session, registry: Registry, prepared: Prepared) -> Filed:
+    """Write a prepared filing in ``session``'s transaction (for its commune): the filing limit first, then the rest."""
+    rules, caller, row = prepared.rules, prepared.caller, prepared.row
+    with unavailable_on_failure(rules.definition.key):
+        request_store = RequestStore(session)
         check_anonymous_filing(session, registry.settings, caller, now())  # before anything is written
         row.status = "draft"
-        store.add(row)
+        request_store.add(row)
         assert row.id is not None
-        for stored in files:
+        for stored in prepared.files:
             session.add(Attachment(commune=row.commune, request_id=row.id, created_at=row.created_at,
                                    **dataclasses.asdict(stored)))  # fmt: skip
         mailed = finalise(session, registry, rules, row, caller, created=True)
