@@ -100,6 +100,10 @@ class GroupCommit:
         """Run ``work`` in the next batch, for ``commune``; returns what it returned, or raises what it raised."""
         return await asyncio.wrap_future(self.submit(commune, work))
 
+    def waiting(self) -> int:
+        """How many writes wait for the next batch (approximately: others may be arriving)."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         """Apply what was queued, then stop the thread (a later write starts it again)."""
         with self._lock:
