@@ -272,6 +272,7 @@ def finalise(
     if row.notify_email:
         mailed = may_mail_receipt(session, registry.settings, caller, row.notify_email, moment)
     if mailed:
-        notify_citizen(session, registry.settings, rules.commune, definition, row, cause="receipt", message=receipt)
+        notify_citizen(session, registry.settings, rules.commune, definition, row, cause="receipt", message=receipt,
+                       new_request=created)  # fmt: skip
     session.flush()
     return mailed

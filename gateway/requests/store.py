@@ -6,8 +6,10 @@ so every query here is filtered on that commune by the database layer too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
+from sqlalchemy import Insert, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -37,18 +39,30 @@ class RequestStore:
 
     def next_sequence(self, *, prefix: str, year: int) -> int:
         """Take the next number for (commune, prefix, year) in one atomic statement."""
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        table = ReferenceCounter.__table__  # type: ignore[attr-defined]
-        statement = (
-            insert(table)
-            .values(commune=self.commune, prefix=prefix, year=year, last=1)
-            .on_conflict_do_update(index_elements=["commune", "prefix", "year"], set_={"last": table.c.last + 1})
-            .returning(table.c.last)
-        )
-        return int(self.session.execute(statement).scalar_one())
+        statement = _next_number(self.session.get_bind().dialect.name)
+        params = {"counter_commune": self.commune, "counter_prefix": prefix, "counter_year": year}
+        return int(self.session.connection().execute(statement, params).scalar_one())
 
     def add(self, row: ServiceRequest) -> ServiceRequest:
         self.session.add(row)
         self.session.flush()
         return row
+
+
+@functools.cache
+def _next_number(dialect: str) -> Insert:
+    """The reference counter's upsert, built once per dialect (building it cost more than running it)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = ReferenceCounter.__table__  # type: ignore[attr-defined]
+    statement: Insert = (
+        insert(table)
+        .values(
+            commune=bindparam("counter_commune"),
+            prefix=bindparam("counter_prefix"),
+            year=bindparam("counter_year"),
+            last=1,
+        )
+        .on_conflict_do_update(index_elements=["commune", "prefix", "year"], set_={"last": table.c.last + 1})
+        .returning(table.c.last)
+    )
+    return statement
