@@ -1,7 +1,7 @@
 """Where a filing's time goes, in-process: per step and per SQL statement, one transaction per filing vs batched.
 
 Run with ``python -m bench.bench_filing_steps [--filings N] [--batch B]`` (SQLite in a temporary
-folder; ``--url`` for another database, migrated by the run). It files « Écrire à la mairie »
+folder; ``--postgres SERVER_URL`` for a fresh schema on that server). It files « Écrire à la mairie »
 anonymously with a 300-byte message, as the HTTP benchmark does, from one thread:
 
 - *one transaction per filing*: :func:`gateway.requests.filing.file_request`, as the counter files;
@@ -42,7 +42,7 @@ from gateway.group_commit import GroupCommit
 from gateway.requests.caller import Caller
 from gateway.requests.rules import rules_for
 from gateway.settings import load_settings
-from gateway.testing import ConfigFolder, migrate
+from gateway.testing import ConfigFolder, fresh_postgres_schema, migrate
 
 MESSAGE = {
     "name": "Camille Exemple",
@@ -144,8 +144,8 @@ def run(url: str, config: ConfigFolder, filings: int, batch: int) -> None:
         writer = GroupCommit(db, max_batch=batch)
         clock.reset()
         start = time.perf_counter()
-        prepared = [filing.prepare(db, registry, rules, caller, sent()) for _ in range(filings)]
-        clock.steps["prepare (checks, row, lookup: outside the lock)"] = time.perf_counter() - start
+        prepared = [filing.prepare(registry, rules, caller, sent()) for _ in range(filings)]
+        clock.steps["prepare (checks, row: outside the lock)"] = time.perf_counter() - start
         in_batches = 0.0
         for first in range(0, filings, batch):
             held, release = _hold(writer)
@@ -190,17 +190,22 @@ def _hold(writer: GroupCommit) -> tuple[Any, threading.Event]:
     return held, release
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--filings", type=int, default=320)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--url", help="a database URL (default: SQLite in a temporary folder)")
-    arguments = parser.parse_args()
+    parser.add_argument("--postgres", metavar="SERVER_URL", help="run on a fresh schema of this PostgreSQL server")
+    arguments = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         config = ConfigFolder(Path(folder))
         config.set_gateway(filing_limits={"anonymous_per_origin": 100_000, "receipts_per_address": 10_000,
                                           "receipts_per_origin": 10_000})  # fmt: skip
-        url = arguments.url or f"sqlite:///{Path(folder) / 'guichet.db'}"
+        if arguments.postgres:
+            with fresh_postgres_schema(arguments.postgres) as url:
+                migrate(url)
+                run(url, config, arguments.filings, arguments.batch)
+            return
+        url = f"sqlite:///{Path(folder) / 'guichet.db'}"
         migrate(url)
         run(url, config, arguments.filings, arguments.batch)
 

@@ -69,7 +69,7 @@ def anonymous(origin: str = "api 192.0.2.7") -> Caller:
 def prepared(
     desk: Desk, caller: Caller, commune: str = "venissieux", key: str | None = None, **values: str
 ) -> Prepared:
-    outcome = prepare(desk.db, desk.registry, desk.rules("vignette", commune), caller,
+    outcome = prepare(desk.registry, desk.rules("vignette", commune), caller,
                       Submission({**GOOD_ANSWERS, **values}, key or secrets.token_urlsafe(12)))  # fmt: skip
     assert isinstance(outcome, Prepared), outcome
     return outcome

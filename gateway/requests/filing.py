@@ -103,14 +103,14 @@ def file_request(db: Database, registry: Registry, rules: ServiceRules, caller: 
 
     Blocking: call it through :meth:`Database.run` from async code.
     """
-    prepared = prepare(db, registry, rules, caller, sent)
+    prepared = prepare(registry, rules, caller, sent)
     if isinstance(prepared, Filed):
         return prepared
     try:
         with db.session(commune=rules.commune.slug) as session:
             return store(session, registry, prepared)
     except IntegrityError:
-        # Two copies of one submission raced: the other one won, answer with its result.
+        # A retry, or two copies of one submission racing: the first one stored is the answer.
         replayed = _replay(db, rules, prepared.row)
         if replayed is None:
             raise
@@ -126,7 +126,7 @@ async def file_together(
     once the batch holding it has committed. A failure of this filing (a
     limit, a plugin's) rolls back this filing only.
     """
-    prepared = await db.run(prepare, db, registry, rules, caller, sent)
+    prepared = await db.run(prepare, registry, rules, caller, sent)
     if isinstance(prepared, Filed):
         return prepared
     try:
@@ -138,13 +138,12 @@ async def file_together(
         return replayed
 
 
-def prepare(
-    db: Database, registry: Registry, rules: ServiceRules, caller: Caller, sent: Submission
-) -> Prepared | Filed:
-    """Everything a filing does before it writes: the checks, the row, its audit subject, a retry's replay.
+def prepare(registry: Registry, rules: ServiceRules, caller: Caller, sent: Submission) -> Prepared | Filed:
+    """Everything a filing does before it writes: the checks, the row, its audit subject; no database needed.
 
-    Returns what to store, or the outcome when there is nothing to store (the
-    errors that stopped it, or the request this submission key already filed).
+    Returns what to store, or the errors that stopped it. A retry is not
+    looked up here: :func:`store` inserting its row meets the unique key
+    (commune, submission key) at once, and the caller answers with the stored request.
     """
     data, errors = check_answers(registry, rules, sent.raw, caller.identity)
     missing = missing_documents(rules.definition, data, {stored.document for stored in sent.files or ()})
@@ -166,10 +165,7 @@ def prepare(
         filed_by_staff_id=caller.staff_id if caller.on_behalf_of is not None else None,
     )
     row.subject = audit_subject(registry.settings.secret_key, caller, definition, data, request_id=row.public_id)
-    # A retry is answered from a read session, without waiting for the write lock; a copy racing its original
-    # past this point is caught by the unique key (commune, submission key) when stored.
-    replayed = _replay(db, rules, row)
-    return replayed if replayed is not None else Prepared(rules, caller, row, tuple(sent.files or ()))
+    return Prepared(rules, caller, row, tuple(sent.files or ()))
 
 
 def _replay(db: Database, rules: ServiceRules, row: ServiceRequest) -> Filed | None:
@@ -214,19 +210,38 @@ def _receipt_address(rules: ServiceRules, data: Mapping[str, str], caller: Calle
 
 
 def store(session: Session, registry: Registry, prepared: Prepared) -> Filed:
-    """Write a prepared filing in ``session``'s transaction (for its commune): the filing limit first, then the rest."""
+    """Write a prepared filing in ``session``'s transaction (for its commune), or raise with nothing of it kept.
+
+    The row is inserted whole (numbered first), so a submission key already
+    used fails at once (``IntegrityError``: the caller answers with the stored
+    request); then the filing limit, before the plugin hears of the request.
+    """
     rules, caller, row = prepared.rules, prepared.caller, prepared.row
     with unavailable_on_failure(rules.definition.key):
-        request_store = RequestStore(session)
-        check_anonymous_filing(session, registry.settings, caller, now())  # before anything is written
-        row.status = "draft"
-        request_store.add(row)
+        number(session, registry, rules, row)
+        session.add(row)
+        session.flush()
         assert row.id is not None
+        check_anonymous_filing(session, registry.settings, caller, now())
         for stored in prepared.files:
             session.add(Attachment(commune=row.commune, request_id=row.id, created_at=row.created_at,
                                    **dataclasses.asdict(stored)))  # fmt: skip
         mailed = finalise(session, registry, rules, row, caller, created=True)
         return Filed(request=row, receipt_mailed=mailed)
+
+
+def number(session: Session, registry: Registry, rules: ServiceRules, row: ServiceRequest) -> None:
+    """Give ``row`` its reference and the workflow's first state, as of now."""
+    definition = rules.definition
+    moment = now()
+    sequence = RequestStore(session).next_sequence(prefix=definition.reference_prefix, year=moment.year)
+    row.reference = registry.hooks.first(
+        "guichet_reference_number", commune=rules.commune, service=definition, year=moment.year, sequence=sequence
+    )
+    row.status = definition.workflow.initial
+    row.submitted_at = moment
+    row.updated_at = moment
+    row.purge_after = None
 
 
 def finalise(
@@ -235,21 +250,14 @@ def finalise(
     """Turn a stored draft into a submitted request: number, first state, plugin reaction, history, receipt.
 
     Runs inside the caller's transaction; if the plugin raises, nothing of it is kept. Returns whether a
-    receipt was queued (None: no address to send it to).
+    receipt was queued (None: no address to send it to). A row already numbered (:func:`store`) keeps its number.
     """
     from gateway.requests.notices import RECEIPT, RECEIPT_ASSISTED, notify_citizen
 
     definition = rules.definition
-    store = RequestStore(session)
-    moment = now()
-    sequence = store.next_sequence(prefix=definition.reference_prefix, year=moment.year)
-    row.reference = registry.hooks.first(
-        "guichet_reference_number", commune=rules.commune, service=definition, year=moment.year, sequence=sequence
-    )
-    row.status = definition.workflow.initial
-    row.submitted_at = moment
-    row.updated_at = moment
-    row.purge_after = None
+    if row.reference is None:
+        number(session, registry, rules, row)
+    moment = row.submitted_at or now()
     session.flush()
     assert row.id is not None
     audit(session, caller, row, definition, "request.create" if created else "request.submit")
