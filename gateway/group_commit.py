@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlmodel import Session
 
-from gateway.db import SCOPE_KEY, Database, savepoint
+from gateway.db import BATCH_KEY, SCOPE_KEY, Database, savepoint
 
 T = TypeVar("T")
 #: the most members one transaction takes (more wait for the next batch)
@@ -151,6 +151,7 @@ class GroupCommit:
         outcomes: list[tuple[bool, Any]] = []
         try:
             with self.db.session() as session:
+                session.info[BATCH_KEY] = True
                 if session.get_bind().dialect.name == "postgresql":
                     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BATCH_LOCK_KEY})
                 for member in batch:

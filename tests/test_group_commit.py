@@ -122,8 +122,10 @@ def test_a_member_rolled_back_leaves_no_gap_in_the_reference_numbers(desk: Desk,
     futures = [filing(desk, writer, owner, plate=plate) for plate in ("AB-1", f"{UNFILEABLE_PLATE}-2", "AB-3")]
     release.set()
     assert [type(outcome_of(future)) for future in futures] == [Filed, ServiceUnavailable, Filed]
+    assert isinstance(next_one := outcome_of(filing(desk, writer, owner)), Filed)  # a batch of its own
     numbers = [int((row.reference or "").rsplit("-", 1)[1]) for row in stored(desk)]
-    assert numbers == [numbers[0], numbers[0] + 1]
+    assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
+    assert next_one.request is not None and next_one.request.reference == stored(desk)[-1].reference
 
 
 async def test_two_copies_of_one_key_in_one_batch_store_one_request_both_answered_with_it(
@@ -158,6 +160,8 @@ def test_the_filing_limit_counts_only_the_kept_members_of_a_batch(desk: Desk, wr
     outcomes = [outcome_of(future) for future in others]
     assert [type(outcome) for outcome in outcomes] == [Filed, Filed, TooManyFilings, TooManyFilings]
     assert len(stored(desk)) == 2 and len(audited(desk)) == 2
+    assert isinstance(outcome_of(filing(desk, writer, anonymous(), plate="AB-5")), TooManyFilings)  # counted: 2
+    assert isinstance(outcome_of(filing(desk, writer, anonymous("api 192.0.2.8"), plate="AB-6")), Filed)
 
 
 def test_members_of_several_communes_are_each_stored_in_their_own(desk: Desk, writer: GroupCommit) -> None:

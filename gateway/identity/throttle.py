@@ -19,16 +19,19 @@ import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Insert, bindparam, case
+from sqlalchemy import Insert, bindparam, case, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, or_, select
 
+from gateway.db import count_in_batch, on_commit, uses_to_add
 from gateway.models import LoginThrottle
 from gateway.services import Localized
 
 #: failures allowed per window: few per account, more per address (a town hall's counter shares one)
 LIMITS = {"account": 5, "address": 30}
 WINDOW = timedelta(minutes=15)
+#: the kind of pending work (:func:`gateway.db.pending_work`) holding a batch's uses of rate keys
+USES_KIND = "throttle uses"
 FIRST_LOCK = timedelta(minutes=1)
 MAX_LOCK = timedelta(hours=1)
 
@@ -109,10 +112,23 @@ def take(session: Session, key: str, *, limit: int, window: timedelta, now: date
     now = now or datetime.now(UTC)
     upsert = _counting(session.get_bind().dialect.name)
     params = {"throttle_key": key, "at": now, "opened_before": now - window}
-    count, opened = session.connection().execute(upsert, params).one()
-    if int(count) <= limit:
+
+    def counted() -> tuple[int, datetime]:
+        found, started = session.connection().execute(upsert, params).one()
+        return int(found), started
+
+    count, opened = count_in_batch(session, USES_KIND, key, counted)
+    if count <= limit:
         return None
     return Locked(key, _aware(opened) + window)
+
+
+@on_commit
+def add_batched_uses(session: Session) -> None:
+    """Write the uses a batch counted without writing (:func:`gateway.db.count_in_batch`): one UPDATE per key."""
+    table = LoginThrottle.__table__  # type: ignore[attr-defined]
+    for key, added in sorted(uses_to_add(session, USES_KIND).items()):
+        session.connection().execute(update(table).where(table.c.key == key).values(failures=table.c.failures + added))
 
 
 @functools.cache
