@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.audit.log import AuditUnavailable
 from gateway.db import Database
+from gateway.group_commit import GroupCommit
 from gateway.identity import passwords
 from gateway.identity.access import AccessDenied, ReauthenticationRequired, SignInRequired
 from gateway.identity.middleware import IdentityMiddleware
@@ -97,11 +98,14 @@ def create_app(
             db.dispose()
             raise
 
+    writer = GroupCommit(db)
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # the first unknown-account sign-in must not be the one that pays for the dummy hash
         threading.Thread(target=passwords.warm_up, name="guichet-warm-up", daemon=True).start()
         yield
+        writer.close()
         db.dispose()
 
     async def too_large(scope: Scope, receive: Receive, send: Send) -> None:
@@ -141,6 +145,7 @@ def create_app(
     )
     app.state.registry = registry
     app.state.db = db
+    app.state.writer = writer
     app.state.templates = make_templates()
     return app
 

@@ -48,6 +48,8 @@ SCOPE_KEY = "guichet.commune"
 ALL_KEY = "guichet.all_communes"
 PENDING_KEY = "guichet.pending_work"
 READ_ONLY_KEY = "guichet.read_only"
+#: set on the session of a group commit's batch (:mod:`gateway.group_commit`): counters are taken once per batch
+BATCH_KEY = "guichet.batch"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -228,6 +230,58 @@ def take_pending_work(session: Session, kind: str) -> list[Any]:
     """Empty the session's queue of ``kind`` work and return what it held."""
     queues: dict[str, list[Any]] = session.info.get(PENDING_KEY, {})
     return queues.pop(kind, [])
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """Run the block in a SAVEPOINT of ``session``'s transaction: if it raises, only its own work is undone.
+
+    Its rows are rolled back to the savepoint, and the work it queued for the
+    commit hooks (:func:`pending_work`: its audit events) is dropped with them,
+    so nothing is recorded for what was not kept. The exception goes on.
+    """
+    queues: dict[str, list[Any]] = session.info.setdefault(PENDING_KEY, {})
+    before = {kind: len(queue) for kind, queue in queues.items()}
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        for kind, queue in queues.items():
+            del queue[before.get(kind, 0) :]
+        raise
+
+
+def count_in_batch(session: Session, kind: str, key: Any, take: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
+    """Count one use of ``key``, taking the database's counter once per batch; the count and what ``take`` gave.
+
+    Outside a batch, ``take()`` is the counting: one statement that adds one
+    and returns ``(count, extra)``. In a batch (:data:`BATCH_KEY`) the first
+    use of ``key`` runs it; the next ones are counted here, queued as pending
+    ``kind`` work, which a commit hook adds to the row once (see
+    :func:`uses_to_add`). A member rolled back to its savepoint takes its uses
+    with it (:func:`savepoint`), so the counts stay what one transaction each
+    would have made: gap-free numbers, limits counting only what was kept.
+    """
+    if not session.info.get(BATCH_KEY):
+        return take()
+    uses = pending_work(session, kind)
+    earlier = [use for use in uses if use[0] == key]
+    if not earlier:
+        count, extra = take()
+        uses.append((key, count, extra))
+        return count, extra
+    _key, first, extra = earlier[0]
+    uses.append((key, None, extra))
+    return first + len(earlier), extra
+
+
+def uses_to_add(session: Session, kind: str) -> dict[Any, int]:
+    """Drain the uses :func:`count_in_batch` counted without writing: how many to add to each key's row."""
+    added: dict[Any, int] = {}
+    for key, first, _extra in take_pending_work(session, kind):
+        if first is None:
+            added[key] = added.get(key, 0) + 1
+    return added
 
 
 @event.listens_for(Session, "before_commit")

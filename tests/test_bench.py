@@ -34,6 +34,15 @@ def test_request_benchmarks_run_and_report_ratios(capsys: pytest.CaptureFixture[
     assert "a 50-row queue page, 50 people, recorded" in output and output.count("ratio") == 4
 
 
+def test_filing_step_benchmark_times_both_ways_of_filing(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import bench_filing_steps
+
+    bench_filing_steps.main(["--filings", "8", "--batch", "4"])
+    output = capsys.readouterr().out
+    assert "one transaction per filing:" in output and "batched by 4:" in output
+    assert "INSERT service_request" in output and "SAVEPOINT" in output
+
+
 def test_http_benchmarks_run_and_end_on_the_sqlite_filing_ratio(capsys: pytest.CaptureFixture[str]) -> None:
     if bench_http.wrk_path() is None:
         skip_or_fail(f"HTTP benchmark not smoke-tested: {bench_http.INSTALL_WRK}")

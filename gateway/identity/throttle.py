@@ -15,19 +15,23 @@ table. :func:`prune` drops the rows whose window and lock are long over.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case
+from sqlalchemy import Insert, bindparam, case, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, or_, select
 
+from gateway.db import count_in_batch, on_commit, uses_to_add
 from gateway.models import LoginThrottle
 from gateway.services import Localized
 
 #: failures allowed per window: few per account, more per address (a town hall's counter shares one)
 LIMITS = {"account": 5, "address": 30}
 WINDOW = timedelta(minutes=15)
+#: the kind of pending work (:func:`gateway.db.pending_work`) holding a batch's uses of rate keys
+USES_KIND = "throttle uses"
 FIRST_LOCK = timedelta(minutes=1)
 MAX_LOCK = timedelta(hours=1)
 
@@ -106,25 +110,51 @@ def take(session: Session, key: str, *, limit: int, window: timedelta, now: date
     with it (a refused filing is not counted).
     """
     now = now or datetime.now(UTC)
-    started, used = col(LoginThrottle.window_started_at), col(LoginThrottle.failures)
-    expired = started <= now - window
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    upsert = (
-        insert(LoginThrottle)
-        .values(key=key, failures=1, window_started_at=now, locked_until=None)
+    upsert = _counting(session.get_bind().dialect.name)
+    params = {"throttle_key": key, "at": now, "opened_before": now - window}
+
+    def counted() -> tuple[int, datetime]:
+        found, started = session.connection().execute(upsert, params).one()
+        return int(found), started
+
+    count, opened = count_in_batch(session, USES_KIND, key, counted)
+    if count <= limit:
+        return None
+    return Locked(key, _aware(opened) + window)
+
+
+@on_commit
+def add_batched_uses(session: Session) -> None:
+    """Write the uses a batch counted without writing (:func:`gateway.db.count_in_batch`): one UPDATE per key."""
+    table = LoginThrottle.__table__  # type: ignore[attr-defined]
+    for key, added in sorted(uses_to_add(session, USES_KIND).items()):
+        session.connection().execute(update(table).where(table.c.key == key).values(failures=table.c.failures + added))
+
+
+@functools.cache
+def _counting(dialect: str) -> Insert:
+    """The upsert :func:`take` runs, built once per dialect: its construction cost more than running it.
+
+    A Core statement on the table (not the ORM entity), so the ORM's bulk-insert machinery is skipped too.
+    """
+    table = LoginThrottle.__table__  # type: ignore[attr-defined]
+    started, used = table.c.window_started_at, table.c.failures
+    at = bindparam("at", type_=started.type)
+    expired = started <= bindparam("opened_before", type_=started.type)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement: Insert = (
+        insert(table)
+        .values(key=bindparam("throttle_key"), failures=1, window_started_at=at, locked_until=None)
         .on_conflict_do_update(
             index_elements=["key"],
             set_={
                 "failures": case((expired, 1), else_=used + 1),
-                "window_started_at": case((expired, now), else_=started),
+                "window_started_at": case((expired, at), else_=started),
             },
         )
         .returning(used, started)
     )
-    count, opened = session.execute(upsert).one()
-    if int(count) <= limit:
-        return None
-    return Locked(key, _aware(opened) + window)
+    return statement
 
 
 def prune(session: Session, *, before: datetime, dry_run: bool = False) -> int:

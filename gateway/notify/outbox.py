@@ -51,6 +51,7 @@ def enqueue(
     now: datetime | None = None,
     domain: str | None = None,
     message_id: str | None = None,
+    new_cause: bool = False,
 ) -> OutboxMessage:
     """Add a message to the outbox within ``session``'s transaction and return its row.
 
@@ -59,6 +60,9 @@ def enqueue(
     Message-ID is fixed here, once, so every delivery attempt carries the same.
     Raises :class:`ValueError` for an invalid address, a line break in the
     subject or recipient (header injection), or an over-long field.
+    ``new_cause``: the cause was created in this very transaction (a request
+    just filed), so no earlier message can hold its key and the lookup is
+    skipped; the unique key still refuses a duplicate.
     """
     address = checked_recipient(recipient)
     _check_header("subject", subject)
@@ -69,7 +73,7 @@ def enqueue(
             raise ValueError(f"{name} must be 1 to {_LIMITS[name]} characters long")
     if "\x00" in body:
         raise ValueError("the body may not contain NUL characters")
-    existing = _find(session, dedupe_key)
+    existing = None if new_cause else _find(session, dedupe_key)
     if existing is not None:
         return existing
     time = now or datetime.now(UTC)

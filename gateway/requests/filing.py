@@ -11,6 +11,7 @@ ends in the same :func:`finalise`. The rules are resolved once by the caller
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from gateway.db import Database
+from gateway.group_commit import GroupCommit
 from gateway.models import Attachment, RequestEvent, ServiceRequest
 from gateway.registry import Registry
 from gateway.requests.abuse import check_anonymous_filing, may_mail_receipt
@@ -82,13 +84,66 @@ class Filed:
     receipt_mailed: bool | None = None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A filing checked and built outside any transaction, ready for :func:`store`: no lock is needed to make it."""
+
+    rules: ServiceRules
+    caller: Caller
+    row: ServiceRequest
+    files: Sequence[StoredFile] = ()
+
+
 def file_request(db: Database, registry: Registry, rules: ServiceRules, caller: Caller, sent: Submission) -> Filed:
     """Validate and store one request in one go (no draft); idempotent on the submission key.
 
     The request, its documents, the plugin's reaction, the receipt message and
-    their audit entries are written in one transaction.
+    their audit entries are written in one transaction of their own (the HTTP
+    doors share one with the filings arriving with theirs: :func:`file_together`).
 
     Blocking: call it through :meth:`Database.run` from async code.
+    """
+    prepared = prepare(registry, rules, caller, sent)
+    if isinstance(prepared, Filed):
+        return prepared
+    try:
+        with db.session(commune=rules.commune.slug) as session:
+            return store(session, registry, prepared)
+    except IntegrityError:
+        # A retry, or two copies of one submission racing: the first one stored is the answer.
+        replayed = _replay(db, rules, prepared.row)
+        if replayed is None:
+            raise
+        return replayed
+
+
+async def file_together(
+    db: Database, writer: GroupCommit, registry: Registry, rules: ServiceRules, caller: Caller, sent: Submission
+) -> Filed:
+    """As :func:`file_request`, stored in the process's next batch (:mod:`gateway.group_commit`).
+
+    Checked and built in a worker thread, outside any transaction; answered
+    once the batch holding it has committed. A failure of this filing (a
+    limit, a plugin's) rolls back this filing only.
+    """
+    prepared = await db.run(prepare, registry, rules, caller, sent)
+    if isinstance(prepared, Filed):
+        return prepared
+    try:
+        return await writer.write(rules.commune.slug, functools.partial(store, registry=registry, prepared=prepared))
+    except IntegrityError:
+        replayed = await db.run(_replay, db, rules, prepared.row)
+        if replayed is None:
+            raise
+        return replayed
+
+
+def prepare(registry: Registry, rules: ServiceRules, caller: Caller, sent: Submission) -> Prepared | Filed:
+    """Everything a filing does before it writes: the checks, the row, its audit subject; no database needed.
+
+    Returns what to store, or the errors that stopped it. A retry is not
+    looked up here: :func:`store` inserting its row meets the unique key
+    (commune, submission key) at once, and the caller answers with the stored request.
     """
     data, errors = check_answers(registry, rules, sent.raw, caller.identity)
     missing = missing_documents(rules.definition, data, {stored.document for stored in sent.files or ()})
@@ -110,20 +165,7 @@ def file_request(db: Database, registry: Registry, rules: ServiceRules, caller: 
         filed_by_staff_id=caller.staff_id if caller.on_behalf_of is not None else None,
     )
     row.subject = audit_subject(registry.settings.secret_key, caller, definition, data, request_id=row.public_id)
-    # A retry is answered from a read session, without waiting for the write lock; a copy racing its original
-    # past this point is caught by the unique key (commune, submission key) below.
-    replayed = _replay(db, rules, row)
-    if replayed is not None:
-        return replayed
-    try:
-        with unavailable_on_failure(definition.key):
-            return _store(db, registry, rules, caller, row, sent.files or ())
-    except IntegrityError:
-        # Two copies of one submission raced: the other one won, answer with its result.
-        replayed = _replay(db, rules, row)
-        if replayed is None:
-            raise
-        return replayed
+    return Prepared(rules, caller, row, tuple(sent.files or ()))
 
 
 def _replay(db: Database, rules: ServiceRules, row: ServiceRequest) -> Filed | None:
@@ -168,25 +210,39 @@ def _receipt_address(rules: ServiceRules, data: FormValues, caller: Caller) -> s
     return None
 
 
-def _store(
-    db: Database,
-    registry: Registry,
-    rules: ServiceRules,
-    caller: Caller,
-    row: ServiceRequest,
-    files: Sequence[StoredFile],
-) -> Filed:
-    with db.session(commune=rules.commune.slug) as session:
-        store = RequestStore(session)
-        check_anonymous_filing(session, registry.settings, caller, now())  # before anything is written
-        row.status = "draft"
-        store.add(row)
+def store(session: Session, registry: Registry, prepared: Prepared) -> Filed:
+    """Write a prepared filing in ``session``'s transaction (for its commune), or raise with nothing of it kept.
+
+    The row is inserted whole (numbered first), so a submission key already
+    used fails at once (``IntegrityError``: the caller answers with the stored
+    request); then the filing limit, before the plugin hears of the request.
+    """
+    rules, caller, row = prepared.rules, prepared.caller, prepared.row
+    with unavailable_on_failure(rules.definition.key):
+        number(session, registry, rules, row)
+        session.add(row)
+        session.flush()
         assert row.id is not None
-        for stored in files:
+        check_anonymous_filing(session, registry.settings, caller, now())
+        for stored in prepared.files:
             session.add(Attachment(commune=row.commune, request_id=row.id, created_at=row.created_at,
                                    **dataclasses.asdict(stored)))  # fmt: skip
         mailed = finalise(session, registry, rules, row, caller, created=True)
         return Filed(request=row, receipt_mailed=mailed)
+
+
+def number(session: Session, registry: Registry, rules: ServiceRules, row: ServiceRequest) -> None:
+    """Give ``row`` its reference and the workflow's first state, as of now."""
+    definition = rules.definition
+    moment = now()
+    sequence = RequestStore(session).next_sequence(prefix=definition.reference_prefix, year=moment.year)
+    row.reference = registry.hooks.first(
+        "guichet_reference_number", commune=rules.commune, service=definition, year=moment.year, sequence=sequence
+    )
+    row.status = definition.workflow.initial
+    row.submitted_at = moment
+    row.updated_at = moment
+    row.purge_after = None
 
 
 def finalise(
@@ -195,21 +251,14 @@ def finalise(
     """Turn a stored draft into a submitted request: number, first state, plugin reaction, history, receipt.
 
     Runs inside the caller's transaction; if the plugin raises, nothing of it is kept. Returns whether a
-    receipt was queued (None: no address to send it to).
+    receipt was queued (None: no address to send it to). A row already numbered (:func:`store`) keeps its number.
     """
     from gateway.requests.notices import RECEIPT, RECEIPT_ASSISTED, notify_citizen
 
     definition = rules.definition
-    store = RequestStore(session)
-    moment = now()
-    sequence = store.next_sequence(prefix=definition.reference_prefix, year=moment.year)
-    row.reference = registry.hooks.first(
-        "guichet_reference_number", commune=rules.commune, service=definition, year=moment.year, sequence=sequence
-    )
-    row.status = definition.workflow.initial
-    row.submitted_at = moment
-    row.updated_at = moment
-    row.purge_after = None
+    if row.reference is None:
+        number(session, registry, rules, row)
+    moment = row.submitted_at or now()
     session.flush()
     assert row.id is not None
     audit(session, caller, row, definition, "request.create" if created else "request.submit")
@@ -232,6 +281,7 @@ def finalise(
     if row.notify_email:
         mailed = may_mail_receipt(session, registry.settings, caller, row.notify_email, moment)
     if mailed:
-        notify_citizen(session, registry.settings, rules.commune, definition, row, cause="receipt", message=receipt)
+        notify_citizen(session, registry.settings, rules.commune, definition, row, cause="receipt", message=receipt,
+                       new_request=created)  # fmt: skip
     session.flush()
     return mailed

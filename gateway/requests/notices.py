@@ -57,8 +57,12 @@ def notify_citizen(
     cause: str,
     message: Localized,
     comment: str | None = None,
+    new_request: bool = False,
 ) -> None:
-    """Queue one message about ``row`` (nothing when no address is known). ``cause`` makes it idempotent."""
+    """Queue one message about ``row`` (nothing when no address is known). ``cause`` makes it idempotent.
+
+    ``new_request``: ``row`` was created in this transaction, so no message about it can exist yet.
+    """
     if not row.notify_email:
         return
     locale = row.locale if row.locale in ("fr", "en") else "fr"
@@ -83,4 +87,5 @@ def notify_citizen(
         locale=locale,
         commune=commune.slug,
         domain=sender_domain(settings.smtp.sender),
+        new_cause=new_request,
     )

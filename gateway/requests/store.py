@@ -6,12 +6,14 @@ so every query here is filtered on that commune by the database layer too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
+from sqlalchemy import Insert, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from gateway.db import SCOPE_KEY
+from gateway.db import SCOPE_KEY, count_in_batch, on_commit, uses_to_add
 from gateway.models import ReferenceCounter, ServiceRequest
 
 
@@ -37,18 +39,51 @@ class RequestStore:
 
     def next_sequence(self, *, prefix: str, year: int) -> int:
         """Take the next number for (commune, prefix, year) in one atomic statement."""
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        table = ReferenceCounter.__table__  # type: ignore[attr-defined]
-        statement = (
-            insert(table)
-            .values(commune=self.commune, prefix=prefix, year=year, last=1)
-            .on_conflict_do_update(index_elements=["commune", "prefix", "year"], set_={"last": table.c.last + 1})
-            .returning(table.c.last)
-        )
-        return int(self.session.execute(statement).scalar_one())
+        statement = _next_number(self.session.get_bind().dialect.name)
+        params = {"counter_commune": self.commune, "counter_prefix": prefix, "counter_year": year}
+
+        def counted() -> tuple[int, None]:
+            return int(self.session.connection().execute(statement, params).scalar_one()), None
+
+        number, _ = count_in_batch(self.session, NUMBERS_KIND, (self.commune, prefix, year), counted)
+        return number
 
     def add(self, row: ServiceRequest) -> ServiceRequest:
         self.session.add(row)
         self.session.flush()
         return row
+
+
+#: the kind of pending work (:func:`gateway.db.pending_work`) holding a batch's reference numbers
+NUMBERS_KIND = "reference numbers"
+
+
+@on_commit
+def add_batched_numbers(session: Session) -> None:
+    """Move each counter past the numbers a batch gave without writing (:func:`gateway.db.count_in_batch`)."""
+    table = ReferenceCounter.__table__  # type: ignore[attr-defined]
+    for (commune, prefix, year), added in sorted(uses_to_add(session, NUMBERS_KIND).items()):
+        session.connection().execute(
+            update(table)
+            .where(table.c.commune == commune, table.c.prefix == prefix, table.c.year == year)
+            .values(last=table.c.last + added)
+        )
+
+
+@functools.cache
+def _next_number(dialect: str) -> Insert:
+    """The reference counter's upsert, built once per dialect (building it cost more than running it)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = ReferenceCounter.__table__  # type: ignore[attr-defined]
+    statement: Insert = (
+        insert(table)
+        .values(
+            commune=bindparam("counter_commune"),
+            prefix=bindparam("counter_prefix"),
+            year=bindparam("counter_year"),
+            last=1,
+        )
+        .on_conflict_do_update(index_elements=["commune", "prefix", "year"], set_={"last": table.c.last + 1})
+        .returning(table.c.last)
+    )
+    return statement

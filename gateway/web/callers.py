@@ -16,7 +16,7 @@ from gateway.identity.access import principal_of
 from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
 from gateway.models import Citizen
 from gateway.requests.caller import Caller
-from gateway.requests.filing import Filed, Submission, file_request
+from gateway.requests.filing import Filed, Submission, file_together
 from gateway.requests.rules import ServiceRules
 from gateway.services import CitizenIdentity
 from gateway.web.i18n import choose_locale
@@ -71,8 +71,8 @@ async def caller_of(request: Request) -> Caller:
 
 
 async def file_from(request: Request, rules: ServiceRules, raw: Mapping[str, object], *, submission_key: str) -> Filed:
-    """File a request coming through a page or the API, with the rules this HTTP request resolved."""
+    """File a request coming through a page or the API, with the rules this HTTP request resolved, in the next batch."""
     caller = await caller_of(request)
-    db, registry = request.app.state.db, registry_of(request)
-    filed: Filed = await db.run(lambda: file_request(db, registry, rules, caller, Submission(raw, submission_key)))
-    return filed
+    state = request.app.state
+    sent = Submission(raw, submission_key)
+    return await file_together(state.db, state.writer, registry_of(request), rules, caller, sent)

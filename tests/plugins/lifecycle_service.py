@@ -42,6 +42,8 @@ GUICHET_PLUGIN_API = "1.0"
 REFUSED_PLATE = "XX"
 #: a plate starting with this makes the plugin crash during any transition
 CRASHING_PLATE = "ZZ"
+#: a plate starting with this makes the plugin crash when the request is filed, after recording an event
+UNFILEABLE_PLATE = "YY"
 NOT_YOUR_NAME = Localized("Indiquez votre propre nom.", "Give your own name.")
 NO_STOCK = Localized("Plus de vignettes en stock pour cette plaque.", "No sticker left for this plate.")
 
@@ -180,6 +182,9 @@ def guichet_validate_request(
 @hookimpl
 def guichet_request_submitted(service: ServiceDefinition, request: RequestHandle) -> None:
     request.summary = f"Vignette {request.data.get('plate', '')}"
+    if request.data.get("plate", "").startswith(UNFILEABLE_PLATE):
+        request.record_event("register")
+        raise RuntimeError("the sticker register is down")
 
 
 @hookimpl

@@ -1,0 +1,180 @@
+"""Group commit: the writes that arrive together, applied in one transaction by one writer per process.
+
+Every write transaction takes one lock (SQLite's write lock at ``BEGIN
+IMMEDIATE``; the audit log's advisory lock on PostgreSQL), so concurrent
+filings used to queue for it one by one, each paying its own BEGIN, commit
+and audit append. Here a filing hands its database work to the process's
+:class:`GroupCommit`; one thread takes whatever work has arrived, runs it in
+one transaction — each member inside a SAVEPOINT of its own — and commits
+once, with one audit append for every surviving member (the commit hooks of
+:mod:`gateway.db` run once, at that commit).
+
+Each member keeps its own outcome:
+
+- a member that raises (a validation the store makes, a duplicate submission
+  key, a plugin's failure, a filing limit) is rolled back to its savepoint,
+  with the audit events it queued (:func:`gateway.db.savepoint`); its caller
+  gets its exception, the other members go on;
+- no member is answered before the batch's COMMIT returned: a failed BEGIN or
+  COMMIT fails every member with that error (the pages and API answer 503),
+  and nothing of the batch is stored;
+- each member runs in its own commune's scope (the session's tenancy filter is
+  switched between members, after the previous one was flushed).
+
+Batches of several processes against one database follow each other: SQLite's
+``BEGIN IMMEDIATE`` serialises them, and on PostgreSQL each batch first takes
+an advisory lock of its own, so two batches never wait on each other's rows in
+opposite orders (a deadlock). Observable through :attr:`GroupCommit.stats`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from gateway.db import BATCH_KEY, SCOPE_KEY, Database, savepoint
+
+T = TypeVar("T")
+#: the most members one transaction takes (more wait for the next batch)
+MAX_BATCH = 64
+#: seconds the writer thread waits for work before it stops (it starts again with the next write)
+IDLE_SECONDS = 5.0
+#: pg_advisory_xact_lock key: "guichet batch" as a 64-bit integer, distinct from the audit log's
+BATCH_LOCK_KEY = 0x6775696368626174
+
+logger = logging.getLogger(__name__)
+#: a member's database work: runs in the batch's session, in its commune's scope, inside a savepoint
+Work = Callable[[Session], T]
+
+
+@dataclass
+class Stats:
+    """What the writer did since it was made: batches committed or failed, members kept or rolled back."""
+
+    batches: int = 0
+    failed_batches: int = 0
+    members: int = 0
+    failed_members: int = 0
+    largest: int = 0
+
+
+@dataclass
+class _Member:
+    commune: str | None
+    work: Work[Any]
+    future: Future[Any] = field(default_factory=Future)
+
+
+class GroupCommit:
+    """One process's writer: a queue of work, applied a batch per transaction by one thread."""
+
+    def __init__(self, db: Database, *, max_batch: int = MAX_BATCH, idle_seconds: float = IDLE_SECONDS) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self.idle_seconds = idle_seconds
+        self.stats = Stats()
+        self._queue: queue.SimpleQueue[_Member | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, commune: str | None, work: Work[T]) -> Future[T]:
+        """Queue ``work`` for the next batch; its future settles once that batch committed (or failed)."""
+        member = _Member(commune, work)
+        with self._lock:  # the thread checks for an empty queue under the same lock before it stops
+            self._queue.put(member)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="guichet-group-commit", daemon=True)
+                self._thread.start()
+        return member.future
+
+    async def write(self, commune: str | None, work: Work[T]) -> T:
+        """Run ``work`` in the next batch, for ``commune``; returns what it returned, or raises what it raised."""
+        return await asyncio.wrap_future(self.submit(commune, work))
+
+    def waiting(self) -> int:
+        """How many writes wait for the next batch (approximately: others may be arriving)."""
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        """Apply what was queued, then stop the thread (a later write starts it again)."""
+        with self._lock:
+            thread = self._thread
+            if thread is not None:
+                self._queue.put(None)
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=self.idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            batch, stop = self._gather(first)
+            if batch:
+                self._apply(batch)
+            if stop:
+                with self._lock:
+                    self._thread = None
+                return
+
+    def _gather(self, first: _Member | None) -> tuple[list[_Member], bool]:
+        """The members that have arrived (up to ``max_batch``), and whether a stop was asked among them."""
+        if first is None:
+            return [], True
+        batch = [first]
+        while len(batch) < self.max_batch:
+            try:
+                member = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if member is None:
+                return batch, True
+            batch.append(member)
+        return batch, False
+
+    def _apply(self, batch: list[_Member]) -> None:
+        """One transaction for the batch; the futures settle only after it committed or failed."""
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            with self.db.session() as session:
+                session.info[BATCH_KEY] = True
+                if session.get_bind().dialect.name == "postgresql":
+                    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BATCH_LOCK_KEY})
+                for member in batch:
+                    session.info[SCOPE_KEY] = member.commune  # the previous member was flushed at its RELEASE
+                    try:
+                        with savepoint(session):
+                            outcomes.append((True, member.work(session)))
+                    except Exception as error:  # this member's outcome; the others go on
+                        outcomes.append((False, error))
+                session.info[SCOPE_KEY] = None
+        except Exception as error:  # BEGIN or COMMIT (audit append included) failed: nothing of the batch stored
+            self.stats.failed_batches += 1
+            logger.warning("a batch of %d writes failed: %s", len(batch), error.__class__.__name__)
+            for member in batch:
+                member.future.set_exception(error)
+            return
+        failed = sum(1 for kept, _ in outcomes if not kept)
+        self.stats.batches += 1
+        self.stats.members += len(batch) - failed
+        self.stats.failed_members += failed
+        self.stats.largest = max(self.stats.largest, len(batch))
+        for member, (kept, value) in zip(batch, outcomes, strict=True):
+            if kept:
+                member.future.set_result(value)
+            else:
+                member.future.set_exception(value)
