@@ -12,7 +12,7 @@ test keeps the two in step.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         CitizenIdentity,
         FieldError,
         FormField,
+        FormValues,
         ScanVerdict,
         ServiceDefinition,
         ServiceSettings,
@@ -76,7 +77,7 @@ def guichet_validate_request(
     service: ServiceDefinition,
     commune: Commune,
     settings: ServiceSettings,
-    data: Mapping[str, str],
+    data: FormValues,
     citizen: CitizenIdentity | None,
 ) -> Sequence[FieldError]:
     """Check a filled form beyond what the core checks (required, length, type): eligibility rules.
@@ -92,7 +93,7 @@ def guichet_validate_request(
 @hookspec(firstresult=True)
 def guichet_prefill_form(
     service: ServiceDefinition, commune: Commune, settings: ServiceSettings, citizen: CitizenIdentity
-) -> Mapping[str, str] | None:
+) -> FormValues | None:
     """Values to put in a new draft's form from the citizen's identity, so they are not retyped.
 
     Combination: called on the plugin that provides the service only; its

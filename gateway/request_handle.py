@@ -7,11 +7,12 @@ set, and never holds a database session.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from types import MappingProxyType
 
 from gateway.models import ServiceRequest
+from gateway.services import FormValues
 
 SUMMARY_MAX = 200
 
@@ -68,8 +69,8 @@ class RequestHandle:
         return self._row.created_at
 
     @property
-    def data(self) -> Mapping[str, str]:
-        """The form as filed, read-only."""
+    def data(self) -> FormValues:
+        """The form as filed, read-only: each answer in its field's type (see :data:`gateway.plugin.FieldValue`)."""
         return MappingProxyType(dict(self._row.data))
 
     @property

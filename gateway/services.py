@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
@@ -32,12 +32,73 @@ _CLAIM = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 #: the name the core gives documents an agent asks for later
 EXTRA_DOCUMENT_NAME = "extra"
 
-FieldKind = Literal["text", "textarea", "email", "tel", "date", "select"]
+MEGABYTE = 1024 * 1024
+
+#: content types the core recognises from a file's first bytes (see :mod:`gateway.requests.attachments`)
+DOCUMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+
+
+#: What each kind stores (see :data:`FieldValue`): text kinds and ``select``/``radio`` a ``str``,
+#: ``checkboxes`` a ``list[str]``, ``number`` an ``int``, ``yesno`` a ``bool``, ``address`` a
+#: :class:`PostalAddress`; an optional field left empty stores ``""`` (text kinds), ``[]`` (checkboxes)
+#: or ``None`` (number, yes/no, address). A ``document`` field is a file to attach: it stores no answer; the file is
+#: an attachment of the request, uploaded and checked as the service's other documents are (:class:`DocumentSpec`).
+FieldKind = Literal["text", "textarea", "email", "tel", "date", "select", "radio", "checkboxes", "number", "yesno",
+                    "address", "document"]  # fmt: skip
+#: the kinds whose answer is one of the field's ``choices``
+CHOICE_KINDS = ("select", "radio", "checkboxes")
+#: the kinds that store text (checked for length and control characters)
+TEXT_KINDS = ("text", "textarea", "email", "tel", "date", "select", "radio")
+#: the bounds a ``number`` field may declare: integers exact in every JSON reader (2**53 - 1)
+NUMBER_LIMIT = 2**53 - 1
+
+
+class PostalAddress(TypedDict):
+    """A French postal address as an ``address`` field stores it, in parts a service can compute with.
+
+    ``number`` is the house number (``None`` for an address without one, a
+    lieu-dit), ``suffix`` its repetition index (``"bis"``, ``"ter"``,
+    ``"quater"``, ``"quinquies"`` or one capital letter; ``""`` for none), so a
+    catchment map can match number ranges and their parity; ``street`` the
+    street type and name (« rue des Lilas »), ``complement`` a building,
+    staircase or flat (``""`` for none), ``postcode`` five digits, ``town``
+    the commune's name as the post office writes it.
+    """
+
+    number: int | None
+    suffix: str
+    street: str
+    complement: str
+    postcode: str
+    town: str
+
+
+#: One stored answer: its Python type follows the field's kind (see :data:`FieldKind`). The same value is kept in
+#: the database (JSON), handed to the hooks and shown in the API and the exports.
+FieldValue = str | int | bool | list[str] | PostalAddress | None
+#: A filled form: field name -> answer, as hooks receive it (``guichet_validate_request``'s ``data``,
+#: :attr:`RequestHandle.data`) and return it (``guichet_prefill_form``).
+FormValues = Mapping[str, FieldValue]
+
+
+def condition_met(value: object, wanted: tuple[str, ...]) -> bool:
+    """Whether an answer is one of the ``wanted`` values of a ``show_if``/``only_if`` condition.
+
+    A yes/no answer is compared as ``"yes"``/``"no"``, a number as its
+    decimal text, a multiple choice when any ticked value is wanted.
+    """
+    if isinstance(value, bool):
+        return ("yes" if value else "no") in wanted
+    if isinstance(value, int):
+        return str(value) in wanted
+    if isinstance(value, list):
+        return any(item in wanted for item in value)
+    return (value if isinstance(value, str) else "") in wanted
 
 
 @dataclass(frozen=True)
 class Choice:
-    """One option of a ``select`` field: the value stored, the label shown."""
+    """One option of a ``select``, ``radio`` or ``checkboxes`` field: the value stored, the label shown."""
 
     value: str
     label: Localized
@@ -45,7 +106,13 @@ class Choice:
 
 @dataclass(frozen=True)
 class FormField:
-    """One field of a service's form; the core renders and checks it generically."""
+    """One field of a service's form; the core renders and checks it generically.
+
+    ``choices`` are the options of the choice kinds (:data:`CHOICE_KINDS`);
+    ``min_value``/``max_value`` bound a ``number`` (both required for it);
+    ``max_length`` bounds text, and each text part of an address;
+    ``accept`` and ``max_bytes`` say which files a ``document`` field takes.
+    """
 
     name: str
     label: Localized
@@ -57,10 +124,37 @@ class FormField:
     autocomplete: str | None = None
     #: shown (and checked) only when another field holds one of these values: ``("kind", ("birth", "marriage"))``
     show_if: tuple[str, tuple[str, ...]] | None = None
+    min_value: int | None = None
+    max_value: int | None = None
+    accept: tuple[str, ...] = DOCUMENT_TYPES
+    max_bytes: int = 5 * MEGABYTE
 
-    def applies(self, values: Mapping[str, str]) -> bool:
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"field name {self.name!r} must be lower-case letters, digits, '_' and '-'")
+        if self.kind in CHOICE_KINDS:
+            values = [choice.value for choice in self.choices]
+            if not values or len(set(values)) != len(values):
+                raise ValueError(f"field {self.name!r} needs choices, each value once")
+        if self.kind == "number":
+            low, high = self.min_value, self.max_value
+            if low is None or high is None or not -NUMBER_LIMIT <= low <= high <= NUMBER_LIMIT:
+                raise ValueError(
+                    f"number field {self.name!r} needs min_value <= max_value, both within ±{NUMBER_LIMIT}"
+                )
+        elif self.min_value is not None or self.max_value is not None:
+            raise ValueError(f"field {self.name!r}: min_value and max_value belong to number fields")
+        if self.kind == "document":
+            self.as_document()  # its types and size are checked as a DocumentSpec's
+
+    def as_document(self) -> DocumentSpec:
+        """The document a ``document`` field asks for, attached and checked like the service's own documents."""
+        return DocumentSpec(self.name, self.label, accept=self.accept, max_bytes=self.max_bytes,
+                            required=self.required, help=self.help, show_if=self.show_if)  # fmt: skip
+
+    def applies(self, values: FormValues) -> bool:
         """Whether this field is part of the form given the other answers."""
-        return self.show_if is None or values.get(self.show_if[0], "") in self.show_if[1]
+        return self.show_if is None or condition_met(values.get(self.show_if[0]), self.show_if[1])
 
 
 @dataclass(frozen=True)
@@ -69,12 +163,6 @@ class FieldError:
 
     field: str
     message: Localized
-
-
-MEGABYTE = 1024 * 1024
-
-#: content types the core recognises from a file's first bytes (see :mod:`gateway.requests.attachments`)
-DOCUMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 
 
 @dataclass(frozen=True)
@@ -96,8 +184,8 @@ class DocumentSpec:
         if not 1 <= self.max_bytes <= 20 * MEGABYTE:
             raise ValueError(f"document {self.name!r}: max_bytes must be between 1 and {20 * MEGABYTE}")
 
-    def applies(self, values: Mapping[str, str]) -> bool:
-        return self.show_if is None or values.get(self.show_if[0], "") in self.show_if[1]
+    def applies(self, values: FormValues) -> bool:
+        return self.show_if is None or condition_met(values.get(self.show_if[0]), self.show_if[1])
 
 
 Role = Literal["agent", "citizen"]
@@ -138,8 +226,8 @@ class Transition:
     #: offered only when a form field holds one of these values: ``("delivery", ("post",))``
     only_if: tuple[str, tuple[str, ...]] | None = None
 
-    def applies(self, values: Mapping[str, str]) -> bool:
-        return self.only_if is None or values.get(self.only_if[0], "") in self.only_if[1]
+    def applies(self, values: FormValues) -> bool:
+        return self.only_if is None or condition_met(values.get(self.only_if[0]), self.only_if[1])
 
 
 @dataclass(frozen=True)
@@ -187,7 +275,7 @@ class Workflow:
     def transition(self, name: str) -> Transition | None:
         return next((transition for transition in self.transitions if transition.name == name), None)
 
-    def available(self, status: str, values: Mapping[str, str]) -> tuple[Transition, ...]:
+    def available(self, status: str, values: FormValues) -> tuple[Transition, ...]:
         """The transitions that leave ``status`` for a request filled with ``values``."""
         return tuple(t for t in self.transitions if status in t.source and t.applies(values))
 

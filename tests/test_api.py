@@ -101,7 +101,7 @@ async def test_form_errors_are_listed_field_by_field(guichet_client: GuichetClie
 async def test_non_text_values_are_refused(guichet_client: GuichetClient) -> None:
     response = await guichet_client.post(REQUESTS, json={"data": {**VALID, "name": ["a", "list"]}})
     body = assert_problem(response, 422)
-    assert body["errors"] == [{"field": "name", "detail": "Cette valeur doit être du texte."}]
+    assert body["errors"] == [{"field": "name", "detail": "Une seule valeur est attendue pour ce champ."}]
 
 
 async def test_body_that_is_not_json_is_a_415(guichet_client: GuichetClient) -> None:

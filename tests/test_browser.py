@@ -5,7 +5,9 @@ a person gets: links that lead somewhere, a form that files a request, error
 links that point at fields, a language switch that keeps you where you are,
 pages that work without JavaScript, nothing fetched from another site, and a
 skip link reached first with the keyboard; and, signed in, a citizen's draft
-filed and an agent's decision recorded. They need Chromium at
+filed and an agent's decision recorded; axe-core (shipped inside the
+axe-playwright-python package) finds no accessibility violation on the forms
+with their grouped fields, before and after an error. They need Chromium at
 /usr/bin/chromium (Debian's ``chromium`` package) and skip when it is missing.
 """
 
@@ -24,6 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from starlette.applications import Starlette
 
@@ -33,7 +36,7 @@ from gateway.identity import staff as staff_accounts
 from gateway.identity import totp
 from gateway.identity.sessions import COOKIE as SESSION_COOKIE
 from gateway.identity.sessions import cookie_value, open_session
-from gateway.models import Citizen
+from gateway.models import Citizen, ServiceRequest
 from gateway.requests.caller import Caller
 from gateway.requests.filing import Submission, file_request
 from gateway.requests.rules import rules_for
@@ -67,6 +70,12 @@ class Gateway:
     def stored_count(self, commune: str = "venissieux") -> int:
         with self.app.state.db.session(commune=commune) as session:
             return len(RequestStore(session).list())
+
+    def stored(self, reference: str, commune: str = "venissieux") -> ServiceRequest:
+        with self.app.state.db.session(commune=commune) as session:
+            row = RequestStore(session).get(reference)
+            assert row is not None
+            return row
 
 
 @pytest.fixture(scope="module")
@@ -149,12 +158,27 @@ def open_contact_form(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Écrire à la mairie")
 
 
-def fill_contact_form(page: Page, *, name: str, email: str, message: str) -> None:
+def fill_contact_form(page: Page, *, name: str, email: str, message: str, postcode: str = "69200") -> None:
     page.get_by_label("Vos prénom et nom", exact=True).fill(name)
     page.get_by_label("Votre adresse électronique", exact=True).fill(email)
-    page.get_by_label("Sujet", exact=True).select_option(label="Voirie, éclairage, stationnement")
+    page.get_by_role("group", name="Sujet").get_by_label("Voirie, éclairage, stationnement").check()
+    place = page.get_by_role("group", name=re.compile("^Adresse concernée"))
+    place.get_by_label("Numéro (et bis, ter…)").fill("12 bis")
+    place.get_by_label("Voie (type et nom, par exemple rue des Lilas)").fill("rue des Lilas")
+    place.get_by_label("Code postal").fill(postcode)
+    place.get_by_label("Ville ou commune").fill("Vénissieux")
     page.get_by_label("Votre message", exact=True).fill(message)
     page.get_by_role("button", name="Envoyer ma demande").click()
+
+
+def accessibility_violations(page: Page) -> list[str]:
+    """What axe-core finds wrong on the page (WCAG 2.x A and AA rules), one line per rule and element."""
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}})
+    return [
+        f"{violation['id']}: {node['target']}"
+        for violation in results.response["violations"]
+        for node in violation["nodes"]
+    ]
 
 
 def file_a_message(page: Page) -> str:
@@ -170,6 +194,33 @@ def file_a_message(page: Page) -> str:
 
 def test_citizen_files_a_message_from_the_home_page_and_gets_a_reference(page: Page) -> None:
     assert REFERENCE.fullmatch(file_a_message(page))
+
+
+def test_an_address_typed_in_its_parts_is_stored_as_an_object(page: Page, gateway: Gateway) -> None:
+    row = gateway.stored(file_a_message(page))
+    assert row.data["topic"] == "voirie"
+    assert row.data["place"] == {"number": 12, "suffix": "bis", "street": "rue des Lilas", "complement": "",
+                                 "postcode": "69200", "town": "Vénissieux"}  # fmt: skip
+
+
+def test_axe_finds_nothing_on_the_form_with_radio_buttons_and_an_address(page: Page) -> None:
+    open_contact_form(page)
+    assert accessibility_violations(page) == []
+
+
+def test_axe_finds_nothing_on_the_form_showing_an_error_in_an_address(page: Page) -> None:
+    open_contact_form(page)
+    fill_contact_form(page, name="Camille Exemple", email="camille@example.org", message=MESSAGE, postcode="692")
+    summary = page.get_by_role("alert")
+    expect(summary.get_by_role("link")).to_have_text(
+        ["Adresse concernée : Code postal : Saisissez un code postal de 5 chiffres, par exemple 69200."]
+    )
+    summary.get_by_role("link").click()
+    expect(page.get_by_label("Numéro (et bis, ter…)")).to_be_focused()
+    expect(page.get_by_role("group", name=re.compile("^Adresse concernée"))).to_have_accessible_description(
+        re.compile("Code postal : Saisissez un code postal de 5 chiffres")
+    )
+    assert accessibility_violations(page) == []
 
 
 def test_form_errors_are_listed_with_links_to_the_fields_and_nothing_is_stored(page: Page, gateway: Gateway) -> None:

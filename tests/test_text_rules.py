@@ -6,7 +6,8 @@ import pytest
 
 from gateway.requests.errors import InvalidInput
 from gateway.requests.forms import CONTROL_CHARS, NOT_TEXT, check_form
-from gateway.requests.text import checked_text, form_strings
+from gateway.requests.posted import PostedForm
+from gateway.requests.text import checked_text
 from gateway.services import FormField, Localized
 
 LABEL = Localized("Commentaire", "Comment")
@@ -42,6 +43,6 @@ def test_a_comment_that_is_not_text_is_refused_not_taken_for_empty() -> None:
     assert checked_text(None, required=False, label=LABEL) == ""
 
 
-def test_form_strings_leave_out_files_and_the_csrf_token() -> None:
-    items = [("name", "Camille"), ("csrftoken", "t"), ("file", object()), ("topic", "voirie")]
-    assert form_strings(items) == {"name": "Camille", "topic": "voirie"}
+def test_a_posted_form_leaves_out_files_and_the_csrf_token_and_keeps_repeated_names() -> None:
+    items = [("name", "Camille"), ("csrftoken", "t"), ("file", object()), ("days", "lundi"), ("days", "jeudi")]
+    assert PostedForm.from_items(items) == {"name": ["Camille"], "days": ["lundi", "jeudi"]}

@@ -131,7 +131,7 @@ def untranslated_on(page: str) -> list[str]:
 ENGLISH_PAGES = {
     "/": (200, ["Skip to content", "Deal with your town hall online. Choose your commune.", "seat of the syndicate"]),
     "/venissieux": (200, ["Vénissieux town hall", "Online services", "Contact us", "Opening hours:"]),
-    "/venissieux/contact": (200, ["Send my request", "(optional)", "Why do we ask for this?", "— Choose —"]),
+    "/venissieux/contact": (200, ["Send my request", "(optional)", "Why do we ask for this?", "Postcode"]),
     "/nowhere": (404, ["Back to the home page", "Error code: 404"]),
 }
 

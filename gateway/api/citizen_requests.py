@@ -37,7 +37,7 @@ from gateway.identity.access import principal_of, require_citizen
 from gateway.models import RequestEvent, ServiceRequest
 from gateway.requests.caller import Caller
 from gateway.requests.lifecycle import EXTRA_DOCUMENT, CitizenCase, CitizenRequests
-from gateway.requests.text import REQUIRED, text_values
+from gateway.requests.text import REQUIRED, answers_of
 from gateway.services import DocumentSpec, FieldError, Localized
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
@@ -109,7 +109,7 @@ def _event(case: CitizenCase, event: RequestEvent) -> dict[str, Any]:
 
 def _detail(request: Request, case: CitizenCase) -> dict[str, Any]:
     row, definition = case.request, case.rules.definition
-    values = text_values(row.data)
+    values = answers_of(row.data)
     documents = [spec for spec in definition.documents if spec.applies(values)]
     if not row.is_draft and row.awaiting_citizen:
         documents.append(EXTRA_DOCUMENT)

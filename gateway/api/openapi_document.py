@@ -15,6 +15,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 import gateway
+from gateway.api.form_schema import FORM_SCHEMAS
 from gateway.requests.text import TEXT_MAX
 from gateway.web.numbers import INTEGER_MAX
 from gateway.web.openapi import OPENAPI_ATTRIBUTE
@@ -23,13 +24,20 @@ _PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
 
 
 def build_document(
-    routes: Iterable[BaseRoute], *, title: str, server: str, path_values: Mapping[str, Sequence[str]] | None = None
+    routes: Iterable[BaseRoute],
+    *,
+    title: str,
+    server: str,
+    path_values: Mapping[str, Sequence[str]] | None = None,
+    answers: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The document for ``routes``; ``path_values`` lists the values a path parameter may take (its ``enum``).
 
     The communes and services are known when the document is built, so it
     names them: a client (or a test generating requests from the document)
-    knows which paths exist without guessing.
+    knows which paths exist without guessing. ``answers`` are the schemas of
+    each commune's service forms (``Answers.<commune>.<service>``, see
+    :mod:`gateway.api.form_schema`).
     """
     path_values = path_values or {}
     paths: dict[str, dict[str, Any]] = {}
@@ -55,7 +63,7 @@ def build_document(
         "servers": [{"url": server}],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": {**SCHEMAS, "NewDraft": _new_draft(path_values)},
+            "schemas": {**SCHEMAS, "NewDraft": _new_draft(path_values), **(answers or {})},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "A staff member's personal API token."},
                 "cookie": {
@@ -158,25 +166,6 @@ SCHEMAS: dict[str, Any] = {
         "required": ["services"],
         "properties": {"services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}}},
     },
-    "FormField": {
-        "type": "object",
-        "required": ["name", "kind", "required", "label"],
-        "properties": {
-            "name": {"type": "string"},
-            "kind": {"type": "string", "enum": ["text", "textarea", "email", "tel", "date", "select"]},
-            "required": {"type": "boolean"},
-            "max_length": {"type": "integer"},
-            "label": {"$ref": "#/components/schemas/Localized"},
-            "help": {"oneOf": [{"$ref": "#/components/schemas/Localized"}, {"type": "null"}]},
-            "choices": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"value": {"type": "string"}, "label": {"$ref": "#/components/schemas/Localized"}},
-                },
-            },
-        },
-    },
     "ServiceDetail": {
         "allOf": [
             {"$ref": "#/components/schemas/Service"},
@@ -189,11 +178,7 @@ SCHEMAS: dict[str, Any] = {
             },
         ]
     },
-    "NewRequest": {
-        "type": "object",
-        "required": ["data"],
-        "properties": {"data": {"type": "object", "additionalProperties": {"type": "string"}}},
-    },
+    **FORM_SCHEMAS,
     "RequestReceipt": {
         "type": "object",
         "required": ["reference", "commune", "service", "status", "created_at"],
@@ -313,7 +298,11 @@ _STAFF_REF = _nullable(
         "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
     }
 )
-_FORM_DATA = {"type": "object", "description": "field name -> value, as typed", "additionalProperties": True}
+_FORM_DATA = {
+    "type": "object",
+    "description": "field name -> answer, in its kind's type (`Answers.<commune>.<service>` describes each form)",
+    "additionalProperties": {"$ref": "#/components/schemas/FieldValue"},
+}
 #: a text that must say something: at least one character that is not a space
 _SAYS = {"type": "string", "pattern": "\\S"}
 _MESSAGE = {**_SAYS, "maxLength": TEXT_MAX}

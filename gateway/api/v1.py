@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.api.bodies import json_object
+from gateway.api.form_schema import service_answers
 from gateway.api.openapi_document import build_document
 from gateway.api.request_json import both
 from gateway.communes import Commune
@@ -66,6 +67,10 @@ def _field(field: FormField) -> dict[str, Any]:
         "label": both(field.label),
         "help": both(field.help),
         "choices": [{"value": choice.value, "label": both(choice.label)} for choice in field.choices],
+        "min_value": field.min_value,
+        "max_value": field.max_value,
+        "show_if": [field.show_if[0], list(field.show_if[1])] if field.show_if else None,
+        **({"accept": list(field.accept), "max_bytes": field.max_bytes} if field.kind == "document" else {}),
     }
 
 
@@ -210,6 +215,7 @@ async def openapi_document(request: Request) -> Response:
         title=registry.settings.gateway.name,
         server=registry.settings.gateway.public_base_url,
         path_values={"commune": list(registry.communes), "service": list(registry.services)},
+        answers=service_answers(registry),
     )
     return JSONResponse(document)
 

@@ -50,10 +50,11 @@ from gateway.requests.backoffice.commands import BackOfficeCommands
 from gateway.requests.backoffice.queries import AgentCase, BackOfficeQueries
 from gateway.requests.caller import Caller
 from gateway.requests.errors import RequestError, ServiceUnavailable
+from gateway.requests.field_kinds import empty_value
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.rules import rules_for
 from gateway.requests.submission_keys import new_submission_key
-from gateway.services import CitizenIdentity, DocumentSpec, FieldError, FormField
+from gateway.services import CitizenIdentity, DocumentSpec, FieldError, FieldValue, FormField, FormValues, PostalAddress
 
 ORIGIN = "cli demo seed"
 #: the issuer of demo citizens: no identity provider signs anyone in under it
@@ -301,8 +302,8 @@ def _file_one(
     """Draft, fill, attach, submit; the request's public id, or None when the service kept refusing."""
     caller = citizen_caller(citizen)
     try:
-        form = rules_for(registry, commune, key).form
-        definition = registry.services[key].definition
+        rules = rules_for(registry, commune, key)
+        form, definition = rules.form, rules.definition  # the definition's documents and the form's document fields
         draft = people.start_draft(caller, commune.slug, key, submission_key=new_submission_key())
         values = _fill(rng, form, citizen, commune, {})
         for attempt in range(ATTEMPTS):
@@ -328,13 +329,15 @@ def _fill(
     form: Sequence[FormField],
     citizen: Citizen,
     commune: Commune,
-    previous: Mapping[str, str],
+    previous: FormValues,
     *,
     redraw: set[str] | None = None,
-) -> dict[str, str]:
+) -> dict[str, FieldValue]:
     """Answers for every field: kept from ``previous`` except those to draw again (all on the first go)."""
-    values: dict[str, str] = {}
+    values: dict[str, FieldValue] = {}
     for form_field in form:
+        if form_field.kind == "document":
+            continue  # attached below, with the service's documents
         if redraw is not None and form_field.name not in redraw and form_field.name in previous:
             values[form_field.name] = previous[form_field.name]
         else:
@@ -342,11 +345,23 @@ def _fill(
     return values
 
 
-def _answer(rng: random.Random, form_field: FormField, citizen: Citizen, commune: Commune) -> str:
-    if form_field.kind == "select":
+def _answer(rng: random.Random, form_field: FormField, citizen: Citizen, commune: Commune) -> FieldValue:
+    if form_field.kind in ("select", "radio"):
         return rng.choice(form_field.choices).value if form_field.choices else ""
+    if form_field.kind == "checkboxes":
+        ticked = [choice.value for choice in form_field.choices if rng.random() < 0.5]
+        return ticked or [form_field.choices[0].value]
+    if form_field.kind == "number":
+        return rng.randint(form_field.min_value or 0, form_field.max_value or 0)
     if not form_field.required and rng.random() < 0.7:
-        return ""
+        return empty_value(form_field)
+    if form_field.kind == "yesno":
+        return rng.random() < 0.5
+    if form_field.kind == "address":
+        address: PostalAddress = {"number": rng.randrange(1, 90), "suffix": rng.choice(("", "", "bis")),
+                                  "street": "rue de la Démonstration", "complement": "",
+                                  "postcode": commune.postcode, "town": commune.city}  # fmt: skip
+        return address
     given, family = citizen.given_name or "Alix", citizen.family_name or "Démo"
     hints = f"{form_field.name} {form_field.autocomplete or ''}".lower()
     if form_field.kind == "date":
@@ -388,7 +403,7 @@ def _attach_documents(
     caller: Caller,
     public_id: str,
     documents: Sequence[DocumentSpec],
-    values: Mapping[str, str],
+    values: FormValues,
     rng: random.Random,
 ) -> None:
     """One small fictitious file for every document the answers call for and the draft lacks."""

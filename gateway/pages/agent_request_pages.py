@@ -21,8 +21,9 @@ from gateway.requests.backoffice.commands import BackOfficeCommands
 from gateway.requests.backoffice.queries import AgentCase
 from gateway.requests.caller import Caller
 from gateway.requests.errors import ActionNotAllowed, InvalidInput, StaleRequest
-from gateway.services import FormField, Localized
+from gateway.services import Localized
 from gateway.web.downloads import download_response
+from gateway.web.form_values import answer_text
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import database_of
 from gateway.web.numbers import INTEGER_MAX, integer_in
@@ -43,23 +44,15 @@ SAVED = {
 }
 
 
-def _field_value(form_field: FormField, value: object) -> Localized:
-    text = value if isinstance(value, str) else ""
-    for choice in form_field.choices:
-        if choice.value == text:
-            return choice.label
-    return Localized(text)
-
-
 def _case_context(request: Request, case: AgentCase) -> dict[str, Any]:
     locale = choose_locale(request)
     row, definition = case.request, case.rules.definition
     workflow = definition.workflow
     fields = {form_field.name: form_field for form_field in case.rules.form}
     data = [
-        (form_field.label, _field_value(form_field, row.data.get(form_field.name)))
+        (form_field.label, answer_text(form_field, row.data.get(form_field.name)))
         for form_field in case.rules.form
-        if form_field.applies({k: v for k, v in row.data.items() if isinstance(v, str)})
+        if form_field.applies(row.data) and form_field.kind != "document"  # a document is among the attachments
     ]
     data += [(Localized(key), Localized(str(value))) for key, value in row.data.items() if key not in fields]
 

@@ -30,9 +30,10 @@ from gateway.requests.caller import Caller
 from gateway.requests.clock import aware
 from gateway.requests.errors import ActionNotAllowed, InvalidInput
 from gateway.requests.lifecycle import ALREADY_DECIDED, EXTRA_DOCUMENT, CitizenCase, CitizenRequests
+from gateway.requests.posted import PostedForm
 from gateway.requests.rules import ServiceRules
 from gateway.requests.submission_keys import new_submission_key
-from gateway.requests.text import form_strings, text_values
+from gateway.requests.text import answers_of
 from gateway.services import (
     DEFAULT_WORKFLOW,
     FieldError,
@@ -44,6 +45,7 @@ from gateway.services import (
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.form_hints import first_errors, form_hints
+from gateway.web.form_values import answer_text, shown_values
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import database_of, registry_of
 from gateway.web.templating import render
@@ -103,9 +105,9 @@ def _notice(request: Request) -> Localized | None:
     return NOTICES.get(request.query_params.get("fait", ""))
 
 
-async def _form_strings(request: Request) -> dict[str, str]:
+async def _posted(request: Request) -> PostedForm:
     async with request.form() as form:
-        return form_strings(form.items())
+        return PostedForm.from_items(form.multi_items())
 
 
 # Words and dates ----------------------------------------------------------------------
@@ -238,7 +240,7 @@ def _draft_page(
 ) -> Response:
     locale = choose_locale(request)
     row, definition = case.request, case.rules.definition
-    values = text_values(row.data)
+    values = answers_of(row.data)
     labels = {form_field.name: form_field.label(locale) for form_field in case.rules.form}
     labels |= {f"document:{spec.name}": spec.label(locale) for spec in definition.documents}
     documents = [spec for spec in definition.documents if spec.applies(values)]
@@ -252,7 +254,7 @@ def _draft_page(
                         "message": reason})  # fmt: skip
     context = {
         **_common(request, case),
-        "values": values,
+        "values": shown_values(case.rules.form, row.data),
         "errors": errors,
         "summary": summary,
         "field_errors": field_errors,
@@ -278,8 +280,8 @@ async def request_page(request: Request) -> Response:
 
 async def _save_or_submit(request: Request, caller: Caller, public_id: str) -> Response:
     """The draft form: "Enregistrer" keeps everything typed; "Déposer" checks everything, then submits."""
-    raw = await _form_strings(request)
-    action = raw.pop("action", "")
+    raw = await _posted(request)
+    action = raw.pop_text("action")
     with_fields = raw.pop("champs", None) is not None
     service = _service(request)
     if action == "deposer":
@@ -377,14 +379,13 @@ def _reason_label(workflow: Workflow, event: RequestEvent, locale: str) -> str |
 
 def _as_filed(case: CitizenCase, locale: str) -> list[tuple[str, str]]:
     """The form as filed, in words: choices by their label, fields that did not apply left out."""
-    values = text_values(case.request.data)
+    values = answers_of(case.request.data)
     lines = []
     for form_field in case.rules.form:
-        if not form_field.applies(values):
-            continue
-        value = values.get(form_field.name, "")
-        choices = {choice.value: choice.label(locale) for choice in form_field.choices}
-        lines.append((form_field.label(locale), choices.get(value, value) or NOT_FILLED(locale)))
+        if not form_field.applies(values) or form_field.kind == "document":
+            continue  # a document field's file is listed with the attachments
+        text = answer_text(form_field, values.get(form_field.name))(locale)
+        lines.append((form_field.label(locale), text or NOT_FILLED(locale)))
     return lines
 
 
@@ -400,14 +401,14 @@ def _case_page(
     notice: Localized | None = None,
     message_text: str = "",
     message_error: Localized | None = None,
-    correction_values: Mapping[str, str] | None = None,
+    correction_values: PostedForm | None = None,
     correction_errors: Sequence[FieldError] = (),
     upload_error: tuple[str, Localized] | None = None,
     status_code: int = 200,
 ) -> Response:
     locale = choose_locale(request)
     row, definition = case.request, case.rules.definition
-    values = text_values(row.data)
+    values = answers_of(row.data)
     labels = {form_field.name: form_field.label(locale) for form_field in case.rules.form}
     summary = _summary(correction_errors, labels)
     if message_error is not None:
@@ -422,7 +423,7 @@ def _case_page(
         "decided": case.decided,
         "withdrawn": row.status == "withdrawn",
         "question": _last_question(case.events) if row.awaiting_citizen else None,
-        "values": dict(correction_values) if correction_values is not None else values,
+        "values": shown_values(case.rules.form, correction_values if correction_values is not None else row.data),
         "field_errors": first_errors(correction_errors),
         "summary": summary,
         "message_text": message_text,
@@ -471,7 +472,7 @@ async def message(request: Request) -> Response:
 async def correct(request: Request) -> Response:
     caller = await _citizen(request)
     public_id = request.path_params["public_id"]
-    raw = await _form_strings(request)
+    raw = await _posted(request)
     service = _service(request)
     _row, errors = await database_of(request).run(lambda: service.correct(caller, public_id, raw))
     if errors:

@@ -7,6 +7,7 @@ Registered, with the other agents' pages, by the default plugin
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from email_validator import EmailNotValidError, validate_email
@@ -22,13 +23,14 @@ from gateway.requests.backoffice.queries import AgentCase
 from gateway.requests.caller import Caller
 from gateway.requests.filing import Filed
 from gateway.requests.forms import BAD_EMAIL, check_form
+from gateway.requests.posted import PostedForm
 from gateway.requests.rules import ServiceRules, rules_for
 from gateway.requests.submission_keys import key_from_form, new_submission_key
-from gateway.requests.text import form_strings
 from gateway.services import FieldError, Localized
 from gateway.web.access import require_staff
 from gateway.web.errors import PageError
 from gateway.web.form_hints import first_errors, form_hints
+from gateway.web.form_values import shown_values
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import database_of, enabled_service_or_404, registry_of
 from gateway.web.templating import render
@@ -50,24 +52,24 @@ async def _counter_service(request: Request) -> tuple[Caller, Commune, str]:
 def _counter_form(
     request: Request,
     rules: ServiceRules,
-    values: Mapping[str, str],
+    answers: Mapping[str, Any],
     errors: Sequence[FieldError],
     submission_key: str,
     *,
     status_code: int = 200,
 ) -> Response:
-    commune, provided, form = rules.commune, rules.provided, rules.form
+    commune, form = rules.commune, rules.form
     locale = choose_locale(request)
     field_errors = first_errors(errors)
     labels = {form_field.name: form_field.label(locale) for form_field in form}
     labels[RECEIPT_EMAIL] = Localized("Adresse électronique de l'usager", "The citizen's e-mail address")(locale)
-    for spec in provided.definition.documents:
+    for spec in rules.definition.documents:
         labels[f"document:{spec.name}"] = spec.label(locale)
     context = {
         "commune": commune,
-        "service": provided.definition,
+        "service": rules.definition,
         "form": form,
-        "values": values,
+        "values": shown_values(form, answers),
         "errors": errors,
         "field_errors": field_errors,
         "labels": labels,
@@ -85,12 +87,12 @@ async def counter_filing(request: Request) -> Response:
         return _counter_form(request, rules, {}, [], new_submission_key())
     documents: dict[str, tuple[str, bytes]] = {}
     async with request.form() as form:
-        raw = form_strings(form.items())
+        raw = PostedForm.from_items(form.multi_items())
         for name, value in form.items():
             if isinstance(value, UploadFile) and name.startswith("document:") and (value.filename or value.size):
                 documents[name.removeprefix("document:")] = (value.filename or "", await value.read())
-    submission_key = key_from_form(raw.pop("submission_key", ""))
-    email = raw.get(RECEIPT_EMAIL, "").strip()
+    submission_key = key_from_form(raw.pop_text("submission_key"))
+    email = raw.text(RECEIPT_EMAIL).strip()
     if email:
         try:
             validate_email(email, check_deliverability=False)
@@ -98,7 +100,8 @@ async def counter_filing(request: Request) -> Response:
             errors = [FieldError(RECEIPT_EMAIL, BAD_EMAIL), *check_form(rules.form, raw)[1]]
             return _counter_form(request, rules, raw, errors, submission_key, status_code=422)
     office = _commands(request)
-    fields_only = {name: value for name, value in raw.items() if name != RECEIPT_EMAIL}
+    fields_only = PostedForm(raw)
+    fields_only.pop(RECEIPT_EMAIL, None)
     filed: Filed = await database_of(request).run(
         lambda: office.file_for_citizen(
             caller,

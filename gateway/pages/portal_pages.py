@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -24,14 +25,15 @@ from gateway.pages.citizen_request_pages import start_page
 from gateway.requests.errors import TooManyFilings
 from gateway.requests.filing import Filed
 from gateway.requests.lifecycle import CitizenRequests
+from gateway.requests.posted import PostedForm
 from gateway.requests.rules import ServiceRules, rules_for
 from gateway.requests.submission_keys import key_from_form, new_submission_key
-from gateway.requests.text import form_strings
 from gateway.services import FieldError, FormField, Localized, ServiceDefinition
 from gateway.web.callers import caller_of, file_from
 from gateway.web.errors import PageError
 from gateway.web.form_bodies import text_form
 from gateway.web.form_hints import first_errors, form_hints
+from gateway.web.form_values import shown_values
 from gateway.web.i18n import COOKIE, LOCALES, choose_locale
 from gateway.web.lookups import (
     commune_or_404,
@@ -114,8 +116,8 @@ async def _submit(request: Request, rules: ServiceRules) -> Response:
     """File directly (no draft); on errors the form again, from the rules this post resolved."""
     commune, key = rules.commune, rules.key
     async with request.form() as form:
-        raw = form_strings(form.items())
-    submission_key = key_from_form(raw.pop("submission_key", ""))
+        raw = PostedForm.from_items(form.multi_items())
+    submission_key = key_from_form(raw.pop_text("submission_key"))
     try:
         filed: Filed = await file_from(request, rules, raw, submission_key=submission_key)
     except TooManyFilings as refused:  # the form again, as typed, with the reason and when to try again
@@ -145,7 +147,7 @@ def _form_page(
     commune: Commune,
     service: ServiceDefinition,
     form: Sequence[FormField],
-    values: Mapping[str, str],
+    answers: Mapping[str, Any],
     errors: Sequence[FieldError],
     submission_key: str,
     *,
@@ -157,7 +159,7 @@ def _form_page(
         "commune": commune,
         "service": service,
         "form": form,
-        "values": values,
+        "values": shown_values(form, answers),
         "errors": errors,
         "field_errors": field_errors,
         "labels": {field.name: field.label(locale) for field in form},

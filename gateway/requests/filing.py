@@ -29,7 +29,7 @@ from gateway.requests.store import RequestStore
 from gateway.requests.subject import audit_subject
 from gateway.requests.submission_keys import fingerprint, same_submission
 from gateway.requests.trail import audit, plugin_handle
-from gateway.services import CitizenIdentity, FieldError, Localized, ServiceDefinition
+from gateway.services import CitizenIdentity, FieldError, FieldValue, FormValues, Localized, ServiceDefinition
 
 MISSING_DOCUMENT = Localized(
     "Joignez ce document avant de déposer votre demande.", "Attach this document before submitting your request."
@@ -137,7 +137,7 @@ def _replay(db: Database, rules: ServiceRules, row: ServiceRequest) -> Filed | N
 
 def check_answers(
     registry: Registry, rules: ServiceRules, raw: Mapping[str, object], identity: CitizenIdentity | None
-) -> tuple[dict[str, str], list[FieldError]]:
+) -> tuple[dict[str, FieldValue], list[FieldError]]:
     """The form's checks, then the service's own (eligibility rules) on the cleaned answers."""
     data, errors = check_form(rules.form, raw)
     with unavailable_on_failure(rules.key):
@@ -148,7 +148,7 @@ def check_answers(
     return data, errors
 
 
-def missing_documents(definition: ServiceDefinition, data: Mapping[str, str], have: set[str]) -> list[FieldError]:
+def missing_documents(definition: ServiceDefinition, data: FormValues, have: set[str]) -> list[FieldError]:
     """The required documents (for these answers) that are not among ``have``."""
     return [
         FieldError(f"document:{spec.name}", MISSING_DOCUMENT)
@@ -157,13 +157,14 @@ def missing_documents(definition: ServiceDefinition, data: Mapping[str, str], ha
     ]
 
 
-def _receipt_address(rules: ServiceRules, data: Mapping[str, str], caller: Caller) -> str | None:
+def _receipt_address(rules: ServiceRules, data: FormValues, caller: Caller) -> str | None:
     """Where the receipt goes: the address an agent gave at the counter, else the form's e-mail subject field."""
     if caller.on_behalf_of is not None and caller.on_behalf_of.email:
         return caller.on_behalf_of.email
     name = rules.definition.subject_field
     if name and any(form_field.name == name and form_field.kind == "email" for form_field in rules.form):
-        return data.get(name) or None
+        address = data.get(name)
+        return address if isinstance(address, str) and address else None
     return None
 
 

@@ -29,7 +29,7 @@ from gateway.requests.clock import days_from, now
 from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNotFound, ServiceNotOffered, StaleRequest
 from gateway.requests.filing import check_answers, finalise, missing_documents
 from gateway.requests.finders import attachments_of, find_attachment, staff_names
-from gateway.requests.forms import check_form
+from gateway.requests.forms import check_form, read_answer
 from gateway.requests.notices import WITHDRAWN, notify_citizen
 from gateway.requests.rules import ServiceRules, plugin_call, rules_for
 from gateway.requests.store import RequestStore
@@ -38,7 +38,7 @@ from gateway.requests.subject import audit_subject
 from gateway.requests.submission_keys import same_submission
 from gateway.requests.text import TEXT_MAX, checked_text
 from gateway.requests.trail import audit, bump, history
-from gateway.services import DRAFT, EXTRA_DOCUMENT_NAME, DocumentSpec, FieldError, Localized
+from gateway.services import DRAFT, EXTRA_DOCUMENT_NAME, DocumentSpec, FieldError, FieldValue, FormValues, Localized
 from gateway.services import WITHDRAWN as WITHDRAWN_STATE
 
 MESSAGE = Localized("Message", "Message")
@@ -143,14 +143,17 @@ class CitizenRequests:
             raise ServiceNotOffered(commune.name if commune else commune_slug, key)
         if rules is None or rules.commune.slug != commune.slug or rules.key != key:
             rules = rules_for(self.registry, commune, key)
-        values: dict[str, str] = {}
+        values: dict[str, FieldValue] = {}
         if caller.identity is not None:
             with plugin_call(key):
                 prefill = self.registry.hooks.first(
                     "guichet_prefill_form", only=rules.provided.plugin, citizen=caller.identity, **rules.hook_args
                 )
-            names = {form_field.name for form_field in rules.form}
-            values = {name: str(value) for name, value in (prefill or {}).items() if name in names}
+            fields = {form_field.name: form_field for form_field in rules.form if form_field.kind != "document"}
+            # each prefilled answer read in its field's type (a wrong one left empty), whatever the other answers
+            values = {
+                name: read_answer(fields[name], value)[0] for name, value in (prefill or {}).items() if name in fields
+            }
         try:
             return self._new_draft(caller, commune, rules, values, citizen_id, submission_key)
         except IntegrityError:
@@ -166,7 +169,7 @@ class CitizenRequests:
         caller: Caller,
         commune: Commune,
         rules: ServiceRules,
-        values: dict[str, str],
+        values: dict[str, FieldValue],
         citizen_id: int,
         submission_key: str,
     ) -> ServiceRequest:
@@ -428,7 +431,7 @@ class CitizenRequests:
         return rules_for(self.registry, commune, row.service)
 
     def _keep(
-        self, session: Session, caller: Caller, row: ServiceRequest, rules: ServiceRules, data: Mapping[str, str]
+        self, session: Session, caller: Caller, row: ServiceRequest, rules: ServiceRules, data: FormValues
     ) -> None:
         bump(session, row)
         row.data = dict(data)
@@ -453,7 +456,7 @@ def _citizen(caller: Caller) -> int:
     return caller.citizen_id
 
 
-def _document_spec(rules: ServiceRules, name: str, values: Mapping[str, str], *, allow_extra: bool) -> DocumentSpec:
+def _document_spec(rules: ServiceRules, name: str, values: FormValues, *, allow_extra: bool) -> DocumentSpec:
     for spec in rules.definition.documents:
         if spec.name == name and spec.applies(values):
             return spec

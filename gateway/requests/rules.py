@@ -7,9 +7,10 @@ does not ask the plugin again for the same request.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.communes import Commune
@@ -17,6 +18,8 @@ from gateway.plugins import HookFailed
 from gateway.registry import ProvidedService, Registry
 from gateway.requests.errors import ActionNotAllowed, ServiceUnavailable
 from gateway.services import FormField, ServiceDefinition, ServiceSettings, TransitionRefused
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,10 +30,8 @@ class ServiceRules:
     provided: ProvidedService
     settings: ServiceSettings
     form: Sequence[FormField]
-
-    @property
-    def definition(self) -> ServiceDefinition:
-        return self.provided.definition
+    #: the plugin's definition, its documents joined by the form's ``document`` fields (in this commune)
+    definition: ServiceDefinition
 
     @property
     def key(self) -> str:
@@ -55,7 +56,20 @@ def rules_for(registry: Registry, commune: Commune, key: str) -> ServiceRules:
             commune=commune,
             settings=settings,
         )
-    return ServiceRules(commune, provided, settings, tuple(form or ()))
+    fields = tuple(form or ())
+    return ServiceRules(commune, provided, settings, fields, _with_field_documents(provided, fields))
+
+
+def _with_field_documents(provided: ProvidedService, form: Sequence[FormField]) -> ServiceDefinition:
+    """The definition whose documents include the form's document fields, checked as the definition's own are."""
+    documents = tuple(field.as_document() for field in form if field.kind == "document")
+    if not documents:
+        return provided.definition
+    try:
+        return replace(provided.definition, documents=(*provided.definition.documents, *documents))
+    except ValueError as error:  # a document field without sign-in, or named like another document
+        log.error("plugin %s: the form of %s is refused: %s", provided.plugin, provided.definition.key, error)
+        raise ServiceUnavailable(provided.definition.key, provided.plugin) from error
 
 
 @contextmanager

@@ -8,7 +8,7 @@ character (a tab always allowed, a line break only where several lines are).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from gateway.requests.errors import InvalidInput
@@ -31,15 +31,9 @@ def too_long(limit: int) -> Localized:
     )
 
 
-def form_strings(items: Iterable[tuple[str, object]], *, drop: Iterable[str] = ("csrftoken",)) -> dict[str, str]:
-    """The text values of a posted form (files and anything else left out), without the form's own tokens."""
-    dropped = set(drop)
-    return {name: value for name, value in items if isinstance(value, str) and name not in dropped}
-
-
-def text_values(values: Mapping[str, Any]) -> dict[str, str]:
-    """A stored form's answers as text, the shape conditions (``show_if``, ``only_if``) are checked against."""
-    return {key: value for key, value in values.items() if isinstance(value, str)}
+def answers_of(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored form's answers, each in its type, as conditions (``show_if``, ``only_if``) are checked against."""
+    return dict(values)
 
 
 def cleaned(value: object, *, multiline: bool) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import httpx
@@ -39,8 +40,10 @@ class GuichetClient(httpx.AsyncClient):
         assert match, f"no CSRF token on {path}"
         return match.group(1)
 
-    async def submit(self, path: str, data: dict[str, str], *, page: str | None = None) -> httpx.Response:
-        """Fill the form at ``path`` (loaded first, as a person would) and send it."""
+    async def submit(
+        self, path: str, data: Mapping[str, str | list[str]], *, page: str | None = None
+    ) -> httpx.Response:
+        """Fill the form at ``path`` (loaded first, as a person would) and send it (a list: each ticked box)."""
         loaded = await self.get(page or path)
         return await self.post(path, data={**_hidden_inputs(loaded.text), **data})
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 
 from starlette.applications import Starlette
 
 from gateway.communes import Commune
 from gateway.models import ServiceRequest
 from gateway.request_handle import RequestHandle
+from gateway.services import FormValues
 
 
 def commune_of(app: Starlette, slug: str) -> Commune:
@@ -19,7 +19,7 @@ def commune_of(app: Starlette, slug: str) -> Commune:
 
 
 def request_handle(
-    service: str, commune: str, data: Mapping[str, str], *, status: str = "submitted", reference: str = "TEST-1"
+    service: str, commune: str, data: FormValues, *, status: str = "submitted", reference: str = "TEST-1"
 ) -> RequestHandle:
     """A handle on a request that is not stored, to call a hook directly in a unit test.
 

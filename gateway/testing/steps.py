@@ -10,14 +10,13 @@ re-exported by :mod:`gateway.testing`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from starlette.applications import Starlette
 
 from gateway.requests.backoffice.commands import BackOfficeCommands
 from gateway.requests.backoffice.queries import BackOfficeQueries
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.submission_keys import new_submission_key
+from gateway.services import FormValues
 from gateway.testing.views import AgentView, FiledRequest, Submission, TestAgent, TestCitizen
 
 
@@ -27,7 +26,7 @@ def start_draft(app: Starlette, citizen: TestCitizen, commune: str, service: str
     return FiledRequest.of(requests.start_draft(citizen.caller, commune, service, submission_key=new_submission_key()))
 
 
-def submit_request(app: Starlette, citizen: TestCitizen, public_id: str, answers: Mapping[str, str]) -> Submission:
+def submit_request(app: Starlette, citizen: TestCitizen, public_id: str, answers: FormValues) -> Submission:
     """Submit the citizen's draft with ``answers`` (the whole form): a reference, or the form's errors."""
     outcome = CitizenRequests(app.state.db, app.state.registry).submit(citizen.caller, public_id, dict(answers))
     return Submission(FiledRequest.of(outcome.request), tuple(outcome.errors))
@@ -68,9 +67,7 @@ def take_transition(
     return FiledRequest.of(row)
 
 
-def file_request(
-    app: Starlette, citizen: TestCitizen, commune: str, service: str, answers: Mapping[str, str]
-) -> FiledRequest:
+def file_request(app: Starlette, citizen: TestCitizen, commune: str, service: str, answers: FormValues) -> FiledRequest:
     """Start a draft and submit it with ``answers`` (added to what the plugin prefilled): the filed request.
 
     Fails the test, naming each field's error, when the form refuses the answers; to test

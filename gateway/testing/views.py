@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -10,7 +10,7 @@ from types import MappingProxyType
 from gateway.models import ServiceRequest
 from gateway.requests.caller import Caller
 from gateway.requests.clock import aware
-from gateway.services import FieldError
+from gateway.services import FieldError, FormValues
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class FiledRequest:
     service: str
     status: str
     version: int
-    data: Mapping[str, str]
+    data: FormValues
     summary: str | None
     submitted_at: datetime | None
     decided_at: datetime | None

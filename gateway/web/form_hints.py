@@ -11,6 +11,7 @@ from typing import Any
 
 from gateway.requests.attachments import size_text, types_text
 from gateway.services import FieldError, FormField, Localized
+from gateway.web.form_values import NO, YES
 
 
 def condition_text(
@@ -24,6 +25,8 @@ def condition_text(
     if other is None:
         return name, " / ".join(wanted)
     choices = {choice.value: choice.label(locale) for choice in other.choices}
+    if other.kind == "yesno":
+        choices = {"yes": YES(locale), "no": NO(locale)}
     joiner = " » ou « " if locale == "fr" else "” or “"
     return other.label(locale), joiner.join(choices.get(value, value) for value in wanted)
 

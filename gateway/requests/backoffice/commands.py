@@ -21,7 +21,7 @@ from gateway.requests.errors import ActionNotAllowed, InvalidInput, RequestError
 from gateway.requests.filing import Filed, StoredFile, Submission, file_request
 from gateway.requests.notices import CORRECTION_ASKED, NEW_MESSAGE, notify_citizen
 from gateway.requests.rules import ServiceRules, plugin_call
-from gateway.requests.text import checked_text, text_values
+from gateway.requests.text import answers_of, checked_text
 from gateway.requests.trail import audit, bump, check_version, history, plugin_handle
 from gateway.services import Localized, Transition
 
@@ -86,7 +86,7 @@ class BackOfficeCommands(Desk):
             if not staff_of(caller).can("agent", commune=commune.slug, service=row.service, level=transition.level):
                 self._deny(caller, commune.slug, row.service, reason=READ_ONLY, row=row)
             check_version(row, expected_version)
-            if row.status not in transition.source or not transition.applies(text_values(row.data)):
+            if row.status not in transition.source or not transition.applies(answers_of(row.data)):
                 raise ActionNotAllowed(wrong_state(transition, workflow.state(row.status).label))
             text = checked_text(comment, required=transition.comment_required, label=COMMENT)
             chosen = reason if isinstance(reason, str) else ""

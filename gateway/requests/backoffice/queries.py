@@ -30,7 +30,7 @@ from gateway.requests.caller import Caller
 from gateway.requests.clock import now
 from gateway.requests.finders import attachments_of, find_attachment, staff_names
 from gateway.requests.rules import ServiceRules
-from gateway.requests.text import text_values
+from gateway.requests.text import answers_of
 from gateway.requests.trail import audit
 from gateway.services import DRAFT, Transition
 
@@ -181,7 +181,7 @@ class BackOfficeQueries(Desk):
         principal = staff_of(caller)
         return tuple(
             transition
-            for transition in rules.definition.workflow.available(row.status, text_values(row.data))
+            for transition in rules.definition.workflow.available(row.status, answers_of(row.data))
             if principal.can("agent", commune=commune.slug, service=row.service, level=transition.level)
         )
 

@@ -41,6 +41,9 @@ TOPICS: dict[str, Localized] = {
     "autre": Localized("Autre sujet", "Another subject"),
 }
 
+#: the subjects about a place in the commune: the form asks where (an address, optional)
+PLACED_TOPICS = ("voirie", "proprete")
+
 TopicKey = Literal["voirie", "proprete", "ecoles", "etat-civil", "urbanisme", "autre"]
 MESSAGE_MAX = 5000
 
@@ -117,6 +120,8 @@ SERVICE = ServiceDefinition(
     ),
     # Anyone may write without an account; a signed-in citizen also follows the answer in their space.
     requires_sign_in=False,
+    # 2: the subject became radio buttons (same stored values) and a place (an address) is asked for some subjects
+    form_version=2,
 )
 
 
@@ -156,8 +161,19 @@ def guichet_service_form(service: ServiceDefinition, commune: Commune, settings:
         FormField(
             "topic",
             Localized("Sujet", "Subject"),
-            kind="select",
+            kind="radio",
             choices=tuple(Choice(key, TOPICS[key]) for key in settings.topics),
+        ),
+        FormField(
+            "place",
+            Localized("Adresse concernée", "Address concerned"),
+            kind="address",
+            required=False,
+            show_if=("topic", PLACED_TOPICS),
+            help=Localized(
+                "Pour un problème de voirie ou de propreté : où se trouve-t-il ?",
+                "For a problem with roads or cleanliness: where is it?",
+            ),
         ),
         FormField(
             "message",
