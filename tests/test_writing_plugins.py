@@ -80,10 +80,13 @@ def follow_the_tutorial(into: Path) -> Path:
                       lambda _: blocks("tutorial")["replace guichet_service_form"] + "\n\n", source,
                       flags=re.MULTILINE | re.DOTALL)  # fmt: skip
     assert replaced != source
-    plugin.write_text(replaced.replace("    retention_days=365,\n", "    retention_days=365,\n    form_version=2,\n"))
+    bumped = replaced.replace("    retention_days=365,\n", "    retention_days=365,\n    form_version=2,\n")
+    assert bumped != replaced
+    plugin.write_text(bumped, encoding="utf-8")
     for name in ("test_pages.py", "test_flow.py"):
         test = folder / "tests" / name
-        test.write_text(test.read_text(encoding="utf-8").replace("ANSWERS = {", 'ANSWERS = {"bin": "400", '))
+        source = test.read_text(encoding="utf-8")
+        test.write_text(source.replace("ANSWERS = {", 'ANSWERS = {"containers": ["bioseau"], '), encoding="utf-8")
     for relative, body in blocks("file").items():
         (folder / relative).write_text(body, encoding="utf-8")
     return folder
@@ -91,7 +94,7 @@ def follow_the_tutorial(into: Path) -> Path:
 
 def test_the_page_has_its_tutorial_blocks_and_an_example_of_every_hook() -> None:
     assert set(blocks("tutorial")) == {"replace guichet_service_form"}
-    assert set(blocks("file")) == {"tests/test_bins.py"}
+    assert set(blocks("file")) == {"tests/test_containers.py"}
     assert set(blocks("deployment")) == {"gateway.toml", "communes/ville-a.toml"}
     hooks = {name for name in vars(gateway.hookspecs) if name.startswith("guichet_")}
     assert set(blocks("hook")) == hooks
@@ -140,7 +143,7 @@ asyncio.run(main())
 
 # the hook examples ----------------------------------------------------------------------------------
 
-ANSWERS = {"address": "1 rue des Lilas", "count": "2"}
+ANSWERS = {"address": "1 rue des Lilas", "count": 2}
 
 
 @pytest.fixture
@@ -166,12 +169,12 @@ def test_guichet_services_example_offers_its_service(app: Starlette) -> None:
 def test_guichet_service_form_and_validate_request_examples_refuse_more_bins_than_the_commune_allows(app) -> None:
     citizen = verified_citizen(app)
     draft = start_draft(app, citizen, "givors", "bacs")
-    outcome = submit_request(app, citizen, draft.public_id, {**ANSWERS, "count": "3"})
+    outcome = submit_request(app, citizen, draft.public_id, {**ANSWERS, "count": 3})
     assert [error.field for error in outcome.errors] == ["count"]
 
 
 def test_guichet_prefill_form_example_prefills_a_verified_citizens_draft(app: Starlette) -> None:
-    assert start_draft(app, verified_citizen(app), "givors", "bacs").data["count"] == "1"
+    assert start_draft(app, verified_citizen(app), "givors", "bacs").data["count"] == 1
 
 
 def test_guichet_request_submitted_example_sets_the_queue_line_and_an_audit_event(app: Starlette) -> None:
@@ -193,7 +196,7 @@ def test_guichet_request_transition_example_notes_a_delivery(app: Starlette) -> 
 
 
 def test_guichet_request_transition_example_refuses_a_delivery_where_there_is_no_lorry(app: Starlette) -> None:
-    filed = file_request(app, verified_citizen(app), "ville-sans-camion", "bacs", {**ANSWERS, "count": "1"})
+    filed = file_request(app, verified_citizen(app), "ville-sans-camion", "bacs", {**ANSWERS, "count": 1})
     agent = agent_of(app, "ville-sans-camion", "bacs")
     with pytest.raises(ActionNotAllowed) as refused:
         take_transition(app, agent, "ville-sans-camion", filed.reference, "deliver")
