@@ -20,7 +20,8 @@ from gateway.settings import load_settings
 from gateway.testing import ConfigFolder, migrate
 
 COMMANDS = [[], ["serve"], ["check"], ["db"], ["db", "upgrade"], ["db", "status"], ["db", "grant"], ["plugins"],
-            ["plugins", "list"], ["communes"], ["communes", "list"], ["demo"], ["demo", "seed"]]  # fmt: skip
+            ["plugins", "list"], ["new-plugin"], ["communes"], ["communes", "list"], ["demo"],
+            ["demo", "seed"]]  # fmt: skip
 
 
 def run(config: ConfigFolder, *args: str) -> Result:

@@ -1,7 +1,9 @@
 """The test kit works as a plugin author gets it: Guichet from its wheel, in a fresh virtual environment.
 
-The plugin is the one docs/testing_plugins.md writes, file by file (each block
-headed by ``<!-- file: PATH -->``), so the guide's examples are what runs. Both
+Two plugins, in one environment built once: the one docs/testing_plugins.md
+writes, file by file (each block headed by ``<!-- file: PATH -->``), so the
+guide's examples are what runs; and the one the wheel's own ``guichet
+new-plugin`` generates (docs/writing_plugins.md), installed from its wheel. The
 wheels are built here without build isolation; pip takes the dependencies from
 its cache when it has them. Nothing from this checkout is on the path of the
 plugin's test run: the test checks that ``gateway`` is imported from the new
@@ -15,6 +17,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -56,30 +60,74 @@ def test_the_guide_writes_a_whole_plugin() -> None:
     assert any(path.startswith("tests/test_") for path in files)
 
 
-def test_a_plugin_outside_the_repository_passes_its_tests_against_guichets_wheel(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class AuthorsEnvironment:
+    """A fresh virtual environment with Guichet installed from its wheel, ``[test]`` extra included."""
+
+    venv: Path
+    wheels: Path
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    def install(self, wheel: Path, extra: str = "") -> None:
+        # this environment's pip installs into the new one; no wheel is editable
+        run([sys.executable, "-m", "pip", "--python", str(self.python), "install", "--quiet", f"{wheel}{extra}"],
+            cwd=self.wheels)  # fmt: skip
+
+    def run_tests(self, plugin: Path, package: str) -> str:
+        """The plugin's tests run with pytest in the new environment, from the plugin's folder; pytest's output."""
+        env = {key: value for key, value in os.environ.items() if key not in LEFT_OUT_ENV}
+        where = run([str(self.python), "-c", f"import gateway, {package}; print(gateway.__file__)"], plugin, env)
+        assert Path(where.strip()).is_relative_to(self.venv), f"gateway imported from {where}, not the new environment"
+        return run([str(self.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=plugin, env=env)
+
+
+@pytest.fixture(scope="module")
+def authors_environment(tmp_path_factory: pytest.TempPathFactory) -> AuthorsEnvironment:
+    """Built once for this file's tests: Guichet's wheel is the slow part."""
     if importlib.util.find_spec("hatchling") is None:
         skip_or_fail("hatchling, which builds the wheels here, is not installed (`make test` installs the [dev] extra)")
+    root = tmp_path_factory.mktemp("author")
+    wheels = root / "wheels"
+    wheels.mkdir()
+    guichet = build_wheel(ROOT, wheels)
+    venv = root / "venv"
+    run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=root)
+    environment = AuthorsEnvironment(venv, wheels)
+    environment.install(guichet, "[test]")
+    return environment
+
+
+def test_a_plugin_outside_the_repository_passes_its_tests_against_guichets_wheel(
+    authors_environment: AuthorsEnvironment, tmp_path: Path
+) -> None:
     plugin = tmp_path / "guichet-cantine"
     for relative, body in guide_files().items():
         (plugin / relative).parent.mkdir(parents=True, exist_ok=True)
         (plugin / relative).write_text(body, encoding="utf-8")
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    guichet = build_wheel(ROOT, wheels)
-    cantine = build_wheel(plugin, wheels)
+    authors_environment.install(build_wheel(plugin, authors_environment.wheels))
 
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path)
-    python = venv / "bin" / "python"
-    # this environment's pip installs into the new one; neither wheel is editable
-    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", f"{guichet}[test]", str(cantine)],
-        cwd=tmp_path)  # fmt: skip
+    output = authors_environment.run_tests(plugin, "guichet_cantine")
 
-    env = {key: value for key, value in os.environ.items() if key not in LEFT_OUT_ENV}
-    where = run([str(python), "-c", "import gateway, guichet_cantine; print(gateway.__file__)"], cwd=plugin, env=env)
-    assert Path(where.strip()).is_relative_to(venv), f"gateway imported from {where}, not the new environment"
+    assert_all_passed(output, guide_files().values())
 
-    output = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=plugin, env=env)
-    written = sum(len(re.findall(r"^(?:async )?def test_", body, re.MULTILINE)) for body in guide_files().values())
+
+def test_the_wheels_new_plugin_generates_a_plugin_whose_tests_pass_installed(
+    authors_environment: AuthorsEnvironment, tmp_path: Path
+) -> None:
+    guichet = authors_environment.venv / "bin" / "guichet"
+    run([str(guichet), "new-plugin", "pret-de-salle", "--into", str(tmp_path)], cwd=tmp_path)
+    plugin = tmp_path / "guichet-pret-de-salle"
+    authors_environment.install(build_wheel(plugin, authors_environment.wheels))
+
+    output = authors_environment.run_tests(plugin, "guichet_pret_de_salle")
+
+    assert_all_passed(output, [path.read_text(encoding="utf-8") for path in (plugin / "tests").glob("test_*.py")])
+
+
+def assert_all_passed(output: str, test_sources: Iterable[str]) -> None:
+    written = sum(len(re.findall(r"^(?:async )?def test_", body, re.MULTILINE)) for body in test_sources)
     passed = re.search(r"\b(\d+) passed", output)
-    assert passed and int(passed.group(1)) >= written, output
+    assert written and passed and int(passed.group(1)) >= written, output

@@ -1,4 +1,4 @@
-"""The ``guichet`` command: serve, migrate, inspect plugins and communes, seed the demo, audit, users, outbox.
+"""The ``guichet`` command: serve, migrate, inspect or start plugins, communes, seed the demo, audit, users, outbox.
 
 One module per command group; this one holds the root group and gathers them.
 The console script ``guichet`` and ``python -m gateway`` both run :func:`main`.
@@ -14,6 +14,7 @@ from gateway.cli.audit import audit
 from gateway.cli.communes import communes
 from gateway.cli.db import db
 from gateway.cli.demo import demo
+from gateway.cli.new_plugin import new_plugin
 from gateway.cli.outbox import outbox
 from gateway.cli.plugins import plugins
 from gateway.cli.retention import retention
@@ -37,5 +38,5 @@ def main(ctx: click.Context, config: Path | None) -> None:
     ctx.obj["config"] = config.resolve() if config else None
 
 
-for command in (serve, check, db, plugins, communes, demo, retention, audit, users, outbox):
+for command in (serve, check, db, plugins, new_plugin, communes, demo, retention, audit, users, outbox):
     main.add_command(command)
