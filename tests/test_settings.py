@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from gateway.settings import ConfigError, load_settings
+import gateway.settings as settings_module
+from gateway.settings import CONFIG_ENV, ConfigError, load_settings
 from gateway.testing import ConfigFolder
 
 
@@ -198,3 +201,12 @@ def test_negative_checkpoint_age_is_refused_by_name(config: ConfigFolder) -> Non
     with pytest.raises(ConfigError) as raised:
         load_settings(config.path)
     assert raised.value.key == "audit.max_checkpoint_age_minutes"
+
+
+def test_without_a_deployment_folder_the_error_says_how_to_name_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    monkeypatch.setattr(settings_module, "DEFAULT_CONFIG_DIR", tmp_path / "site-packages" / "config")
+    with pytest.raises(ConfigError, match=r"gateway\.toml: file not found: name the deployment's folder with --config"):
+        load_settings()

@@ -339,6 +339,11 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
     """Read and validate every file of a deployment folder."""
     config_dir = (config_dir or config_dir_from_env()).resolve()
     gateway_path = config_dir / "gateway.toml"
+    if not gateway_path.is_file() and config_dir == DEFAULT_CONFIG_DIR.resolve():
+        # installed from a wheel, the default names no checkout's config/: say how to name the deployment instead
+        raise ConfigError(
+            gateway_path, None, f"file not found: name the deployment's folder with --config DIR or ${CONFIG_ENV}"
+        )
     raw = _read_toml(gateway_path)
     if os.environ.get(PUBLIC_BASE_URL_ENV):  # e.g. `make run PORT=8080` serving the demo elsewhere
         raw.setdefault("gateway", {})["public_base_url"] = os.environ[PUBLIC_BASE_URL_ENV]
