@@ -1,0 +1,121 @@
+"""Issuing, revoking and checking the documents services issue for requests.
+
+A service issues a document from its hooks (``RequestHandle.issue_document``),
+inside the request's transaction: the core numbers it after the request's
+reference, draws a verification code, signs the payload with the commune's
+current key, renders the PDF and stores it, and records ``document.issue`` in
+the audit log. If the transaction rolls back, nothing was issued. Revoking
+(by the service, or when the citizen withdraws the request) marks every
+document of the request; the public check then says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from gateway.communes import Commune
+from gateway.models import IssuedDocument, ServiceRequest
+from gateway.request_handle import DocumentContent, DocumentLine, IssuedDocumentInfo
+from gateway.requests.document_pdf import Letterhead, render_pdf
+from gateway.requests.document_proof import Claims, code_digest, new_code, normalize_code, sign_payload
+from gateway.requests.signing_keys import CommuneKeys
+from gateway.settings import Settings
+
+CHECK_PATH = "/documents/verifier"
+KEYS_PATH = "/documents/cles"
+WITHDRAWN_REASON = "demande retirée"
+
+#: records one audit event about the request: (action, resource)
+Audit = Callable[[str, str], None]
+
+
+def letterhead(settings: Settings, commune: Commune) -> Letterhead:
+    base = settings.gateway.public_base_url.rstrip("/")
+    return Letterhead(commune.name, (commune.street, f"{commune.postcode} {commune.city}"),
+                      base + CHECK_PATH, base + KEYS_PATH)  # fmt: skip
+
+
+def fonts_of(settings: Settings) -> tuple[Path, Path]:
+    section = settings.documents
+    return (settings.config_dir / section.font_file).resolve(), (settings.config_dir / section.bold_font_file).resolve()
+
+
+class RequestDocuments:
+    """Issues and revokes the documents of one request, in the transaction its hook runs in (a ``DocumentIssuer``)."""
+
+    def __init__(self, session: Session, settings: Settings, commune: Commune, row: ServiceRequest, audit: Audit):
+        self.session, self.settings, self.commune, self.row, self.audit = session, settings, commune, row, audit
+
+    def issue(self, content: DocumentContent) -> IssuedDocumentInfo:
+        row = self.row
+        if row.id is None or not row.reference:
+            raise RuntimeError("only a submitted request can have a document issued")
+        count = self.session.exec(
+            select(func.count()).select_from(IssuedDocument).where(IssuedDocument.request_id == row.id)
+        ).one()
+        number = f"{row.reference}-{int(count) + 1}"
+        code = new_code()
+        key = CommuneKeys(self.settings).signing_key(self.commune.slug)
+        issued_at = datetime.now(UTC)
+        confirmable = [line for line in content.lines if line.confirmable]
+        claims = Claims(number, self.commune.slug, key.key_id, issued_at.date(), content.kind,
+                        {line.name: line.value for line in confirmable})  # fmt: skip
+        payload = sign_payload(claims, key)
+        pdf = render_pdf(content, letterhead(self.settings, self.commune), number=number, code=code,
+                         payload=payload, issued_at=issued_at, fonts=fonts_of(self.settings))  # fmt: skip
+        normalized = normalize_code(code)
+        assert normalized is not None
+        self.session.add(
+            IssuedDocument(
+                commune=row.commune,
+                request_id=row.id,
+                number=number,
+                kind=content.kind,
+                title=content.title.fr,
+                title_en=content.title("en"),
+                locale=content.locale,
+                issued_at=issued_at,
+                key_id=key.key_id,
+                code_digest=code_digest(normalized),
+                payload=payload,
+                confirmable=[_confirmable(line) for line in confirmable],
+                pdf=pdf,
+            )
+        )
+        self.session.flush()
+        self.audit("document.issue", f"request/{row.reference}/document/{number}")
+        return IssuedDocumentInfo(number, code, issued_at)
+
+    def revoke(self, reason: str) -> int:
+        return revoke_all(self.session, self.row, reason, self.audit)
+
+
+def _confirmable(line: DocumentLine) -> dict[str, object]:
+    return {"name": line.name, "label": {"fr": line.label.fr, "en": line.label("en")}, "value": line.value}
+
+
+def revoke_all(session: Session, row: ServiceRequest, reason: str, audit: Audit | None = None) -> int:
+    """Revoke the request's documents not yet revoked; how many were."""
+    documents = session.exec(
+        select(IssuedDocument).where(IssuedDocument.request_id == row.id, col(IssuedDocument.revoked_at).is_(None))
+    ).all()
+    moment = datetime.now(UTC)
+    for document in documents:
+        document.revoked_at, document.revoked_reason = moment, reason[:200]
+        session.add(document)
+        if audit is not None:
+            audit("document.revoke", f"request/{row.reference}/document/{document.number}")
+    return len(documents)
+
+
+def documents_of(session: Session, row: ServiceRequest) -> list[IssuedDocument]:
+    return list(
+        session.exec(
+            select(IssuedDocument).where(IssuedDocument.request_id == row.id).order_by(col(IssuedDocument.id))
+        ).all()
+    )
