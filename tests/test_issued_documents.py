@@ -11,6 +11,7 @@ import io
 import re
 from collections.abc import AsyncIterator
 
+import httpx
 import pypdf
 import pytest
 import pytest_asyncio
@@ -18,16 +19,18 @@ from sqlmodel import col, select
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.models import AuditEntry, IssuedDocument
+from gateway.audit.events import Actor
+from gateway.models import AuditEntry, Citizen, IssuedDocument
 from gateway.requests.caller import Caller
 from gateway.requests.document_proof import PayloadError, normalize_code, verify_payload
 from gateway.requests.lifecycle import CitizenRequests
-from gateway.requests.signing_keys import CommuneKeys
+from gateway.requests.signing_keys import CommuneKeys, PublicKey, public_key_from_text
 from gateway.requests.submission_keys import new_submission_key
-from gateway.testing import ConfigFolder, GuichetClient, sign_in_staff
+from gateway.testing import ConfigFolder, GuichetClient, sign_in_citizen, sign_in_staff
 from tests.plugins import certificates
 from tests.test_back_office import case_path, citizen_caller, post, version_on
 
+CHECK = "/documents/verifier"
 CHILD = {"first_name": "Léa", "last_name": "Exemple", "school": "École Jean Jaurès", "level": "CP"}
 
 
@@ -42,9 +45,9 @@ async def app(guichet_config: ConfigFolder, guichet_database_url: str) -> AsyncI
     application.state.db.dispose()
 
 
-def register(app: Starlette, commune: str = "corbas") -> tuple[str, str, Caller]:
+def register(app: Starlette, commune: str = "corbas", caller: Caller | None = None) -> tuple[str, str, Caller]:
     """A registration filed by a signed-in citizen; (reference, public id, caller)."""
-    caller = citizen_caller(app)
+    caller = caller or citizen_caller(app)
     requests = CitizenRequests(app.state.db, app.state.registry)
     draft = requests.start_draft(caller, commune, "attestation", submission_key=new_submission_key())
     requests.save_draft(caller, draft.public_id, CHILD)
@@ -65,6 +68,12 @@ def issued(app: Starlette, reference: str) -> IssuedDocument:
         row = session.exec(select(IssuedDocument).where(col(IssuedDocument.number).startswith(reference))).one()
         session.expunge(row)
         return row
+
+
+@pytest_asyncio.fixture
+async def client(app: Starlette) -> AsyncIterator[GuichetClient]:
+    async with GuichetClient(app) as http:
+        yield http
 
 
 @pytest_asyncio.fixture
@@ -195,3 +204,163 @@ def audit_for(app: Starlette, resource: str) -> list[AuditEntry]:
         for row in rows:
             session.expunge(row)
         return list(rows)
+
+
+# The public check page ---------------------------------------------------------------------------------------
+
+
+async def check(client: GuichetClient, code: str) -> httpx.Response:
+    return await client.submit(CHECK, {"code": code})
+
+
+async def test_the_check_confirms_only_the_declared_fields_and_the_issuing_commune(
+    app: Starlette, agent: GuichetClient, client: GuichetClient
+) -> None:
+    _, _, _, document = await accepted(app, agent)
+    answer = await check(client, code_in(document))
+    assert answer.status_code == 200
+    text = answer.text
+    for shown in ("Ce document a bien été délivré", "Corbas", document.number, "Léa E.", "École Jean Jaurès",
+                  "2026-2027", "Certificat d&#39;inscription scolaire"):  # fmt: skip
+        assert shown in text, shown
+    assert "Exemple" not in text and "RÉVOQUÉ" not in text
+
+
+async def test_a_code_typed_loosely_is_still_found(app: Starlette, agent: GuichetClient, client: GuichetClient) -> None:
+    _, _, _, document = await accepted(app, agent)
+    loose = code_in(document).lower().replace("-", " ").replace("0", "o").replace("1", "l")
+    assert (await check(client, loose)).status_code == 200
+
+
+async def test_a_wrong_code_is_refused_with_a_clear_message(client: GuichetClient) -> None:
+    from gateway.requests.document_proof import new_code
+
+    answer = await check(client, new_code())
+    assert answer.status_code == 404
+    assert "Aucun document ne correspond à ce code" in answer.text and 'aria-invalid="true"' in answer.text
+
+
+async def test_a_malformed_code_says_what_a_code_looks_like(client: GuichetClient) -> None:
+    answer = await check(client, "1234")
+    assert answer.status_code == 400 and "il compte 11 caractères" in answer.text
+
+
+async def test_guessing_codes_is_throttled_with_a_wait(client: GuichetClient) -> None:
+    from gateway.identity.throttle import LIMITS
+    from gateway.requests.document_proof import new_code
+
+    for _ in range(LIMITS["document-check"] - 1):
+        assert (await check(client, new_code())).status_code == 404
+    locked = await check(client, new_code())
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert "Trop d&#39;essais infructueux" in locked.text
+
+
+async def test_a_cancelled_registrations_certificate_shows_as_revoked(
+    app: Starlette, agent: GuichetClient, client: GuichetClient
+) -> None:
+    reference, _, _, document = await accepted(app, agent)
+    await take(agent, reference, "cancel")
+    assert issued(app, reference).revoked_reason == "inscription annulée"
+    answer = await check(client, code_in(document))
+    assert answer.status_code == 200 and "RÉVOQUÉ" in answer.text and "bien été délivré" not in answer.text
+
+
+async def test_withdrawing_the_request_revokes_its_certificate(
+    app: Starlette, agent: GuichetClient, client: GuichetClient
+) -> None:
+    reference, public_id, caller, document = await accepted(app, agent)
+    CitizenRequests(app.state.db, app.state.registry).withdraw(caller, public_id)
+    assert issued(app, reference).revoked_at is not None
+    assert "RÉVOQUÉ" in (await check(client, code_in(document))).text
+
+
+async def test_a_check_appears_in_the_familys_access_log(
+    app: Starlette, agent: GuichetClient, client: GuichetClient
+) -> None:
+    async with GuichetClient(app) as family:
+        citizen_id = sign_in_citizen(family)
+        with app.state.db.session() as session:
+            citizen = session.get(Citizen, citizen_id)
+            assert citizen is not None
+            caller = Caller(actor=Actor(f"citizen:{citizen.public_id}", "citizen"), origin="web test",
+                            citizen_id=citizen_id, citizen_public_id=citizen.public_id)  # fmt: skip
+        reference, _, _ = register(app, caller=caller)
+        await take(agent, reference, "accept")
+        await check(client, code_in(issued(app, reference)))
+        log = await family.get("/mon-compte/acces")
+    assert "certificat vérifié" in log.text
+
+
+# Keys and downloads -----------------------------------------------------------------------------------------
+
+
+async def test_each_communes_keys_are_published_as_a_page_and_as_json(
+    app: Starlette, agent: GuichetClient, client: GuichetClient
+) -> None:
+    _, _, _, document = await accepted(app, agent)
+    page = await client.get("/documents/cles")
+    assert page.status_code == 200 and document.key_id in page.text and "Corbas" in page.text
+    listed = (await client.get("/documents/cles.json")).json()
+    [corbas] = [commune for commune in listed["communes"] if commune["slug"] == "corbas"]
+    [key] = corbas["keys"]
+    assert key["key_id"] == document.key_id and key["algorithm"] == "Ed25519" and key["current"] is True
+    published = [public_key_from_text(key["public_key"])]
+    assert verify_payload(document.payload, [PublicKey("corbas", key["key_id"], published[0])])
+
+
+async def test_the_family_downloads_the_pdf_from_their_request_and_it_is_recorded(
+    app: Starlette, agent: GuichetClient
+) -> None:
+    async with GuichetClient(app) as family:
+        citizen_id = sign_in_citizen(family)
+        with app.state.db.session() as session:
+            citizen = session.get(Citizen, citizen_id)
+            assert citizen is not None
+            caller = Caller(actor=Actor(f"citizen:{citizen.public_id}", "citizen"), origin="web test",
+                            citizen_id=citizen_id, citizen_public_id=citizen.public_id)  # fmt: skip
+        reference, public_id, _ = register(app, caller=caller)
+        await take(agent, reference, "accept")
+        number = issued(app, reference).number
+        page = await family.get(f"/mes-demandes/{public_id}")
+        assert f"/mes-demandes/{public_id}/documents-delivres/{number}" in page.text
+        download = await family.get(f"/mes-demandes/{public_id}/documents-delivres/{number}")
+    assert download.status_code == 200 and download.headers["content-type"] == "application/pdf"
+    assert download.content.startswith(b"%PDF") and download.headers["cache-control"] == "no-store"
+    assert [e.actor_role for e in audit_for(app, f"request/{reference}/document/{number}")][-1] == "citizen"
+
+
+async def test_another_citizen_cannot_download_the_document(
+    app: Starlette, agent: GuichetClient, client: GuichetClient
+) -> None:
+    _, public_id, _, document = await accepted(app, agent)
+    sign_in_citizen(client)
+    answer = await client.get(f"/mes-demandes/{public_id}/documents-delivres/{document.number}")
+    assert answer.status_code == 404
+
+
+async def test_an_agent_with_rights_downloads_it_and_the_read_is_audited(app: Starlette, agent: GuichetClient) -> None:
+    reference, _, _, document = await accepted(app, agent)
+    page = await agent.get(case_path(reference))
+    assert f"documents-delivres/{document.number}" in page.text
+    download = await agent.get(f"{case_path(reference)}/documents-delivres/{document.number}")
+    assert download.status_code == 200 and download.content == document.pdf
+    actions = [e.action for e in audit_for(app, f"request/{reference}/document/{document.number}")]
+    assert actions == ["document.issue", "document.download"]
+
+
+async def test_another_communes_agent_cannot_download_it(app: Starlette, agent: GuichetClient) -> None:
+    reference, _, _, document = await accepted(app, agent)
+    async with GuichetClient(app) as other:
+        await sign_in_staff(other, "agent.givors", "agent:givors:attestation")
+        own_commune = await other.get(f"{case_path(reference, 'givors')}/documents-delivres/{document.number}")
+        theirs = await other.get(f"{case_path(reference)}/documents-delivres/{document.number}")
+    # a commune its grants do not reach is answered as not found (as for the request's file), and recorded
+    assert own_commune.status_code == 404 and theirs.status_code == 404
+    assert b"%PDF" not in theirs.content
+    assert [entry.action for entry in audit_for(app, f"request/{reference}")][-1] == "access.denied"
+
+
+async def test_an_unknown_document_number_is_404(app: Starlette, agent: GuichetClient) -> None:
+    reference, _, _, _ = await accepted(app, agent)
+    assert (await agent.get(f"{case_path(reference)}/documents-delivres/{reference}-9")).status_code == 404

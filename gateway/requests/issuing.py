@@ -12,10 +12,12 @@ document of the request; the public check then says so.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from gateway.communes import Commune
@@ -24,6 +26,7 @@ from gateway.request_handle import DocumentContent, DocumentLine, IssuedDocument
 from gateway.requests.document_pdf import Letterhead, render_pdf
 from gateway.requests.document_proof import Claims, code_digest, new_code, normalize_code, sign_payload
 from gateway.requests.signing_keys import CommuneKeys
+from gateway.services import Localized
 from gateway.settings import Settings
 
 CHECK_PATH = "/documents/verifier"
@@ -113,9 +116,30 @@ def revoke_all(session: Session, row: ServiceRequest, reason: str, audit: Audit 
     return len(documents)
 
 
-def documents_of(session: Session, row: ServiceRequest) -> list[IssuedDocument]:
-    return list(
-        session.exec(
-            select(IssuedDocument).where(IssuedDocument.request_id == row.id).order_by(col(IssuedDocument.id))
-        ).all()
-    )
+@dataclass(frozen=True)
+class IssuedSummary:
+    """An issued document as a request's page lists it (without its bytes)."""
+
+    number: str
+    title: Localized
+    issued_at: datetime
+    revoked: bool
+
+
+def issued_of(session: Session, row: ServiceRequest) -> list[IssuedSummary]:
+    """The documents issued for ``row``, oldest first."""
+    found = session.exec(
+        select(IssuedDocument)
+        .options(defer(IssuedDocument.pdf), defer(IssuedDocument.payload))  # type: ignore[arg-type]
+        .where(IssuedDocument.request_id == row.id)
+        .order_by(col(IssuedDocument.id))
+    ).all()
+    return [
+        IssuedSummary(d.number, Localized(d.title, d.title_en), d.issued_at, d.revoked_at is not None) for d in found
+    ]
+
+
+def find_issued(session: Session, row: ServiceRequest, number: str) -> IssuedDocument | None:
+    return session.exec(
+        select(IssuedDocument).where(IssuedDocument.request_id == row.id, IssuedDocument.number == number)
+    ).first()

@@ -30,7 +30,7 @@ from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNo
 from gateway.requests.filing import check_answers, finalise, missing_documents
 from gateway.requests.finders import attachments_of, find_attachment, staff_names
 from gateway.requests.forms import check_form, read_answer
-from gateway.requests.issuing import WITHDRAWN_REASON, revoke_all
+from gateway.requests.issuing import WITHDRAWN_REASON, IssuedSummary, issued_of, revoke_all
 from gateway.requests.notices import WITHDRAWN, notify_citizen
 from gateway.requests.rules import ServiceRules, plugin_call, rules_for
 from gateway.requests.store import RequestStore
@@ -81,6 +81,7 @@ class CitizenCase:
     events: Sequence[RequestEvent]
     attachments: Sequence[Attachment]
     staff_names: Mapping[int, str] = field(default_factory=dict)
+    issued: Sequence[IssuedSummary] = ()
 
     @property
     def decided(self) -> bool:
@@ -127,7 +128,8 @@ class CitizenRequests:
             names: dict[int, str] = {}
             if rules.commune.shows_agent_names:
                 names = staff_names(session, {event.staff_id for event in events if event.staff_id})
-        return CitizenCase(row, rules, events, attached, names)
+            issued = issued_of(session, row)
+        return CitizenCase(row, rules, events, attached, names, issued)
 
     # Drafts ---------------------------------------------------------------------
 
