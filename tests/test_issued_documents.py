@@ -10,16 +10,19 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pypdf
 import pytest
 import pytest_asyncio
+from click.testing import CliRunner, Result
 from sqlmodel import col, select
 from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.audit.events import Actor
+from gateway.cli import main
 from gateway.models import AuditEntry, Citizen, IssuedDocument
 from gateway.requests.caller import Caller
 from gateway.requests.document_proof import PayloadError, normalize_code, verify_payload
@@ -364,3 +367,70 @@ async def test_another_communes_agent_cannot_download_it(app: Starlette, agent: 
 async def test_an_unknown_document_number_is_404(app: Starlette, agent: GuichetClient) -> None:
     reference, _, _, _ = await accepted(app, agent)
     assert (await agent.get(f"{case_path(reference)}/documents-delivres/{reference}-9")).status_code == 404
+
+
+# The offline verifier (guichet documents verify) and key rotation (guichet documents keygen) ------------------
+
+
+def verify_cli(payload: str, key_source: str) -> Result:
+    return CliRunner().invoke(main, ["documents", "verify", payload, "--key", key_source])
+
+
+async def test_the_offline_verifier_accepts_a_payload_with_the_saved_published_keys(
+    app: Starlette, agent: GuichetClient, client: GuichetClient, tmp_path: Path
+) -> None:
+    _, _, _, document = await accepted(app, agent)
+    saved = tmp_path / "cles.json"
+    saved.write_text((await client.get("/documents/cles.json")).text, encoding="utf-8")
+    result = verify_cli(document.payload, str(saved))
+    assert result.exit_code == 0, result.output
+    assert f"valid: document {document.number} (certificate) issued by corbas" in result.output
+    assert "  school: École Jean Jaurès" in result.output and "family_name" not in result.output
+
+
+async def test_the_offline_verifier_refuses_a_tampered_payload(
+    app: Starlette, agent: GuichetClient, client: GuichetClient, tmp_path: Path
+) -> None:
+    _, _, _, document = await accepted(app, agent)
+    saved = tmp_path / "cles.json"
+    saved.write_text((await client.get("/documents/cles.json")).text, encoding="utf-8")
+    prefix, body, signature = document.payload.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    result = verify_cli(f"{prefix}.{body}.{flipped}", str(saved))
+    assert result.exit_code == 1 and "NOT VALID" in result.output
+
+
+async def test_the_offline_verifier_refuses_another_communes_key(
+    app: Starlette, agent: GuichetClient, tmp_path: Path
+) -> None:
+    _, _, _, document = await accepted(app, agent)
+    givors = CommuneKeys(app.state.registry.settings)
+    givors.signing_key("givors")
+    bare = tmp_path / "givors.key"
+    bare.write_text(givors.published("givors")[0].text, encoding="ascii")
+    result = verify_cli(document.payload, str(bare))
+    assert result.exit_code == 1 and "signature does not match" in result.output
+
+
+def test_the_offline_verifier_refuses_what_is_not_a_payload(tmp_path: Path) -> None:
+    result = verify_cli("https://example.org/not-a-payload", str(tmp_path / "unused"))
+    assert result.exit_code == 1 and "not a Guichet document payload" in result.output
+
+
+async def test_keygen_rotates_a_communes_key_and_keeps_the_old_one_published(
+    app: Starlette, agent: GuichetClient, guichet_config: ConfigFolder
+) -> None:
+    _, _, _, old = await accepted(app, agent)
+    result = CliRunner().invoke(
+        main, ["--config", str(guichet_config.path), "documents", "keygen", "--commune", "corbas"]
+    )
+    assert result.exit_code == 0, result.output
+    published = CommuneKeys(app.state.registry.settings).published("corbas")
+    assert len(published) == 2 and published[1].key_id == old.key_id and not published[1].current
+    assert published[0].key_id in result.output
+
+
+def test_keygen_refuses_an_unknown_commune(guichet_config: ConfigFolder) -> None:
+    arguments = ["--config", str(guichet_config.path), "documents", "keygen", "--commune", "atlantis"]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 1 and "no commune 'atlantis'" in result.output
