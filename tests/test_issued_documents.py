@@ -24,6 +24,7 @@ from gateway.app import create_app
 from gateway.audit.events import Actor
 from gateway.cli import main
 from gateway.models import AuditEntry, Citizen, IssuedDocument
+from gateway.plugin import DocumentContent, DocumentLine, Localized
 from gateway.requests.caller import Caller
 from gateway.requests.document_proof import PayloadError, normalize_code, verify_payload
 from gateway.requests.lifecycle import CitizenRequests
@@ -48,12 +49,14 @@ async def app(guichet_config: ConfigFolder, guichet_database_url: str) -> AsyncI
     application.state.db.dispose()
 
 
-def register(app: Starlette, commune: str = "corbas", caller: Caller | None = None) -> tuple[str, str, Caller]:
+def register(
+    app: Starlette, commune: str = "corbas", caller: Caller | None = None, answers: dict[str, str] | None = None
+) -> tuple[str, str, Caller]:
     """A registration filed by a signed-in citizen; (reference, public id, caller)."""
     caller = caller or citizen_caller(app)
     requests = CitizenRequests(app.state.db, app.state.registry)
     draft = requests.start_draft(caller, commune, "attestation", submission_key=new_submission_key())
-    requests.save_draft(caller, draft.public_id, CHILD)
+    requests.save_draft(caller, draft.public_id, answers or CHILD)
     submitted = requests.submit(caller, draft.public_id)
     assert not submitted.errors and submitted.request.reference is not None, submitted.errors
     return submitted.request.reference, draft.public_id, caller
@@ -141,6 +144,64 @@ async def test_the_code_on_the_pdf_is_eleven_symbols_with_a_valid_check(app: Sta
     code = code_in(document)
     assert normalize_code(code) is not None
     assert normalize_code(code.lower().replace("-", " ")) == normalize_code(code)
+
+
+async def test_a_hook_failing_after_issuing_leaves_no_document(app: Starlette, agent: GuichetClient) -> None:
+    reference, _, _ = register(app, answers={**CHILD, "level": certificates.CRASHING_LEVEL})
+    page = await agent.get(case_path(reference))
+    answer = await post(
+        agent, f"{case_path(reference)}/transition", {"transition": "accept", "version": version_on(page.text)}
+    )
+    assert answer.status_code == 503
+    with app.state.db.session(all_communes=True) as session:
+        assert session.exec(select(IssuedDocument)).first() is None
+    assert audit_for(app, f"request/{reference}/document/{reference}-1") == []
+
+
+async def test_without_a_signing_key_outside_a_demo_nothing_is_issued(
+    guichet_config: ConfigFolder, guichet_database_url: str
+) -> None:
+    guichet_config.set_gateway(database={"url": guichet_database_url}, documents={"generate_if_missing": False})
+    services = guichet_config.read("communes/corbas.toml").get("services", {})
+    guichet_config.set_commune("corbas", services={**services, "attestation": {}})
+    application = create_app(guichet_config.path, extra_plugins=[("certificates", certificates)])
+    try:
+        reference, _, _ = register(application)
+        async with GuichetClient(application) as http:
+            await sign_in_staff(http, "agent.corbas", "agent:corbas:attestation")
+            page = await http.get(case_path(reference))
+            answer = await post(http, f"{case_path(reference)}/transition",
+                                {"transition": "accept", "version": version_on(page.text)})  # fmt: skip
+        assert answer.status_code == 503
+        with application.state.db.session(all_communes=True) as session:
+            assert session.exec(select(IssuedDocument)).first() is None
+    finally:
+        application.state.db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("change", "fault"),
+    [
+        ({"kind": "Certificat"}, "document kind"),
+        ({"lines": ()}, "1 to 30 lines"),
+        ({"lines": (DocumentLine("a", Localized("A"), "x"),)}, "1 to 6 confirmable lines"),
+        (
+            {"lines": (DocumentLine("a", Localized("A"), "x", True), DocumentLine("a", Localized("B"), "y"))},
+            "share a name",
+        ),
+        ({"locale": "de"}, "'fr' or 'en'"),
+    ],
+)
+def test_a_malformed_document_content_is_refused_when_built(change: dict[str, object], fault: str) -> None:
+    valid: dict[str, object] = {"kind": "certificate", "title": Localized("Titre"),
+                                "lines": (DocumentLine("a", Localized("A"), "x", True),)}  # fmt: skip
+    with pytest.raises(ValueError, match=re.escape(fault)):
+        DocumentContent(**{**valid, **change})  # type: ignore[arg-type]
+
+
+def test_a_line_value_must_be_short_text() -> None:
+    with pytest.raises(ValueError, match="1 to 200 characters"):
+        DocumentLine("school", Localized("École"), "x" * 201)
 
 
 def test_a_mistyped_symbol_fails_the_check() -> None:

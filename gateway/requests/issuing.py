@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from gateway.communes import Commune
 from gateway.models import IssuedDocument, ServiceRequest
 from gateway.request_handle import DocumentContent, DocumentLine, IssuedDocumentInfo
-from gateway.requests.document_pdf import Letterhead, render_pdf
+from gateway.requests.document_pdf import PARIS, Letterhead, render_pdf
 from gateway.requests.document_proof import Claims, code_digest, new_code, normalize_code, sign_payload
 from gateway.requests.signing_keys import CommuneKeys
 from gateway.services import Localized
@@ -66,7 +66,7 @@ class RequestDocuments:
         key = CommuneKeys(self.settings).signing_key(self.commune.slug)
         issued_at = datetime.now(UTC)
         confirmable = [line for line in content.lines if line.confirmable]
-        claims = Claims(number, self.commune.slug, key.key_id, issued_at.date(), content.kind,
+        claims = Claims(number, self.commune.slug, key.key_id, issued_at.astimezone(PARIS).date(), content.kind,
                         {line.name: line.value for line in confirmable})  # fmt: skip
         payload = sign_payload(claims, key)
         pdf = render_pdf(content, letterhead(self.settings, self.commune), number=number, code=code,

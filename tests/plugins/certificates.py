@@ -24,6 +24,9 @@ from gateway import (
 
 GUICHET_PLUGIN_API = "1.1"
 
+#: a registration at this level makes the plugin fail after it issued the certificate
+CRASHING_LEVEL = "crash"
+
 WORKFLOW = Workflow(
     states=(
         State("submitted", Localized("Déposée", "Submitted")),
@@ -93,5 +96,7 @@ def guichet_request_transition(request: RequestHandle, transition: Transition) -
     if transition.name == "accept":
         issued = request.issue_document(certificate(request))
         request.summary = f"Certificat {issued.number}"
+        if request.data["level"] == CRASHING_LEVEL:
+            raise RuntimeError("the plugin fails after issuing: nothing must be kept")
     elif transition.name == "cancel":
         request.revoke_documents("inscription annulée")
