@@ -495,3 +495,15 @@ def test_keygen_refuses_an_unknown_commune(guichet_config: ConfigFolder) -> None
     arguments = ["--config", str(guichet_config.path), "documents", "keygen", "--commune", "atlantis"]
     result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 1 and "no commune 'atlantis'" in result.output
+
+
+def test_a_hook_that_issues_can_be_unit_tested_with_the_test_kit() -> None:
+    from gateway.testing import DocumentsIssued, request_handle
+
+    documents = DocumentsIssued("ATT-1")
+    handle = request_handle("attestation", "corbas", CHILD, reference="ATT-1", documents=documents)
+    certificates.guichet_request_transition(handle, certificates.WORKFLOW.transitions[0])
+    [content] = documents.issued
+    assert [line.value for line in content.lines if line.confirmable] == ["Léa E.", "École Jean Jaurès", "CP",
+                                                                          "2026-2027"]  # fmt: skip
+    assert handle.summary == "Certificat ATT-1-1"
