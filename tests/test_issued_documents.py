@@ -69,6 +69,16 @@ async def take(agent: GuichetClient, reference: str, transition: str, commune: s
     assert answer.status_code in (200, 303), answer.text
 
 
+def signed_in_family(app: Starlette, family: GuichetClient) -> Caller:
+    """Sign ``family`` in as a new citizen; the caller that files for them (so their pages show the request)."""
+    citizen_id = sign_in_citizen(family)
+    with app.state.db.session() as session:
+        citizen = session.get(Citizen, citizen_id)
+        assert citizen is not None
+        return Caller(actor=Actor(f"citizen:{citizen.public_id}", "citizen"), origin="web test",
+                      citizen_id=citizen_id, citizen_public_id=citizen.public_id)  # fmt: skip
+
+
 def issued(app: Starlette, reference: str) -> IssuedDocument:
     with app.state.db.session(all_communes=True) as session:
         row = session.exec(select(IssuedDocument).where(col(IssuedDocument.number).startswith(reference))).one()
@@ -343,12 +353,7 @@ async def test_a_check_appears_in_the_familys_access_log(
     app: Starlette, agent: GuichetClient, client: GuichetClient
 ) -> None:
     async with GuichetClient(app) as family:
-        citizen_id = sign_in_citizen(family)
-        with app.state.db.session() as session:
-            citizen = session.get(Citizen, citizen_id)
-            assert citizen is not None
-            caller = Caller(actor=Actor(f"citizen:{citizen.public_id}", "citizen"), origin="web test",
-                            citizen_id=citizen_id, citizen_public_id=citizen.public_id)  # fmt: skip
+        caller = signed_in_family(app, family)
         reference, _, _ = register(app, caller=caller)
         await take(agent, reference, "accept")
         await check(client, code_in(issued(app, reference)))
@@ -377,12 +382,7 @@ async def test_the_family_downloads_the_pdf_from_their_request_and_it_is_recorde
     app: Starlette, agent: GuichetClient
 ) -> None:
     async with GuichetClient(app) as family:
-        citizen_id = sign_in_citizen(family)
-        with app.state.db.session() as session:
-            citizen = session.get(Citizen, citizen_id)
-            assert citizen is not None
-            caller = Caller(actor=Actor(f"citizen:{citizen.public_id}", "citizen"), origin="web test",
-                            citizen_id=citizen_id, citizen_public_id=citizen.public_id)  # fmt: skip
+        caller = signed_in_family(app, family)
         reference, public_id, _ = register(app, caller=caller)
         await take(agent, reference, "accept")
         number = issued(app, reference).number
@@ -507,3 +507,18 @@ def test_a_hook_that_issues_can_be_unit_tested_with_the_test_kit() -> None:
     assert [line.value for line in content.lines if line.confirmable] == ["Léa E.", "École Jean Jaurès", "CP",
                                                                           "2026-2027"]  # fmt: skip
     assert handle.summary == "Certificat ATT-1-1"
+
+
+async def test_the_familys_personal_data_archive_holds_the_issued_pdf(app: Starlette, agent: GuichetClient) -> None:
+    import json
+    import zipfile
+
+    async with GuichetClient(app) as family:
+        caller = signed_in_family(app, family)
+        reference, _, _ = register(app, caller=caller)
+        await take(agent, reference, "accept")
+        answer = await family.submit("/mon-compte/donnees/archive", {}, page="/mon-compte/donnees")
+    archive = zipfile.ZipFile(io.BytesIO(answer.content))
+    [entry] = json.loads(archive.read("data.json"))["issued_documents"]
+    assert entry["number"] == f"{reference}-1" and entry["revoked_at"] is None
+    assert archive.read(entry["file"]) == issued(app, reference).pdf
