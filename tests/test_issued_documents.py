@@ -522,3 +522,40 @@ async def test_the_familys_personal_data_archive_holds_the_issued_pdf(app: Starl
     [entry] = json.loads(archive.read("data.json"))["issued_documents"]
     assert entry["number"] == f"{reference}-1" and entry["revoked_at"] is None
     assert archive.read(entry["file"]) == issued(app, reference).pdf
+
+
+# The API twin --------------------------------------------------------------------------------------------------
+
+
+async def test_the_api_checks_a_code_and_confirms_only_the_declared_fields(
+    app: Starlette, agent: GuichetClient, client: GuichetClient
+) -> None:
+    _, _, _, document = await accepted(app, agent)
+    answer = await client.post("/api/v1/documents/check", json={"code": code_in(document)})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["commune"] == "Corbas" and body["number"] == document.number and body["revoked"] is False
+    assert [field["value"] for field in body["fields"]] == ["Léa E.", "École Jean Jaurès", "CP", "2026-2027"]
+    assert "Exemple" not in answer.text
+
+
+async def test_the_api_answers_a_wrong_code_with_a_problem(client: GuichetClient) -> None:
+    from gateway.requests.document_proof import new_code
+
+    answer = await client.post("/api/v1/documents/check", json={"code": new_code()})
+    assert answer.status_code == 404 and answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"] == "urn:guichet:problem:document-check"
+
+
+async def test_the_api_refuses_a_body_without_a_code(client: GuichetClient) -> None:
+    answer = await client.post("/api/v1/documents/check", json={"kode": "x"})
+    assert answer.status_code == 422 and {e["field"] for e in answer.json()["errors"]} == {"kode", "code"}
+
+
+async def test_the_api_lists_the_same_keys_as_the_page(
+    app: Starlette, agent: GuichetClient, client: GuichetClient
+) -> None:
+    await accepted(app, agent)
+    api = (await client.get("/api/v1/documents/keys")).json()
+    assert api == (await client.get("/documents/cles.json")).json()
+    assert any(commune["keys"] for commune in api["communes"])

@@ -23,7 +23,7 @@ from gateway.requests.document_check import CheckedDocument, CheckRefused, Docum
 from gateway.requests.document_pdf import PARIS
 from gateway.requests.issued_downloads import AgentDocuments, CitizenDocuments
 from gateway.requests.issuing import CHECK_PATH, KEYS_PATH
-from gateway.requests.signing_keys import CommuneKeys, PublicKey
+from gateway.requests.signing_keys import CommuneKeys, PublicKey, published_listing
 from gateway.services import Localized
 from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
@@ -93,9 +93,9 @@ async def keys_page(request: Request) -> Response:
 
 
 async def keys_json(request: Request) -> Response:
-    found = await database_of(request).run(lambda: _keys(request))
-    body = {"communes": [{"slug": slug, "name": name, "keys": [key.as_dict() for key in keys]}
-                         for slug, name, keys in found]}  # fmt: skip
+    registry = registry_of(request)
+    names = {slug: commune.name for slug, commune in registry.communes.items()}
+    body = await database_of(request).run(lambda: published_listing(registry.settings, names))
     return JSONResponse(body, headers={"Cache-Control": "public, max-age=300"})
 
 

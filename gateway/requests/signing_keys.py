@@ -16,6 +16,7 @@ import base64
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -149,3 +150,10 @@ class CommuneKeys:
 
     def verifier(self, commune: str, key_id: str) -> PublicKey | None:
         return next((key for key in self.published(commune) if key.key_id == key_id), None)
+
+
+def published_listing(settings: Settings, communes: Mapping[str, str]) -> dict[str, object]:
+    """Every commune's verifier keys (``communes``: slug -> name), as ``/documents/cles.json`` and the API give them."""
+    keys = CommuneKeys(settings)
+    return {"communes": [{"slug": slug, "name": name, "keys": [key.as_dict() for key in keys.published(slug)]}
+                         for slug, name in communes.items()]}  # fmt: skip
