@@ -85,7 +85,6 @@ from gateway.testing.views import (
 )
 
 __all__ = [
-    "DocumentsIssued",
     "BASE_URL",
     "REQUIRE_ALL_ENV",
     "STAFF_PASSWORD",
@@ -98,6 +97,7 @@ __all__ = [
     "AuditRecord",
     "ConfigError",
     "ConfigFolder",
+    "DocumentsIssued",
     "FiledRequest",
     "GuichetClient",
     "InvalidInput",
