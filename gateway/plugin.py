@@ -15,7 +15,7 @@ from gateway.communes import Commune, RetentionChoice
 from gateway.deployment import DeploymentSettings
 from gateway.hookspecs import PROJECT
 from gateway.plugin_version import API_VERSION, VERSION_ATTRIBUTE
-from gateway.request_handle import RequestHandle
+from gateway.request_handle import DocumentContent, DocumentLine, IssuedDocumentInfo, RequestHandle
 from gateway.services import (
     DEFAULT_WORKFLOW,
     Choice,
@@ -47,11 +47,14 @@ __all__ = [
     "CitizenIdentity",
     "Commune",
     "DeploymentSettings",
+    "DocumentContent",
+    "DocumentLine",
     "DocumentSpec",
     "FieldError",
     "FieldValue",
     "FormField",
     "FormValues",
+    "IssuedDocumentInfo",
     "Localized",
     "PostalAddress",
     "RequestHandle",

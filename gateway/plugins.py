@@ -40,6 +40,7 @@ DEFAULT_PLUGINS = (
     "gateway.builtin.oidc_pages",
     "gateway.builtin.citizen_requests",
     "gateway.builtin.back_office",
+    "gateway.builtin.issued_documents",
 )
 
 #: The demo's plugins (its identity provider, its mailbox), registered after the defaults in demo deployments only.

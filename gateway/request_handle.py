@@ -7,18 +7,88 @@ set, and never holds a database session.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
+from typing import Protocol
 
 from gateway.models import ServiceRequest
-from gateway.services import FormValues
+from gateway.services import FormValues, Localized
 
 SUMMARY_MAX = 200
+LINE_VALUE_MAX = 200
+LINES_MAX = 30
+CONFIRMABLE_MAX = 6
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 #: records an audit event for this request: (verb, outcome) -> None
 EventSink = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    """One line of an issued document: ``label : value``, confirmable on the public check page or not."""
+
+    #: a short key naming the line in the signed payload (``school``)
+    name: str
+    label: Localized
+    value: str
+    #: shown by the public check and carried, signed, in the QR code: the few facts a third party needs
+    confirmable: bool = False
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"document line name {self.name!r}: lower-case letters, digits and _ (at most 40)")
+        if not isinstance(self.value, str) or not self.value.strip() or len(self.value) > LINE_VALUE_MAX:
+            raise ValueError(f"document line {self.name!r}: its value must be text of 1 to {LINE_VALUE_MAX} characters")
+
+
+@dataclass(frozen=True)
+class DocumentContent:
+    """What a service asks the core to issue: a titled list of lines; the core numbers, signs, renders and keeps it."""
+
+    #: the service's name for this kind of document (``certificate``), shown in the payload
+    kind: str
+    title: Localized
+    lines: tuple[DocumentLine, ...]
+    #: a sentence before the lines ("The mayor certifies that ...")
+    intro: Localized | None = None
+    #: the language the PDF is written in
+    locale: str = "fr"
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.kind):
+            raise ValueError(f"document kind {self.kind!r}: lower-case letters, digits and _ (at most 40)")
+        if not self.title.fr.strip() or len(self.title.fr) > 200 or len(self.title.en or "") > 200:
+            raise ValueError("a document's title is 1 to 200 characters")
+        if not 1 <= len(self.lines) <= LINES_MAX:
+            raise ValueError(f"a document has 1 to {LINES_MAX} lines")
+        if len({line.name for line in self.lines}) != len(self.lines):
+            raise ValueError("two lines of the document share a name")
+        if not 1 <= sum(line.confirmable for line in self.lines) <= CONFIRMABLE_MAX:
+            raise ValueError(f"a document declares 1 to {CONFIRMABLE_MAX} confirmable lines")
+        if self.locale not in ("fr", "en"):
+            raise ValueError("a document is written in 'fr' or 'en'")
+
+
+@dataclass(frozen=True)
+class IssuedDocumentInfo:
+    """A document just issued: its number and the verification code printed on it."""
+
+    number: str
+    code: str
+    issued_at: datetime
+
+
+class DocumentIssuer(Protocol):
+    """What the core lends a request handle to issue and revoke documents (built by the core, never by a plugin)."""
+
+    def issue(self, content: DocumentContent) -> IssuedDocumentInfo: ...
+
+    def revoke(self, reason: str) -> int: ...
 
 
 class RequestHandle:
@@ -28,9 +98,31 @@ class RequestHandle:
     :func:`gateway.testing.request_handle`).
     """
 
-    def __init__(self, row: ServiceRequest, emit: EventSink | None = None) -> None:
+    def __init__(
+        self, row: ServiceRequest, emit: EventSink | None = None, documents: DocumentIssuer | None = None
+    ) -> None:
         self._row = row
         self._emit = emit
+        self._documents = documents
+
+    def issue_document(self, content: DocumentContent) -> IssuedDocumentInfo:
+        """Issue a document for this request, in its transaction: numbered, signed with the commune's key, kept.
+
+        The citizen downloads it from their request's page, agents from the
+        request's file; the public check page confirms its confirmable lines
+        from the code printed on it. If the transaction fails, nothing is issued.
+        """
+        if self._documents is None:
+            raise RuntimeError("this request handle cannot issue documents")
+        return self._documents.issue(content)
+
+    def revoke_documents(self, reason: str) -> int:
+        """Revoke every document issued for this request (the public check shows them revoked); how many were."""
+        if self._documents is None:
+            raise RuntimeError("this request handle cannot revoke documents")
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 200:
+            raise ValueError("a revocation reason is 1 to 200 characters")
+        return self._documents.revoke(reason)
 
     def record_event(self, verb: str, *, outcome: str = "success") -> None:
         """Add an entry to the audit log, in the request's own transaction.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections.abc
 import inspect
 import re
+import sys
 import typing
 from collections.abc import Callable
 from dataclasses import fields
@@ -53,6 +54,7 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Install:
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n", encoding="utf-8")
         (info / "entry_points.txt").write_text(f"[guichet]\n{name} = {module}\n", encoding="utf-8")
         (site / f"{module}.py").write_text(source, encoding="utf-8")
+        monkeypatch.delitem(sys.modules, module, raising=False)  # a module of the same name installed before
         return name
 
     return installer

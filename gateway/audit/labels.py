@@ -43,6 +43,13 @@ ACTIONS: dict[str, Localized] = {
     "account.verify-resend": Localized("Nouvel envoi du lien de confirmation", "The confirmation link was sent again"),
     "account.password-reset-request": Localized("Demande d'un nouveau mot de passe", "A new password was asked for"),
     "account.password-reset": Localized("Changement de votre mot de passe", "Your password was changed"),
+    "document.issue": Localized("Délivrance d'un document (certificat)", "A document (certificate) was issued"),
+    "document.revoke": Localized("Révocation d'un document délivré", "An issued document was revoked"),
+    "document.download": Localized("Téléchargement d'un document délivré", "An issued document was downloaded"),
+    "document.check": Localized(
+        "Vérification de votre document par un tiers (certificat vérifié)",
+        "Your document was checked by someone (document checked)",
+    ),
     "access.denied": Localized("Tentative d'accès à votre demande, refusée", "A refused attempt to reach your request"),
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from gateway import hookimpl
-from gateway.api import agent_queue, agent_requests, citizen_requests, counter_filing, v1
+from gateway.api import agent_queue, agent_requests, citizen_requests, counter_filing, issued_documents, v1
 
 
 @hookimpl
@@ -16,4 +16,5 @@ def guichet_routes() -> list[BaseRoute]:
         *agent_queue.routes(),
         *agent_requests.routes(),
         *counter_filing.routes(),
+        *issued_documents.routes(),
     ]

@@ -14,6 +14,7 @@ from gateway.cli.audit import audit
 from gateway.cli.communes import communes
 from gateway.cli.db import db
 from gateway.cli.demo import demo
+from gateway.cli.documents import documents
 from gateway.cli.new_plugin import new_plugin
 from gateway.cli.outbox import outbox
 from gateway.cli.plugins import plugins
@@ -38,5 +39,5 @@ def main(ctx: click.Context, config: Path | None) -> None:
     ctx.obj["config"] = config.resolve() if config else None
 
 
-for command in (serve, check, db, plugins, new_plugin, communes, demo, retention, audit, users, outbox):
+for command in (serve, check, db, plugins, new_plugin, communes, demo, retention, audit, users, outbox, documents):
     main.add_command(command)

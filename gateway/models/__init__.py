@@ -20,6 +20,7 @@ from gateway.models.identity import (
     StaffUser,
     UserSession,
 )
+from gateway.models.issued import IssuedDocument
 from gateway.models.outbox import OutboxMessage
 from gateway.models.refusals import RefusalCount
 from gateway.models.requests import Attachment, ReferenceCounter, RequestEvent, ServiceRequest
@@ -38,6 +39,7 @@ __all__ = [
     "Citizen",
     "CommuneScoped",
     "DemoAuthorizationCode",
+    "IssuedDocument",
     "LocalAccount",
     "LoginThrottle",
     "OutboxMessage",

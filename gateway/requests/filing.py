@@ -274,7 +274,7 @@ def finalise(
             to_status=row.status,
         )
     )
-    handle = plugin_handle(session, caller, row, definition)
+    handle = plugin_handle(session, caller, row, definition, settings=registry.settings, commune=rules.commune)
     registry.hooks.all("guichet_request_submitted", only=rules.provided.plugin, request=handle, **rules.hook_args)
     receipt = RECEIPT_ASSISTED if row.filed_by_staff_id else RECEIPT
     mailed = None

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, delete, select
 
 from gateway.communes import Commune
 from gateway.db import Database
-from gateway.models import Attachment, RequestEvent, ServiceRequest
+from gateway.models import Attachment, IssuedDocument, RequestEvent, ServiceRequest
 from gateway.models.requests import new_public_id
 from gateway.registry import Registry
 from gateway.requests import attachments as files
@@ -30,6 +30,7 @@ from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNo
 from gateway.requests.filing import check_answers, finalise, missing_documents
 from gateway.requests.finders import attachments_of, find_attachment, staff_names
 from gateway.requests.forms import check_form, read_answer
+from gateway.requests.issuing import WITHDRAWN_REASON, IssuedSummary, issued_of, revoke_all
 from gateway.requests.notices import WITHDRAWN, notify_citizen
 from gateway.requests.rules import ServiceRules, plugin_call, rules_for
 from gateway.requests.store import RequestStore
@@ -80,6 +81,7 @@ class CitizenCase:
     events: Sequence[RequestEvent]
     attachments: Sequence[Attachment]
     staff_names: Mapping[int, str] = field(default_factory=dict)
+    issued: Sequence[IssuedSummary] = ()
 
     @property
     def decided(self) -> bool:
@@ -126,7 +128,8 @@ class CitizenRequests:
             names: dict[int, str] = {}
             if rules.commune.shows_agent_names:
                 names = staff_names(session, {event.staff_id for event in events if event.staff_id})
-        return CitizenCase(row, rules, events, attached, names)
+            issued = issued_of(session, row)
+        return CitizenCase(row, rules, events, attached, names, issued)
 
     # Drafts ---------------------------------------------------------------------
 
@@ -270,6 +273,11 @@ class CitizenRequests:
             row.purge_after = days_from(moment, rules.commune.retention_days(rules.definition))
             history(session, row, "withdrawn", caller, from_status=previous, to_status=WITHDRAWN_STATE)
             audit(session, caller, row, rules.definition, "request.withdraw")
+            definition = rules.definition
+            revoke_all(
+                session, row, WITHDRAWN_REASON,
+                lambda action, target: audit(session, caller, row, definition, action, target=target),
+            )  # fmt: skip
             notify_citizen(
                 session,
                 self.registry.settings,
@@ -468,6 +476,7 @@ def _document_spec(rules: ServiceRules, name: str, values: FormValues, *, allow_
 def delete_request(session: Session, row: ServiceRequest) -> list[str]:
     """Delete a request with its history and attachment rows; returns the files to delete after commit."""
     names = list(session.exec(select(Attachment.storage_name).where(Attachment.request_id == row.id)).all())
+    session.execute(delete(IssuedDocument).where(col(IssuedDocument.request_id) == row.id))
     # two set-based DELETEs (the session's commune filter applies to them too), not one per row
     session.execute(delete(Attachment).where(col(Attachment.request_id) == row.id))
     session.execute(delete(RequestEvent).where(col(RequestEvent.request_id) == row.id))

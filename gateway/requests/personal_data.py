@@ -1,7 +1,8 @@
 """Everything the gateway holds about a citizen, as one ZIP file they download (GDPR, articles 15 and 20).
 
 The archive holds ``data.json`` (UTF-8, indented) and the files they
-attached, under ``attachments/<reference>/<filename>``. In it:
+attached, under ``attachments/<reference>/<filename>``, and the documents issued to
+them (certificates), under ``issued/<reference>/<number>.pdf``. In it:
 
 - their account: names, e-mail, the claims kept from their identity
   provider, dates; for a local account its e-mail and dates. Never a secret
@@ -37,7 +38,16 @@ from gateway.audit.labels import ROLES, action_label
 from gateway.audit.log import record
 from gateway.db import Database
 from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
-from gateway.models import Attachment, AuditEntry, Citizen, LocalAccount, OutboxMessage, RequestEvent, ServiceRequest
+from gateway.models import (
+    Attachment,
+    AuditEntry,
+    Citizen,
+    IssuedDocument,
+    LocalAccount,
+    OutboxMessage,
+    RequestEvent,
+    ServiceRequest,
+)
 from gateway.registry import Registry
 from gateway.requests.attachments import AttachmentCorrupted, AttachmentStore, clean_filename
 from gateway.requests.caller import Caller
@@ -88,6 +98,9 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
             .where(col(Attachment.request_id).in_(ids))
             .order_by(col(Attachment.created_at), col(Attachment.id))
         ).all()
+        issued = session.exec(
+            select(IssuedDocument).where(col(IssuedDocument.request_id).in_(ids)).order_by(col(IssuedDocument.id))
+        ).all()
         names = staff_names(session, {event.staff_id for event in events if event.staff_id})
         addresses = {a.casefold() for a in (citizen.email, account.email if account else None) if a}
         addresses |= {row.notify_email.casefold() for row in requests if row.notify_email}
@@ -128,6 +141,14 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
         except (OSError, AttachmentCorrupted):
             entry["file"] = None  # said rather than hidden: the file could not be read back intact
         by_request.setdefault(attachment.request_id, []).append(entry)
+    issued_entries = []
+    for paper in issued:
+        owner = next(row for row in requests if row.id == paper.request_id)
+        path = _unique(f"issued/{_folder(owner)}/{paper.number}.pdf", used)
+        files.append((path, paper.pdf))
+        issued_entries.append({"request": owner.reference, "number": paper.number, "title": paper.title,
+                               "issued_at": _when(paper.issued_at), "revoked_at": _when(paper.revoked_at),
+                               "confirmable": paper.confirmable, "file": path})  # fmt: skip
     document = {
         "format": FORMAT,
         "about": (
@@ -141,6 +162,7 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
             )
             for row in requests
         ],
+        "issued_documents": issued_entries,
         "access_log": access_log,
         "messages": [_message(message) for message in mail],
     }

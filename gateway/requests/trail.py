@@ -12,13 +12,16 @@ from sqlmodel import Session, update
 from gateway.audit.builders import outcome_of, request_event
 from gateway.audit.events import Actor, AuditEvent, Outcome
 from gateway.audit.log import record
+from gateway.communes import Commune
 from gateway.db import Database
 from gateway.models import RequestEvent, ServiceRequest
 from gateway.request_handle import RequestHandle
 from gateway.requests.caller import Caller
 from gateway.requests.clock import now
 from gateway.requests.errors import StaleRequest
+from gateway.requests.issuing import RequestDocuments
 from gateway.services import ServiceDefinition
+from gateway.settings import Settings
 
 
 def resource(row: ServiceRequest) -> str:
@@ -149,12 +152,28 @@ def check_version(row: ServiceRequest, expected_version: int | None) -> None:
 
 
 def plugin_handle(
-    session: Session, caller: Caller, row: ServiceRequest, definition: ServiceDefinition
+    session: Session,
+    caller: Caller,
+    row: ServiceRequest,
+    definition: ServiceDefinition,
+    *,
+    settings: Settings | None = None,
+    commune: Commune | None = None,
 ) -> RequestHandle:
-    """The request as its plugin sees it, recording ``<service>.<verb>`` events in this transaction."""
+    """The request as its plugin sees it, recording ``<service>.<verb>`` events in this transaction.
+
+    Given the deployment's settings and the commune, it can issue and revoke documents too.
+    """
+    documents = None
+    if settings is not None and commune is not None:
+        documents = RequestDocuments(
+            session, settings, commune, row,
+            lambda action, target: audit(session, caller, row, definition, action, target=target),
+        )  # fmt: skip
     return RequestHandle(
         row,
         emit=lambda verb, outcome: audit(
             session, caller, row, definition, f"{row.service}.{verb}", outcome=outcome_of(outcome)
         ),
+        documents=documents,
     )

@@ -181,6 +181,20 @@ class DemoIdentitySection(Strict):
     enabled: bool = False
 
 
+class DocumentsSection(Strict):
+    """Documents services issue (certificates): each commune's Ed25519 signing keys and the PDF fonts."""
+
+    #: one folder per commune holding its keys (``<key id>.pem``, private, mode 0600; ``<key id>.pub``, public);
+    #: relative to this folder; outside the repository (`guichet documents keygen` makes and rotates keys)
+    signing_keys_dir: str = "../var/document-keys"
+    #: demo only: make a commune's first key when it has none (never acted on unless gateway.demo = true)
+    generate_if_missing: bool = False
+    #: the TrueType fonts embedded in issued PDFs; unset: DejaVu Sans where the system has it (Debian's
+    #: fonts-dejavu-core), else the Bitstream Vera that reportlab ships (both free licences)
+    font_file: str | None = None
+    bold_font_file: str | None = None
+
+
 class GatewayFile(Strict):
     gateway: GatewaySection
     storage: StorageSection = StorageSection()
@@ -193,6 +207,7 @@ class GatewayFile(Strict):
     filing_limits: FilingLimitsSection = FilingLimitsSection()
     demo_identity: DemoIdentitySection = DemoIdentitySection()
     identity: IdentitySection = IdentitySection()
+    documents: DocumentsSection = DocumentsSection()
 
 
 class Address(Strict):
@@ -289,6 +304,7 @@ RESERVED_SLUGS = frozenset(
         "compte",
         "connexion",
         "deconnexion",
+        "documents",
         "agents",
         "audit",
         "mon-compte",
@@ -317,6 +333,7 @@ class Settings:
     filing_limits: FilingLimitsSection = field(default_factory=FilingLimitsSection)
     demo_identity: DemoIdentitySection = field(default_factory=DemoIdentitySection)
     identity: IdentitySection = field(default_factory=IdentitySection)
+    documents: DocumentsSection = field(default_factory=DocumentsSection)
     database_lock_wait_seconds: float = 5.0
 
     @property
@@ -371,6 +388,7 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
         filing_limits=gateway_file.filing_limits,
         demo_identity=gateway_file.demo_identity,
         identity=gateway_file.identity,
+        documents=gateway_file.documents,
     )
 
 

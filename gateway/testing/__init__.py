@@ -54,7 +54,7 @@ from gateway.testing.databases import (
 )
 from gateway.testing.deployment import ConfigFolder
 from gateway.testing.fixtures import build_app, guichet_app, guichet_client, guichet_config, guichet_database_url
-from gateway.testing.hook_inputs import commune_of, request_handle
+from gateway.testing.hook_inputs import DocumentsIssued, commune_of, request_handle
 from gateway.testing.records import (
     assert_audited,
     assert_mailed,
@@ -97,6 +97,7 @@ __all__ = [
     "AuditRecord",
     "ConfigError",
     "ConfigFolder",
+    "DocumentsIssued",
     "FiledRequest",
     "GuichetClient",
     "InvalidInput",

@@ -59,6 +59,7 @@ class ConfigFolder:
                 "generate_if_missing": True,
                 "witnesses": [],
             },
+            documents={"signing_keys_dir": str(root / "document-keys"), "generate_if_missing": True},
             # every test client files from one address, many times over: the limits are out of the way unless a
             # test sets them (tests/test_filing_limits.py)
             filing_limits={

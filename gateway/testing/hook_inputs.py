@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 
 from starlette.applications import Starlette
 
 from gateway.communes import Commune
 from gateway.models import ServiceRequest
-from gateway.request_handle import RequestHandle
+from gateway.request_handle import DocumentContent, IssuedDocumentInfo, RequestHandle
 from gateway.services import FormValues
 
 
@@ -18,14 +19,38 @@ def commune_of(app: Starlette, slug: str) -> Commune:
     return found
 
 
+class DocumentsIssued:
+    """What a hook asked to issue and revoke through a :func:`request_handle` (nothing is rendered or signed)."""
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        self.issued: list[DocumentContent] = []
+        self.revoked: list[str] = []
+
+    def issue(self, content: DocumentContent) -> IssuedDocumentInfo:
+        self.issued.append(content)
+        return IssuedDocumentInfo(f"{self.reference}-{len(self.issued)}", "TEST-CODE-000", datetime.now(UTC))
+
+    def revoke(self, reason: str) -> int:
+        self.revoked.append(reason)
+        return len(self.issued)
+
+
 def request_handle(
-    service: str, commune: str, data: FormValues, *, status: str = "submitted", reference: str = "TEST-1"
+    service: str,
+    commune: str,
+    data: FormValues,
+    *,
+    status: str = "submitted",
+    reference: str = "TEST-1",
+    documents: DocumentsIssued | None = None,
 ) -> RequestHandle:
     """A handle on a request that is not stored, to call a hook directly in a unit test.
 
     It records no audit event (:meth:`RequestHandle.record_event` raises); a test of a hook that
-    records one files a request through the steps (:mod:`gateway.testing.steps`) instead.
+    records one files a request through the steps (:mod:`gateway.testing.steps`) instead. With
+    ``documents``, the documents the hook issues and revokes are collected there.
     """
     row = ServiceRequest(reference=reference, commune=commune, service=service, data=dict(data), status=status,
                          submission_key=secrets.token_hex(8))  # fmt: skip
-    return RequestHandle(row)
+    return RequestHandle(row, documents=documents)

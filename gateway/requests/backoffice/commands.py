@@ -102,7 +102,8 @@ class BackOfficeCommands(Desk):
             history(session, row, "transition", acting, body=text or None, from_status=previous,
                     to_status=row.status, transition=transition.name, reason=chosen or None)  # fmt: skip
             audit(session, acting, row, rules.definition, "request.transition")
-            handle = plugin_handle(session, acting, row, rules.definition)
+            handle = plugin_handle(session, acting, row, rules.definition, settings=self.registry.settings,
+                                   commune=commune)  # fmt: skip
             with plugin_call(row.service):
                 self.registry.hooks.all("guichet_request_transition", only=rules.provided.plugin, request=handle,
                                         transition=transition, **rules.hook_args)  # fmt: skip

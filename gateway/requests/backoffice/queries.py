@@ -29,6 +29,7 @@ from gateway.requests.backoffice.listings import record_listing
 from gateway.requests.caller import Caller
 from gateway.requests.clock import now
 from gateway.requests.finders import attachments_of, find_attachment, staff_names
+from gateway.requests.issuing import IssuedSummary, issued_of
 from gateway.requests.rules import ServiceRules
 from gateway.requests.text import answers_of
 from gateway.requests.trail import record_read
@@ -75,6 +76,7 @@ class AgentCase:
     can_act: bool
     staff_names: Mapping[int, str]
     assignees: Sequence[tuple[int, str]]
+    issued: Sequence[IssuedSummary] = ()
 
 
 class BackOfficeQueries(Desk):
@@ -166,12 +168,13 @@ class BackOfficeQueries(Desk):
             names = staff_names(session, ids - {0})
             can_act = staff_of(caller).can("agent", commune=commune.slug, service=row.service, level="instructor")
             assignees = self._assignees(session, commune.slug, row.service) if can_act else []
+            issued = issued_of(session, row)
         # read without waiting for writers; the view is recorded in a short write transaction of its own, and
         # nothing is returned unless that record committed (fail closed)
         record_read(self.db, acting, row, rules.definition)
         return AgentCase(
             row, rules, list(events), attached, self._transitions(caller, commune, row, rules), can_act, names,
-            assignees,
+            assignees, issued,
         )  # fmt: skip
 
     def _transitions(
