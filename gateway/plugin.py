@@ -15,7 +15,7 @@ from gateway.communes import Commune, RetentionChoice
 from gateway.deployment import DeploymentSettings
 from gateway.hookspecs import PROJECT
 from gateway.plugin_version import API_VERSION, VERSION_ATTRIBUTE
-from gateway.request_handle import RequestHandle
+from gateway.request_handle import LinkedSide, RequestHandle
 from gateway.services import (
     DEFAULT_WORKFLOW,
     Choice,
@@ -27,6 +27,7 @@ from gateway.services import (
     ScanVerdict,
     ServiceDefinition,
     ServiceSettings,
+    SharedRequest,
     State,
     Transition,
     TransitionRefused,
@@ -47,12 +48,14 @@ __all__ = [
     "DocumentSpec",
     "FieldError",
     "FormField",
+    "LinkedSide",
     "Localized",
     "RequestHandle",
     "RetentionChoice",
     "ScanVerdict",
     "ServiceDefinition",
     "ServiceSettings",
+    "SharedRequest",
     "State",
     "Transition",
     "TransitionRefused",

@@ -8,6 +8,7 @@ set, and never holds a database session.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
@@ -18,6 +19,27 @@ SUMMARY_MAX = 200
 
 #: records an audit event for this request: (verb, outcome) -> None
 EventSink = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class LinkedSide:
+    """The other side of a request shared with another member commune (API 1.1, docs/shared_requests.md).
+
+    ``role`` is this request's own side: ``"home"`` (the family filed it) or
+    ``"receiving"`` (the linked request another commune's filing created).
+    ``status`` and ``reason`` are the other side's decision once it took one
+    (its final state and the reason value it chose), else ``None``.
+    """
+
+    role: str
+    commune: str
+    reference: str
+    status: str | None = None
+    reason: str | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.status is not None
 
 
 class RequestHandle:
@@ -71,6 +93,15 @@ class RequestHandle:
     def data(self) -> Mapping[str, str]:
         """The form as filed, read-only."""
         return MappingProxyType(dict(self._row.data))
+
+    @property
+    def linked(self) -> LinkedSide | None:
+        """The other side when this request is shared with another commune, else ``None`` (API 1.1)."""
+        row = self._row
+        if row.link_role is None or row.linked_commune is None:
+            return None
+        return LinkedSide(row.link_role, row.linked_commune, row.linked_reference or "", row.linked_status,
+                          row.linked_reason)  # fmt: skip
 
     @property
     def summary(self) -> str | None:

@@ -30,6 +30,7 @@ from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNo
 from gateway.requests.filing import check_answers, finalise, missing_documents
 from gateway.requests.finders import attachments_of, find_attachment, staff_names
 from gateway.requests.forms import check_form
+from gateway.requests.linked import forward_decision
 from gateway.requests.notices import WITHDRAWN, notify_citizen
 from gateway.requests.rules import ServiceRules, plugin_call, rules_for
 from gateway.requests.store import RequestStore
@@ -267,6 +268,7 @@ class CitizenRequests:
             row.purge_after = days_from(moment, rules.commune.retention_days(rules.definition))
             history(session, row, "withdrawn", caller, from_status=previous, to_status=WITHDRAWN_STATE)
             audit(session, caller, row, rules.definition, "request.withdraw")
+            forward_decision(session, self.registry, row, rules, None)
             notify_citizen(
                 session,
                 self.registry.settings,

@@ -29,6 +29,7 @@ from gateway.requests.backoffice.listings import record_listing
 from gateway.requests.caller import Caller
 from gateway.requests.clock import now
 from gateway.requests.finders import attachments_of, find_attachment, staff_names
+from gateway.requests.linked import workflows_of
 from gateway.requests.rules import ServiceRules
 from gateway.requests.text import text_values
 from gateway.requests.trail import audit
@@ -124,7 +125,8 @@ class BackOfficeQueries(Desk):
             for key in keys:
                 provided = self.registry.services.get(key)
                 if provided is not None:
-                    decided |= {state.name for state in provided.definition.workflow.states if state.final}
+                    for workflow in workflows_of(provided.definition):
+                        decided |= {state.name for state in workflow.states if state.final}
             clause = col(ServiceRequest.status).in_(sorted(decided))
             query = query.where(~clause if status == "open" else clause)
         elif status:
