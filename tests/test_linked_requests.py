@@ -384,3 +384,26 @@ async def test_the_family_reads_the_receiving_decision_on_its_request_page(app: 
         page = await citizen.get(f"/mes-demandes/{public_id}")
     assert page.status_code == 200
     assert "Décision de la commune de Givors : Pas de place (Niveau complet)" in page.text
+
+
+async def test_the_receiving_queue_names_the_linked_states_and_a_decided_one_leaves_it(app: Starlette) -> None:
+    caller, _ = family(app)
+    file_shared(app, caller)
+    reference = linked_row(app).reference or ""
+    async with await api_agent(app, "givors") as api:
+        (item,) = (await api.get("/api/v1/communes/givors/requests")).json()["items"]
+        assert item["status_label"]["fr"] == "Reçue"
+        assert await decide(app, "givors", reference, "offer") == 200
+        assert (await api.get("/api/v1/communes/givors/requests")).json()["items"] == []
+        decided = (await api.get("/api/v1/communes/givors/requests?status=place-available")).json()["items"]
+    assert [found["reference"] for found in decided] == [reference]
+
+
+async def test_sharing_with_the_home_commune_itself_is_refused(app: Starlette) -> None:
+    async with GuichetClient(app) as citizen:
+        sign_in_citizen(citizen, email="camille.famille@example.org")
+        answer = await citizen.file_request(
+            "corbas", KEY, {**HIDDEN, "level": "cp", "reason": "sibling", "other_commune": "corbas"}
+        )
+    assert answer.status_code == 422 and "une autre commune" in answer.text
+    assert [row.status for row in rows(app, "corbas")] == ["draft"]

@@ -90,6 +90,11 @@ class ServiceRequest(CommuneScoped, SQLModel, table=True):
     def is_draft(self) -> bool:
         return self.status == "draft"
 
+    @property
+    def is_linked_copy(self) -> bool:
+        """A receiving commune's linked request: it follows its service's linked workflow."""
+        return self.link_role == "receiving"
+
 
 class RequestEvent(CommuneScoped, SQLModel, table=True):
     """One line of a request's history: a status change, a message, an internal note, an assignment.

@@ -70,7 +70,7 @@ LINKED_DECISION = Localized(
 def linked_rules(rules: ServiceRules, row: ServiceRequest) -> ServiceRules:
     """The rules a request follows: a receiving commune's linked request follows the service's linked workflow."""
     workflow = rules.definition.linked_workflow
-    if row.link_role != RECEIVING or workflow is None:
+    if not row.is_linked_copy or workflow is None:
         return rules
     definition = dataclasses.replace(rules.definition, workflow=workflow)
     return dataclasses.replace(rules, provided=dataclasses.replace(rules.provided, definition=definition))
