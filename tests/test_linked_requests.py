@@ -14,10 +14,13 @@ import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import pytest_asyncio
 from sqlmodel import col, select
 from starlette.applications import Starlette
 
+from gateway import DEFAULT_WORKFLOW as HOME_WORKFLOW
+from gateway import LinkedSide, TransitionRefused
 from gateway.app import create_app
 from gateway.audit.events import Actor
 from gateway.identity import staff as staff_accounts
@@ -28,7 +31,7 @@ from gateway.requests.caller import Caller
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.submission_keys import new_submission_key
 from gateway.services import CitizenIdentity
-from gateway.testing import STAFF_PASSWORD, ConfigFolder, GuichetClient, sign_in_citizen, sign_in_staff
+from gateway.testing import STAFF_PASSWORD, ConfigFolder, GuichetClient, request_handle, sign_in_citizen, sign_in_staff
 from tests.plugins import shared_service
 
 KEY = shared_service.KEY
@@ -407,3 +410,27 @@ async def test_sharing_with_the_home_commune_itself_is_refused(app: Starlette) -
         )
     assert answer.status_code == 422 and "une autre commune" in answer.text
     assert [row.status for row in rows(app, "corbas")] == ["draft"]
+
+
+def test_a_hook_reads_the_other_side_through_the_handle_the_kit_builds() -> None:
+    waiting = LinkedSide("home", "givors", "ACC-2026-000001")
+    handle = request_handle(KEY, "corbas", {"level": "cp"}, linked=waiting)
+    assert handle.linked == waiting and not waiting.decided
+    accept = HOME_WORKFLOW.transition("accept")
+    assert accept is not None
+    with pytest.raises(TransitionRefused):
+        shared_service.guichet_request_transition(handle, accept)
+
+
+def test_a_request_that_is_not_shared_has_no_other_side() -> None:
+    assert request_handle(KEY, "corbas", {"level": "cp"}).linked is None
+
+
+async def test_a_plugin_naming_a_field_its_form_lacks_makes_the_service_unavailable(app: Starlette) -> None:
+    async with GuichetClient(app, raise_app_exceptions=False) as citizen:
+        sign_in_citizen(citizen, email="camille.famille@example.org")
+        answer = await citizen.file_request(
+            "corbas", KEY, {**HIDDEN, "level": "cp", "reason": "sibling", "other_commune": shared_service.MISUSED}
+        )
+    assert answer.status_code == 503
+    assert [row.status for row in rows(app, "corbas")] == ["draft"] and rows(app, "givors") == []

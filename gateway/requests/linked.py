@@ -14,6 +14,7 @@ linked one. The access rules are in docs/shared_requests.md.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping, Sequence
 
 from sqlmodel import Session, select
@@ -32,6 +33,8 @@ from gateway.requests.rules import ServiceRules, rules_for, unavailable_on_failu
 from gateway.requests.store import RequestStore
 from gateway.requests.trail import audit, audit_as, bump, history
 from gateway.services import WITHDRAWN, FieldError, Localized, ServiceDefinition, SharedRequest, Workflow
+
+log = logging.getLogger(__name__)
 
 HOME = "home"
 RECEIVING = "receiving"
@@ -83,7 +86,7 @@ def workflows_of(definition: ServiceDefinition) -> tuple[Workflow, ...]:
 
 
 def shares_of(registry: Registry, rules: ServiceRules, data: Mapping[str, str]) -> tuple[SharedRequest, ...]:
-    """The shares the service's plugin names for these answers (a plugin's misuse: the service is unavailable)."""
+    """The shares the service's plugin names for these answers; a share it cannot make is a plugin failure."""
     with unavailable_on_failure(rules.key):
         found = registry.hooks.first("guichet_request_shares", only=rules.provided.plugin, data=data, **rules.hook_args)
     shares = tuple(found or ())
@@ -97,16 +100,15 @@ def shares_of(registry: Registry, rules: ServiceRules, data: Mapping[str, str]) 
             or not set(share.fields) <= names
             or not set(share.documents) <= documents
         ):
-            raise ValueError(f"service {definition.key!r} names a share it cannot make: {share!r}")
+            # the plugin's mistake, not the family's: its service is unavailable, as for any plugin failure
+            log.error("service %r names a share it cannot make: %r", definition.key, share)
+            raise ServiceUnavailable(definition.key, rules.provided.plugin)
     return shares
 
 
 def share_errors(registry: Registry, rules: ServiceRules, data: Mapping[str, str]) -> list[FieldError]:
     """Why these answers' shares cannot be made, on each share's field (checked before anything is stored)."""
-    try:
-        shares = shares_of(registry, rules, data)
-    except ValueError as error:
-        raise _plugin_failure(rules, error) from error
+    shares = shares_of(registry, rules, data)
     if len(shares) > 1:
         return [FieldError(shares[1].field, ONE_SHARE)]
     errors = []
@@ -115,11 +117,6 @@ def share_errors(registry: Registry, rules: ServiceRules, data: Mapping[str, str
         if reason is not None:
             errors.append(FieldError(share.field, reason))
     return errors
-
-
-def _plugin_failure(rules: ServiceRules, error: Exception) -> Exception:
-    """A plugin naming a share it cannot make: its service is unavailable, as for any plugin failure."""
-    return ServiceUnavailable(rules.key, rules.provided.plugin)
 
 
 def _refusal(registry: Registry, rules: ServiceRules, share: SharedRequest) -> Localized | None:
@@ -137,10 +134,7 @@ def create_linked(
     session: Session, registry: Registry, rules: ServiceRules, row: ServiceRequest, caller: Caller
 ) -> None:
     """Create the linked request of each share of a request being submitted, in its transaction."""
-    try:
-        shares = shares_of(registry, rules, row.data)
-    except ValueError as error:
-        raise _plugin_failure(rules, error) from error
+    shares = shares_of(registry, rules, row.data)
     if not shares:
         return
     if len(shares) > 1:

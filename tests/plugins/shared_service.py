@@ -36,6 +36,8 @@ GUICHET_PLUGIN_API = "1.1"
 KEY = "accueil"
 #: the fields the receiving commune sees, and nothing else of the form
 DISCLOSED = ("level", "reason")
+#: a receiving commune typed as this makes the plugin name a field its form lacks (a plugin's mistake)
+MISUSED = "erreur-du-plugin"
 NO_PLACE_YET = Localized(
     "La commune d'accueil n'a pas encore proposé de place.", "The receiving commune has not offered a place yet."
 )
@@ -121,6 +123,8 @@ def guichet_request_shares(data: Mapping[str, str]) -> Sequence[SharedRequest] |
     other = data.get("other_commune", "")
     if not other:
         return None
+    if other == MISUSED:
+        return [SharedRequest("givors", fields=("level", "no-such-field"), field="other_commune")]
     documents = ("proof",) if data.get("share_proof") == "yes" else ()
     return [
         SharedRequest(
