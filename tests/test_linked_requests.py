@@ -387,6 +387,7 @@ async def test_the_family_reads_the_receiving_decision_on_its_request_page(app: 
         page = await citizen.get(f"/mes-demandes/{public_id}")
     assert page.status_code == 200
     assert "Décision de la commune de Givors : Pas de place (Niveau complet)" in page.text
+    assert "Décision de l'autre commune" in page.text and "Demande transmise à une autre commune" in page.text
 
 
 async def test_the_receiving_queue_names_the_linked_states_and_a_decided_one_leaves_it(app: Starlette) -> None:
