@@ -346,9 +346,8 @@ async def test_each_side_records_its_accesses_under_its_own_commune(app: Starlet
     async with await api_agent(app, "givors") as api:
         await api.get(f"/api/v1/communes/givors/requests/{linked.reference}")
     assert [e.commune for e in audit(app, action="request.share")] == ["corbas"]
-    assert [e.resource for e in audit(app, action="request.create", commune="givors")] == [
-        f"request/{linked.reference}"
-    ]
+    created = audit(app, action="request.create", commune="givors")
+    assert [(e.resource, e.actor_role) for e in created] == [(f"request/{linked.reference}", "system")]
     reads = audit(app, action="request.read", commune="givors")
     assert [e.resource for e in reads] == [f"request/{linked.reference}"]
     assert audit(app, action="request.read", commune="corbas") == []

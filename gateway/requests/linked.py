@@ -152,7 +152,7 @@ def create_linked(
     ]
     copies: list[str] = []
     try:
-        linked = _linked_row(session, registry, rules, row, share, receiving, documents, store, copies, caller)
+        linked = _linked_row(session, registry, rules, row, share, receiving, documents, store, copies)
     except BaseException:
         for name in copies:
             store.delete(name)
@@ -172,7 +172,6 @@ def _linked_row(
     documents: Sequence[Attachment],
     store: files.AttachmentStore,
     copies: list[str],
-    caller: Caller,
 ) -> ServiceRequest:
     definition = rules.definition
     workflow = definition.linked_workflow
@@ -231,7 +230,8 @@ def _linked_row(
                 body=f"Demande transmise par la commune de {rules.commune.name} ({row.reference})",
             )
         )
-        audit_as(other, caller.actor, caller.origin, linked, definition, "request.create")
+        # the receiving commune records its new row as made by the system: no person of that commune acted
+        audit_as(other, SYSTEM, FORWARDED, linked, definition, "request.create")
     return linked
 
 
