@@ -434,3 +434,19 @@ async def test_a_plugin_naming_a_field_its_form_lacks_makes_the_service_unavaila
         )
     assert answer.status_code == 503
     assert [row.status for row in rows(app, "corbas")] == ["draft"] and rows(app, "givors") == []
+
+
+async def test_filing_at_the_counter_shares_the_request_too(app: Starlette) -> None:
+    async with GuichetClient(app) as agent:
+        await sign_in_staff(agent, "ana.corbas", f"agent:corbas:{KEY}")
+        refused = await agent.submit(
+            f"/agents/corbas/guichet/{KEY}", {**HIDDEN, "level": "ce1", "reason": "medical", "other_commune": "grigny"}
+        )
+        assert refused.status_code == 422 and "ne propose pas cette démarche" in refused.text
+        assert rows(app, "corbas") == [] and rows(app, "givors") == []
+        filed = await agent.submit(
+            f"/agents/corbas/guichet/{KEY}", {**HIDDEN, "level": "ce1", "reason": "medical", "other_commune": "givors"}
+        )
+    assert filed.status_code == 303
+    assert linked_row(app).data == {"level": "ce1", "reason": "medical"}
+    assert [e.actor_role for e in audit(app, action="request.create", commune="givors")] == ["system"]
