@@ -299,6 +299,25 @@ def _run_commit_hooks(session: Session) -> None:
         raise UnfinishedWork(f"a session was committing with queued work no commit hook took ({shown}): rolled back")
 
 
+@contextmanager
+def joined_session(session: Session, *, commune: str) -> Iterator[Session]:
+    """A session for another ``commune`` inside ``session``'s transaction: one commit for both, or neither.
+
+    For the one place a request crosses communes (a request shared with another
+    member commune, docs/shared_requests.md): each side's rows are written
+    through a session bound to their own commune, so the commune filter holds
+    on both, and the two sides commit (or roll back) together. Its commit hooks
+    run when its block ends, inside the outer transaction (a savepoint).
+    """
+    if session.info.get(READ_ONLY_KEY):
+        raise ReadOnlySession("a read session cannot be joined by a writing one")
+    with Session(bind=session.connection(), expire_on_commit=False, join_transaction_mode="create_savepoint") as other:
+        other.info[SCOPE_KEY] = commune
+        other.info[ALL_KEY] = False
+        with other.begin():
+            yield other
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
     """Take SQLite's write lock at BEGIN: a transaction that reads then writes
     would otherwise fail at once (not wait) when another process wrote in between."""

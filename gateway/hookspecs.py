@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         ScanVerdict,
         ServiceDefinition,
         ServiceSettings,
+        SharedRequest,
         Transition,
     )
 
@@ -129,6 +130,23 @@ def guichet_request_transition(
     :class:`gateway.services.TransitionRefused` to stop the transition with a
     reason the agent reads (409); any other exception stops it as
     "temporarily unavailable".
+    """
+
+
+@hookspec(firstresult=True)
+def guichet_request_shares(
+    service: ServiceDefinition, commune: Commune, settings: ServiceSettings, data: FormValues
+) -> Sequence[SharedRequest] | None:
+    """Name the other member communes a request filed with these answers is shared with (API 1.1).
+
+    Combination: called on the plugin that provides the service only, when the
+    form is checked and again when the request is submitted; its result is the
+    list of shares (``None`` or empty: none). The core refuses, on the
+    share's ``field`` and before anything is stored, a share to a commune that
+    is not a member or does not offer the service; otherwise it creates, in the
+    submission's transaction, a linked request in each receiving commune
+    holding only the disclosed fields and documents (docs/shared_requests.md).
+    The service must declare a ``linked_workflow``.
     """
 
 

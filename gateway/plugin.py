@@ -15,7 +15,7 @@ from gateway.communes import Commune, RetentionChoice
 from gateway.deployment import DeploymentSettings
 from gateway.hookspecs import PROJECT
 from gateway.plugin_version import API_VERSION, VERSION_ATTRIBUTE
-from gateway.request_handle import DocumentContent, DocumentLine, IssuedDocumentInfo, RequestHandle
+from gateway.request_handle import DocumentContent, DocumentLine, IssuedDocumentInfo, LinkedSide, RequestHandle
 from gateway.services import (
     DEFAULT_WORKFLOW,
     Choice,
@@ -30,6 +30,7 @@ from gateway.services import (
     ScanVerdict,
     ServiceDefinition,
     ServiceSettings,
+    SharedRequest,
     State,
     Transition,
     TransitionRefused,
@@ -55,6 +56,7 @@ __all__ = [
     "FormField",
     "FormValues",
     "IssuedDocumentInfo",
+    "LinkedSide",
     "Localized",
     "PostalAddress",
     "RequestHandle",
@@ -62,6 +64,7 @@ __all__ = [
     "ScanVerdict",
     "ServiceDefinition",
     "ServiceSettings",
+    "SharedRequest",
     "State",
     "Transition",
     "TransitionRefused",

@@ -91,6 +91,27 @@ class DocumentIssuer(Protocol):
     def revoke(self, reason: str) -> int: ...
 
 
+@dataclass(frozen=True)
+class LinkedSide:
+    """The other side of a request shared with another member commune (API 1.1, docs/shared_requests.md).
+
+    ``role`` is this request's own side: ``"home"`` (the family filed it) or
+    ``"receiving"`` (the linked request another commune's filing created).
+    ``status`` and ``reason`` are the other side's decision once it took one
+    (its final state and the reason value it chose), else ``None``.
+    """
+
+    role: str
+    commune: str
+    reference: str
+    status: str | None = None
+    reason: str | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.status is not None
+
+
 class RequestHandle:
     """A submitted request as its service's hooks see it: read the form, set the queue summary, record an event.
 
@@ -164,6 +185,15 @@ class RequestHandle:
     def data(self) -> FormValues:
         """The form as filed, read-only: each answer in its field's type (see :data:`gateway.plugin.FieldValue`)."""
         return MappingProxyType(dict(self._row.data))
+
+    @property
+    def linked(self) -> LinkedSide | None:
+        """The other side when this request is shared with another commune, else ``None`` (API 1.1)."""
+        row = self._row
+        if row.link_role is None or row.linked_commune is None:
+            return None
+        return LinkedSide(row.link_role, row.linked_commune, row.linked_reference or "", row.linked_status,
+                          row.linked_reason)  # fmt: skip
 
     @property
     def summary(self) -> str | None:

@@ -383,6 +383,9 @@ class ServiceDefinition:
     #: the identity claims (OpenID Connect / FranceConnect names: ``birthdate``, ``birthplace``...) this service
     #: needs beyond the deployment's base ones; a sign-in started from the service asks for them, and only then
     identity_claims: tuple[str, ...] = ()
+    #: the workflow a request shared with another member commune follows there (API 1.1, docs/shared_requests.md);
+    #: None: the service shares no request
+    linked_workflow: Workflow | None = None
 
     def __post_init__(self) -> None:
         if not self.key.replace("-", "").isalnum() or self.key != self.key.lower():
@@ -406,3 +409,28 @@ class ServiceDefinition:
             raise ValueError(f"service {self.key!r} declares a document twice")
         if EXTRA_DOCUMENT_NAME in names:
             raise ValueError(f"service {self.key!r}: the document name {EXTRA_DOCUMENT_NAME!r} belongs to the core")
+
+
+@dataclass(frozen=True)
+class SharedRequest:
+    """A request to share with another member commune, as ``guichet_request_shares`` names it (API 1.1).
+
+    ``commune`` is the receiving commune's slug; ``fields`` the form fields it
+    receives (nothing else of the form crosses); ``documents`` the documents
+    the family chose to share for this purpose (their ``DocumentSpec`` names);
+    ``summary`` the line the receiving agents see in their queue (no personal
+    data); ``field`` the form field a refusal is shown on (the one naming the
+    commune, say). Docs: docs/shared_requests.md.
+    """
+
+    commune: str
+    fields: tuple[str, ...]
+    documents: tuple[str, ...] = ()
+    summary: str | None = None
+    field: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.commune or not self.fields:
+            raise ValueError("a shared request names a commune and at least one field it discloses")
+        if self.summary is not None and len(self.summary) > 200:
+            raise ValueError("a shared request's summary is at most 200 characters")

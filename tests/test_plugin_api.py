@@ -116,7 +116,8 @@ def test_an_installed_plugin_may_not_implement_a_core_hook(install: Install) -> 
 
 @pytest.mark.parametrize("declared", ["1.0", API_VERSION])
 def test_a_plugin_for_this_major_and_an_older_or_equal_minor_loads(install: Install, declared: str) -> None:
-    name = install("current", f"GUICHET_PLUGIN_API = {declared!r}\n")
+    # one module per version: Python keeps an imported module, so a shared name would answer the first version
+    name = install(f"current-{declared.replace('.', '-')}", f"GUICHET_PLUGIN_API = {declared!r}\n")
     plugins = get_plugin_manager()
     assert name in plugins.names()
     assert plugins.api_version_of(name) == declared
@@ -161,10 +162,10 @@ def test_a_plugin_for_another_major_version_is_refused_at_start_in_one_line(
 
 
 def test_plugins_list_shows_the_offered_and_each_targeted_version(install: Install, config: ConfigFolder) -> None:
-    install("current", f"GUICHET_PLUGIN_API = {API_VERSION!r}\n")
+    install("listed", f"GUICHET_PLUGIN_API = {API_VERSION!r}\n")
     output = CliRunner().invoke(main, ["--config", str(config.path), "plugins", "list"]).output
     assert f"plugin API offered: {API_VERSION}" in output.splitlines()[0]
-    assert f"current  (guichet_test_current 1.0, plugin API {API_VERSION}, active)" in output
+    assert f"listed  (guichet_test_listed 1.0, plugin API {API_VERSION}, active)" in output
 
 
 def test_the_example_plugins_target_this_api_version() -> None:

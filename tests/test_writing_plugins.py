@@ -213,3 +213,11 @@ async def test_guichet_routes_example_serves_its_page(app: Starlette) -> None:
 def test_guichet_scan_attachment_example_refuses_the_eicar_test_file(examples: ModuleType) -> None:
     assert not examples.guichet_scan_attachment(data=b"%PDF-1.7 " + examples.EICAR).clean
     assert examples.guichet_scan_attachment(data=b"%PDF-1.7 a letter").clean
+
+
+def test_guichet_request_shares_example_shares_only_the_number_of_bins_with_the_collecting_commune(
+    examples: ModuleType,
+) -> None:
+    assert examples.guichet_request_shares(data={"count": 2}) is None
+    [share] = examples.guichet_request_shares(data={"count": 2, "collected_by": "givors"})
+    assert (share.commune, share.fields, share.documents, share.field) == ("givors", ("count",), (), "collected_by")

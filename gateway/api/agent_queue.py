@@ -101,9 +101,9 @@ def _queue_filter(request: Request, commune: Commune, *, paged: bool) -> QueueFi
 def _states(request: Request, commune: Commune) -> list[str]:
     names: dict[str, None] = {}
     for key in commune.services:
-        workflow = workflow_of(request, key)
-        if workflow is not None:
-            names.update(dict.fromkeys(state.name for state in workflow.states))
+        for workflow in (workflow_of(request, key), workflow_of(request, key, linked=True)):
+            if workflow is not None:
+                names.update(dict.fromkeys(state.name for state in workflow.states))
     names["withdrawn"] = None
     return list(names)
 
@@ -113,7 +113,7 @@ def _queue_item(request: Request, page: QueuePage, row: ServiceRequest) -> dict[
         "reference": row.reference,
         "service": row.service,
         "status": row.status,
-        "status_label": status_label(workflow_of(request, row.service), row.status),
+        "status_label": status_label(workflow_of(request, row.service, linked=row.is_linked_copy), row.status),
         "summary": row.summary,
         "submitted_at": iso_time(row.submitted_at),
         "decided_at": iso_time(row.decided_at),

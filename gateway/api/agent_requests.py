@@ -89,7 +89,7 @@ def _state(request: Request, row: ServiceRequest) -> dict[str, Any]:
         "reference": row.reference,
         "service": row.service,
         "status": row.status,
-        "status_label": status_label(workflow_of(request, row.service), row.status),
+        "status_label": status_label(workflow_of(request, row.service, linked=row.is_linked_copy), row.status),
         "version": row.version,
         "awaiting_citizen": row.awaiting_citizen,
         "assigned_to": row.assigned_to,

@@ -28,10 +28,13 @@ def iso_time(moment: Any) -> str | None:
     return found.isoformat() if found is not None else None
 
 
-def workflow_of(request: Request, service: str) -> Workflow | None:
-    """The service's workflow, or ``None`` when its plugin is no longer installed."""
+def workflow_of(request: Request, service: str, *, linked: bool = False) -> Workflow | None:
+    """The service's workflow (``linked``: its linked requests' one), or ``None`` when its plugin is gone."""
     provided = registry_of(request).services.get(service)
-    return provided.definition.workflow if provided is not None else None
+    if provided is None:
+        return None
+    definition = provided.definition
+    return definition.linked_workflow or definition.workflow if linked else definition.workflow
 
 
 def status_label(workflow: Workflow | None, status: str) -> dict[str, str] | None:

@@ -17,6 +17,13 @@ ACTIONS: dict[str, Localized] = {
         "Your request moved on (a decision or the next step)",
     ),
     "request.withdraw": Localized("Retrait de votre demande", "Your request was withdrawn"),
+    "request.share": Localized(
+        "Transmission de votre demande à une autre commune (les seules informations nécessaires)",
+        "Your request was shared with another commune (only what it needs)",
+    ),
+    "request.linked-decision": Localized(
+        "Décision de l'autre commune reportée sur votre demande", "The other commune's decision was recorded"
+    ),
     "request.delete": Localized("Suppression de votre brouillon de demande", "Your draft request was deleted"),
     "request.purge": Localized(
         "Suppression de votre demande (fin de conservation)", "Your request was deleted (retention)"

@@ -76,10 +76,24 @@ class ServiceRequest(CommuneScoped, SQLModel, table=True):
     decided_at: datetime | None = _when()
     #: drafts: when an untouched draft is deleted; decided requests: when they are purged
     purge_after: datetime | None = _when(index=True)
+    #: a request shared with another member commune (docs/shared_requests.md): "home" on the request the family
+    #: filed, "receiving" on the linked request the other commune holds; None for every other request
+    link_role: str | None = Field(default=None, max_length=10)
+    #: the other side of the link: its commune and reference, never its row id (each commune keeps its own rows)
+    linked_commune: str | None = Field(default=None, max_length=60)
+    linked_reference: str | None = Field(default=None, max_length=40)
+    #: the other side's decision as it was forwarded: its state, and the reason it chose (a value, never free text)
+    linked_status: str | None = Field(default=None, max_length=30)
+    linked_reason: str | None = Field(default=None, max_length=60)
 
     @property
     def is_draft(self) -> bool:
         return self.status == "draft"
+
+    @property
+    def is_linked_copy(self) -> bool:
+        """A receiving commune's linked request: it follows its service's linked workflow."""
+        return self.link_role == "receiving"
 
 
 class RequestEvent(CommuneScoped, SQLModel, table=True):

@@ -84,7 +84,8 @@ def _status_label(request: Request, row: ServiceRequest) -> Localized:
     definition = _definition(request, row.service)
     if definition is None:
         return Localized(row.status)
+    workflow = definition.linked_workflow if row.is_linked_copy and definition.linked_workflow else definition.workflow
     try:
-        return definition.workflow.state(row.status).label
+        return workflow.state(row.status).label
     except KeyError:
         return Localized(row.status)

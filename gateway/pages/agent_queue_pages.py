@@ -67,7 +67,8 @@ def _choices(request: Request, caller: Caller, commune: Commune) -> QueueChoices
         if definition is None:
             continue
         services.append((key, definition.title))
-        for state in definition.workflow.states:
+        linked = definition.linked_workflow.states if definition.linked_workflow else ()
+        for state in (*definition.workflow.states, *linked):
             states.setdefault(state.name, state.label)
         if key not in acting:
             continue

@@ -26,6 +26,7 @@ from gateway.requests.abuse import check_anonymous_filing, may_mail_receipt
 from gateway.requests.caller import Caller
 from gateway.requests.clock import now
 from gateway.requests.forms import check_form
+from gateway.requests.linked import create_linked, share_errors
 from gateway.requests.rules import ServiceRules, unavailable_on_failure
 from gateway.requests.store import RequestStore
 from gateway.requests.subject import audit_subject
@@ -187,6 +188,8 @@ def check_answers(
             "guichet_validate_request", only=rules.provided.plugin, data=data, citizen=identity, **rules.hook_args
         ):
             errors.extend(extra)
+    if not errors:
+        errors.extend(share_errors(registry, rules, data))
     return data, errors
 
 
@@ -276,6 +279,7 @@ def finalise(
     )
     handle = plugin_handle(session, caller, row, definition, settings=registry.settings, commune=rules.commune)
     registry.hooks.all("guichet_request_submitted", only=rules.provided.plugin, request=handle, **rules.hook_args)
+    create_linked(session, registry, rules, row, caller)
     receipt = RECEIPT_ASSISTED if row.filed_by_staff_id else RECEIPT
     mailed = None
     if row.notify_email:

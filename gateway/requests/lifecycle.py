@@ -31,6 +31,7 @@ from gateway.requests.filing import check_answers, finalise, missing_documents
 from gateway.requests.finders import attachments_of, find_attachment, staff_names
 from gateway.requests.forms import check_form, read_answer
 from gateway.requests.issuing import WITHDRAWN_REASON, IssuedSummary, issued_of, revoke_all
+from gateway.requests.linked import forward_decision
 from gateway.requests.notices import WITHDRAWN, notify_citizen
 from gateway.requests.rules import ServiceRules, plugin_call, rules_for
 from gateway.requests.store import RequestStore
@@ -278,6 +279,7 @@ class CitizenRequests:
                 session, row, WITHDRAWN_REASON,
                 lambda action, target: audit(session, caller, row, definition, action, target=target),
             )  # fmt: skip
+            forward_decision(session, self.registry, row, rules, None)
             notify_citizen(
                 session,
                 self.registry.settings,

@@ -31,6 +31,7 @@ from gateway.registry import Registry
 from gateway.requests import attachments as files
 from gateway.requests.caller import Caller
 from gateway.requests.errors import ActionForbidden, RequestNotFound
+from gateway.requests.linked import linked_rules
 from gateway.requests.rules import ServiceRules, rules_for
 from gateway.requests.trail import audit, history
 from gateway.services import DRAFT, Localized
@@ -151,7 +152,7 @@ class Desk:
             self._deny(caller, commune.slug, row.service, row=row)
         if level == "instructor" and not principal.can("agent", commune=commune.slug, service=row.service, level=level):
             self._deny(caller, commune.slug, row.service, reason=READ_ONLY, row=row)
-        rules = rules_for(self.registry, commune, row.service)
+        rules = linked_rules(rules_for(self.registry, commune, row.service), row)
         return row, rules, replace(caller, actor=principal.actor(acting_role(principal, commune.slug, row.service)))
 
     def _assignees(self, session: Session, commune: str, service: str) -> list[tuple[int, str]]:

@@ -19,6 +19,7 @@ from gateway.requests.caller import Caller, OnBehalf
 from gateway.requests.clock import days_from, now
 from gateway.requests.errors import ActionNotAllowed, InvalidInput, RequestError
 from gateway.requests.filing import Filed, StoredFile, Submission, file_request
+from gateway.requests.linked import forward_decision
 from gateway.requests.notices import CORRECTION_ASKED, NEW_MESSAGE, notify_citizen
 from gateway.requests.rules import ServiceRules, plugin_call
 from gateway.requests.text import answers_of, checked_text
@@ -107,6 +108,8 @@ class BackOfficeCommands(Desk):
             with plugin_call(row.service):
                 self.registry.hooks.all("guichet_request_transition", only=rules.provided.plugin, request=handle,
                                         transition=transition, **rules.hook_args)  # fmt: skip
+            if workflow.state(transition.target).final:
+                forward_decision(session, self.registry, row, rules, chosen or None)
             if transition.notify is not None:
                 notify_citizen(session, self.registry.settings, commune, rules.definition, row,
                                cause=f"transition:{transition.name}:{row.version}", message=transition.notify,

@@ -30,6 +30,7 @@ from gateway.requests.caller import Caller
 from gateway.requests.clock import now
 from gateway.requests.finders import attachments_of, find_attachment, staff_names
 from gateway.requests.issuing import IssuedSummary, issued_of
+from gateway.requests.linked import workflows_of
 from gateway.requests.rules import ServiceRules
 from gateway.requests.text import answers_of
 from gateway.requests.trail import record_read
@@ -126,7 +127,8 @@ class BackOfficeQueries(Desk):
             for key in keys:
                 provided = self.registry.services.get(key)
                 if provided is not None:
-                    decided |= {state.name for state in provided.definition.workflow.states if state.final}
+                    for workflow in workflows_of(provided.definition):
+                        decided |= {state.name for state in workflow.states if state.final}
             clause = col(ServiceRequest.status).in_(sorted(decided))
             query = query.where(~clause if status == "open" else clause)
         elif status:
