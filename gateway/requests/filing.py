@@ -26,6 +26,7 @@ from gateway.requests.abuse import check_anonymous_filing, may_mail_receipt
 from gateway.requests.caller import Caller
 from gateway.requests.clock import now
 from gateway.requests.forms import check_form
+from gateway.requests.notices import Envelope, envelope_for
 from gateway.requests.rules import ServiceRules, unavailable_on_failure
 from gateway.requests.store import RequestStore
 from gateway.requests.subject import audit_subject
@@ -92,6 +93,8 @@ class Prepared:
     caller: Caller
     row: ServiceRequest
     files: Sequence[StoredFile] = ()
+    #: the receipt's checked address and Message-ID (None: no address, or one the transaction will refuse)
+    envelope: Envelope | None = None
 
 
 def file_request(db: Database, registry: Registry, rules: ServiceRules, caller: Caller, sent: Submission) -> Filed:
@@ -165,7 +168,8 @@ def prepare(registry: Registry, rules: ServiceRules, caller: Caller, sent: Submi
         filed_by_staff_id=caller.staff_id if caller.on_behalf_of is not None else None,
     )
     row.subject = audit_subject(registry.settings.secret_key, caller, definition, data, request_id=row.public_id)
-    return Prepared(rules, caller, row, tuple(sent.files or ()))
+    envelope = envelope_for(registry.settings, row.notify_email)
+    return Prepared(rules, caller, row, tuple(sent.files or ()), envelope)
 
 
 def _replay(db: Database, rules: ServiceRules, row: ServiceRequest) -> Filed | None:
@@ -227,7 +231,7 @@ def store(session: Session, registry: Registry, prepared: Prepared) -> Filed:
         for stored in prepared.files:
             session.add(Attachment(commune=row.commune, request_id=row.id, created_at=row.created_at,
                                    **dataclasses.asdict(stored)))  # fmt: skip
-        mailed = finalise(session, registry, rules, row, caller, created=True)
+        mailed = finalise(session, registry, rules, row, caller, created=True, envelope=prepared.envelope)
         return Filed(request=row, receipt_mailed=mailed)
 
 
@@ -246,12 +250,20 @@ def number(session: Session, registry: Registry, rules: ServiceRules, row: Servi
 
 
 def finalise(
-    session: Session, registry: Registry, rules: ServiceRules, row: ServiceRequest, caller: Caller, *, created: bool
+    session: Session,
+    registry: Registry,
+    rules: ServiceRules,
+    row: ServiceRequest,
+    caller: Caller,
+    *,
+    created: bool,
+    envelope: Envelope | None = None,
 ) -> bool | None:
     """Turn a stored draft into a submitted request: number, first state, plugin reaction, history, receipt.
 
     Runs inside the caller's transaction; if the plugin raises, nothing of it is kept. Returns whether a
     receipt was queued (None: no address to send it to). A row already numbered (:func:`store`) keeps its number.
+    ``envelope``: the receipt's address and Message-ID, made outside the transaction (:func:`prepare`).
     """
     from gateway.requests.notices import RECEIPT, RECEIPT_ASSISTED, notify_citizen
 
@@ -282,6 +294,6 @@ def finalise(
         mailed = may_mail_receipt(session, registry.settings, caller, row.notify_email, moment)
     if mailed:
         notify_citizen(session, registry.settings, rules.commune, definition, row, cause="receipt", message=receipt,
-                       new_request=created)  # fmt: skip
+                       new_request=created, envelope=envelope)  # fmt: skip
     session.flush()
     return mailed
