@@ -27,6 +27,7 @@ from typing import Literal
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
+from gateway.batch_rows import add_at_commit
 from gateway.models import OutboxMessage
 
 State = Literal["pending", "sent", "failed"]
@@ -62,7 +63,9 @@ def enqueue(
     subject or recipient (header injection), or an over-long field.
     ``new_cause``: the cause was created in this very transaction (a request
     just filed), so no earlier message can hold its key and the lookup is
-    skipped; the unique key still refuses a duplicate. A ``recipient`` that is
+    skipped; the unique key still refuses a duplicate. In a batch
+    (:mod:`gateway.group_commit`) such a message is inserted at the batch's
+    commit with the others (:mod:`gateway.batch_rows`). A ``recipient`` that is
     a :class:`Recipient` was checked already (outside the transaction) and is
     not checked again.
     """
@@ -91,6 +94,8 @@ def enqueue(
         created_at=time,
         next_attempt_at=time,
     )
+    if new_cause and add_at_commit(session, message):
+        return message  # in a batch: inserted with the others at its commit (its key is new, it cannot clash)
     session.add(message)
     session.flush()  # a duplicate key raises here, in the caller's transaction, not later
     return message

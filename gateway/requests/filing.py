@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from gateway.batch_rows import add_at_commit
 from gateway.db import Database
 from gateway.group_commit import GroupCommit
 from gateway.models import Attachment, RequestEvent, ServiceRequest
@@ -275,7 +276,8 @@ def finalise(
     assert row.id is not None
     audit(session, caller, row, definition, "request.create" if created else "request.submit")
     staff_id = row.filed_by_staff_id if caller.actor.role != "citizen" else None
-    session.add(
+    add_at_commit(
+        session,
         RequestEvent(
             commune=row.commune,
             request_id=row.id,
@@ -284,8 +286,8 @@ def finalise(
             actor_role="agent" if staff_id else "citizen",
             staff_id=staff_id,
             to_status=row.status,
-        )
-    )
+        ),
+    )  # in a batch, inserted at its commit with the other members' history lines
     handle = plugin_handle(session, caller, row, definition)
     registry.hooks.all("guichet_request_submitted", only=rules.provided.plugin, request=handle, **rules.hook_args)
     receipt = RECEIPT_ASSISTED if row.filed_by_staff_id else RECEIPT
