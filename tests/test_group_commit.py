@@ -21,11 +21,12 @@ from sqlmodel import Session, col, select
 from gateway.audit.events import ANONYMOUS
 from gateway.audit.log import AuditUnavailable
 from gateway.group_commit import GroupCommit, Work
-from gateway.models import AuditHead, ServiceRequest
+from gateway.models import AuditHead, OutboxMessage, ServiceRequest
 from gateway.models.audit import AuditEntry
 from gateway.requests.caller import Caller
 from gateway.requests.errors import ServiceUnavailable, TooManyFilings
 from gateway.requests.filing import Filed, Prepared, Submission, file_together, prepare, store
+from gateway.requests.notices import envelope_for
 from gateway.testing import ConfigFolder
 from tests.lifecycle_desk import GOOD_ANSWERS, Desk, enable
 from tests.plugins.lifecycle_service import UNFILEABLE_PLATE
@@ -204,3 +205,45 @@ def test_a_failed_commit_fails_every_member_and_stores_nothing(desk: Desk, write
     with desk.db.read_session(all_communes=True) as session:
         assert session.exec(select(func.count()).select_from(ServiceRequest)).one() == 0
     assert writer.stats.failed_batches == 1
+
+
+def receipts(desk: Desk) -> list[OutboxMessage]:
+    with desk.db.read_session(all_communes=True) as session:
+        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())
+
+
+def appointment(desk: Desk, email: str) -> Prepared:
+    """A filing of the service that mails its receipt to the form's e-mail field."""
+    outcome = prepare(desk.registry, desk.rules("permanence"), anonymous(),
+                      Submission({"email": email, "topic": "Voirie"}, secrets.token_urlsafe(12)))  # fmt: skip
+    assert isinstance(outcome, Prepared), outcome
+    return outcome
+
+
+def test_a_batched_receipt_carries_the_address_and_message_id_made_before_the_batch(
+    desk: Desk, writer: GroupCommit
+) -> None:
+    made = appointment(desk, "camille@Example.ORG")
+    assert made.envelope is not None
+    outcome = writer.submit("venissieux", functools.partial(store, registry=desk.registry, prepared=made)).result(WAIT)
+    assert outcome.receipt_mailed is True
+    [receipt] = receipts(desk)
+    assert (receipt.recipient, receipt.message_id) == (made.envelope.recipient, made.envelope.message_id)
+    assert receipt.recipient.endswith("@example.org")
+
+
+def test_a_receipt_whose_address_changed_after_prepare_is_checked_and_addressed_again(
+    desk: Desk, writer: GroupCommit
+) -> None:
+    made = appointment(desk, "camille@example.org")
+    assert made.envelope is not None
+    made.row.notify_email = "dominique@example.net"
+    writer.submit("venissieux", functools.partial(store, registry=desk.registry, prepared=made)).result(WAIT)
+    [receipt] = receipts(desk)
+    assert receipt.recipient == "dominique@example.net"
+    assert receipt.message_id != made.envelope.message_id
+
+
+def test_an_address_that_fails_the_check_gets_no_envelope(desk: Desk) -> None:
+    assert envelope_for(desk.registry.settings, "camille@@example.org") is None
+    assert envelope_for(desk.registry.settings, None) is None

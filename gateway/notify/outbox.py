@@ -27,6 +27,7 @@ from typing import Literal
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
+from gateway.batch_rows import add_at_commit
 from gateway.models import OutboxMessage
 
 State = Literal["pending", "sent", "failed"]
@@ -62,9 +63,13 @@ def enqueue(
     subject or recipient (header injection), or an over-long field.
     ``new_cause``: the cause was created in this very transaction (a request
     just filed), so no earlier message can hold its key and the lookup is
-    skipped; the unique key still refuses a duplicate.
+    skipped; the unique key still refuses a duplicate. In a batch
+    (:mod:`gateway.group_commit`) such a message is inserted at the batch's
+    commit with the others (:mod:`gateway.batch_rows`). A ``recipient`` that is
+    a :class:`Recipient` was checked already (outside the transaction) and is
+    not checked again.
     """
-    address = checked_recipient(recipient)
+    address = recipient if isinstance(recipient, Recipient) else checked_recipient(recipient)
     _check_header("subject", subject)
     msgid = message_id or make_msgid(domain=domain or FALLBACK_DOMAIN)
     _check_header("message_id", msgid)
@@ -81,7 +86,7 @@ def enqueue(
         kind=kind,
         dedupe_key=dedupe_key,
         commune=commune,
-        recipient=address,
+        recipient=str(address),
         locale=locale,
         subject=subject,
         body=body,
@@ -89,6 +94,8 @@ def enqueue(
         created_at=time,
         next_attempt_at=time,
     )
+    if new_cause and add_at_commit(session, message):
+        return message  # in a batch: inserted with the others at its commit (its key is new, it cannot clash)
     session.add(message)
     session.flush()  # a duplicate key raises here, in the caller's transaction, not later
     return message
@@ -101,7 +108,13 @@ def _find(session: Session, dedupe_key: str) -> OutboxMessage | None:
     return session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).first()
 
 
-def checked_recipient(recipient: str) -> str:
+class Recipient(str):
+    """An address :func:`checked_recipient` accepted, in the form it is stored and sent; only it makes one."""
+
+    __slots__ = ()
+
+
+def checked_recipient(recipient: str) -> Recipient:
     """The address in the form it is stored and sent (domain in ASCII); ValueError if it is not one."""
     _check_header("recipient", recipient)
     try:
@@ -111,7 +124,7 @@ def checked_recipient(recipient: str) -> str:
     address = info.ascii_email or info.normalized
     if len(address) > _LIMITS["recipient"]:
         raise ValueError(f"recipient must be at most {_LIMITS['recipient']} characters long")
-    return address
+    return Recipient(address)
 
 
 def _check_header(name: str, value: str) -> None:
@@ -119,6 +132,11 @@ def _check_header(name: str, value: str) -> None:
         raise ValueError(f"{name} may not contain line breaks (header injection)")
     if len(value) > _LIMITS[name]:
         raise ValueError(f"{name} must be at most {_LIMITS[name]} characters long")
+
+
+def message_id_for(sender: str) -> str:
+    """A new Message-ID on the domain of ``sender`` (a From address), for :func:`enqueue`'s ``message_id``."""
+    return make_msgid(domain=sender_domain(sender))
 
 
 def sender_domain(sender: str) -> str:

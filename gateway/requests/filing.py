@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from gateway.batch_rows import add_at_commit
 from gateway.db import Database
 from gateway.group_commit import GroupCommit
 from gateway.models import Attachment, RequestEvent, ServiceRequest
@@ -27,6 +28,7 @@ from gateway.requests.caller import Caller
 from gateway.requests.clock import now
 from gateway.requests.forms import check_form
 from gateway.requests.linked import create_linked, share_errors
+from gateway.requests.notices import Envelope, envelope_for
 from gateway.requests.rules import ServiceRules, unavailable_on_failure
 from gateway.requests.store import RequestStore
 from gateway.requests.subject import audit_subject
@@ -93,6 +95,8 @@ class Prepared:
     caller: Caller
     row: ServiceRequest
     files: Sequence[StoredFile] = ()
+    #: the receipt's checked address and Message-ID (None: no address, or one the transaction will refuse)
+    envelope: Envelope | None = None
 
 
 def file_request(db: Database, registry: Registry, rules: ServiceRules, caller: Caller, sent: Submission) -> Filed:
@@ -166,7 +170,8 @@ def prepare(registry: Registry, rules: ServiceRules, caller: Caller, sent: Submi
         filed_by_staff_id=caller.staff_id if caller.on_behalf_of is not None else None,
     )
     row.subject = audit_subject(registry.settings.secret_key, caller, definition, data, request_id=row.public_id)
-    return Prepared(rules, caller, row, tuple(sent.files or ()))
+    envelope = envelope_for(registry.settings, row.notify_email)
+    return Prepared(rules, caller, row, tuple(sent.files or ()), envelope)
 
 
 def _replay(db: Database, rules: ServiceRules, row: ServiceRequest) -> Filed | None:
@@ -230,7 +235,7 @@ def store(session: Session, registry: Registry, prepared: Prepared) -> Filed:
         for stored in prepared.files:
             session.add(Attachment(commune=row.commune, request_id=row.id, created_at=row.created_at,
                                    **dataclasses.asdict(stored)))  # fmt: skip
-        mailed = finalise(session, registry, rules, row, caller, created=True)
+        mailed = finalise(session, registry, rules, row, caller, created=True, envelope=prepared.envelope)
         return Filed(request=row, receipt_mailed=mailed)
 
 
@@ -249,12 +254,20 @@ def number(session: Session, registry: Registry, rules: ServiceRules, row: Servi
 
 
 def finalise(
-    session: Session, registry: Registry, rules: ServiceRules, row: ServiceRequest, caller: Caller, *, created: bool
+    session: Session,
+    registry: Registry,
+    rules: ServiceRules,
+    row: ServiceRequest,
+    caller: Caller,
+    *,
+    created: bool,
+    envelope: Envelope | None = None,
 ) -> bool | None:
     """Turn a stored draft into a submitted request: number, first state, plugin reaction, history, receipt.
 
     Runs inside the caller's transaction; if the plugin raises, nothing of it is kept. Returns whether a
     receipt was queued (None: no address to send it to). A row already numbered (:func:`store`) keeps its number.
+    ``envelope``: the receipt's address and Message-ID, made outside the transaction (:func:`prepare`).
     """
     from gateway.requests.notices import RECEIPT, RECEIPT_ASSISTED, notify_citizen
 
@@ -266,7 +279,8 @@ def finalise(
     assert row.id is not None
     audit(session, caller, row, definition, "request.create" if created else "request.submit")
     staff_id = row.filed_by_staff_id if caller.actor.role != "citizen" else None
-    session.add(
+    add_at_commit(
+        session,
         RequestEvent(
             commune=row.commune,
             request_id=row.id,
@@ -275,8 +289,8 @@ def finalise(
             actor_role="agent" if staff_id else "citizen",
             staff_id=staff_id,
             to_status=row.status,
-        )
-    )
+        ),
+    )  # in a batch, inserted at its commit with the other members' history lines
     handle = plugin_handle(session, caller, row, definition, settings=registry.settings, commune=rules.commune)
     registry.hooks.all("guichet_request_submitted", only=rules.provided.plugin, request=handle, **rules.hook_args)
     create_linked(session, registry, rules, row, caller)
@@ -286,6 +300,6 @@ def finalise(
         mailed = may_mail_receipt(session, registry.settings, caller, row.notify_email, moment)
     if mailed:
         notify_citizen(session, registry.settings, rules.commune, definition, row, cause="receipt", message=receipt,
-                       new_request=created)  # fmt: skip
+                       new_request=created, envelope=envelope)  # fmt: skip
     session.flush()
     return mailed

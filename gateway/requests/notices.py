@@ -7,11 +7,13 @@ mailbox holds as little personal data as possible.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session
 
 from gateway.communes import Commune
 from gateway.models import ServiceRequest
-from gateway.notify.outbox import enqueue, sender_domain
+from gateway.notify.outbox import Recipient, checked_recipient, enqueue, message_id_for, sender_domain
 from gateway.services import Localized, ServiceDefinition
 from gateway.settings import Settings
 
@@ -47,6 +49,30 @@ _BODY = Localized(
 _COMMENT = Localized("\nPrécision de la mairie :\n{comment}\n", "\nNote from the town hall:\n{comment}\n")
 
 
+@dataclass(frozen=True)
+class Envelope:
+    """A message's checked address and Message-ID, made before its transaction (no lock needed to make them)."""
+
+    address: str
+    recipient: Recipient
+    message_id: str
+
+
+def envelope_for(settings: Settings, address: str | None) -> Envelope | None:
+    """The envelope of a message to ``address``; None when there is none, or it fails the check.
+
+    A failing address is left to :func:`notify_citizen`, which checks it again in
+    the transaction and refuses it there, as it would without an envelope.
+    """
+    if not address:
+        return None
+    try:
+        recipient = checked_recipient(address)
+    except ValueError:
+        return None
+    return Envelope(address, recipient, message_id_for(settings.smtp.sender))
+
+
 def notify_citizen(
     session: Session,
     settings: Settings,
@@ -58,13 +84,18 @@ def notify_citizen(
     message: Localized,
     comment: str | None = None,
     new_request: bool = False,
+    envelope: Envelope | None = None,
 ) -> None:
     """Queue one message about ``row`` (nothing when no address is known). ``cause`` makes it idempotent.
 
     ``new_request``: ``row`` was created in this transaction, so no message about it can exist yet.
+    ``envelope``: made for ``row.notify_email`` before the transaction (:func:`envelope_for`);
+    ignored if the address changed since.
     """
     if not row.notify_email:
         return
+    if envelope is not None and envelope.address != row.notify_email:
+        envelope = None
     locale = row.locale if row.locale in ("fr", "en") else "fr"
     reference = row.reference or ""
     link = f"{settings.gateway.public_base_url.rstrip('/')}/mes-demandes/{row.public_id}"
@@ -81,11 +112,12 @@ def notify_citizen(
         session,
         kind=f"request-{cause.split(':')[0]}"[:60],
         dedupe_key=f"request:{row.public_id}:{cause}"[:120],
-        recipient=row.notify_email,
+        recipient=envelope.recipient if envelope is not None else row.notify_email,
         subject=_SUBJECT(locale).format(commune=commune.name, reference=reference)[:200],
         body=body,
         locale=locale,
         commune=commune.slug,
-        domain=sender_domain(settings.smtp.sender),
+        domain=None if envelope is not None else sender_domain(settings.smtp.sender),
+        message_id=envelope.message_id if envelope is not None else None,
         new_cause=new_request,
     )
