@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlmodel import Session, select
 
@@ -218,17 +219,8 @@ def _linked_row(
                     created_at=moment,
                 )
             )
-        other.add(
-            RequestEvent(
-                commune=receiving.slug,
-                request_id=linked.id,
-                at=moment,
-                kind="linked",
-                actor_role="system",
-                to_status=linked.status,
-                body=f"Demande transmise par la commune de {rules.commune.name} ({row.reference})",
-            )
-        )
+        _system_event(other, linked, "linked", moment, to_status=linked.status,
+                      body=f"Demande transmise par la commune de {rules.commune.name} ({row.reference})")  # fmt: skip
         # the receiving commune records its new row as made by the system: no person of that commune acted
         audit_as(other, SYSTEM, FORWARDED, linked, definition, "request.create")
     return linked
@@ -258,34 +250,15 @@ def forward_decision(
         peer.linked_status, peer.linked_reason = row.status, reason
         assert peer.id is not None
         moment = now()
-        other.add(
-            RequestEvent(
-                commune=peer.commune,
-                request_id=peer.id,
-                at=moment,
-                kind="linked-decision",
-                actor_role="system",
-                reason=reason,
-                body=f"Décision de la commune de {rules.commune.name} : {decision.fr}",
-            )
-        )
+        _system_event(other, peer, "linked-decision", moment, reason=reason,
+                      body=f"Décision de la commune de {rules.commune.name} : {decision.fr}")  # fmt: skip
         audit_as(other, SYSTEM, FORWARDED, peer, peer_rules.definition, "request.linked-decision")
         closes = row.status == WITHDRAWN and not peer_rules.definition.workflow.is_decided(peer.status)
         if row.link_role == HOME and closes:
             previous = peer.status
             peer.status, peer.decided_at = WITHDRAWN, moment
             peer.purge_after = days_from(moment, other_commune.retention_days(peer_rules.definition))
-            other.add(
-                RequestEvent(
-                    commune=peer.commune,
-                    request_id=peer.id,
-                    at=moment,
-                    kind="withdrawn",
-                    actor_role="system",
-                    from_status=previous,
-                    to_status=WITHDRAWN,
-                )
-            )
+            _system_event(other, peer, "withdrawn", moment, from_status=previous, to_status=WITHDRAWN)
         if row.link_role == RECEIVING:
             message = Localized(
                 LINKED_DECISION.fr.format(commune=rules.commune.name, decision=decision.fr),
@@ -300,6 +273,23 @@ def forward_decision(
                 cause=f"linked-decision:{peer.version}",
                 message=message,
             )
+
+
+def _system_event(
+    session: Session,
+    row: ServiceRequest,
+    kind: str,
+    at: datetime,
+    *,
+    body: str | None = None,
+    reason: str | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+) -> None:
+    """A history line the system writes on one side of a shared request (no person of that commune acted)."""
+    assert row.id is not None
+    session.add(RequestEvent(commune=row.commune, request_id=row.id, at=at, kind=kind, actor_role="system", body=body,
+                             reason=reason, from_status=from_status, to_status=to_status))  # fmt: skip
 
 
 def _decision_text(workflow: Workflow, status: str, reason: str | None) -> Localized:
