@@ -210,3 +210,14 @@ def test_without_a_deployment_folder_the_error_says_how_to_name_one(
     monkeypatch.setattr(settings_module, "DEFAULT_CONFIG_DIR", tmp_path / "site-packages" / "config")
     with pytest.raises(ConfigError, match=r"gateway\.toml: file not found: name the deployment's folder with --config"):
         load_settings()
+
+
+def test_a_worker_that_loses_the_race_to_make_the_secret_file_reads_the_winners_key(
+    config: ConfigFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = config.path / "raced-secret"
+    secret.write_text("w" * 48, encoding="utf-8")  # written by another worker after this one looked
+    looked = Path.exists
+    monkeypatch.setattr(Path, "exists", lambda path: False if path == secret else looked(path))
+    assert settings_module._secret_from_file(secret, True, config.path / "gateway.toml") == b"w" * 48
+    assert [entry.name for entry in config.path.iterdir() if "raced-secret" in entry.name] == ["raced-secret"]

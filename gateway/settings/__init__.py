@@ -522,14 +522,30 @@ def _load_secret(gateway_file: GatewayFile, config_dir: Path, gateway_path: Path
     return secret
 
 
-def _secret_from_file(path: Path, generate: bool, gateway_path: Path) -> bytes:
-    if not path.exists() and generate:
-        import secrets
+def _make_secret_file(path: Path) -> None:
+    """Write a new secret key at ``path`` whole, once, even when several workers start at the same moment.
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    The key is written to a file of its own, then linked to ``path`` (which fails if
+    ``path`` exists): a worker that loses the race reads the winner's complete key.
+    """
+    import secrets
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, written = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
+        os.link(written, path)
+    except FileExistsError:
+        pass  # another worker made it first: its key is the one
+    finally:
+        os.unlink(written)
+
+
+def _secret_from_file(path: Path, generate: bool, gateway_path: Path) -> bytes:
+    if not path.exists() and generate:
+        _make_secret_file(path)
     try:
         return path.read_text(encoding="utf-8").strip().encode()
     except FileNotFoundError:
