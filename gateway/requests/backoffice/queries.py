@@ -171,9 +171,9 @@ class BackOfficeQueries(Desk):
             can_act = staff_of(caller).can("agent", commune=commune.slug, service=row.service, level="instructor")
             assignees = self._assignees(session, commune.slug, row.service) if can_act else []
             issued = issued_of(session, row)
-        # read without waiting for writers; the view is recorded in a short write transaction of its own, and
-        # nothing is returned unless that record committed (fail closed)
-        record_read(self.db, acting, row, rules.definition)
+        # read without waiting for writers; the view is recorded in the next batch of writes, and nothing is
+        # returned unless that batch committed (fail closed)
+        record_read(self.db, acting, row, rules.definition, self.writer)
         return AgentCase(
             row, rules, list(events), attached, self._transitions(caller, commune, row, rules), can_act, names,
             assignees, issued,
