@@ -51,13 +51,17 @@ def worker(ctx: click.Context, once: bool) -> None:
     settings = registry.settings
     schedules = _enabled(settings)
     database = Database(settings.database_url, lock_wait_seconds=settings.database_lock_wait_seconds)
-    with clear_errors():
-        database.require_migrated()
     me = new_worker_id()
     try:
+        with clear_errors():
+            database.require_migrated()
         jobs = build_jobs(database, registry, [schedule.job for schedule in schedules], worker=me)
     except JobSetupError as error:
+        database.dispose()
         raise click.ClickException(str(error)) from None
+    except click.ClickException:
+        database.dispose()
+        raise
     runner = Worker(database, schedules, jobs, me, settings.worker.hold_seconds)
     if once:
         runner.on_run = lambda result: click.echo(describe(result))
