@@ -41,6 +41,7 @@ from gateway.settings import load_settings
 from gateway.testing import ConfigFolder
 from gateway.worker.jobs import build_jobs
 from gateway.worker.loop import Worker
+from gateway.worker.slots import aware
 from tests.test_outbox_delivery import SmtpServer
 
 NOW = datetime.now(UTC)
@@ -86,6 +87,7 @@ def audit_event(resource: str) -> AuditEvent:
 def seed_work(db: Database, data_dir: Path) -> None:
     """Something for every job: a message to send, old and new audit entries, an orphan file, dead rows."""
     with db.session() as session:
+        session.add(WorkerRun(job="expiry", slot=LONG_AGO, worker="gone", started_at=LONG_AGO, outcome="ok"))
         enqueue(session, kind="test", dedupe_key="worker-1", recipient="camille@example.org", subject="Bonjour",
                 body="Votre demande est reçue.", domain="guichet.example", now=NOW - timedelta(minutes=1))  # fmt: skip
     for day, moment in enumerate((LONG_AGO, LONG_AGO + timedelta(days=1), NOW)):
@@ -125,7 +127,11 @@ def test_every_job_runs_through_the_worker(deployment: ConfigFolder, db: Databas
     assert counts["checkpoint"]["sealed"] == 1
     assert counts["retention"]["orphans_deleted"] == 1
     assert counts["audit_prune"] == {"removed": 2}
-    assert (counts["expiry"]["sessions"], counts["expiry"]["spent_states"]) == (1, 1)
+    assert (counts["expiry"]["sessions"], counts["expiry"]["spent_states"], counts["expiry"]["worker_runs"]) == (
+        1,
+        1,
+        1,
+    )
     # retention prunes the counters too (for those who run it alone, from cron): here it came first
     assert counts["expiry"]["throttles"] + counts["retention"]["throttles_deleted"] == 1
     assert counts["expiry"]["refusal_counts"] + counts["retention"]["refusal_counts_deleted"] == 1
@@ -143,12 +149,19 @@ def test_every_job_runs_through_the_worker(deployment: ConfigFolder, db: Databas
     assert "worker: outbox slot " in result.output and " ok in " in result.output
 
 
-def test_a_slot_already_run_is_not_run_again(deployment: ConfigFolder, db: Database) -> None:
-    deployment.set_gateway(worker={job: {"interval_seconds": 86_400} for job in ["checkpoint", "expiry"]})
-    assert run(deployment, "worker", "--once").exit_code == 0
-    second = run(deployment, "worker", "--once")
-    assert (second.exit_code, second.output) == (0, "")  # a day's slot, taken by the first run
-    assert sorted(run.job for run in runs(db)) == sorted(ALL_JOBS)
+def test_a_slot_is_run_once_and_a_late_run_covers_the_slots_missed(deployment: ConfigFolder, db: Database) -> None:
+    settings = load_settings(deployment.path)
+    jobs = build_jobs(db, load_registry(settings), ["expiry"], worker="test-worker")
+    now = [datetime(2026, 12, 4, 10, 0, 5, tzinfo=UTC)]
+    worker = Worker(db, [settings.worker.schedule("expiry")], jobs, "test-worker", 30, clock=lambda: now[0])
+    for moment in ((10, 0, 5), (10, 9, 59), (10, 40, 1)):
+        now[0] = datetime(2026, 12, 4, *moment, tzinfo=UTC)
+        worker.run_due()
+    covered = [(run.after_slot and aware(run.after_slot), aware(run.slot)) for run in runs(db, "expiry")]
+    assert covered == [  # 10:09:59 is still in the 10:00 slot; 10:40 covers 10:10, 10:20, 10:30 and 10:40 at once
+        (None, datetime(2026, 12, 4, 10, 0, tzinfo=UTC)),
+        (datetime(2026, 12, 4, 10, 0, tzinfo=UTC), datetime(2026, 12, 4, 10, 40, tzinfo=UTC)),
+    ]
 
 
 def test_a_failing_job_is_recorded_the_worker_goes_on_and_runs_it_again(deployment: ConfigFolder, db: Database) -> None:

@@ -116,9 +116,9 @@ class AuditSection(Strict):
     extra_verifier_keys: tuple[str, ...] = ()
     archive_dir: str = "audit-archive"
     #: `guichet audit verify` fails when the newest sealed entry is older than this (0: no limit);
-    #: `guichet audit checkpoint --every` keeps a quiet log fresh with a heartbeat entry
+    #: `guichet worker` (or `audit checkpoint --every`) keeps a quiet log fresh with a heartbeat entry
     max_checkpoint_age_minutes: int = Field(default=1440, ge=0, le=525_600)
-    #: `guichet audit checkpoint --every` seals once this many entries came since the last seal (0: never by count)
+    #: `guichet worker` (or `audit checkpoint --every`) seals once this many entries came since the last seal (0: never)
     checkpoint_every_entries: int = Field(default=1000, ge=0, le=100_000_000)
     #: ... or once the last checkpoint is this old and entries came since (0: never by age)
     checkpoint_every_minutes: int = Field(default=60, ge=0, le=525_600)

@@ -10,7 +10,8 @@ audit_prune    :func:`gateway.audit.retention.prune`               ``guichet aud
 expiry         :func:`gateway.identity.sessions.expire_sessions`,  (none: the worker only)
                :func:`~gateway.identity.spent_states.forget_expired`,
                :func:`gateway.identity.throttle.prune`,
-               :func:`gateway.audit.refusals.prune_refusal_counts`
+               :func:`gateway.audit.refusals.prune_refusal_counts`,
+               :func:`gateway.worker.slots.forget_old_runs`
 =============  ==================================================  ==============================
 
 Each job is a function of no argument returning counts (``{"sent": 2, ...}``)
@@ -38,6 +39,7 @@ from gateway.notify.delivery import DeliveryReport, deliver_due
 from gateway.registry import Registry
 from gateway.requests.retention import THROTTLE_KEPT, run_retention
 from gateway.settings import Settings
+from gateway.worker.slots import forget_old_runs
 
 Counts = dict[str, int]
 JobFunction = Callable[[], Counts]
@@ -129,7 +131,7 @@ def expiry_job(db: Database, settings: Settings) -> JobFunction:
     def run() -> Counts:
         now = datetime.now(UTC)
         with db.session() as session:
-            return {
+            counts = {
                 "sessions": expire_sessions(session, now=now),
                 "spent_states": forget_expired(session, now=now),
                 "throttles": throttle.prune(session, before=now - THROTTLE_KEPT),
@@ -137,5 +139,6 @@ def expiry_job(db: Database, settings: Settings) -> JobFunction:
                     session, before=cutoff_for(settings.audit.retention_months, now)
                 ),
             }
+        return {**counts, "worker_runs": forget_old_runs(db, now=now)}
 
     return run

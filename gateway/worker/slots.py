@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.db import Database
@@ -40,6 +40,8 @@ JOB = WorkerJob.__table__  # type: ignore[attr-defined]
 RUN = WorkerRun.__table__  # type: ignore[attr-defined]
 ABANDONED = "its worker stopped before recording an outcome"
 ERROR_MAX = 500
+#: runs are recorded this long (``guichet worker status`` shows the latest), then forgotten by the expiry job
+RUNS_KEPT = timedelta(days=30)
 
 #: why no slot was claimed: the newest was already claimed; a live worker runs the job; another worker is claiming
 Refusal = Literal["done", "held", "busy"]
@@ -130,3 +132,13 @@ def finish(
             .where(JOB.c.name == claim.job, JOB.c.held_by == claim.worker)
             .values(held_by=None, held_until=None)
         )
+
+
+def forget_old_runs(db: Database, *, now: datetime) -> int:
+    """Delete the finished runs older than :data:`RUNS_KEPT`; how many went."""
+    old = (RUN.c.started_at < now - RUNS_KEPT) & (RUN.c.outcome != "running")
+    with db.session() as session:
+        found = int(session.execute(select(func.count()).select_from(RUN).where(old)).scalar_one())
+        if found:
+            session.execute(delete(RUN).where(old))
+    return found
