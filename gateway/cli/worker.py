@@ -38,6 +38,7 @@ def _log_to_stderr() -> None:
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request to the witnesses: not a run
 
 
 @click.group(invoke_without_command=True)
