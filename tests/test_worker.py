@@ -264,3 +264,11 @@ def test_expire_sessions_drops_expired_revoked_and_idle_sessions_only(db: Databa
         kept = sorted(row.id_hash.rstrip("0") for row in session.scalars(select(UserSession)))
         assert forget_expired(session, now=NOW) == 0
     assert kept == ["live", "patient"]
+
+
+def test_an_unreachable_database_stops_the_start_with_one_line(guichet_config: ConfigFolder) -> None:
+    guichet_config.set_gateway(database={"url": "postgresql://nobody@127.0.0.1:1/nothing"})
+    result = run(guichet_config, "worker")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: database unreachable: OperationalError: ")
+    assert len(result.output.strip().splitlines()) == 1

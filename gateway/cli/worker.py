@@ -13,6 +13,7 @@ import threading
 from datetime import UTC, datetime
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from gateway.cli.context import clear_errors, migrated_database, registry_of
 from gateway.db import Database
@@ -20,7 +21,7 @@ from gateway.notify.delivery import new_worker_id
 from gateway.settings import Settings
 from gateway.settings.worker import Schedule
 from gateway.worker.jobs import JobSetupError, build_jobs
-from gateway.worker.loop import Worker, describe
+from gateway.worker.loop import Worker, describe, one_line
 from gateway.worker.status import status_lines
 
 
@@ -63,6 +64,9 @@ def worker(ctx: click.Context, once: bool) -> None:
     except click.ClickException:
         database.dispose()
         raise
+    except OperationalError as error:
+        database.dispose()
+        raise click.ClickException(f"database unreachable: {one_line(error.orig or error)}") from None
     runner = Worker(database, schedules, jobs, me, settings.worker.hold_seconds)
     if once:
         runner.on_run = lambda result: click.echo(describe(result))
