@@ -25,6 +25,7 @@ from gateway.models.outbox import OutboxMessage
 from gateway.models.refusals import RefusalCount
 from gateway.models.requests import Attachment, ReferenceCounter, RequestEvent, ServiceRequest
 from gateway.models.tenancy import CommuneScoped
+from gateway.models.worker import WorkerJob, WorkerRun
 
 __all__ = [
     "ApiToken",
@@ -51,4 +52,6 @@ __all__ = [
     "StaffRole",
     "StaffUser",
     "UserSession",
+    "WorkerJob",
+    "WorkerRun",
 ]
