@@ -34,6 +34,7 @@ from gateway.db import Database
 from gateway.models import RequestEvent, ServiceRequest
 from gateway.models.audit import AuditEntry
 from gateway.testing import ConfigFolder
+from tests.guichet_commands import assert_sealed_and_verified, guichet
 from tests.lifecycle_desk import enable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,11 +136,6 @@ def served(guichet_config: ConfigFolder, guichet_database_url: str) -> ConfigFol
     return guichet_config
 
 
-def guichet(config: ConfigFolder, *args: str) -> list[str]:
-    """The ``guichet`` command on ``config``, as an operator types it."""
-    return [sys.executable, "-m", "gateway", "--config", str(config.path), *args]
-
-
 def start_server(config: ConfigFolder) -> tuple[subprocess.Popen[bytes], str]:
     """``guichet serve`` on a free port (one process, its group commit on), once it answers ``/readyz``."""
     with socket.socket() as sock:
@@ -236,8 +232,4 @@ def test_a_served_gateway_killed_under_load_keeps_every_answered_filing_whole_an
     assert after == {key: reference for key, (_status, reference) in retried.items()}
     assert len(set(after.values())) == len(after) == len(set(sent))
 
-    sealed = subprocess.run(guichet(served, "audit", "checkpoint"), cwd=ROOT, capture_output=True, text=True)
-    assert sealed.returncode == 0, sealed.stderr
-    verified = subprocess.run(guichet(served, "audit", "verify"), cwd=ROOT, capture_output=True, text=True)
-    assert verified.returncode == 0, verified.stderr
-    assert verified.stdout.startswith("audit log verified: entries 0 to ")
+    assert_sealed_and_verified(served)
