@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -46,6 +47,7 @@ def test_concurrent_processes_append_in_one_verifiable_order(guichet_database_ur
         db.dispose()
 
 
+@pytest.mark.crash
 def test_a_sealing_process_killed_mid_seal_leaves_the_log_whole_and_the_restarted_seal_verifies(
     guichet_config: ConfigFolder, guichet_database_url: str
 ) -> None:

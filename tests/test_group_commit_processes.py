@@ -98,6 +98,7 @@ def test_two_processes_batching_at_once_store_each_filing_once(config: ConfigFol
     assert verified_size(guichet_database_url) == len(found)
 
 
+@pytest.mark.crash
 @pytest.mark.parametrize(("moment", "ready"), [("between", "idle"), ("during", "in-batch")])
 def test_a_process_killed_between_or_during_batches_keeps_what_it_acknowledged_and_nothing_half(
     config: ConfigFolder, guichet_database_url: str, moment: str, ready: str
@@ -202,6 +203,7 @@ async def retry_all(base: str, keys: list[str]) -> dict[str, tuple[int, str]]:
         return dict(await asyncio.gather(*(again(client, key) for key in keys)))
 
 
+@pytest.mark.crash
 def test_a_served_gateway_killed_under_load_keeps_every_answered_filing_whole_and_verifies(
     served: ConfigFolder, guichet_database_url: str
 ) -> None:

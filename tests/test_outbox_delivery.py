@@ -641,6 +641,7 @@ def test_deliver_loop_sends_then_stops_cleanly_on_sigterm(cli_outbox: Outbox, sm
 # A worker killed mid-delivery ------------------------------------------------------------------
 
 
+@pytest.mark.crash
 def test_worker_killed_mid_delivery_then_restarted_loses_nothing_and_repeats_only_the_message_in_flight(
     outbox: Outbox, smtp: SmtpServer
 ) -> None:
