@@ -33,6 +33,7 @@ from gateway.audit.verify import verify_log
 from gateway.db import Database
 from gateway.models import RequestEvent, ServiceRequest
 from gateway.models.audit import AuditEntry
+from gateway.models.outbox import OutboxMessage
 from gateway.testing import ConfigFolder
 from tests.guichet_commands import assert_sealed_and_verified, guichet
 from tests.lifecycle_desk import enable
@@ -203,6 +204,16 @@ async def retry_all(base: str, keys: list[str]) -> dict[str, tuple[int, str]]:
         return dict(await asyncio.gather(*(again(client, key) for key in keys)))
 
 
+def receipts(url: str) -> int:
+    """How many messages the outbox holds (here: the filings' receipts, none withheld)."""
+    db = Database(url)
+    try:
+        with db.read_session(all_communes=True) as session:
+            return session.exec(select(func.count()).select_from(OutboxMessage)).one()
+    finally:
+        db.dispose()
+
+
 @pytest.mark.crash
 def test_a_served_gateway_killed_under_load_keeps_every_answered_filing_whole_and_verifies(
     served: ConfigFolder, guichet_database_url: str
@@ -233,5 +244,6 @@ def test_a_served_gateway_killed_under_load_keeps_every_answered_filing_whole_an
     after = stored(guichet_database_url)
     assert after == {key: reference for key, (_status, reference) in retried.items()}
     assert len(set(after.values())) == len(after) == len(set(sent))
+    assert receipts(guichet_database_url) == len(after)  # each filing's receipt was queued in its transaction
 
     assert_sealed_and_verified(served)
