@@ -14,7 +14,8 @@ docs/operations.md). This test needs only the committed files.
 
 After the upgrade: the old log and its old checkpoints verify with today's
 verifier; every filed request reads back through the agents' API and, when a
-citizen filed it, through that citizen's; the answers are the ones stored;
+citizen filed it, through that citizen's (pages too, one per service and per
+citizen); the answers are the ones stored;
 and the log, grown by those reads, is sealed and verifies again.
 """
 
@@ -198,6 +199,10 @@ async def test_a_previous_release_database_upgrades_in_place_reads_back_and_veri
                 listed = await citizen.get("/api/v1/me/requests")
                 assert listed.status_code == 200
                 theirs = [row for row in requests if row.citizen_id == citizen_id]
+                shown = {summary["reference"] for summary in listed.json()["requests"]}
+                assert {row.reference for row in theirs} <= shown
+                page = await citizen.get(f"/mes-demandes/{theirs[0].public_id}")
+                assert page.status_code == 200 and theirs[0].reference in page.text
                 for row in theirs:
                     answer = await citizen.get(f"/api/v1/me/requests/{row.public_id}")
                     assert answer.status_code == 200, (row.reference, answer.text)
