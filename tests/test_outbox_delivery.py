@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,10 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import text
 from sqlmodel import col, select
 
+from gateway.audit.checkpoint import generate_signer
 from gateway.audit.events import pseudonym
+from gateway.audit.sealing import seal
+from gateway.audit.verify import verify_log
 from gateway.cli import main
 from gateway.db import Database
 from gateway.models import AuditEntry, OutboxMessage
@@ -41,6 +45,7 @@ from gateway.notify.delivery import MAX_RETRY_SECONDS, deliver_due, retry_delay,
 from gateway.notify.outbox import enqueue
 from gateway.settings import Settings, load_settings
 from gateway.testing import ConfigFolder, migrate
+from tests.guichet_commands import WAIT, guichet
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 BODY = "Bonjour Camille,\n\nVotre demande n° 2026-000042 a été acceptée : 12,50 € à régler.\n\n— La mairie"
@@ -631,3 +636,69 @@ def test_deliver_loop_sends_then_stops_cleanly_on_sigterm(cli_outbox: Outbox, sm
     assert "sent 1, retried 0, failed 0" in stdout
     assert "stopping after the current pass" in stderr
     assert len(smtp.handler.received) == 1
+
+
+# A worker killed mid-delivery ------------------------------------------------------------------
+
+
+@pytest.mark.crash
+def test_worker_killed_mid_delivery_then_restarted_loses_nothing_and_repeats_only_the_message_in_flight(
+    outbox: Outbox, smtp: SmtpServer
+) -> None:
+    """SIGKILL while the SMTP server takes message 5 of 12: the documented at-least-once case, and only it.
+
+    Messages 1-4 were recorded as sent before message 5 was handed over (one
+    transaction each, before the next send). Message 5 reached the server but
+    its outcome was never written: once the dead worker's claims expire
+    (``claim_seconds``, 10 s here) the restarted worker sends it again with the
+    same Message-ID, then 6-12 once. Nothing is lost, one message is seen
+    twice with one Message-ID, each message has one ``outbox.sent`` entry, and
+    the audit log verifies.
+    """
+    count, killed_at = 12, 5
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    ids = [outbox.add(number, now=due) for number in range(count)]
+    outbox.settings(smtp={"host": "127.0.0.1", "port": smtp.port, "timeout_seconds": 20}, outbox={"claim_seconds": 10})
+    workers: list[subprocess.Popen[str]] = []
+
+    def kill_the_worker_on_message_5() -> None:
+        if len(smtp.handler.received) == killed_at - 1:
+            workers[0].send_signal(signal.SIGKILL)
+            workers[0].wait(timeout=WAIT)  # dead before the server answers "250"
+
+    smtp.handler.during_data = kill_the_worker_on_message_5
+    command = guichet(outbox.config, "outbox", "deliver", "--once")
+    workers.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    workers[0].communicate(timeout=WAIT)
+    assert workers[0].returncode == -signal.SIGKILL
+    assert len([row for row in outbox.rows() if row.sent_at is not None]) == killed_at - 1
+
+    smtp.handler.during_data = None
+    restarted = subprocess.Popen(
+        guichet(outbox.config, "outbox", "deliver", "--every", "1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + WAIT
+        while any(row.sent_at is None for row in outbox.rows()) and time.monotonic() < deadline:
+            assert restarted.poll() is None, restarted.communicate()[1]
+            time.sleep(0.2)
+        restarted.send_signal(signal.SIGTERM)
+        restarted.communicate(timeout=WAIT)
+    finally:
+        if restarted.poll() is None:
+            restarted.kill()
+            restarted.communicate()
+    rows = outbox.rows()
+    assert [row.id for row in rows] == ids and all(row.sent_at and not row.failed_at for row in rows)
+    received = Counter(smtp.handler.message_ids())
+    in_flight = rows[killed_at - 1].message_id
+    assert received == {row.message_id: 2 if row.message_id == in_flight else 1 for row in rows}
+    sent_entries = Counter(entry.resource for entry in outbox.audit() if entry.action == "outbox.sent")
+    assert sent_entries == {f"outbox/{message_id}": 1 for message_id in ids}
+    signer = generate_signer("guichet.test/audit")
+    seal(outbox.db, signer, "guichet.test/audit")
+    report = verify_log(outbox.db, [signer.verifier()])
+    assert report.ok, report.findings
