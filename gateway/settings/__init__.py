@@ -25,6 +25,8 @@ from gateway.settings.base import ConfigError as ConfigError
 from gateway.settings.base import Strict, absolute_http_url
 from gateway.settings.base import config_error as config_error
 from gateway.settings.base import is_loopback as is_loopback
+from gateway.settings.observability import LoggingSection as LoggingSection
+from gateway.settings.observability import MetricsSection as MetricsSection
 from gateway.settings.providers import RESERVED_PROVIDER_KEYS as RESERVED_PROVIDER_KEYS
 from gateway.settings.providers import WELL_KNOWN_OPENID as WELL_KNOWN_OPENID
 from gateway.settings.providers import IdentityProviderSection as IdentityProviderSection
@@ -208,6 +210,8 @@ class GatewayFile(Strict):
     demo_identity: DemoIdentitySection = DemoIdentitySection()
     identity: IdentitySection = IdentitySection()
     documents: DocumentsSection = DocumentsSection()
+    logging: LoggingSection = LoggingSection()
+    metrics: MetricsSection = MetricsSection()
 
 
 class Address(Strict):
@@ -311,6 +315,7 @@ RESERVED_SLUGS = frozenset(
         "mes-demandes",
         "demo",
         "demo-idp",
+        "metrics",
     }
 )
 
@@ -335,6 +340,8 @@ class Settings:
     identity: IdentitySection = field(default_factory=IdentitySection)
     documents: DocumentsSection = field(default_factory=DocumentsSection)
     database_lock_wait_seconds: float = 5.0
+    logging: LoggingSection = field(default_factory=LoggingSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
 
     @property
     def https(self) -> bool:
@@ -389,6 +396,8 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
         demo_identity=gateway_file.demo_identity,
         identity=gateway_file.identity,
         documents=gateway_file.documents,
+        logging=gateway_file.logging,
+        metrics=gateway_file.metrics,
     )
 
 
