@@ -89,7 +89,7 @@ class Gateway(Starlette):
     """Starlette with the access log outside everything, error page included: it logs the status sent."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestLogMiddleware(super().build_middleware_stack(), communes=self.state.registry.communes)
+        return RequestLogMiddleware(super().build_middleware_stack(), communes=self.state.commune_slugs)
 
 
 def create_app(
@@ -161,6 +161,7 @@ def create_app(
     app.state.db = db
     app.state.writer = writer
     app.state.templates = make_templates()
+    app.state.commune_slugs = frozenset(registry.communes)  # the access log names only these
     app.state.metrics_token = scrape_token
     app.state.metrics_figures = CachedFigures(db, settings.metrics.database_cache_seconds)
     return app
