@@ -13,10 +13,12 @@ from sqlmodel import col, select
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.db import Database
 from gateway.models import AuditCheckpoint, AuditHead, OutboxMessage
 from gateway.settings import ConfigError
 from gateway.testing import ConfigFolder, GuichetClient
 from gateway.testing.client import STAFF_PASSWORD, sign_in_staff
+from gateway.web.metrics_endpoint import CachedFigures
 from tests.plugins import fragile
 
 TOKEN = "scrape-token-for-the-tests-0123456789"
@@ -137,6 +139,17 @@ async def test_requests_are_counted_by_route_template_and_status(client: Guichet
         count = "guichet_http_request_duration_seconds_count"
         assert value(after, count, **labels) - value(before, count, **labels) == added
     assert not any("ailleurs" in str(labels) for _name, labels in after)
+    assert value(after, "guichet_http_requests_in_progress") == 1  # the scrape itself
+
+
+async def test_a_database_that_does_not_answer_is_said_in_the_scrape_not_with_an_error(
+    app: Starlette, client: GuichetClient, tmp_path: Path
+) -> None:
+    app.state.metrics_figures = CachedFigures(Database(f"sqlite:///{tmp_path}/no/such/folder/guichet.db"), 0)
+    samples = await scrape(client)
+    assert value(samples, "guichet_database_up") == 0
+    assert not any(name.startswith(("guichet_outbox", "guichet_audit")) for name, _labels in samples)
+    assert value(samples, "guichet_http_requests_in_progress") == 1
 
 
 async def test_write_batches_and_plugin_failures_are_counted(client: GuichetClient) -> None:

@@ -12,6 +12,7 @@ so a scraper polling several workers costs the database one short query each.
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 import os
 import time
@@ -35,6 +36,7 @@ from gateway.models import AuditCheckpoint, AuditHead, OutboxMessage
 from gateway.observability import metrics
 from gateway.settings import ConfigError, Settings
 
+logger = logging.getLogger(__name__)
 #: the least a token may hold: a guessable one would open the gateway's figures to anyone
 MIN_TOKEN_LENGTH = 24
 
@@ -147,7 +149,8 @@ class CachedFigures:
         if time.monotonic() - self._read_at >= self.seconds:
             try:
                 self._figures = await self.db.run(self._read)
-            except Exception:  # an unreachable or locked database: say so in the scrape, not with a 500
+            except Exception as error:  # an unreachable or locked database: say so in the scrape, not with a 500
+                logger.warning("metrics: the database figures could not be read: %s", type(error).__name__)
                 self._figures = None
             self._read_at = time.monotonic()
         return self._figures
