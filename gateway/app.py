@@ -52,7 +52,7 @@ from gateway.web.errors import (
     upload_refused_handler,
 )
 from gateway.web.input_guard import InputGuardMiddleware
-from gateway.web.metrics_endpoint import CachedFigures, metrics_token
+from gateway.web.metrics_endpoint import CachedFigures
 from gateway.web.metrics_endpoint import route as metrics_route
 from gateway.web.request_log import RequestLogMiddleware, RouteRecorder
 from gateway.web.routing import concrete_first
@@ -101,7 +101,6 @@ def create_app(
 ) -> Starlette:
     settings = settings or load_settings(config_dir)
     registry = load_registry(settings, extra_plugins=extra_plugins)
-    scrape_token = metrics_token(settings)
     db = Database(settings.database_url, lock_wait_seconds=settings.database_lock_wait_seconds)
     if check_migrations:
         try:
@@ -162,7 +161,6 @@ def create_app(
     app.state.writer = writer
     app.state.templates = make_templates()
     app.state.commune_slugs = frozenset(registry.communes)  # the access log names only these
-    app.state.metrics_token = scrape_token
     app.state.metrics_figures = CachedFigures(db, settings.metrics.database_cache_seconds)
     return app
 

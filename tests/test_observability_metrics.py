@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import col, select
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.cli import main
 from gateway.db import Database
 from gateway.models import AuditCheckpoint, AuditHead, OutboxMessage
 from gateway.settings import ConfigError
@@ -244,3 +246,12 @@ def test_a_wrong_metrics_setting_stops_the_start_with_its_key(
     with pytest.raises(ConfigError) as raised:
         deploy(guichet_config, guichet_database_url, **metrics)
     assert fault in str(raised.value)
+
+
+def test_guichet_check_and_serve_say_a_wrong_token_in_one_line(guichet_config: ConfigFolder) -> None:
+    guichet_config.set_gateway(metrics={"token_file": "missing-token"})
+    for command in (["check"], ["serve", "--port", "1"]):
+        result = CliRunner().invoke(main, ["--config", str(guichet_config.path), *command])
+        assert result.exit_code == 1, result.output
+        assert "metrics.token_file" in result.output and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hmac
 import logging
 import math
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,38 +33,8 @@ from starlette.routing import Route
 from gateway.db import Database
 from gateway.models import AuditCheckpoint, AuditHead, OutboxMessage
 from gateway.observability import metrics
-from gateway.settings import ConfigError, Settings
 
 logger = logging.getLogger(__name__)
-#: the least a token may hold: a guessable one would open the gateway's figures to anyone
-MIN_TOKEN_LENGTH = 24
-
-
-def metrics_token(settings: Settings) -> bytes | None:
-    """The scrape token from ``[metrics]`` (environment variable first, then file), or None: metrics are off."""
-    section = settings.metrics
-    token: str | None = None
-    key = "metrics.token_env"
-    if section.token_env and os.environ.get(section.token_env):
-        token = os.environ[section.token_env].strip()
-    elif section.token_file:
-        key = "metrics.token_file"
-        path = (settings.config_dir / section.token_file).resolve()
-        try:
-            token = path.read_text(encoding="utf-8").strip()
-        except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
-            raise ConfigError(
-                settings.config_dir / "gateway.toml", key, f"{path} is not a readable text file"
-            ) from None
-    if token is None:
-        return None
-    if len(token) < MIN_TOKEN_LENGTH:
-        raise ConfigError(
-            settings.config_dir / "gateway.toml",
-            key,
-            f"the metrics token must be at least {MIN_TOKEN_LENGTH} characters",
-        )
-    return token.encode()
 
 
 @dataclass(frozen=True)
@@ -162,7 +131,7 @@ def _authorised(request: Request, token: bytes) -> bool:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    token: bytes | None = request.app.state.metrics_token
+    token: bytes | None = request.app.state.registry.settings.metrics_token
     if token is None:
         raise HTTPException(404)
     if not _authorised(request, token):
