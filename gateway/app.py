@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.audit.log import AuditUnavailable
 from gateway.db import Database
@@ -29,6 +29,7 @@ from gateway.identity.access import AccessDenied, ReauthenticationRequired, Sign
 from gateway.identity.middleware import IdentityMiddleware
 from gateway.identity.providers import form_action_sources
 from gateway.local_plugins import check_local_plugins, load_local_plugins
+from gateway.observability.metrics import mark_dead_workers
 from gateway.plugins import PluginSet, get_plugin_manager
 from gateway.registry import Registry, build_registry
 from gateway.requests.attachments import UploadRefused
@@ -51,6 +52,9 @@ from gateway.web.errors import (
     upload_refused_handler,
 )
 from gateway.web.input_guard import InputGuardMiddleware
+from gateway.web.metrics_endpoint import CachedFigures
+from gateway.web.metrics_endpoint import route as metrics_route
+from gateway.web.request_log import RequestLogMiddleware, RouteRecorder
 from gateway.web.routing import concrete_first
 from gateway.web.security_headers import SecurityHeadersMiddleware
 from gateway.web.templating import make_templates
@@ -81,6 +85,13 @@ def ordered_routes(registry: Registry) -> list[BaseRoute]:
     return concrete_first(sorted(routes, key=lambda route: len(getattr(route, "param_convertors", {}))))
 
 
+class Gateway(Starlette):
+    """Starlette with the access log outside everything, error page included: it logs the status sent."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestLogMiddleware(super().build_middleware_stack(), communes=self.state.commune_slugs)
+
+
 def create_app(
     config_dir: Path | None = None,
     *,
@@ -104,6 +115,7 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # the first unknown-account sign-in must not be the one that pays for the dummy hash
         threading.Thread(target=passwords.warm_up, name="guichet-warm-up", daemon=True).start()
+        mark_dead_workers()  # a worker restarted in place of one that died: drop the dead one's live gauges
         yield
         writer.close()
         db.dispose()
@@ -111,8 +123,8 @@ def create_app(
     async def too_large(scope: Scope, receive: Receive, send: Send) -> None:
         await respond_error(413, scope, receive, send)
 
-    routes = ordered_routes(registry)
-    app = Starlette(
+    routes = [metrics_route(), *ordered_routes(registry)]
+    app = Gateway(
         routes=routes,
         middleware=[
             Middleware(SecurityHeadersMiddleware, https=settings.https, form_action=form_action_sources(settings)),
@@ -125,6 +137,7 @@ def create_app(
                 back_channel=back_channel_paths(routes),
             ),
             Middleware(IdentityMiddleware),
+            Middleware(RouteRecorder),  # innermost: sees the scope the router fills in
         ],
         exception_handlers={
             HTTPException: http_exception_handler,
@@ -147,6 +160,8 @@ def create_app(
     app.state.db = db
     app.state.writer = writer
     app.state.templates = make_templates()
+    app.state.commune_slugs = frozenset(registry.communes)  # the access log names only these
+    app.state.metrics_figures = CachedFigures(db, settings.metrics.database_cache_seconds)
     return app
 
 

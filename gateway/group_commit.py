@@ -42,6 +42,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from gateway.db import BATCH_KEY, SCOPE_KEY, Database, savepoint
+from gateway.observability import metrics
 
 T = TypeVar("T")
 #: the most members one transaction takes (more wait for the next batch)
@@ -164,6 +165,7 @@ class GroupCommit:
                 session.info[SCOPE_KEY] = None
         except Exception as error:  # BEGIN or COMMIT (audit append included) failed: nothing of the batch stored
             self.stats.failed_batches += 1
+            metrics.FAILED_BATCHES.inc()
             logger.warning("a batch of %d writes failed: %s", len(batch), error.__class__.__name__)
             for member in batch:
                 member.future.set_exception(error)
@@ -173,6 +175,7 @@ class GroupCommit:
         self.stats.members += len(batch) - failed
         self.stats.failed_members += failed
         self.stats.largest = max(self.stats.largest, len(batch))
+        metrics.WRITE_BATCH.observe(len(batch))
         for member, (kept, value) in zip(batch, outcomes, strict=True):
             if kept:
                 member.future.set_result(value)

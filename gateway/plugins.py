@@ -21,6 +21,7 @@ from typing import Any
 import pluggy
 
 from gateway import core_hookspecs, hookspecs
+from gateway.observability import metrics
 from gateway.plugin_version import VERSION_ATTRIBUTE, incompatibility
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class PluginSet:
 
 
 def log_failure(plugin: str, hook: str, error: BaseException) -> None:
+    metrics.PLUGIN_FAILURES.labels(plugin=plugin, hook=hook).inc()
     logger.error("plugin %r failed in %s: %s: %s", plugin, hook, type(error).__name__, error, exc_info=error)
 
 

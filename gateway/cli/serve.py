@@ -11,6 +11,7 @@ import click
 from gateway.audit.keys import NoSigningKey
 from gateway.cli.context import clear_errors, registry_of
 from gateway.db import Database
+from gateway.observability.serving import serving_options
 from gateway.settings import CONFIG_ENV, Settings
 
 
@@ -46,6 +47,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, background: bo
             proxy_headers=True,
             server_header=False,
             access_log=False,  # query strings carry one-time codes and id_token_hint; the audit log says who did what
+            **serving_options(registry.settings, port=port, workers=workers),  # JSON logs, metrics shared by workers
         )
     finally:
         if jobs is not None:

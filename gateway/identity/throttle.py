@@ -26,6 +26,7 @@ from sqlmodel import Session, col, delete, or_, select
 
 from gateway.db import count_in_batch, on_commit, uses_to_add
 from gateway.models import LoginThrottle
+from gateway.observability import metrics
 from gateway.services import Localized
 
 #: failures allowed per window: few per account, more per address (a town hall's counter shares one)
@@ -72,6 +73,7 @@ def check(session: Session, keys: list[str], *, now: datetime | None = None) -> 
 def fail(session: Session, keys: list[str], *, now: datetime | None = None) -> Locked | None:
     """Count a failure on every key; return the lock it caused, if any."""
     now = now or datetime.now(UTC)
+    metrics.sign_in_failed(keys)
     caused = None
     for key in keys:
         row = session.get(LoginThrottle, key, with_for_update=True)
@@ -85,6 +87,7 @@ def fail(session: Session, keys: list[str], *, now: datetime | None = None) -> L
             lock = min(FIRST_LOCK * 2 ** (row.failures - limit), MAX_LOCK)
             row.locked_until = now + lock
             caused = Locked(key, row.locked_until)
+            metrics.locked_out(key)
         session.add(row)
     session.flush()
     return caused

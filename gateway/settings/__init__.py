@@ -25,6 +25,9 @@ from gateway.settings.base import ConfigError as ConfigError
 from gateway.settings.base import Strict, absolute_http_url
 from gateway.settings.base import config_error as config_error
 from gateway.settings.base import is_loopback as is_loopback
+from gateway.settings.observability import LoggingSection as LoggingSection
+from gateway.settings.observability import MetricsSection as MetricsSection
+from gateway.settings.observability import load_metrics_token
 from gateway.settings.providers import RESERVED_PROVIDER_KEYS as RESERVED_PROVIDER_KEYS
 from gateway.settings.providers import WELL_KNOWN_OPENID as WELL_KNOWN_OPENID
 from gateway.settings.providers import IdentityProviderSection as IdentityProviderSection
@@ -211,6 +214,8 @@ class GatewayFile(Strict):
     identity: IdentitySection = IdentitySection()
     documents: DocumentsSection = DocumentsSection()
     worker: WorkerSection = WorkerSection()
+    logging: LoggingSection = LoggingSection()
+    metrics: MetricsSection = MetricsSection()
 
 
 class Address(Strict):
@@ -314,6 +319,7 @@ RESERVED_SLUGS = frozenset(
         "mes-demandes",
         "demo",
         "demo-idp",
+        "metrics",
     }
 )
 
@@ -339,6 +345,10 @@ class Settings:
     documents: DocumentsSection = field(default_factory=DocumentsSection)
     worker: WorkerSection = field(default_factory=WorkerSection)
     database_lock_wait_seconds: float = 5.0
+    logging: LoggingSection = field(default_factory=LoggingSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
+    #: the bearer token /metrics asks for (None: /metrics answers 404)
+    metrics_token: bytes | None = field(default=None, repr=False)
 
     @property
     def https(self) -> bool:
@@ -377,6 +387,7 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
     communes, files = _load_communes(config_dir / "communes")
     _check_identity_providers(gateway_file, gateway_path, communes, files, check_secrets=load_secret)
     secret = _load_secret(gateway_file, config_dir, gateway_path) if load_secret else b""
+    metrics_token = load_metrics_token(gateway_file.metrics, config_dir, gateway_path) if load_secret else None
     return Settings(
         config_dir=config_dir,
         gateway=gateway_file.gateway,
@@ -395,6 +406,9 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
         identity=gateway_file.identity,
         documents=gateway_file.documents,
         worker=gateway_file.worker,
+        logging=gateway_file.logging,
+        metrics=gateway_file.metrics,
+        metrics_token=metrics_token,
     )
 
 
