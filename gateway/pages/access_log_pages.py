@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,14 +17,13 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.web.access_log_proofs import FILENAME, access_log_bundle, access_log_coverage
 from gateway.web.access_log_reading import load_access_log
+from gateway.web.dates import when
 from gateway.web.templating import render
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 async def access_log_page(request: Request) -> Response:
-    principal, found, _locale = await load_access_log(request)
-    shown = [(access, access.time.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")) for access in found]
+    principal, found, locale = await load_access_log(request)
+    shown = [(access, when(access.time, locale)) for access in found]
     proofs = await access_log_coverage(request)
     return render(request, "access_log.html", {"accesses": shown, "principal": principal, "proofs": proofs})
 

@@ -14,9 +14,7 @@ are shared by those three modules only.
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
 from starlette.requests import Request
 
 from gateway.communes import Commune
@@ -29,9 +27,8 @@ from gateway.requests.clock import aware
 from gateway.services import Localized, ServiceDefinition
 from gateway.web.access import refuse_citizens
 from gateway.web.callers import caller_of
+from gateway.web.dates import PARIS, short_day, when
 from gateway.web.lookups import commune_or_404, registry_of
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def _queries(request: Request) -> BackOfficeQueries:
@@ -58,16 +55,7 @@ async def _agent(request: Request) -> tuple[Caller, Commune]:
     return await caller_of(request), commune
 
 
-def _when(moment: datetime | None, locale: str) -> str:
-    if moment is None:
-        return ""
-    pattern = "d MMMM y 'à' HH:mm" if locale == "fr" else "d MMMM y, HH:mm"
-    return format_datetime(aware(moment), pattern, tzinfo=PARIS, locale=locale)
-
-
-def _day(moment: datetime | None, locale: str) -> str:
-    shown = aware(moment)
-    return format_date(shown.astimezone(PARIS).date(), "d MMM y", locale=locale) if shown else ""
+_when, _day = when, short_day
 
 
 def _age_days(moment: datetime | None, today: date) -> int | None:

@@ -16,11 +16,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.communes import Commune
-from gateway.pages.agent_pages import PARIS, _age_days, _agent, _commands, _day, _definition, _queries, _status_label
+from gateway.pages.agent_pages import _age_days, _agent, _commands, _day, _definition, _queries, _status_label
 from gateway.requests.backoffice.commands import BulkOutcome
 from gateway.requests.backoffice.queries import QueueFilter
 from gateway.requests.caller import Caller
 from gateway.services import Localized
+from gateway.web.dates import PARIS
 from gateway.web.downloads import download_response
 from gateway.web.errors import PageError
 from gateway.web.i18n import choose_locale

@@ -11,11 +11,8 @@ errors and what was typed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -27,7 +24,6 @@ from gateway.models import RequestEvent
 from gateway.registry import Registry
 from gateway.requests.attachments import UploadRefused
 from gateway.requests.caller import Caller
-from gateway.requests.clock import aware
 from gateway.requests.errors import ActionNotAllowed, InvalidInput
 from gateway.requests.lifecycle import ALREADY_DECIDED, EXTRA_DOCUMENT, CitizenCase, CitizenRequests
 from gateway.requests.posted import PostedForm
@@ -43,6 +39,7 @@ from gateway.services import (
     Workflow,
 )
 from gateway.web.callers import caller_of
+from gateway.web.dates import day, when
 from gateway.web.downloads import download_response
 from gateway.web.form_hints import first_errors, form_hints
 from gateway.web.form_values import answer_text, shown_values
@@ -53,7 +50,6 @@ from gateway.web.templating import render
 T = TypeVar("T")
 
 BASE = "/mes-demandes"
-PARIS = ZoneInfo("Europe/Paris")
 
 #: notices shown after an action's redirect (``?fait=...``); unknown codes show nothing
 NOTICES = {
@@ -111,22 +107,6 @@ async def _posted(request: Request) -> PostedForm:
 
 
 # Words and dates ----------------------------------------------------------------------
-
-
-def when(moment: datetime | None, locale: str) -> str:
-    """A date and time as people in the communes read it (Paris time)."""
-    moment = aware(moment)
-    if moment is None:
-        return ""
-    pattern = "d MMMM y 'à' HH:mm" if locale == "fr" else "d MMMM y, HH:mm"
-    return format_datetime(moment, pattern, tzinfo=PARIS, locale=locale)
-
-
-def day(moment: datetime | None, locale: str) -> str:
-    moment = aware(moment)
-    if moment is None:
-        return ""
-    return format_date(moment.astimezone(PARIS).date(), format="long", locale=locale)
 
 
 def _workflow(registry: Registry, key: str) -> Workflow:

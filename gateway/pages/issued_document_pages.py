@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from babel.dates import format_date
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -20,12 +19,12 @@ from starlette.routing import BaseRoute, Route
 from gateway.identity.access import require_citizen
 from gateway.pages.agent_pages import _agent
 from gateway.requests.document_check import CheckedDocument, CheckRefused, DocumentCheck
-from gateway.requests.document_pdf import PARIS
 from gateway.requests.issued_downloads import AgentDocuments, CitizenDocuments
 from gateway.requests.issuing import CHECK_PATH, KEYS_PATH
 from gateway.requests.signing_keys import CommuneKeys, PublicKey, published_listing
 from gateway.services import Localized
 from gateway.web.callers import caller_of
+from gateway.web.dates import day
 from gateway.web.downloads import download_response
 from gateway.web.form_bodies import text_form
 from gateway.web.i18n import choose_locale
@@ -104,7 +103,7 @@ def _shown(checked: CheckedDocument, locale: str) -> dict[str, object]:
         "commune": checked.commune_name,
         "number": checked.number,
         "title": checked.title(locale),
-        "issued_on": format_date(checked.issued_at.astimezone(PARIS).date(), format="long", locale=locale),
+        "issued_on": day(checked.issued_at, locale),
         "fields": [(label(locale), value) for label, value in checked.fields],
         "revoked": checked.revoked,
     }

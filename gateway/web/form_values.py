@@ -16,6 +16,7 @@ from typing import Any
 from gateway.requests.field_kinds import address_lines, house_number_text
 from gateway.requests.posted import ADDRESS_INPUTS, PostedForm
 from gateway.services import FormField, Localized, PostalAddress
+from gateway.web.dates import calendar_day
 
 YES = Localized("Oui", "Yes")
 NO = Localized("Non", "No")
@@ -62,7 +63,7 @@ def _stored(field: FormField, value: object) -> Any:
 
 
 def answer_text(field: FormField, value: object) -> Localized:
-    """An answer in words: choices by their label, yes/no, an address on one line; "" when empty."""
+    """An answer in words: choices by their label, yes/no, an address on one line, a date in words; "" when empty."""
     labels = {choice.value: choice.label for choice in field.choices}
     if isinstance(value, bool):
         return YES if value else NO
@@ -75,4 +76,6 @@ def answer_text(field: FormField, value: object) -> Localized:
     if isinstance(value, int):
         return Localized(str(value))
     text = value if isinstance(value, str) else ""
+    if field.kind == "date" and text:
+        return Localized(calendar_day(text, "fr"), calendar_day(text, "en"))
     return labels.get(text, Localized(text))

@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from gateway.services import Localized
+from gateway.web import dates
 from gateway.web.i18n import LOCALES, choose_locale, context_gettext, context_ngettext, language_name
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -26,6 +27,7 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(context_gettext, context_ngettext, newstyle=True)  # type: ignore[attr-defined]
+    dates.install(env)
     env.globals["language_name"] = language_name
     env.globals["LOCALES"] = LOCALES
     return Jinja2Templates(env=env)
