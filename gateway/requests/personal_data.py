@@ -33,11 +33,11 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from gateway.audit.builders import account_event
-from gateway.audit.events import format_time, pseudonym
+from gateway.audit.events import format_time
 from gateway.audit.labels import ROLES, action_label
 from gateway.audit.log import record
 from gateway.db import Database
-from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
+from gateway.identity.subjects import citizen_subjects, confirmed_email
 from gateway.models import (
     Attachment,
     AuditEntry,
@@ -102,14 +102,16 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
             select(IssuedDocument).where(col(IssuedDocument.request_id).in_(ids)).order_by(col(IssuedDocument.id))
         ).all()
         names = staff_names(session, {event.staff_id for event in events if event.staff_id})
-        addresses = {a.casefold() for a in (citizen.email, account.email if account else None) if a}
-        addresses |= {row.notify_email.casefold() for row in requests if row.notify_email}
+        # the mail sent to their own requests' addresses, and to their address once it is known to be theirs
+        confirmed = confirmed_email(session, citizen)
+        addresses = {row.notify_email.casefold() for row in requests if row.notify_email}
+        addresses |= {confirmed.casefold()} if confirmed else set()
         mail = session.exec(
             select(OutboxMessage)
             .where(func.lower(OutboxMessage.recipient).in_(sorted(addresses)))
             .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
         ).all()
-        subjects = _subjects(citizen, account, secret)
+        subjects = citizen_subjects(session, citizen, secret)
         log = session.exec(
             select(AuditEntry)
             .where(col(AuditEntry.subject).in_(subjects))
@@ -167,17 +169,6 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
         "messages": [_message(message) for message in mail],
     }
     return PersonalArchive("mes-donnees-guichet.zip", _zip(document, files))
-
-
-def _subjects(citizen: Citizen, account: LocalAccount | None, secret: bytes) -> list[str]:
-    """The pseudonyms the citizen's data is recorded under (as their access-log page gathers them)."""
-    subjects = [pseudonym(secret, "citizen", citizen.public_id)]
-    email = citizen.email
-    if citizen.issuer == LOCAL_ISSUER:
-        email = account.email if account is not None and account.email_verified_at is not None else None
-    if email:
-        subjects.append(pseudonym(secret, "email", email))
-    return subjects
 
 
 def _account(citizen: Citizen, account: LocalAccount | None) -> dict[str, Any]:
