@@ -3,7 +3,7 @@
 Ville-A offers school registration (:mod:`tests.plugins.school_places`) with
 capacities per school and level; Ville-B offers it too, with requests of the
 same school and level that Ville-A's board must never count. Ville-C offers it
-without capacities (no board), Ville-D and Ville-E with a plugin that fails.
+without capacities (no board), Ville-D to Ville-F with a plugin that fails.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ async def app(guichet_config: ConfigFolder, guichet_database_url: str) -> AsyncI
     guichet_config.enable_service("ville-c", KEY)
     guichet_config.enable_service("ville-d", KEY, capacities={"moulin": {"cp": 1}}, fault="raise")
     guichet_config.enable_service("ville-e", KEY, capacities={"moulin": {"cp": 1}}, fault="state")
+    guichet_config.enable_service("ville-f", KEY, capacities={"moulin": {"cp": 1}}, fault="shape")
     application = create_app(guichet_config.path, extra_plugins=[("school_places", school_places)])
     yield application
     application.state.db.dispose()
@@ -171,6 +172,17 @@ async def test_the_page_says_each_row_in_words_in_french_and_english(app: Starle
     assert f'<a href="{PAGE}">Inscription scolaire</a>' in queue.text
 
 
+@pytest.mark.parametrize(("commune", "linked"), [("ville-a", True), ("ville-c", False), ("ville-d", False)])
+async def test_the_queue_links_the_board_only_where_the_plugin_names_counters(
+    app: Starlette, commune: str, linked: bool
+) -> None:
+    async with GuichetClient(app) as http:
+        await sign_in_staff(http, "lea.instructor", f"agent:{commune}:{KEY}:instructor")
+        queue = await http.get(f"/agents/{commune}/demandes")
+    assert queue.status_code == 200
+    assert (f'href="/agents/{commune}/places/{KEY}"' in queue.text) is linked
+
+
 async def test_a_full_level_with_requests_waiting_says_so(app: Starlette) -> None:
     fill(app, "ville-a", [("jules-ferry", "ce1", "accept"), ("jules-ferry", "ce1", "")])
     async with GuichetClient(app) as http:
@@ -222,17 +234,19 @@ async def test_only_the_communes_agents_of_the_service_read_its_board(app: Starl
         ("/agents/ville-c/places/inscription", 404),
         ("/agents/ville-d/places/inscription", 503),
         ("/agents/ville-e/places/inscription", 503),
+        ("/agents/ville-f/places/inscription", 503),
         ("/api/v1/communes/nulle-part/services/inscription/places", 404),
         ("/api/v1/communes/ville-a/services/nulle-part/places", 404),
         ("/api/v1/communes/ville-c/services/inscription/places", 404),
         ("/api/v1/communes/ville-d/services/inscription/places", 503),
         ("/api/v1/communes/ville-e/services/inscription/places", 503),
+        ("/api/v1/communes/ville-f/services/inscription/places", 503),
         (f"{API}?school=jules-ferry", 400),
     ],
 )
 async def test_what_cannot_be_shown_is_a_clear_answer(app: Starlette, path: str, status: int) -> None:
     async with GuichetClient(app, raise_app_exceptions=False) as http:
-        grants = [f"agent:{commune}:{KEY}" for commune in ("ville-a", "ville-c", "ville-d", "ville-e")]
+        grants = [f"agent:{commune}:{KEY}" for commune in ("ville-a", "ville-c", "ville-d", "ville-e", "ville-f")]
         await sign_in_staff(http, "sam.staff", *grants)
         answer = await http.get(path)
     assert answer.status_code == status

@@ -178,7 +178,7 @@ async def queue_page(request: Request) -> Response:
         "previous_link": f"?{_filter_query(request, page=str(page.page - 1))}" if page.page > 1 else None,
         "next_link": f"?{_filter_query(request, page=str(page.page + 1))}" if page.page < pages else None,
         "csv_link": f"/agents/{commune.slug}/demandes.csv?{_filter_query(request)}",
-        "places": [(key, title) for key, title in choices.services if places_queries(request).has_board(key)],
+        "places": [(key, title) for key, title in choices.services if places_queries(request).has_board(commune, key)],
     }
     return render(request, "agents/queue.html", context)
 

@@ -6,7 +6,7 @@ level (``capacities = {jules-ferry = {cp = 2, ce1 = 1}}``); the board shows a
 table per school, a row per level, and a row counting the whole school with
 no capacity. ``fault`` makes the plugin misbehave, for the tests of a
 plugin's failure: ``raise`` raises, ``state`` names a state the workflow does
-not have.
+not have as final, ``shape`` returns a text instead of a list.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ LEVELS = {"cp": Localized("CP", "Year 1"), "ce1": Localized("CE1", "Year 2")}
 class SchoolSettings(ServiceSettings):
     #: school -> level -> places
     capacities: dict[str, dict[str, int]] = Field(default_factory=dict)
-    fault: Literal["", "raise", "state"] = ""
+    fault: Literal["", "raise", "state", "shape"] = ""
 
 
 SERVICE = ServiceDefinition(
@@ -80,6 +80,8 @@ def guichet_service_form() -> list[FormField]:
 def guichet_service_places(settings: SchoolSettings) -> Sequence[Places] | None:
     if settings.fault == "raise":
         raise RuntimeError("the capacities could not be read")
+    if settings.fault == "shape":
+        return "CP"  # type: ignore[return-value]
     accepted = ("accepted",) if settings.fault != "state" else ("admitted",)
     counters = []
     for school, levels in settings.capacities.items():

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 
 from gateway.communes import Commune
 from gateway.models import ServiceRequest
+from gateway.plugins import HookFailed
 from gateway.registry import ProvidedService
 from gateway.requests.backoffice.access import Desk, recording_denials, staff_of
 from gateway.requests.caller import Caller
@@ -108,14 +109,23 @@ def localized(text: Localized | str) -> Localized:
 class PlacesQueries(Desk):
     """What an agent reads of a service's places: counts only, never a request."""
 
-    def has_board(self, key: str) -> bool:
-        """Whether the plugin providing ``key`` implements the hook (the queue links the board then)."""
+    def has_board(self, commune: Commune, key: str) -> bool:
+        """Whether ``key`` has a board in the commune: its plugin names counters there (the queue links it then).
+
+        A plugin that fails here is logged (by the hook runner) and its board not linked; opening it says why.
+        """
         provided = self.registry.services.get(key)
-        return (
-            provided is not None
-            and self.registry.is_available(key)
-            and "guichet_service_places" in self.registry.plugins.hooks_of(provided.plugin)
-        )
+        if (
+            provided is None
+            or commune.services.get(key) is None
+            or not self.registry.is_available(key)
+            or "guichet_service_places" not in self.registry.plugins.hooks_of(provided.plugin)
+        ):
+            return False
+        try:
+            return bool(self._ask(provided, commune))
+        except (HookFailed, ServiceUnavailable):
+            return False
 
     @recording_denials("places.read")
     def board(self, caller: Caller, commune_slug: str, key: str) -> PlacesBoard:
@@ -140,14 +150,7 @@ class PlacesQueries(Desk):
         """The plugin's counters, checked: a result the core cannot count is the plugin's failure (503)."""
         definition = provided.definition
         with unavailable_on_failure(definition.key):
-            found = self.registry.hooks.first(
-                "guichet_service_places",
-                only=provided.plugin,
-                service=definition,
-                commune=commune,
-                settings=commune.services[definition.key],
-            )
-        counters = list(found or ())
+            counters = self._ask(provided, commune)
         final = {state.name for workflow in workflows_of(definition) for state in workflow.states if state.final}
         fault = None
         if any(not isinstance(counter, Places) for counter in counters):
@@ -162,6 +165,21 @@ class PlacesQueries(Desk):
             log.error("plugin %s: the places board of %s is refused: %s", provided.plugin, definition.key, fault)
             raise ServiceUnavailable(definition.key, provided.plugin)
         return counters
+
+    def _ask(self, provided: ProvidedService, commune: Commune) -> list[Places]:
+        found = self.registry.hooks.first(
+            "guichet_service_places",
+            only=provided.plugin,
+            service=provided.definition,
+            commune=commune,
+            settings=commune.services[provided.definition.key],
+        )
+        if found is not None and (isinstance(found, str) or not isinstance(found, Sequence)):
+            log.error(
+                "plugin %s: the places board of %s is refused: not a list", provided.plugin, provided.definition.key
+            )
+            raise ServiceUnavailable(provided.definition.key, provided.plugin)
+        return list(found or ())
 
     def _count(self, commune: str, key: str, counters: Sequence[Places]) -> list[Tally]:
         """How many submitted requests hold each combination of the matched fields' answers, per status.
