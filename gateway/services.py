@@ -448,8 +448,9 @@ class Places:
     The core counts the commune's requests of the service whose answers hold
     every ``match`` value (field name -> the value stored, a choice's value
     say: ``{"school": "jules-ferry", "level": "cp"}``), by where the workflow
-    has them: undecided, accepted (a state of ``accepted_states``: a request
-    there holds a place) or closed otherwise (refused, withdrawn...).
+    has them: accepted (a state of ``accepted_states``, final or not: a request
+    there holds a place), closed (any other final state, withdrawn) or in
+    progress (any other state).
     ``capacity`` is the number of places (None: no limit, only counted);
     ``group`` gathers counters in one table (a school, with a row per level).
     Docs: docs/plugin_api.md, "Places".
@@ -459,7 +460,7 @@ class Places:
     match: Mapping[str, str]
     capacity: int | None = None
     group: Localized | str | None = None
-    #: the final states of the workflow whose requests hold a place
+    #: the workflow's states whose requests hold a place (an accepted registration, an admission)
     accepted_states: tuple[str, ...] = ("accepted",)
 
     def __post_init__(self) -> None:

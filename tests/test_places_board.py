@@ -3,7 +3,8 @@
 Ville-A offers school registration (:mod:`tests.plugins.school_places`) with
 capacities per school and level; Ville-B offers it too, with requests of the
 same school and level that Ville-A's board must never count. Ville-C offers it
-without capacities (no board), Ville-D to Ville-F with a plugin that fails.
+without capacities (no board), Ville-D to Ville-F with a plugin that fails;
+Ville-G counts a request taken in hand as holding its place.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ async def app(guichet_config: ConfigFolder, guichet_database_url: str) -> AsyncI
     guichet_config.enable_service("ville-c", KEY)
     guichet_config.enable_service("ville-d", KEY, capacities={"moulin": {"cp": 1}}, fault="raise")
     guichet_config.enable_service("ville-e", KEY, capacities={"moulin": {"cp": 1}}, fault="state")
+    guichet_config.enable_service("ville-g", KEY, capacities={"moulin": {"cp": 1}}, holding=["in_progress", "accepted"])
     guichet_config.enable_service("ville-f", KEY, capacities={"moulin": {"cp": 1}}, fault="shape")
     application = create_app(guichet_config.path, extra_plugins=[("school_places", school_places)])
     yield application
@@ -181,6 +183,17 @@ async def test_the_queue_links_the_board_only_where_the_plugin_names_counters(
         queue = await http.get(f"/agents/{commune}/demandes")
     assert queue.status_code == 200
     assert (f'href="/agents/{commune}/places/{KEY}"' in queue.text) is linked
+
+
+async def test_a_state_that_is_not_final_may_hold_a_place(app: Starlette) -> None:
+    # a registration taken in hand already holds its place here (as an accepted one the school must still confirm)
+    fill(app, "ville-g", [("moulin", "cp", "start"), ("moulin", "cp", "")])
+    async with GuichetClient(app) as http:
+        await sign_in_staff(http, "gil.agent", f"agent:ville-g:{KEY}:reader")
+        board = (await http.get(f"/api/v1/communes/ville-g/services/{KEY}/places")).json()
+    assert summary(board) == [
+        ("École du Moulin", [row("CP", 1, (1, 1, 0), 0, 0), row("Toute l'école", None, (1, 1, 0), None, 0)])
+    ]
 
 
 async def test_a_full_level_with_requests_waiting_says_so(app: Starlette) -> None:

@@ -4,9 +4,9 @@
 school and the level. A commune's settings give each school's capacity per
 level (``capacities = {jules-ferry = {cp = 2, ce1 = 1}}``); the board shows a
 table per school, a row per level, and a row counting the whole school with
-no capacity. ``fault`` makes the plugin misbehave, for the tests of a
+no capacity. ``holding`` names the states holding a place. ``fault`` makes the plugin misbehave, for the tests of a
 plugin's failure: ``raise`` raises, ``state`` names a state the workflow does
-not have as final, ``shape`` returns a text instead of a list.
+not have, ``shape`` returns a text instead of a list.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class SchoolSettings(ServiceSettings):
     #: school -> level -> places
     capacities: dict[str, dict[str, int]] = Field(default_factory=dict)
     fault: Literal["", "raise", "state", "shape"] = ""
+    #: the states whose requests hold a place
+    holding: tuple[str, ...] = ("accepted",)
 
 
 SERVICE = ServiceDefinition(
@@ -82,7 +84,7 @@ def guichet_service_places(settings: SchoolSettings) -> Sequence[Places] | None:
         raise RuntimeError("the capacities could not be read")
     if settings.fault == "shape":
         return "CP"  # type: ignore[return-value]
-    accepted = ("accepted",) if settings.fault != "state" else ("admitted",)
+    accepted = settings.holding if settings.fault != "state" else ("admitted",)
     counters = []
     for school, levels in settings.capacities.items():
         group = SCHOOLS.get(school, school)

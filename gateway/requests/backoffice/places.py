@@ -151,7 +151,7 @@ class PlacesQueries(Desk):
         definition = provided.definition
         with unavailable_on_failure(definition.key):
             counters = self._ask(provided, commune)
-        final = {state.name for workflow in workflows_of(definition) for state in workflow.states if state.final}
+        known = {state.name for workflow in workflows_of(definition) for state in workflow.states}
         fault = None
         if any(not isinstance(counter, Places) for counter in counters):
             fault = "its result holds something other than Places"
@@ -159,8 +159,8 @@ class PlacesQueries(Desk):
             fault = f"more than {PLACES_MAX} counters"
         elif len({name for counter in counters for name in counter.match}) > FIELDS_MAX:
             fault = f"its counters match on more than {FIELDS_MAX} form fields"
-        elif unknown := sorted({s for counter in counters for s in counter.accepted_states} - final):
-            fault = f"accepted_states names states that are not final in the service's workflows: {unknown}"
+        elif unknown := sorted({s for counter in counters for s in counter.accepted_states} - known):
+            fault = f"accepted_states names states the service's workflows do not have: {unknown}"
         if fault is not None:
             log.error("plugin %s: the places board of %s is refused: %s", provided.plugin, definition.key, fault)
             raise ServiceUnavailable(definition.key, provided.plugin)
