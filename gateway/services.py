@@ -438,3 +438,48 @@ class SharedRequest:
             raise ValueError("a shared request names a commune and at least one field it discloses")
         if self.summary is not None and len(self.summary) > 200:
             raise ValueError("a shared request's summary is at most 200 characters")
+
+
+#: the most form fields one counter of a places board matches on, and the longest value it compares
+PLACES_MATCH_MAX = 4
+PLACES_VALUE_MAX = 200
+
+
+@dataclass(frozen=True)
+class Places:
+    """One counter of a service's places board, as ``guichet_service_places`` returns it (API 1.2).
+
+    The core counts the commune's requests of the service whose answers hold
+    every ``match`` value (field name -> the value stored, a choice's value
+    say: ``{"school": "jules-ferry", "level": "cp"}``), by where the workflow
+    has them: accepted (a state of ``accepted_states``, final or not: a request
+    there holds a place), closed (any other final state, withdrawn) or in
+    progress (any other state).
+    ``capacity`` is the number of places (None: no limit, only counted);
+    ``group`` gathers counters in one table (a school, with a row per level).
+    Docs: docs/plugin_api.md, "Places".
+    """
+
+    label: Localized | str
+    match: Mapping[str, str]
+    capacity: int | None = None
+    group: Localized | str | None = None
+    #: the workflow's states whose requests hold a place (an accepted registration, an admission)
+    accepted_states: tuple[str, ...] = ("accepted",)
+
+    def __post_init__(self) -> None:
+        if not (self.label.fr if isinstance(self.label, Localized) else self.label):
+            raise ValueError("a places counter needs a label")
+        if not 1 <= len(self.match) <= PLACES_MATCH_MAX:
+            raise ValueError(f"a places counter matches 1 to {PLACES_MATCH_MAX} form fields")
+        for name, value in self.match.items():
+            if not isinstance(name, str) or not _NAME.match(name):
+                raise ValueError(f"places counter: {name!r} is not a form field name")
+            if not isinstance(value, str) or not 0 < len(value) <= PLACES_VALUE_MAX:
+                raise ValueError(f"places counter: the value of {name!r} must be a text of 1 to 200 characters")
+        if self.capacity is not None and (
+            isinstance(self.capacity, bool) or not isinstance(self.capacity, int) or self.capacity < 0
+        ):
+            raise ValueError("a places counter's capacity is a whole number, 0 or more (or None: no limit)")
+        if not self.accepted_states or any(not isinstance(state, str) for state in self.accepted_states):
+            raise ValueError("a places counter names at least one state whose requests hold a place")

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 import gateway
 from gateway.api.form_schema import FORM_SCHEMAS
+from gateway.api.places_schema import PLACES_SCHEMAS
 from gateway.requests.text import TEXT_MAX
 from gateway.web.numbers import INTEGER_MAX
 from gateway.web.openapi import OPENAPI_ATTRIBUTE
@@ -179,6 +180,7 @@ SCHEMAS: dict[str, Any] = {
         ]
     },
     **FORM_SCHEMAS,
+    **PLACES_SCHEMAS,
     "RequestReceipt": {
         "type": "object",
         "required": ["reference", "commune", "service", "status", "created_at"],
