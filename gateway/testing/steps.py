@@ -32,6 +32,16 @@ def submit_request(app: Starlette, citizen: TestCitizen, public_id: str, answers
     return Submission(FiledRequest.of(outcome.request), tuple(outcome.errors))
 
 
+def attach_document(
+    app: Starlette, citizen: TestCitizen, public_id: str, document: str, filename: str, content: bytes
+) -> None:
+    """Attach a file to the citizen's draft as the service's document ``document``, as the draft's page does.
+
+    The core checks it (size, type from its first bytes, the antivirus hook) and refuses it as it would there.
+    """
+    CitizenRequests(app.state.db, app.state.registry).attach(citizen.caller, public_id, document, filename, content)
+
+
 def withdraw_request(app: Starlette, citizen: TestCitizen, public_id: str) -> FiledRequest:
     """The citizen withdraws their undecided request."""
     return FiledRequest.of(CitizenRequests(app.state.db, app.state.registry).withdraw(citizen.caller, public_id))

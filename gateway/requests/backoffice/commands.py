@@ -108,7 +108,7 @@ class BackOfficeCommands(Desk):
             with plugin_call(row.service):
                 self.registry.hooks.all("guichet_request_transition", only=rules.provided.plugin, request=handle,
                                         transition=transition, **rules.hook_args)  # fmt: skip
-            if workflow.state(transition.target).final:
+            if workflow.state(transition.target).final or transition.shares_decision:
                 forward_decision(session, self.registry, row, rules, chosen or None)
             if transition.notify is not None:
                 notify_citizen(session, self.registry.settings, commune, rules.definition, row,
