@@ -178,7 +178,8 @@ def test_accepting_issues_the_certificate_with_first_name_initial_school_level_y
     assert row.status == "accepted"
     [document] = issued_documents(guichet_app, row.public_id)
     text = pdf_text(document.pdf)
-    order = ["Certificat d'inscription scolaire", "Enfant : Léa E.", "École : École élémentaire des Tilleuls-Imaginaires",
+    order = ["Certificat d'inscription scolaire", "Enfant : Léa E.",
+             "École : École élémentaire des Tilleuls-Imaginaires",
              "Niveau : CP", f"Année scolaire : {school_year_label(YEAR)}", "Code de vérification"]  # fmt: skip
     positions = [text.find(piece) for piece in order]
     assert -1 not in positions and positions == sorted(positions), text
@@ -248,7 +249,8 @@ def test_a_refused_derogation_registers_at_the_catchment_school(guichet_app: Sta
 # Inter-commune dérogation ------------------------------------------------------------------------------------
 
 ELSEWHERE = {"derogation": "elsewhere", "derogation_commune": "corbas",
-             "derogation_school_elsewhere": "Groupe scolaire des Alouettes-Fictives", "derogation_reason": "working-hours",
+             "derogation_school_elsewhere": "Groupe scolaire des Alouettes-Fictives",
+             "derogation_reason": "working-hours",
              "derogation_details": "MARQUE-PRECISIONS-91c2", "derogation_share_proof": "no"}  # fmt: skip
 
 
