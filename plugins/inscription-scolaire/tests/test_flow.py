@@ -262,7 +262,7 @@ def linked_in(app: Starlette, commune: str = "corbas") -> FiledRequest:
 def test_the_receiving_commune_gets_only_the_level_reason_and_school(guichet_app: Starlette) -> None:
     filed(guichet_app, **ELSEWHERE)
     linked = linked_in(guichet_app)
-    assert dict(linked.data) == {"level": "cp", "derogation_reason": "working-hours",
+    assert dict(linked.data) == {"level": "cp", "derogation": "elsewhere", "derogation_reason": "working-hours",
                                  "derogation_school_elsewhere": "Groupe scolaire des Alouettes-Fictives"}  # fmt: skip
     assert linked.status == "received" and linked.summary == "Dérogation entrante · CP"
 

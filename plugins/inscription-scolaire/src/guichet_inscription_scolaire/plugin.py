@@ -35,8 +35,10 @@ from guichet_inscription_scolaire.workflow import LINKED_WORKFLOW, WORKFLOW
 #: the plugin API version this plugin is written for: derived values and the supervisor level came in 1.2
 GUICHET_PLUGIN_API = "1.2"
 
-#: the fields (and derived value) a receiving commune sees of an inter-commune dérogation, nothing else
-DISCLOSED = ("level", "derogation_reason", "derogation_school_elsewhere")
+#: the fields (and derived value) a receiving commune sees of an inter-commune dérogation, nothing else: the level,
+#: that a dérogation to another commune is asked (the condition the other two fields are shown on), its reason's
+#: category and the school asked for
+DISCLOSED = ("level", "derogation", "derogation_reason", "derogation_school_elsewhere")
 
 UNCOVERED = Localized(
     "Adresse hors carte scolaire : aucune école n'est attribuée. Demandez une correction de l'adresse ou refusez ; "
