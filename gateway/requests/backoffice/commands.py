@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from gateway.models import ServiceRequest
 from gateway.requests import attachments as files
-from gateway.requests.backoffice.access import READ_ONLY, Desk, OpenCase, recording_denials, staff_of
+from gateway.requests.backoffice.access import READ_ONLY, SUPERVISOR_ONLY, Desk, OpenCase, recording_denials, staff_of
 from gateway.requests.caller import Caller, OnBehalf
 from gateway.requests.clock import days_from, now
 from gateway.requests.errors import ActionNotAllowed, InvalidInput, RequestError
@@ -85,7 +85,8 @@ class BackOfficeCommands(Desk):
             if transition is None:
                 raise ActionNotAllowed(unknown_transition(name))
             if not staff_of(caller).can("agent", commune=commune.slug, service=row.service, level=transition.level):
-                self._deny(caller, commune.slug, row.service, reason=READ_ONLY, row=row)
+                denial = SUPERVISOR_ONLY if transition.level == "supervisor" else READ_ONLY
+                self._deny(caller, commune.slug, row.service, reason=denial, row=row)
             check_version(row, expected_version)
             if row.status not in transition.source or not transition.applies(answers_of(row.data)):
                 raise ActionNotAllowed(wrong_state(transition, workflow.state(row.status).label))

@@ -232,8 +232,9 @@ def test_an_instructor_prepares_but_only_a_supervisor_grants_a_derogation(guiche
     assert (
         "grant_derogation" not in open_file(guichet_app, instructor(guichet_app), HOME, row.reference or "").transitions
     )
-    with pytest.raises(ActionForbidden):
+    with pytest.raises(ActionForbidden) as refused:
         step(guichet_app, instructor(guichet_app), row, "grant_derogation", comment="Fratrie")
+    assert "revient à un superviseur" in refused.value.reason.fr
     granted = step(guichet_app, supervisor(guichet_app), row, "grant_derogation", comment="Fratrie vérifiée")
     assert (granted.status, granted.data["school"]) == ("accepted", "maternelle-du-belvedere")
     assert "Belvédère" in pdf_text(issued_documents(guichet_app, row.public_id)[0].pdf)
