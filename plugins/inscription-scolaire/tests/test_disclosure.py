@@ -25,6 +25,7 @@ from gateway.testing import (
     FiledRequest,
     GuichetClient,
     TestCitizen,
+    agent_of,
     attach_document,
     audit_records,
     commune_requests,
@@ -32,6 +33,7 @@ from gateway.testing import (
     sign_in_agent,
     start_draft,
     submit_request,
+    take_transition,
     verified_citizen,
 )
 
@@ -153,3 +155,16 @@ async def test_corbas_reads_are_audited_under_corbas_with_the_familys_pseudonym(
     await everything_corbas_sees(guichet_app, reference)
     reads = [r for r in audit_records(guichet_app, "request.read") if r.resource == f"request/{reference}"]
     assert reads and {(r.commune, r.subject) for r in reads} == {("corbas", caller.pseudonym)}
+
+
+async def test_corbas_reads_the_home_agreement_with_its_cost_part_but_not_its_comment(guichet_app: Starlette) -> None:
+    _, home = file_elsewhere(guichet_app, "no")
+    supervisor = agent_of(guichet_app, "venissieux", KEY, level="supervisor")
+    take_transition(guichet_app, supervisor, "venissieux", home.reference or "", "agree_derogation",
+                    reason="costs-not-shared", comment="MARQUE-COMMENTAIRE-e9e9")  # fmt: skip
+    reference = linked(guichet_app).reference or ""
+    async with GuichetClient(guichet_app) as agent:
+        await sign_in_agent(agent, "corbas", KEY, level="supervisor")
+        page = (await agent.get(f"/agents/corbas/demandes/{reference}")).text
+    assert "Accord, sans participation aux frais de scolarité" in page
+    assert "MARQUE-COMMENTAIRE-e9e9" not in page
