@@ -123,20 +123,6 @@ def service_form(commune: Commune, settings: InscriptionSettings, today: date | 
             choices=tuple(where),
         ),
         FormField(
-            "derogation_school",
-            Localized("École demandée", "School asked for"),
-            kind="select",
-            choices=tuple(Choice(school.key, Localized(school.name)) for school in settings.schools),
-            show_if=("derogation", ("here",)),
-        ),
-        FormField(
-            "derogation_commune",
-            Localized("Commune de l'école demandée", "Commune of the school asked for"),
-            kind="select",
-            choices=tuple(Choice(slug, Localized(name)) for slug, name in settings.partner_communes.items()),
-            show_if=("derogation", ("elsewhere",)),
-        ),
-        FormField(
             "derogation_school_elsewhere",
             Localized("Nom de l'école demandée", "Name of the school asked for"),
             max_length=120,
@@ -178,5 +164,32 @@ def service_form(commune: Commune, settings: InscriptionSettings, today: date | 
             ),
         ),
     ]
-    # a choice list with nothing to choose is left out (a commune with no school listed, no partner commune)
-    return [field for field in fields if field.kind not in ("select", "radio") or field.choices]
+    # the school asked for comes right after the dérogation question
+    at = next(index for index, field in enumerate(fields) if field.name == "derogation") + 1
+    return fields[:at] + _chosen_schools(settings) + fields[at:]
+
+
+def _chosen_schools(settings: InscriptionSettings) -> list[FormField]:
+    """The school asked for in the commune, and the other commune: only when the settings give choices."""
+    chosen = []
+    if settings.schools:
+        chosen.append(
+            FormField(
+                "derogation_school",
+                Localized("École demandée", "School asked for"),
+                kind="select",
+                choices=tuple(Choice(school.key, Localized(school.name)) for school in settings.schools),
+                show_if=("derogation", ("here",)),
+            )
+        )
+    if settings.partner_communes:
+        chosen.append(
+            FormField(
+                "derogation_commune",
+                Localized("Commune de l'école demandée", "Commune of the school asked for"),
+                kind="select",
+                choices=tuple(Choice(slug, Localized(name)) for slug, name in settings.partner_communes.items()),
+                show_if=("derogation", ("elsewhere",)),
+            )
+        )
+    return chosen
