@@ -287,6 +287,7 @@ def test_both_communes_decide_and_the_family_hears_each_outcome(guichet_app: Sta
     step(guichet_app, supervisor(guichet_app, "corbas"), linked, "offer_place", "corbas", comment="Place en CP")
     done = step(guichet_app, instructor(guichet_app), stored_request(guichet_app, row.public_id), "register_elsewhere")
     assert done.status == "accepted" and done.data["school"] == ""
+    assert linked_in(guichet_app).status == "place_available"  # the receiving side's decision stays its own
     assert done.data["school_name"] == "Groupe scolaire des Alouettes-Fictives (Corbas)"
     assert "Alouettes-Fictives (Corbas)" in pdf_text(issued_documents(guichet_app, row.public_id)[0].pdf)
     kinds = [m.kind for m in queued_messages(guichet_app, public_id=row.public_id)]

@@ -143,6 +143,8 @@ WORKFLOW = Workflow(
             ("derogation_agreed",),
             "accepted",
             notify=ACCEPTED_NOTICE,
+            # the receiving commune learns that the child is registered in its school
+            shares_decision=True,
         ),
         Transition(
             "refuse",
