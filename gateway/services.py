@@ -220,7 +220,8 @@ class Transition:
     label: Localized
     source: tuple[str, ...]
     target: str
-    level: Literal["reader", "instructor"] = "instructor"
+    #: the agent grant level it needs; ``supervisor`` (API 1.2) reserves a decision to a commune's supervisors
+    level: Literal["reader", "instructor", "supervisor"] = "instructor"
     notify: Localized | None = None
     reasons: tuple[Choice, ...] = ()
     comment_required: bool = False
@@ -228,6 +229,9 @@ class Transition:
     only_if: tuple[str, tuple[str, ...]] | None = None
     #: taking it assigns the request to the agent who takes it (API 1.2)
     assigns: bool = False
+    #: on a request shared with another member commune, tell the other side of this step even though its target
+    #: state is not final (API 1.2): a home commune's agreement the receiving commune decides on, say
+    shares_decision: bool = False
 
     def applies(self, values: FormValues) -> bool:
         return self.only_if is None or condition_met(values.get(self.only_if[0]), self.only_if[1])
@@ -390,6 +394,9 @@ class ServiceDefinition:
     #: the workflow a request shared with another member commune follows there (API 1.1, docs/shared_requests.md);
     #: None: the service shares no request
     linked_workflow: Workflow | None = None
+    #: the names of the values the plugin records on a request's data itself (API 1.2,
+    #: :meth:`~gateway.request_handle.RequestHandle.record_value`): derived from the answers, never a form field
+    derived: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.key.replace("-", "").isalnum() or self.key != self.key.lower():
@@ -413,6 +420,8 @@ class ServiceDefinition:
             raise ValueError(f"service {self.key!r} declares a document twice")
         if EXTRA_DOCUMENT_NAME in names:
             raise ValueError(f"service {self.key!r}: the document name {EXTRA_DOCUMENT_NAME!r} belongs to the core")
+        if any(not _CLAIM.match(name) for name in self.derived) or len(set(self.derived)) != len(self.derived):
+            raise ValueError(f"service {self.key!r}: derived values have distinct lower-case names such as 'school'")
 
 
 @dataclass(frozen=True)

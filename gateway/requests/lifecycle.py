@@ -316,7 +316,9 @@ class CitizenRequests:
                 return row, errors
             changed = [f.label.fr for f in rules.form if data.get(f.name, "") != row.data.get(f.name, "")]
             bump(session, row)
-            row.data, row.awaiting_citizen = data, False
+            # the values the plugin derived at submission stay (API 1.2): a correction changes only the answers
+            derived = {name: row.data[name] for name in rules.definition.derived if name in row.data}
+            row.data, row.awaiting_citizen = {**data, **derived}, False
             body = "Champs corrigés : " + ", ".join(changed) if changed else "Aucun champ modifié."
             history(session, row, "correction", caller, body=body[:TEXT_MAX])
             audit(session, caller, row, rules.definition, "request.update")

@@ -91,7 +91,7 @@ def shares_of(registry: Registry, rules: ServiceRules, data: FormValues) -> tupl
         found = registry.hooks.first("guichet_request_shares", only=rules.provided.plugin, data=data, **rules.hook_args)
     shares = tuple(found or ())
     definition = rules.definition
-    names = {form_field.name for form_field in rules.form}
+    names = {form_field.name for form_field in rules.form} | set(definition.derived)
     documents = {spec.name for spec in definition.documents}
     for share in shares:
         if (

@@ -133,7 +133,8 @@ def sign_in_citizen(
 async def sign_in_agent(
     client: GuichetClient, commune: str, service: str, *, level: str = "instructor", username: str | None = None
 ) -> str:
-    """Sign ``client`` in as an agent of ``service`` in ``commune`` (``instructor`` acts, ``reader`` reads).
+    """Sign ``client`` in as an agent of ``service`` in ``commune`` (``instructor`` acts, ``reader`` reads,
+    ``supervisor`` also takes the steps reserved to supervisors).
 
     Returns the username (``agent.<commune>`` unless given).
     """

@@ -45,6 +45,10 @@ READ_ONLY = Localized(
     "Votre accès à ce service est en lecture seule : vous ne pouvez pas agir sur ses demandes.",
     "Your access to this service is read-only: you cannot act on its requests.",
 )
+SUPERVISOR_ONLY = Localized(
+    "Cette décision revient à un superviseur du service dans la commune : vous pouvez préparer le dossier.",
+    "This decision belongs to a supervisor of the service in the commune: you may prepare the file.",
+)
 P = ParamSpec("P")
 R = TypeVar("R")
 D = TypeVar("D", bound="Desk")

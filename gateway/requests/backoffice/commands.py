@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from gateway.models import ServiceRequest
 from gateway.requests import attachments as files
-from gateway.requests.backoffice.access import READ_ONLY, Desk, OpenCase, recording_denials, staff_of
+from gateway.requests.backoffice.access import READ_ONLY, SUPERVISOR_ONLY, Desk, OpenCase, recording_denials, staff_of
 from gateway.requests.caller import Caller, OnBehalf
 from gateway.requests.clock import days_from, now
 from gateway.requests.errors import ActionNotAllowed, InvalidInput, RequestError
@@ -87,7 +87,8 @@ class BackOfficeCommands(Desk):
             if transition is None:
                 raise ActionNotAllowed(unknown_transition(name))
             if not staff_of(caller).can("agent", commune=commune.slug, service=row.service, level=transition.level):
-                self._deny(caller, commune.slug, row.service, reason=READ_ONLY, row=row)
+                denial = SUPERVISOR_ONLY if transition.level == "supervisor" else READ_ONLY
+                self._deny(caller, commune.slug, row.service, reason=denial, row=row)
             check_version(row, expected_version)
             if row.status not in transition.source or not transition.applies(answers_of(row.data)):
                 raise ActionNotAllowed(wrong_state(transition, workflow.state(row.status).label))
@@ -112,7 +113,7 @@ class BackOfficeCommands(Desk):
             with plugin_call(row.service):
                 self.registry.hooks.all("guichet_request_transition", only=rules.provided.plugin, request=handle,
                                         transition=transition, **rules.hook_args)  # fmt: skip
-            if workflow.state(transition.target).final:
+            if workflow.state(transition.target).final or transition.shares_decision:
                 forward_decision(session, self.registry, row, rules, chosen or None)
             if transition.notify is not None:
                 notify_citizen(session, self.registry.settings, commune, rules.definition, row,
