@@ -22,6 +22,7 @@ from gateway.testing import (
     ActionForbidden,
     ActionNotAllowed,
     FiledRequest,
+    GuichetClient,
     TestAgent,
     TestCitizen,
     agent_of,
@@ -32,6 +33,7 @@ from gateway.testing import (
     open_file,
     queued_messages,
     save_draft,
+    sign_in_staff,
     start_draft,
     stored_request,
     submit_request,
@@ -302,3 +304,38 @@ def test_no_place_sends_the_child_to_the_catchment_school(guichet_app: Starlette
     done = step(guichet_app, supervisor(guichet_app), stored_request(guichet_app, row.public_id), "refuse_derogation",
                 reason="no-place-elsewhere", comment="Pas de place à Corbas")  # fmt: skip
     assert (done.status, done.data["school"]) == ("accepted", "elementaire-des-tilleuls")
+
+
+# The places board --------------------------------------------------------------------------------------------
+
+BOARD_SCHOOL = "École élémentaire des Tilleuls-Imaginaires"
+
+
+async def board(app: Starlette) -> dict[str, Any]:
+    async with GuichetClient(app) as http:
+        await sign_in_staff(http, "lecteur.places", f"agent:{HOME}:{KEY}:reader")
+        answer = await http.get(f"/api/v1/communes/{HOME}/services/{KEY}/places")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def cp_row(found: dict[str, Any], year: int) -> dict[str, Any]:
+    (group,) = [
+        g for g in found["groups"] if g["label"] and g["label"]["fr"] == f"{BOARD_SCHOOL} — {school_year_label(year)}"
+    ]
+    (row,) = [place for place in group["places"] if place["match"].get("level") == "cp"]
+    return row
+
+
+async def test_an_accepted_registration_holds_a_place_and_a_filed_one_waits(guichet_app: Starlette) -> None:
+    step(guichet_app, instructor(guichet_app), filed(guichet_app), "accept")
+    filed(guichet_app)
+    row = cp_row(await board(guichet_app), YEAR)
+    assert (row["in_progress"], row["accepted"]) == (1, 1)
+    assert row["left"] == row["capacity"] - 1
+
+
+async def test_a_registration_counts_only_in_its_school_year(guichet_app: Starlette) -> None:
+    filed(guichet_app)
+    found = await board(guichet_app)
+    assert cp_row(found, YEAR)["in_progress"] == 1 and cp_row(found, YEAR - 1)["in_progress"] == 0

@@ -9,6 +9,8 @@ The plugin holds no data: the core stores the request and hands this plugin a
 
 from __future__ import annotations
 
+from datetime import date
+
 from gateway import (
     CitizenIdentity,
     Commune,
@@ -16,6 +18,7 @@ from gateway import (
     FormField,
     FormValues,
     Localized,
+    Places,
     RequestHandle,
     ServiceDefinition,
     SharedRequest,
@@ -26,7 +29,7 @@ from gateway import (
 from guichet_inscription_scolaire.catchment import assigned_school
 from guichet_inscription_scolaire.certificate import certificate
 from guichet_inscription_scolaire.form import service_form
-from guichet_inscription_scolaire.levels import LEVEL_LABELS
+from guichet_inscription_scolaire.levels import LEVEL_LABELS, open_school_years, school_year_label
 from guichet_inscription_scolaire.service import KEY, SERVICE
 from guichet_inscription_scolaire.settings import InscriptionSettings
 from guichet_inscription_scolaire.validation import level_of, validation_errors
@@ -70,6 +73,27 @@ def guichet_validate_request(
     commune: Commune, settings: InscriptionSettings, data: FormValues, citizen: CitizenIdentity | None
 ) -> list[FieldError]:
     return validation_errors(commune, settings, data)
+
+
+#: the states in which a registration holds its place: accepted by the town hall, then admitted by the school
+HOLDING_A_PLACE = ("accepted", "admitted")
+
+
+@hookimpl
+def guichet_service_places(settings: InscriptionSettings) -> list[Places] | None:
+    """Each school's registrations against its places, a row per level, for the school years families register for."""
+    return [
+        Places(
+            LEVEL_LABELS[level],
+            {"school": school.key, "level": level, "school_year": school_year_label(year)},
+            school.capacity[level],
+            group=f"{school.name} — {school_year_label(year)}",
+            accepted_states=HOLDING_A_PLACE,
+        )
+        for year in open_school_years(date.today())
+        for school in settings.schools
+        for level in school.levels
+    ] or None
 
 
 @hookimpl
