@@ -10,6 +10,7 @@ from gateway.models.audit import (
     AuditTile,
 )
 from gateway.models.demo_identity import DemoAuthorizationCode
+from gateway.models.files import StoredFile, StoredFileChunk
 from gateway.models.identity import (
     ApiToken,
     Citizen,
@@ -50,5 +51,7 @@ __all__ = [
     "SpentOidcState",
     "StaffRole",
     "StaffUser",
+    "StoredFile",
+    "StoredFileChunk",
     "UserSession",
 ]
