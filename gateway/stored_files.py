@@ -14,6 +14,7 @@ the session is the handle.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import secrets
 from collections.abc import Collection, Iterator
@@ -86,8 +87,12 @@ def read(session: Session, storage_name: str, *, sha256: str | None = None) -> b
     stored = session.get(StoredFile, check_name(storage_name))
     if stored is None:
         raise FileCorrupted(storage_name, "is missing")
-    data = b"".join(chunks(session, storage_name))
-    digest = hashlib.sha256(data).hexdigest()
+    # piece by piece into one buffer (its value is handed over, not copied): about one file's size in memory
+    buffer, digest_of = io.BytesIO(), hashlib.sha256()
+    for piece in chunks(session, storage_name):
+        buffer.write(piece)
+        digest_of.update(piece)
+    data, digest = buffer.getvalue(), digest_of.hexdigest()
     if len(data) != stored.size or digest != stored.sha256 or (sha256 is not None and digest != sha256.lower()):
         raise FileCorrupted(storage_name)
     return data
