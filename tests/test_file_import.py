@@ -152,3 +152,24 @@ def test_files_import_on_a_fresh_deployment_moves_nothing(guichet_config: Config
     result = CliRunner().invoke(main, ["--config", str(guichet_config.path), "files", "import"])
     assert result.exit_code == 0 and "0 attachment file(s) moved" in result.output
     assert not (guichet_config.data_dir / "attachments").exists()
+
+
+def test_files_export_writes_a_stored_file_out_and_refuses_a_bad_name(
+    guichet_config: ConfigFolder, guichet_database_url: str, tmp_path: Path
+) -> None:
+    guichet_config.set_gateway(database={"url": guichet_database_url})
+    database = Database(guichet_database_url)
+    try:
+        with database.session() as session:
+            name, _digest = stored_files.save(session, LARGE, kind="audit-archive")
+    finally:
+        database.dispose()
+    out = tmp_path / "archive.json"
+    command = ["--config", str(guichet_config.path), "files", "export"]
+    result = CliRunner().invoke(main, [*command, f"stored-file:{name}", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == LARGE and f"{len(LARGE)} bytes written" in result.output
+    for wrong, said in (("../etc/passwd", "is not the name of a stored file"), ("0" * 40, "is missing")):
+        refused = CliRunner().invoke(main, [*command, wrong, str(tmp_path / "other")])
+        assert refused.exit_code == 1 and said in refused.output and "Traceback" not in refused.output
+        assert not (tmp_path / "other").exists()
