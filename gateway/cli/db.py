@@ -23,15 +23,14 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target migration.")
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
-    """Apply the migrations, then move in the files an earlier release kept on disk (safe to run again)."""
+    """Apply the migrations, then move in the documents an earlier release kept on disk (safe to run again)."""
     settings = settings_of(ctx)
     database = Database(settings.database_url)
     try:
         database.upgrade(revision)
         current, head = database.migration_state()
-        click.echo(f"database at migration {current}")
-        if current == head:
-            click.echo(import_from_disk(database, settings))
+        moved = import_from_disk(database, settings) if current == head else None
+        click.echo(f"database at migration {current}" + (f"; {moved}" if moved else ""))
     finally:
         database.dispose()
 

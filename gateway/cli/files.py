@@ -27,7 +27,7 @@ def files_import(ctx: click.Context) -> None:
     try:
         with clear_errors():
             database.require_migrated()
-        click.echo(import_from_disk(database, settings))
+        click.echo(import_from_disk(database, settings) or "files import: no attachments folder here, nothing to move")
     finally:
         database.dispose()
 
@@ -57,8 +57,9 @@ def files_export(ctx: click.Context, name: str, output: Path) -> None:
         database.dispose()
 
 
-def import_from_disk(database: Database, settings: Settings) -> str:
-    """Move the files an earlier release kept under the data folder; the one line saying how many."""
+def import_from_disk(database: Database, settings: Settings) -> str | None:
+    """Move the files an earlier release kept under the data folder: what was done, None when there is no folder."""
     from gateway.requests.file_import import import_attachments, legacy_folder
 
-    return str(import_attachments(database, legacy_folder(settings.data_dir)))
+    folder = legacy_folder(settings.data_dir)
+    return str(import_attachments(database, folder)) if folder.is_dir() else None
