@@ -28,7 +28,7 @@ $(VENV)/.installed-test: pyproject.toml $(wildcard plugins/*/pyproject.toml) | $
 	$(BIN)/python -m pip install --quiet -e '.[dev]' $(PLUGIN_ARGS)
 	@touch $@ $(VENV)/.installed-run
 
-## Serve the demo syndicate at http://$(HOST):$(PORT) on SQLite (var/guichet.db).
+## Serve the demo syndicate at http://$(HOST):$(PORT) on SQLite (var/guichet.db), its background worker beside it.
 run: export GUICHET_PUBLIC_BASE_URL = http://$(PUBLIC_HOST):$(PORT)
 run: $(VENV)/.installed-run
 	$(BIN)/guichet db upgrade

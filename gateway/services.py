@@ -212,7 +212,8 @@ class Transition:
     ``notify`` is the message the citizen receives when it is taken (None: no
     message); ``reasons`` is a list to choose from (a refusal's grounds),
     required when not empty; ``comment_required`` asks the agent for a
-    comment the citizen reads.
+    comment the citizen reads; ``assigns`` makes the agent who takes it the
+    one in charge of the request (« Prendre en charge »), when they may be.
     """
 
     name: str
@@ -225,6 +226,8 @@ class Transition:
     comment_required: bool = False
     #: offered only when a form field holds one of these values: ``("delivery", ("post",))``
     only_if: tuple[str, tuple[str, ...]] | None = None
+    #: taking it assigns the request to the agent who takes it (API 1.2)
+    assigns: bool = False
 
     def applies(self, values: FormValues) -> bool:
         return self.only_if is None or condition_met(values.get(self.only_if[0]), self.only_if[1])
@@ -292,7 +295,8 @@ DEFAULT_WORKFLOW = Workflow(
     ),
     transitions=(
         Transition("start", Localized("Prendre en charge", "Start processing"), ("submitted",), "in_progress",
-                   notify=Localized("Votre demande est en cours de traitement.", "Your request is being processed.")),
+                   notify=Localized("Votre demande est en cours de traitement.", "Your request is being processed."),
+                   assigns=True),
         Transition("accept", Localized("Accepter", "Accept"), ("submitted", "in_progress"), "accepted",
                    notify=Localized("Votre demande a été acceptée.", "Your request was accepted.")),
         Transition("refuse", Localized("Refuser", "Refuse"), ("submitted", "in_progress"), "refused",

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.audit.events import ANONYMOUS, Actor
 from gateway.identity import staff as staff_accounts
-from gateway.models import Attachment, AuditEntry, Citizen, OutboxMessage, ServiceRequest
+from gateway.models import Attachment, AuditEntry, Citizen, OutboxMessage, ServiceRequest, StaffUser
 from gateway.requests.caller import Caller
 from gateway.requests.filing import Submission, file_request
 from gateway.requests.lifecycle import CitizenRequests
@@ -274,6 +274,25 @@ async def test_staff_home_links_to_the_queues_the_person_can_read(client: Guiche
     assert 'href="/agents/corbas/demandes"' in home and 'href="/agents/givors/demandes"' not in home
 
 
+async def test_staff_home_names_the_role_in_words_in_the_pages_language(client: GuichetClient) -> None:
+    await sign_in_staff(client, "ana.agent", "agent:corbas:contact:reader")
+    french = (await client.get("/agents")).text
+    english = (await client.get("/agents", headers={"Accept-Language": "en"})).text
+    assert "Agent en consultation — Corbas, Écrire à la mairie" in french and "agent:corbas" not in french
+    assert "Agent, read only — Corbas, Write to the town hall" in english
+
+
+async def test_staff_home_counts_the_open_requests_and_whose_hands_they_are_in(
+    app: Starlette, client: GuichetClient
+) -> None:
+    first, _second, _third = file(app, "corbas"), file(app, "corbas"), file(app, "corbas")
+    await sign_in_staff(client, "ana.agent", "agent:corbas:contact")
+    page = await client.get(case_path(first))
+    await post(client, f"{case_path(first)}/attribution", {"assignee": "me", "version": version_on(page.text)})
+    home = " ".join((await client.get("/agents")).text.split())
+    assert "3 demandes en cours, dont 2 sans agent, 1 attribuée à vous" in home
+
+
 # Export -----------------------------------------------------------------------------------------------
 
 
@@ -354,6 +373,54 @@ async def test_a_transition_without_a_message_tells_the_citizen_nothing(app: Sta
         client, f"{case_path(reference)}/transition", {"transition": "examine", "version": version_on(page.text)}
     )
     assert stored(app, reference).status == "review" and len(outbox(app)) == before
+
+
+def staff_id_of(app: Starlette, username: str) -> int:
+    with app.state.db.session() as session:
+        staff = session.exec(select(StaffUser).where(StaffUser.username == username)).one()
+        assert staff.id is not None
+        return staff.id
+
+
+async def test_taking_a_request_in_hand_assigns_it_to_the_agent_who_took_it(
+    app: Starlette, client: GuichetClient
+) -> None:
+    reference, _public_id, _caller = file_badge(app)
+    await sign_in_staff(client, "ana.agent", "agent:corbas:badge")
+    page = await client.get(case_path(reference))
+    await post(
+        client, f"{case_path(reference)}/transition", {"transition": "examine", "version": version_on(page.text)}
+    )
+    assert stored(app, reference).assigned_to == staff_id_of(app, "ana.agent")
+    assert "Attribuée à Ana Agent" in (await client.get(case_path(reference))).text
+
+
+async def test_a_transition_that_does_not_take_the_request_in_hand_leaves_its_assignment(
+    app: Starlette, client: GuichetClient
+) -> None:
+    reference, _public_id, _caller = file_badge(app)
+    await sign_in_staff(client, "ana.agent", "agent:corbas:badge")
+    page = await client.get(case_path(reference))
+    typed = {
+        "transition": "refuse",
+        "reason": "incomplete",
+        "comment": "Pièce illisible.",
+        "version": version_on(page.text),
+    }
+    await post(client, f"{case_path(reference)}/transition", typed)
+    assert stored(app, reference).assigned_to is None
+
+
+async def test_the_assignment_list_names_each_agent_once_and_marks_the_reader(
+    app: Starlette, client: GuichetClient
+) -> None:
+    reference = file(app, "corbas")
+    await sign_in_staff(client, "ana.agent", "agent:corbas:contact")
+    page = (await client.get(case_path(reference))).text
+    options = re.findall(
+        r"<option value=\"([^\"]+)\"[^>]*>([^<]+)</option>", page.split('name="assignee"')[1].split("</select>")[0]
+    )
+    assert options == [("nobody", "Personne"), (str(staff_id_of(app, "ana.agent")), "Ana Agent (vous)")]
 
 
 async def test_a_transition_not_allowed_from_the_current_state_is_409_with_the_reason(

@@ -21,7 +21,7 @@ from gateway.testing import ConfigFolder, migrate
 
 COMMANDS = [[], ["serve"], ["check"], ["db"], ["db", "upgrade"], ["db", "status"], ["db", "grant"], ["plugins"],
             ["plugins", "list"], ["new-plugin"], ["communes"], ["communes", "list"], ["demo"],
-            ["demo", "seed"]]  # fmt: skip
+            ["demo", "seed"], ["worker"], ["worker", "status"]]  # fmt: skip
 
 
 def run(config: ConfigFolder, *args: str) -> Result:

@@ -23,6 +23,7 @@ from gateway.audit.log import AuditUnavailable
 from gateway.group_commit import GroupCommit, Work
 from gateway.models import AuditHead, OutboxMessage, ServiceRequest
 from gateway.models.audit import AuditEntry
+from gateway.requests.backoffice.queries import BackOfficeQueries
 from gateway.requests.caller import Caller
 from gateway.requests.errors import ServiceUnavailable, TooManyFilings
 from gateway.requests.filing import Filed, Prepared, Submission, file_together, prepare, store
@@ -247,3 +248,52 @@ def test_a_receipt_whose_address_changed_after_prepare_is_checked_and_addressed_
 def test_an_address_that_fails_the_check_gets_no_envelope(desk: Desk) -> None:
     assert envelope_for(desk.registry.settings, "camille@@example.org") is None
     assert envelope_for(desk.registry.settings, None) is None
+
+
+# Audited reads -----------------------------------------------------------------------------------------------
+
+
+def reading(desk: Desk, writer: GroupCommit, agent: Caller, reference: str) -> Future[object]:
+    """An agent opening a request in a thread of its own, its read recorded through ``writer``."""
+    queries = BackOfficeQueries(desk.db, desk.registry, writer)
+    done: Future[object] = Future()
+
+    def read() -> None:
+        try:
+            done.set_result(queries.case(agent, "venissieux", reference))
+        except Exception as error:  # handed to the test through the future
+            done.set_exception(error)
+
+    threading.Thread(target=read, daemon=True).start()
+    return done
+
+
+def test_agents_reads_arriving_together_are_recorded_in_one_batch_and_shown_only_after_it(
+    desk: Desk, writer: GroupCommit
+) -> None:
+    reference = desk.submitted(desk.citizen()).reference
+    assert reference is not None
+    agent = desk.staff("ana", "agent:venissieux:vignette:reader")
+    before = len(audited(desk))
+    release = hold(writer)
+    reads = [reading(desk, writer, agent, reference) for _ in range(3)]
+    for _ in range(WAIT * 100):  # each read waits in the writer's queue for its entry
+        if writer.waiting() == 3:
+            break
+        threading.Event().wait(0.01)
+    assert writer.waiting() == 3
+    assert not any(read.done() for read in reads)
+    release.set()
+    assert all(read.result(WAIT) is not None for read in reads)
+    assert [entry.action for entry in audited(desk)[before:]] == ["request.read"] * 3
+    assert writer.stats.batches == 2 and writer.stats.largest == 3  # the hold, then the three reads
+
+
+def test_a_read_whose_batch_fails_to_commit_is_not_shown(desk: Desk, writer: GroupCommit) -> None:
+    reference = desk.submitted(desk.citizen()).reference
+    assert reference is not None
+    agent = desk.staff("ana", "agent:venissieux:vignette:reader")
+    with desk.db.session() as session:
+        session.execute(delete(AuditHead))  # the audit append at COMMIT fails
+    with pytest.raises(AuditUnavailable):
+        reading(desk, writer, agent, reference).result(WAIT)

@@ -8,8 +8,10 @@ category, and the proof document when the family chooses to share it.
 
 from __future__ import annotations
 
+import functools
 import io
 import secrets
+import threading
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -22,13 +24,16 @@ from starlette.applications import Starlette
 from gateway import DEFAULT_WORKFLOW as HOME_WORKFLOW
 from gateway import LinkedSide, TransitionRefused
 from gateway.app import create_app
-from gateway.audit.events import Actor
+from gateway.audit.events import ANONYMOUS, Actor
+from gateway.group_commit import GroupCommit
 from gateway.identity import staff as staff_accounts
 from gateway.identity.sessions import COOKIE, cookie_value, open_session
 from gateway.identity.tokens import create_token
 from gateway.models import Attachment, AuditEntry, Citizen, OutboxMessage, RequestEvent, ServiceRequest
 from gateway.requests.caller import Caller
+from gateway.requests.filing import Filed, Prepared, Submission, prepare, store
 from gateway.requests.lifecycle import CitizenRequests
+from gateway.requests.rules import rules_for
 from gateway.requests.submission_keys import new_submission_key
 from gateway.services import CitizenIdentity
 from gateway.testing import STAFF_PASSWORD, ConfigFolder, GuichetClient, request_handle, sign_in_citizen, sign_in_staff
@@ -450,3 +455,31 @@ async def test_filing_at_the_counter_shares_the_request_too(app: Starlette) -> N
     assert filed.status_code == 303
     assert linked_row(app).data == {"level": "ce1", "reason": "medical"}
     assert [e.actor_role for e in audit(app, action="request.create", commune="givors")] == ["system"]
+
+
+# Group commit -------------------------------------------------------------------------------------------------
+
+
+def test_a_linked_request_numbered_in_a_batch_that_numbers_its_commune_too_takes_the_next_number(
+    app: Starlette,
+) -> None:
+    """The linked row's number is counted with the batch's own uses of the receiving commune's counter."""
+    registry, writer = app.state.registry, GroupCommit(app.state.db)
+    caller = Caller(actor=ANONYMOUS, origin="api 192.0.2.9")
+    answers = {**HIDDEN, "level": "cp", "reason": "sibling"}
+    filings = [("givors", answers), ("givors", answers), ("corbas", {**answers, "other_commune": "givors"})]
+    started, release = threading.Event(), threading.Event()
+    writer.submit(None, lambda _session: (started.set(), release.wait(30)))
+    assert started.wait(30)
+    futures = []
+    for commune, raw in filings:
+        made = prepare(registry, rules_for(registry, registry.commune(commune), KEY), caller,
+                       Submission(raw, new_submission_key()))  # fmt: skip
+        assert isinstance(made, Prepared), made
+        futures.append(writer.submit(commune, functools.partial(store, registry=registry, prepared=made)))
+    release.set()
+    outcomes = [future.result(30) for future in futures]
+    writer.close()
+    assert all(isinstance(outcome, Filed) and outcome.request is not None for outcome in outcomes)
+    references = sorted(row.reference for row in rows(app, "givors"))
+    assert len(references) == 3 and len(set(references)) == 3, references

@@ -89,7 +89,7 @@ async def test_first_sign_in_sets_up_the_second_factor(client: GuichetClient, ap
     await enrol(client)
     home = await client.get("/agents")
     assert home.status_code == 200 and "Bonjour Camille Agent" in home.text
-    assert "agent:venissieux:contact:instructor" in home.text
+    assert "Agent instructeur — Vénissieux, Écrire à la mairie" in home.text
     assert ("auth.mfa", "success") in audit_actions(app)
 
 

@@ -36,7 +36,7 @@ async def _agent(request: Request) -> tuple[Caller, Commune, BackOfficeQueries]:
     Citizens are refused (403, recorded); grants are checked by the service layer.
     """
     caller, commune = await _signed_in_staff(request)
-    return caller, commune, BackOfficeQueries(request.app.state.db, registry_of(request))
+    return caller, commune, BackOfficeQueries(request.app.state.db, registry_of(request), request.app.state.writer)
 
 
 async def _acting_agent(request: Request) -> tuple[Caller, Commune, BackOfficeCommands]:

@@ -25,6 +25,7 @@ import base64
 import binascii
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
@@ -437,11 +438,24 @@ def load_or_create_signer(path: Path, name: str, *, create: bool) -> Signer:
 
 
 def _write_new_key(path: Path, signer: Signer) -> None:
+    write_new_key_file(path, signer.to_text())
+
+
+def write_new_key_file(path: Path, text: str) -> None:
+    """Write a new private key file at ``path``, whole, readable by its owner only; never overwrite one.
+
+    The text goes to a file of its own first, then is linked to ``path`` (FileExistsError if
+    ``path`` exists, even as a symbolic link): processes starting together (two workers, a
+    server and its worker) never read a key file that exists but is still empty.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    descriptor = os.open(path, flags, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)  # whatever the umask
-        handle.write(signer.to_text() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    descriptor, written = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # whatever the umask
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(written, path)
+    finally:
+        os.unlink(written)

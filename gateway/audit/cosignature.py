@@ -20,7 +20,6 @@ Signing and checking use the ``cryptography`` library's Ed25519, as checkpoints 
 from __future__ import annotations
 
 import base64
-import os
 import re
 from dataclasses import dataclass
 from hashlib import sha256
@@ -29,7 +28,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from gateway.audit.checkpoint import SIGNATURE_PREFIX, NoteError, NoteSignature, split_note
+from gateway.audit.checkpoint import SIGNATURE_PREFIX, NoteError, NoteSignature, split_note, write_new_key_file
 
 __all__ = [
     "Cosignature",
@@ -262,8 +261,5 @@ def load_witness_key(path: Path, name: str | None = None, *, create: bool = Fals
 
 
 def write_witness_key(path: Path, signer: CosignatureSigner) -> None:
-    """Write a new key file readable by its owner only; never overwrite one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(signer.to_text() + "\n")
+    """Write a new key file readable by its owner only, whole before anyone can read it; never overwrite one."""
+    write_new_key_file(path, signer.to_text())

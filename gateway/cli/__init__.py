@@ -1,4 +1,4 @@
-"""The ``guichet`` command: serve, migrate, inspect or start plugins, communes, seed the demo, audit, users, outbox.
+"""The ``guichet`` command: serve, migrate, plugins, communes, the demo, audit, users, outbox, the worker.
 
 One module per command group; this one holds the root group and gathers them.
 The console script ``guichet`` and ``python -m gateway`` both run :func:`main`.
@@ -22,6 +22,7 @@ from gateway.cli.plugins import plugins
 from gateway.cli.retention import retention
 from gateway.cli.serve import check, serve
 from gateway.cli.users import users
+from gateway.cli.worker import worker
 from gateway.settings import CONFIG_ENV
 
 
@@ -40,19 +41,8 @@ def main(ctx: click.Context, config: Path | None) -> None:
     ctx.obj["config"] = config.resolve() if config else None
 
 
-for command in (
-    serve,
-    check,
-    db,
-    plugins,
-    new_plugin,
-    communes,
-    demo,
-    retention,
-    audit,
-    users,
-    outbox,
-    documents,
-    files,
-):
+COMMANDS = (
+    serve, check, db, plugins, new_plugin, communes, demo, retention, audit, users, outbox, documents, worker, files
+)  # fmt: skip
+for command in COMMANDS:
     main.add_command(command)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import click
 
@@ -16,8 +18,13 @@ from gateway.settings import CONFIG_ENV, Settings
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="HOST", help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="PORT", help="Port.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option(
+    "--background/--no-background",
+    default=None,
+    help="Also run `guichet worker` (the background jobs) beside the server, stopped with it [default: in a demo].",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int, background: bool | None) -> None:
     """Serve the gateway with uvicorn (refuses to start on a bad configuration or database)."""
     import uvicorn
 
@@ -26,31 +33,54 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         Database(registry.settings.database_url).require_migrated()
     os.environ[CONFIG_ENV] = str(registry.settings.config_dir)
     if registry.settings.gateway.demo:
-        _start_demo_background(registry.settings)
+        _start_demo_witnesses(registry.settings)
+    jobs = _start_worker() if (registry.settings.gateway.demo if background is None else background) else None
     click.echo(f"Guichet: {len(registry.communes)} communes, serving on http://{host}:{port}", err=True)
-    uvicorn.run(
-        "gateway.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        server_header=False,
-        access_log=False,  # query strings carry one-time codes and id_token_hint; the audit log says who did what
-    )
+    try:
+        uvicorn.run(
+            "gateway.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            server_header=False,
+            access_log=False,  # query strings carry one-time codes and id_token_hint; the audit log says who did what
+        )
+    finally:
+        if jobs is not None:
+            _stop_worker(jobs)
 
 
-def _start_demo_background(settings: Settings) -> None:
-    """The demo's witnesses and its sealing thread (see :mod:`gateway.demo.witnesses`)."""
-    from gateway.demo.witnesses import start_demo_sealing, start_demo_witnesses
+def _start_worker() -> subprocess.Popen[bytes]:
+    """``guichet worker`` as a child, on the same deployment (``$GUICHET_CONFIG``, set above).
+
+    It runs in a session of its own, so a Ctrl-C in the terminal reaches the server only; the server
+    then asks the worker once to stop (SIGTERM), and it stops after the job in progress.
+    """
+    click.echo("background jobs: `guichet worker` started beside the server ([worker] in gateway.toml)", err=True)
+    return subprocess.Popen([sys.executable, "-m", "gateway", "worker"], start_new_session=True)
+
+
+def _stop_worker(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _start_demo_witnesses(settings: Settings) -> None:
+    """The demo's witnesses (see :mod:`gateway.demo.witnesses`); the worker sends them each checkpoint."""
+    from gateway.demo.witnesses import start_demo_witnesses
 
     try:
         names = start_demo_witnesses(settings)
-        start_demo_sealing(settings)
     except (NoSigningKey, OSError, ValueError) as error:
         raise click.ClickException(f"demo witnesses: {error}") from None
     if names:
-        click.echo(f"demo witnesses: {', '.join(names)}; checkpoints sealed when due and sent to them", err=True)
+        click.echo(f"demo witnesses: {', '.join(names)}; the worker sends checkpoints to them", err=True)
 
 
 @click.command()

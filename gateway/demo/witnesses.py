@@ -1,34 +1,26 @@
-"""The demo's witnesses and sealing, run inside ``guichet serve`` so that ``make run`` shows witnessed checkpoints.
+"""The demo's witnesses, run inside ``guichet serve`` so that ``make run`` shows witnessed checkpoints.
 
 For each ``[[audit.witnesses]]`` marked ``demo = true`` (allowed only in a demo,
 on a loopback address), a witness is served on its url's port from a thread,
-its key made under ``<data_dir>/demo-witnesses/``. A sealing thread then does
-what ``guichet audit checkpoint --every 30`` would: seal when a checkpoint is
-due and send it to the witnesses. In production both run apart: witnesses on
-other machines (``guichet audit witness``), sealing from cron or a service.
+its key made under ``<data_dir>/demo-witnesses/``. The worker ``guichet serve``
+starts beside the server in a demo (``guichet worker``, its checkpoint job)
+seals when a checkpoint is due and sends it to them. In production witnesses
+run on other machines (``guichet audit witness``), the worker as a service.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from urllib.parse import urlsplit
 
 import uvicorn
 
 from gateway.audit.cosignature import load_witness_key
 from gateway.audit.keys import signer_for
-from gateway.audit.sealing import SealingPolicy
-from gateway.audit.witnessing import demo_witness_key_path, sealing_round, witness_key_name, witnesses_of
-from gateway.db import Database
+from gateway.audit.witnessing import demo_witness_key_path, witness_key_name
 from gateway.settings import Settings
 from gateway.witness.app import create_witness_app
 from gateway.witness.config import WitnessConfig, follow
-
-logger = logging.getLogger(__name__)
-
-SEALING_SECONDS = 30
 
 
 def start_demo_witnesses(settings: Settings) -> list[str]:
@@ -56,21 +48,3 @@ def start_demo_witnesses(settings: Settings) -> list[str]:
         threading.Thread(target=server.run, name=f"witness-{section.name}", daemon=True).start()
         started.append(section.name)
     return started
-
-
-def start_demo_sealing(settings: Settings) -> None:
-    """Seal when due and send to the witnesses, every half minute, from a daemon thread."""
-    signer = signer_for(settings)
-    policy = SealingPolicy.from_settings(settings.audit)
-    witnesses = witnesses_of(settings)
-
-    def loop() -> None:
-        db = Database(settings.database_url)
-        while True:
-            time.sleep(SEALING_SECONDS)
-            try:
-                sealing_round(db, signer, settings.audit_origin, policy, witnesses)
-            except Exception:  # a demo convenience: log and try again, never take the server down
-                logger.exception("demo sealing failed; trying again in %s seconds", SEALING_SECONDS)
-
-    threading.Thread(target=loop, name="demo-sealing", daemon=True).start()

@@ -5,7 +5,8 @@ values are turned away before any database lookup; the database keeps only
 its SHA-256. A new id is issued at every sign-in and after the second factor
 (no session fixation); signing out revokes the row, so a copied cookie is
 dead too. Sessions end after an idle time (30 minutes for staff) and an
-absolute lifetime, whichever comes first.
+absolute lifetime, whichever comes first. :func:`expire_sessions` (run by
+``guichet worker``) deletes the rows that can sign nobody in any more.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from itsdangerous import BadSignature, Signer
-from sqlmodel import Session
+from sqlmodel import Session, col, delete, select
 
 from gateway.identity.grants import grants_of
 from gateway.identity.principal import Principal
@@ -155,3 +156,24 @@ def load_principal(session: Session, session_id: str, *, now: datetime | None = 
     grants = grants_of(session, row.staff_id)
     return Principal("staff", row.id_hash, row.staff_id, staff.username, staff.display_name,
                      _aware(row.authenticated_at), mfa_pending=row.mfa_pending, grants=grants)  # fmt: skip
+
+
+def expire_sessions(session: Session, *, now: datetime | None = None) -> int:
+    """Delete the sessions past their absolute lifetime, revoked, or idle too long; how many went.
+
+    A dead session's row only holds a hash and an id token nobody will use: kept no longer than it serves.
+    Idle ones are found among those unseen for the shortest idle time, then checked row by row.
+    """
+    now = now or datetime.now(UTC)
+    dead = (col(UserSession.expires_at) <= now) | col(UserSession.revoked_at).is_not(None)
+    hashes = set(session.exec(select(UserSession.id_hash).where(dead)).all())
+    shortest_idle = min(lifetimes.idle for lifetimes in LIFETIMES.values())
+    unseen = session.exec(
+        select(UserSession.id_hash, UserSession.last_seen_at, UserSession.idle_seconds).where(
+            col(UserSession.last_seen_at) < now - shortest_idle
+        )
+    ).all()
+    hashes.update(id_hash for id_hash, seen, idle in unseen if now - _aware(seen) > timedelta(seconds=idle))
+    if hashes:
+        session.exec(delete(UserSession).where(col(UserSession.id_hash).in_(hashes)))
+    return len(hashes)

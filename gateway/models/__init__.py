@@ -26,6 +26,7 @@ from gateway.models.outbox import OutboxMessage
 from gateway.models.refusals import RefusalCount
 from gateway.models.requests import Attachment, ReferenceCounter, RequestEvent, ServiceRequest
 from gateway.models.tenancy import CommuneScoped
+from gateway.models.worker import WorkerJob, WorkerRun
 
 __all__ = [
     "ApiToken",
@@ -54,4 +55,6 @@ __all__ = [
     "StoredFile",
     "StoredFileChunk",
     "UserSession",
+    "WorkerJob",
+    "WorkerRun",
 ]

@@ -37,7 +37,7 @@ PARIS = ZoneInfo("Europe/Paris")
 def _queries(request: Request) -> BackOfficeQueries:
     queries: BackOfficeQueries | None = getattr(request.app.state, "back_office_queries", None)
     if queries is None:
-        queries = BackOfficeQueries(request.app.state.db, registry_of(request))
+        queries = BackOfficeQueries(request.app.state.db, registry_of(request), request.app.state.writer)
         request.app.state.back_office_queries = queries
     return queries
 

@@ -25,9 +25,12 @@ from gateway.identity.providers import staff_sign_in_choices
 from gateway.identity.sessions import mark_reauthenticated, open_session, rotate
 from gateway.identity.tokens import create_token
 from gateway.models import ApiToken, StaffUser
+from gateway.requests.backoffice.queries import BackOfficeQueries
 from gateway.services import Localized
+from gateway.web.callers import caller_of
 from gateway.web.form_bodies import text_form
-from gateway.web.lookups import client_address, next_path, registry_of, request_origin
+from gateway.web.grant_words import grant_words
+from gateway.web.lookups import client_address, database_of, next_path, registry_of, request_origin
 from gateway.web.numbers import bounds, integer_in
 from gateway.web.templating import render
 
@@ -111,9 +114,20 @@ async def second_factor(request: Request) -> Response:
 
 
 async def staff_home(request: Request) -> Response:
+    """Who the staff member is, in words, and how many requests wait in each commune whose queue they read."""
     principal = require_staff_session(request)
     is_auditor = any(grant.role in ("auditor", "administrator") for grant in principal.grants)
-    return render(request, "staff_home.html", {"principal": principal, "is_auditor": is_auditor})
+    registry, caller = registry_of(request), await caller_of(request)
+    queries = BackOfficeQueries(database_of(request), registry)
+    readable = [
+        commune
+        for commune in sorted(registry.communes.values(), key=lambda commune: commune.name)
+        if queries.services_for(principal, commune)
+    ]
+    queues = await database_of(request).run(lambda: [(c, queries.counts(caller, c.slug)) for c in readable])
+    roles = [grant_words(grant, registry, caller.locale) for grant in principal.grants]
+    context = {"principal": principal, "is_auditor": is_auditor, "roles": roles, "queues": queues}
+    return render(request, "staff_home.html", context)
 
 
 async def reauthenticate(request: Request) -> Response:

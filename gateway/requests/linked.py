@@ -31,7 +31,7 @@ from gateway.requests.clock import days_from, now
 from gateway.requests.errors import ActionNotAllowed, ServiceUnavailable
 from gateway.requests.notices import notify_citizen
 from gateway.requests.rules import ServiceRules, rules_for, unavailable_on_failure
-from gateway.requests.store import RequestStore
+from gateway.requests.store import RequestStore, next_number
 from gateway.requests.trail import audit, audit_as, bump, history
 from gateway.services import WITHDRAWN, FieldError, FormValues, Localized, ServiceDefinition, SharedRequest, Workflow
 
@@ -168,9 +168,10 @@ def _linked_row(
     workflow = definition.linked_workflow
     assert workflow is not None and row.id is not None
     moment = now()
+    # numbered through the filing's own session: a batch numbering the receiving commune's filings counts it too
+    sequence = next_number(session, receiving.slug, prefix=definition.reference_prefix, year=moment.year)
     with joined_session(session, commune=receiving.slug) as other:
         receiving_store = RequestStore(other)
-        sequence = receiving_store.next_sequence(prefix=definition.reference_prefix, year=moment.year)
         linked = ServiceRequest(
             commune=receiving.slug,
             service=definition.key,

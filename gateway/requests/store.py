@@ -39,19 +39,29 @@ class RequestStore:
 
     def next_sequence(self, *, prefix: str, year: int) -> int:
         """Take the next number for (commune, prefix, year) in one atomic statement."""
-        statement = _next_number(self.session.get_bind().dialect.name)
-        params = {"counter_commune": self.commune, "counter_prefix": prefix, "counter_year": year}
-
-        def counted() -> tuple[int, None]:
-            return int(self.session.connection().execute(statement, params).scalar_one()), None
-
-        number, _ = count_in_batch(self.session, NUMBERS_KIND, (self.commune, prefix, year), counted)
-        return number
+        return next_number(self.session, self.commune, prefix=prefix, year=year)
 
     def add(self, row: ServiceRequest) -> ServiceRequest:
         self.session.add(row)
         self.session.flush()
         return row
+
+
+def next_number(session: Session, commune: str, *, prefix: str, year: int) -> int:
+    """Take the next number of ``commune``'s (prefix, year) counter, counted with the batch ``session`` is in.
+
+    Another commune than the session's is numbered only for a linked request
+    (:mod:`gateway.requests.linked`): its number must be counted in the same
+    batch as that commune's own filings, or two members would get one number.
+    """
+    statement = _next_number(session.get_bind().dialect.name)
+    params = {"counter_commune": commune, "counter_prefix": prefix, "counter_year": year}
+
+    def counted() -> tuple[int, None]:
+        return int(session.connection().execute(statement, params).scalar_one()), None
+
+    number, _ = count_in_batch(session, NUMBERS_KIND, (commune, prefix, year), counted)
+    return number
 
 
 #: the kind of pending work (:func:`gateway.db.pending_work`) holding a batch's reference numbers

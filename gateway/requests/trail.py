@@ -7,6 +7,8 @@ entries and take the same care over concurrent changes.
 
 from __future__ import annotations
 
+import functools
+
 from sqlmodel import Session, update
 
 from gateway.audit.builders import outcome_of, request_event
@@ -14,6 +16,7 @@ from gateway.audit.events import Actor, AuditEvent, Outcome
 from gateway.audit.log import record
 from gateway.communes import Commune
 from gateway.db import Database
+from gateway.group_commit import GroupCommit
 from gateway.models import RequestEvent, ServiceRequest
 from gateway.request_handle import RequestHandle
 from gateway.requests.caller import Caller
@@ -57,16 +60,28 @@ def audit_as(
     record(session, _event(actor, origin, row, definition, action, outcome=outcome, target=target))
 
 
-def record_read(db: Database, caller: Caller, row: ServiceRequest, definition: ServiceDefinition) -> None:
-    """Record that ``caller`` read ``row``, in a write transaction of its own; returns once it has committed.
+def record_read(
+    db: Database,
+    caller: Caller,
+    row: ServiceRequest,
+    definition: ServiceDefinition,
+    writer: GroupCommit | None = None,
+) -> None:
+    """Record that ``caller`` read ``row``; returns once the entry has committed, raises if it could not.
 
     The one place an audited read's entry is written: the read itself ran in
-    a read session (no write lock), and only this short transaction waits for
-    writers. The event is built before the transaction begins, so the lock is
+    a read session (no write lock). With the process's ``writer`` the entry
+    joins the next batch of writes (:mod:`gateway.group_commit`): many reads
+    and filings share one lock, one audit append and one commit, instead of
+    each read queueing for the write lock alone. Without one, a short
+    transaction of its own. The event is built before either, so the lock is
     held for the append alone. Whoever calls it shows the read only after it
-    returned (fail closed).
+    returned (fail closed). Blocking: call it from a worker thread.
     """
     event = _event(caller.actor, caller.origin, row, definition, "request.read")
+    if writer is not None:
+        writer.submit(row.commune, functools.partial(record, event=event)).result()
+        return
     with db.session(commune=row.commune) as session:
         record(session, event)
 

@@ -29,6 +29,8 @@ from gateway.settings.providers import RESERVED_PROVIDER_KEYS as RESERVED_PROVID
 from gateway.settings.providers import WELL_KNOWN_OPENID as WELL_KNOWN_OPENID
 from gateway.settings.providers import IdentityProviderSection as IdentityProviderSection
 from gateway.settings.providers import IdentitySection as IdentitySection
+from gateway.settings.worker import JobSection as JobSection
+from gateway.settings.worker import WorkerSection as WorkerSection
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -114,9 +116,9 @@ class AuditSection(Strict):
     extra_verifier_keys: tuple[str, ...] = ()
     archive_dir: str = "audit-archive"
     #: `guichet audit verify` fails when the newest sealed entry is older than this (0: no limit);
-    #: `guichet audit checkpoint --every` keeps a quiet log fresh with a heartbeat entry
+    #: `guichet worker` (or `audit checkpoint --every`) keeps a quiet log fresh with a heartbeat entry
     max_checkpoint_age_minutes: int = Field(default=1440, ge=0, le=525_600)
-    #: `guichet audit checkpoint --every` seals once this many entries came since the last seal (0: never by count)
+    #: `guichet worker` (or `audit checkpoint --every`) seals once this many entries came since the last seal (0: never)
     checkpoint_every_entries: int = Field(default=1000, ge=0, le=100_000_000)
     #: ... or once the last checkpoint is this old and entries came since (0: never by age)
     checkpoint_every_minutes: int = Field(default=60, ge=0, le=525_600)
@@ -208,6 +210,7 @@ class GatewayFile(Strict):
     demo_identity: DemoIdentitySection = DemoIdentitySection()
     identity: IdentitySection = IdentitySection()
     documents: DocumentsSection = DocumentsSection()
+    worker: WorkerSection = WorkerSection()
 
 
 class Address(Strict):
@@ -334,6 +337,7 @@ class Settings:
     demo_identity: DemoIdentitySection = field(default_factory=DemoIdentitySection)
     identity: IdentitySection = field(default_factory=IdentitySection)
     documents: DocumentsSection = field(default_factory=DocumentsSection)
+    worker: WorkerSection = field(default_factory=WorkerSection)
     database_lock_wait_seconds: float = 5.0
 
     @property
@@ -367,6 +371,7 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
     gateway_file = _validate(GatewayFile, raw, gateway_path)
     _check_demo_identity(gateway_file, gateway_path)
     _check_demo_witnesses(gateway_file, gateway_path)
+    _check_worker(gateway_file, gateway_path)
     data_dir = (config_dir / gateway_file.storage.data_dir).resolve()
     database_url = _database_url(gateway_file, data_dir)
     communes, files = _load_communes(config_dir / "communes")
@@ -389,6 +394,7 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
         demo_identity=gateway_file.demo_identity,
         identity=gateway_file.identity,
         documents=gateway_file.documents,
+        worker=gateway_file.worker,
     )
 
 
@@ -434,6 +440,15 @@ def _check_demo_witnesses(gateway_file: GatewayFile, gateway_path: Path) -> None
                 f"audit.witnesses.{index}.demo",
                 "only allowed when gateway.demo = true and the witness's url is a loopback address",
             )
+
+
+def _check_worker(gateway_file: GatewayFile, gateway_path: Path) -> None:
+    """The worker must seal checkpoints at least as often as `audit verify` wants them fresh."""
+    limit, job = gateway_file.audit.max_checkpoint_age_minutes, gateway_file.worker.schedule("checkpoint")
+    if limit and job.enabled and job.interval_seconds > limit * 60:
+        raise ConfigError(gateway_path, "worker.checkpoint.interval_seconds",
+                          f"{job.interval_seconds} s exceeds audit.max_checkpoint_age_minutes ({limit} min): "
+                          "verify would find the log stale between two runs")  # fmt: skip
 
 
 def _check_demo_identity(gateway_file: GatewayFile, gateway_path: Path) -> None:

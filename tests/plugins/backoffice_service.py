@@ -23,7 +23,7 @@ from gateway import (
 )
 
 #: the plugin API version this plugin is written for (docs/plugin_api.md)
-GUICHET_PLUGIN_API = "1.0"
+GUICHET_PLUGIN_API = "1.2"
 
 BADGE_WORKFLOW = Workflow(
     states=(
@@ -33,7 +33,9 @@ BADGE_WORKFLOW = Workflow(
         State("refused", Localized("Refusée", "Refused"), final=True),
     ),
     transitions=(
-        Transition("examine", Localized("Mettre en instruction", "Start the review"), ("submitted",), "review"),
+        Transition(
+            "examine", Localized("Mettre en instruction", "Start the review"), ("submitted",), "review", assigns=True
+        ),
         Transition(
             "grant",
             Localized("Accorder le badge", "Grant the badge"),

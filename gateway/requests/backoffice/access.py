@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from gateway.audit.log import record
 from gateway.communes import Commune
 from gateway.db import Database
+from gateway.group_commit import GroupCommit
 from gateway.identity.denials import Refused, denial_events
 from gateway.identity.principal import Principal
 from gateway.models import Attachment, ServiceRequest, StaffRole, StaffUser
@@ -115,9 +116,11 @@ class OpenCase:
 class Desk:
     """The ground both halves stand on: the database and the running services."""
 
-    def __init__(self, db: Database, registry: Registry) -> None:
+    def __init__(self, db: Database, registry: Registry, writer: GroupCommit | None = None) -> None:
         self.db = db
         self.registry = registry
+        #: the process's group commit, which audited reads join (None: each read commits its entry alone)
+        self.writer = writer
 
     def read_files(self, commune_slug: str, attached: Sequence[Attachment]) -> list[bytes]:
         """The attachments' bytes, in a read transaction of their own (the write lock is not held meanwhile)."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from sqlmodel import Session
+
 from gateway.models import ServiceRequest
 from gateway.requests import attachments as files
 from gateway.requests.backoffice.access import READ_ONLY, Desk, OpenCase, recording_denials, staff_of
@@ -103,6 +105,8 @@ class BackOfficeCommands(Desk):
             history(session, row, "transition", acting, body=text or None, from_status=previous,
                     to_status=row.status, transition=transition.name, reason=chosen or None)  # fmt: skip
             audit(session, acting, row, rules.definition, "request.transition")
+            if transition.assigns:
+                self._take_in_hand(session, caller, acting, row)
             handle = plugin_handle(session, acting, row, rules.definition, settings=self.registry.settings,
                                    commune=commune)  # fmt: skip
             with plugin_call(row.service):
@@ -115,6 +119,15 @@ class BackOfficeCommands(Desk):
                                cause=f"transition:{transition.name}:{row.version}", message=transition.notify,
                                comment=text or None)  # fmt: skip
         return row
+
+    def _take_in_hand(self, session: Session, caller: Caller, acting: Caller, row: ServiceRequest) -> None:
+        """Assign the request to the agent taking it in hand, if they are one it may be assigned to (not an auditor)."""
+        staff_id = staff_of(caller).user_id
+        name = dict(self._assignees(session, row.commune, row.service)).get(staff_id)
+        if name is None or row.assigned_to == staff_id:
+            return
+        row.assigned_to = staff_id
+        history(session, row, "assignment", acting, body=f"Attribuée à {name}", internal=True)
 
     def bulk_transition(
         self,

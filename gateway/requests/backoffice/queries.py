@@ -66,6 +66,15 @@ class QueuePage:
 
 
 @dataclass(frozen=True)
+class QueueCounts:
+    """How many undecided requests an agent's queue holds in a commune, by whose hands they are in."""
+
+    open: int
+    unassigned: int
+    mine: int
+
+
+@dataclass(frozen=True)
 class AgentCase:
     """A request as its commune's agent sees it: everything, internal notes included."""
 
@@ -87,6 +96,22 @@ class BackOfficeQueries(Desk):
     def queue(self, caller: Caller, commune_slug: str, wanted: QueueFilter) -> QueuePage:
         """One page of the queue; each person it shows is recorded (``request.search`` when searched)."""
         return self._listed(caller, commune_slug, wanted, "request.search" if wanted.q else "request.list")
+
+    def counts(self, caller: Caller, commune_slug: str) -> QueueCounts:
+        """The numbers of the agent's open queue in a commune (for their home page): counts only, no one is shown,
+        so nothing is recorded; a commune where they read no service counts nothing."""
+        commune = self._commune(commune_slug)
+        services = self.services_for(staff_of(caller), commune)
+        if not services:
+            return QueueCounts(0, 0, 0)
+        query = select(ServiceRequest.assigned_to).where(
+            col(ServiceRequest.service).in_(services), ServiceRequest.status != DRAFT
+        )
+        listed = self._filtered(query, caller, services, QueueFilter()).subquery()
+        with self.db.read_session(commune=commune.slug) as session:
+            found = session.exec(select(listed.c.assigned_to, func.count()).group_by(listed.c.assigned_to)).all()
+        by_hands = {assigned: int(count) for assigned, count in found}
+        return QueueCounts(sum(by_hands.values()), by_hands.get(None, 0), by_hands.get(caller.staff_id, 0))
 
     def _listed(self, caller: Caller, commune_slug: str, wanted: QueueFilter, action: str) -> QueuePage:
         """The page, and its record: one ``action`` entry per subject and service shown, in the same transaction."""
@@ -171,9 +196,9 @@ class BackOfficeQueries(Desk):
             can_act = staff_of(caller).can("agent", commune=commune.slug, service=row.service, level="instructor")
             assignees = self._assignees(session, commune.slug, row.service) if can_act else []
             issued = issued_of(session, row)
-        # read without waiting for writers; the view is recorded in a short write transaction of its own, and
-        # nothing is returned unless that record committed (fail closed)
-        record_read(self.db, acting, row, rules.definition)
+        # read without waiting for writers; the view is recorded in the next batch of writes, and nothing is
+        # returned unless that batch committed (fail closed)
+        record_read(self.db, acting, row, rules.definition, self.writer)
         return AgentCase(
             row, rules, list(events), attached, self._transitions(caller, commune, row, rules), can_act, names,
             assignees, issued,

@@ -33,7 +33,7 @@ from guichet_etat_civil.validation import validation_errors
 from guichet_etat_civil.workflow import WORKFLOW, queue_summary, refusal_for
 
 #: the plugin API version this plugin is written for (docs/plugin_api.md)
-GUICHET_PLUGIN_API = "1.0"
+GUICHET_PLUGIN_API = "1.2"
 
 __all__ = [
     "FORM_LABELS",

@@ -32,6 +32,7 @@ WORKFLOW = Workflow(
                 "Votre demande est en cours de traitement : un agent recherche l'acte dans les registres.",
                 "Your request is being processed: an officer is looking for the record in the registers.",
             ),
+            assigns=True,
         ),
         Transition(
             "send",
