@@ -15,6 +15,7 @@ from gateway.cli.communes import communes
 from gateway.cli.db import db
 from gateway.cli.demo import demo
 from gateway.cli.documents import documents
+from gateway.cli.files import files
 from gateway.cli.new_plugin import new_plugin
 from gateway.cli.outbox import outbox
 from gateway.cli.plugins import plugins
@@ -40,6 +41,8 @@ def main(ctx: click.Context, config: Path | None) -> None:
     ctx.obj["config"] = config.resolve() if config else None
 
 
-COMMANDS = (serve, check, db, plugins, new_plugin, communes, demo, retention, audit, users, outbox, documents, worker)
+COMMANDS = (
+    serve, check, db, plugins, new_plugin, communes, demo, retention, audit, users, outbox, documents, worker, files
+)  # fmt: skip
 for command in COMMANDS:
     main.add_command(command)

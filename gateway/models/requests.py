@@ -123,7 +123,7 @@ class RequestEvent(CommuneScoped, SQLModel, table=True):
 
 
 class Attachment(CommuneScoped, SQLModel, table=True):
-    """A document attached to a request. The bytes live on disk under ``storage_name``, outside any served folder."""
+    """A document attached to a request; its bytes are the stored file ``storage_name`` (``gateway.stored_files``)."""
 
     __tablename__ = "request_attachment"
 

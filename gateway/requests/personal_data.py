@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from gateway.audit.builders import account_event
 from gateway.audit.events import format_time
@@ -49,7 +49,8 @@ from gateway.models import (
     ServiceRequest,
 )
 from gateway.registry import Registry
-from gateway.requests.attachments import AttachmentCorrupted, AttachmentStore, clean_filename
+from gateway.requests.attachments import AttachmentCorrupted, clean_filename
+from gateway.requests.attachments import read as read_attachment
 from gateway.requests.caller import Caller
 from gateway.requests.errors import ActionForbidden
 from gateway.requests.finders import staff_names
@@ -71,11 +72,18 @@ def _when(moment: datetime | None) -> str | None:
     return format_time(moment) if moment is not None else None
 
 
+def _content(session: Session, attachment: Attachment) -> bytes | None:
+    """An attachment's bytes, or None when they are gone or changed since the upload."""
+    try:
+        return read_attachment(session, attachment.storage_name, sha256=attachment.sha256)
+    except AttachmentCorrupted:
+        return None
+
+
 def export_personal_data(db: Database, registry: Registry, caller: Caller) -> PersonalArchive:
     """The signed-in citizen's archive; the export is audited in the transaction that reads the data."""
     if caller.citizen_id is None:
         raise ActionForbidden(SIGN_IN_FIRST)
-    store = AttachmentStore(registry.settings.data_dir / "attachments")
     secret = registry.settings.secret_key
     with db.session(all_communes=True) as session:
         citizen = session.get(Citizen, caller.citizen_id)
@@ -122,6 +130,8 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
                               origin=caller.origin, subject=subjects[0])  # fmt: skip
         record(session, event)
         access_log = [_access(entry, registry) for entry in log]
+    with db.read_session(all_communes=True) as session:
+        contents = {a.storage_name: _content(session, a) for a in attached}
     files: list[tuple[str, bytes]] = []
     used: set[str] = set()
     by_request: dict[int, list[dict[str, Any]]] = {}
@@ -138,10 +148,11 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
             "created_at": _when(attachment.created_at),
             "file": path,
         }
-        try:
-            files.append((path, store.read(attachment.storage_name, sha256=attachment.sha256)))
-        except (OSError, AttachmentCorrupted):
+        content = contents[attachment.storage_name]
+        if content is None:
             entry["file"] = None  # said rather than hidden: the file could not be read back intact
+        else:
+            files.append((path, content))
         by_request.setdefault(attachment.request_id, []).append(entry)
     issued_entries = []
     for paper in issued:

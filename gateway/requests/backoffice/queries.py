@@ -221,7 +221,7 @@ class BackOfficeQueries(Desk):
         with self._open(caller, commune_slug, reference, level="reader") as file:
             attachment = find_attachment(file.session, file.row, attachment_id)
             file.audit("request.read", target=f"request/{reference}/attachment/{attachment.public_id}")
-        return attachment, self.files.read(attachment.storage_name, sha256=attachment.sha256)
+        return attachment, self.read_files(commune_slug, [attachment])[0]
 
     @recording_denials("request.read")
     def archive(self, caller: Caller, commune_slug: str, reference: str) -> tuple[str, bytes]:
@@ -229,8 +229,10 @@ class BackOfficeQueries(Desk):
         with self._open(caller, commune_slug, reference, level="reader") as file:
             attached = file.session.exec(select(Attachment).where(Attachment.request_id == file.row.id)).all()
             file.audit("request.read", target=f"request/{reference}/attachments.zip")
-        entries = [(a.filename, self.files.read(a.storage_name, sha256=a.sha256)) for a in attached]
-        return f"{reference}.zip", files.zip_archive(entries)
+        contents = self.read_files(commune_slug, attached)
+        return f"{reference}.zip", files.zip_archive(
+            (a.filename, data) for a, data in zip(attached, contents, strict=True)
+        )
 
     @recording_denials("queue.read")
     def export_csv(self, caller: Caller, commune_slug: str, wanted: QueueFilter) -> str:
