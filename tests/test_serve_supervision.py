@@ -6,8 +6,10 @@ is bounded (tests/serving.py), none is what a test asserts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,8 +17,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from gateway.testing import ConfigFolder, migrate
+from gateway.testing.databases import TEST_DATABASE_ENV, fresh_postgres_schema, postgres_server_url, skip_or_fail
 from tests.serving import Served, add_slow_plugin, free_port
 
 
@@ -119,3 +123,63 @@ def test_sigterm_lets_an_in_flight_request_finish_then_exits_0(
         code = served.stop()
     assert [(answer.status_code, answer.text) for answer in answers] == [(200, "fini")]
     assert code == 0, served.log()
+
+
+class Forwarder:
+    """A TCP relay from a loopback port to the PostgreSQL server: the database 'comes up' when it starts."""
+
+    def __init__(self, port: int, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", port))
+        self.open: list[socket.socket] = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):  # closed by close()
+            while True:
+                client, _ = self.listener.accept()
+                server = socket.create_connection(self.target, timeout=30)
+                self.open += [client, server]
+                for source, sink in ((client, server), (server, client)):
+                    threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        for sock in self.open:
+            sock.close()
+
+
+def test_a_gateway_waits_for_a_database_that_comes_up_later(config: ConfigFolder) -> None:
+    server = postgres_server_url()
+    if server is None:
+        skip_or_fail(f"PostgreSQL tests skipped: {TEST_DATABASE_ENV} is not set (CI sets it; see README)")
+    with fresh_postgres_schema(server) as url:
+        migrate(url)
+        real = make_url(url)
+        port = free_port()  # nothing listens there until the relay starts
+        config.set_gateway(
+            database={
+                "url": real.set(host="127.0.0.1", port=port).render_as_string(hide_password=False),
+                "start_retry_seconds": 300,
+            }
+        )
+        served = Served(config)
+        relay = None
+        try:
+            served.wait_for_line(r"^database unreachable: connection failed: .*; trying again for \d+ s more$")
+            relay = Forwarder(port, (real.host or "127.0.0.1", real.port or 5432))
+            served.wait_ready()
+            assert httpx.get(f"{served.url}/api/v1/communes", timeout=10).status_code == 200
+        finally:
+            code = served.stop()
+            if relay is not None:
+                relay.close()
+        assert code == 0, served.log()
+        assert "Traceback" not in served.log()
