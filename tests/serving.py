@@ -74,7 +74,8 @@ class Served:
     def __init__(self, config: ConfigFolder, *args: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "gateway", "--config", str(config.path), "serve", "--port", str(self.port)]
+        command = [sys.executable, "-m", "gateway", "--config", str(config.path), "serve", "--port", str(self.port),
+                   "--no-background"]  # fmt: skip
         env = {name: value for name, value in os.environ.items() if name != "GUICHET_DEBUG"}
         self.process = subprocess.Popen(
             [*command, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True

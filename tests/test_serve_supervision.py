@@ -31,7 +31,8 @@ def migrated(config: ConfigFolder) -> ConfigFolder:
 
 
 def serve_once(config: ConfigFolder) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "gateway", "--config", str(config.path), "serve", "--port", str(free_port())]
+    command = [sys.executable, "-m", "gateway", "--config", str(config.path), "serve", "--port", str(free_port()),
+               "--no-background"]  # fmt: skip
     env = {name: value for name, value in os.environ.items() if name != "GUICHET_DEBUG"}
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
 
