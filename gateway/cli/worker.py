@@ -29,9 +29,7 @@ from gateway.worker.status import status_lines
 def _enabled(settings: Settings) -> list[Schedule]:
     schedules = [schedule for schedule in settings.worker.schedules() if schedule.enabled]
     if not schedules:
-        raise SettingFault(
-            f"{settings.config_dir / 'gateway.toml'}: worker: every job is disabled, nothing to run"
-        )
+        raise SettingFault(f"{settings.config_dir / 'gateway.toml'}: worker: every job is disabled, nothing to run")
     return schedules
 
 
