@@ -26,6 +26,7 @@ from gateway.settings.base import ConfigError as ConfigError
 from gateway.settings.base import Strict, absolute_http_url
 from gateway.settings.base import config_error as config_error
 from gateway.settings.base import is_loopback as is_loopback
+from gateway.settings.database_url import database_url
 from gateway.settings.observability import LoggingSection as LoggingSection
 from gateway.settings.observability import MetricsSection as MetricsSection
 from gateway.settings.observability import load_metrics_token
@@ -515,24 +516,10 @@ def _validate(model: type[M], raw: dict[str, Any], path: Path) -> M:
         raise config_error(error, path) from None
 
 
-#: the database URL schemes Guichet runs on (``postgres://`` and ``postgresql://`` mean psycopg 3)
-DATABASE_SCHEMES = frozenset({"sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg"})
-
-
 def _database_url(gateway_file: GatewayFile, data_dir: Path, gateway_path: Path) -> str:
-    url = os.environ.get(DATABASE_URL_ENV) or gateway_file.database.url
-    if not url:
-        return f"sqlite:///{data_dir / 'guichet.db'}"
-    scheme = url.split("://", 1)[0] if "://" in url else ""
-    if scheme not in DATABASE_SCHEMES:
-        fault = f"unknown database URL scheme {scheme!r}" if scheme else "the database URL has no scheme"
-        fault += ": use sqlite:///PATH or postgresql://USER@HOST/DATABASE"
-        if os.environ.get(DATABASE_URL_ENV):
-            raise ConfigError(DATABASE_URL_ENV, None, fault)
-        raise ConfigError(gateway_path, "database.url", fault)
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
+    from_env = os.environ.get(DATABASE_URL_ENV)
+    where = (DATABASE_URL_ENV, None) if from_env else (str(gateway_path), "database.url")
+    return database_url(from_env or gateway_file.database.url, data_dir, where)
 
 
 def _load_communes(folder: Path) -> tuple[tuple[CommuneFile, ...], dict[str, Path]]:
