@@ -227,7 +227,7 @@ def test_a_wrong_schedule_stops_the_start_with_one_line(
 ) -> None:
     guichet_config.set_gateway(worker=worker)
     result = run(guichet_config, "worker")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a setting: the command could not run
     assert expected in result.output
     assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
 
@@ -240,7 +240,7 @@ def test_a_missing_signing_key_stops_the_start_with_one_line(
         audit={"signing_key_file": str(tmp_path / "nowhere.key"), "generate_if_missing": False},
     )
     result = run(guichet_config, "worker")
-    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
 
 
@@ -268,6 +268,6 @@ def test_expire_sessions_drops_expired_revoked_and_idle_sessions_only(db: Databa
 def test_an_unreachable_database_stops_the_start_with_one_line(guichet_config: ConfigFolder) -> None:
     guichet_config.set_gateway(database={"url": "postgresql://nobody@127.0.0.1:1/nothing"})
     result = run(guichet_config, "worker")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.startswith("Error: database unreachable: OperationalError: ")
     assert len(result.output.strip().splitlines()) == 1

@@ -16,6 +16,7 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from gateway.cli.context import clear_errors, migrated_database, registry_of
+from gateway.cli.failures import SettingFault
 from gateway.db import Database
 from gateway.notify.delivery import new_worker_id
 from gateway.settings import Settings
@@ -28,9 +29,7 @@ from gateway.worker.status import status_lines
 def _enabled(settings: Settings) -> list[Schedule]:
     schedules = [schedule for schedule in settings.worker.schedules() if schedule.enabled]
     if not schedules:
-        raise click.ClickException(
-            f"{settings.config_dir / 'gateway.toml'}: worker: every job is disabled, nothing to run"
-        )
+        raise SettingFault(f"{settings.config_dir / 'gateway.toml'}: worker: every job is disabled, nothing to run")
     return schedules
 
 
@@ -60,13 +59,13 @@ def worker(ctx: click.Context, once: bool) -> None:
         jobs = build_jobs(database, registry, [schedule.job for schedule in schedules], worker=me)
     except JobSetupError as error:
         database.dispose()
-        raise click.ClickException(str(error)) from None
+        raise SettingFault(str(error)) from None
     except click.ClickException:
         database.dispose()
         raise
     except OperationalError as error:
         database.dispose()
-        raise click.ClickException(f"database unreachable: {one_line(error.orig or error)}") from None
+        raise SettingFault(f"database unreachable: {one_line(error.orig or error)}") from None
     runner = Worker(database, schedules, jobs, me, settings.worker.hold_seconds)
     if once:
         runner.on_run = lambda result: click.echo(describe(result))
