@@ -7,8 +7,8 @@ each job is run by one of them (:mod:`gateway.worker.slots`).
 from __future__ import annotations
 
 import logging
+import logging.config
 import signal
-import sys
 import threading
 from datetime import UTC, datetime
 
@@ -19,6 +19,7 @@ from gateway.cli.context import clear_errors, migrated_database, registry_of
 from gateway.cli.failures import SettingFault
 from gateway.db import Database
 from gateway.notify.delivery import new_worker_id
+from gateway.observability.logs import logging_config
 from gateway.settings import Settings
 from gateway.settings.worker import Schedule
 from gateway.worker.jobs import JobSetupError, build_jobs
@@ -33,12 +34,11 @@ def _enabled(settings: Settings) -> list[Schedule]:
     return schedules
 
 
-def _log_to_stderr() -> None:
-    """One line per run on stderr, unless logging was set up already."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request to the witnesses: not a run
+def _log_to_stderr(settings: Settings) -> None:
+    """One record per run on stderr, in the deployment's log format (``[logging]``, as ``guichet serve`` writes),
+    unless logging was set up already."""
+    if not logging.getLogger().handlers:
+        logging.config.dictConfig(logging_config(settings.logging.format, settings.logging.level))
 
 
 @click.group(invoke_without_command=True)
@@ -74,7 +74,7 @@ def worker(ctx: click.Context, once: bool) -> None:
         finally:
             database.dispose()
         return
-    _log_to_stderr()
+    _log_to_stderr(settings)
     _run_until_signalled(runner)
     database.dispose()
 
