@@ -106,4 +106,7 @@ def check(ctx: click.Context) -> None:
 
     for missing in missing_claims(registry, provider_registry(registry.settings)):
         click.echo(f"warning: {missing}", err=True)
-    click.echo(f"configuration OK: {len(registry.communes)} communes, {len(registry.services)} services")
+    communes, services = len(registry.communes), len(registry.services)
+    click.echo(
+        f"configuration OK: {communes} commune{'s' * (communes != 1)}, {services} service{'s' * (services != 1)}"
+    )
