@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 #: the version of the public plugin API this gateway offers (``MAJOR.MINOR``)
-API_VERSION = "1.1"
+API_VERSION = "1.2"
 
 #: the attribute of a plugin's entry-point object naming the API version it targets
 VERSION_ATTRIBUTE = "GUICHET_PLUGIN_API"

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 import gateway
+from gateway.api.family_filing import FAMILY_SCHEMAS
 from gateway.api.form_schema import FORM_SCHEMAS
 from gateway.requests.text import TEXT_MAX
 from gateway.web.numbers import INTEGER_MAX
@@ -174,6 +175,10 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {
                     "purpose": {"$ref": "#/components/schemas/Localized"},
                     "form": {"type": "array", "items": {"$ref": "#/components/schemas/FormField"}},
+                    "members": {
+                        "description": "The member block of a family filing, or null (one request per filing).",
+                        "oneOf": [{"$ref": "#/components/schemas/MemberBlock"}, {"type": "null"}],
+                    },
                 },
             },
         ]
@@ -199,6 +204,7 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    **FAMILY_SCHEMAS,
     "AuditEntry": {
         "type": "object",
         "description": "One audit entry's fields (see docs/audit_format.md).",
