@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.models import ServiceRequest
 from gateway.testing import ConfigFolder, GuichetClient, audit_records, sign_in_agent, sign_in_citizen
+from gateway.web.i18n import COOKIE as LANGUAGE_COOKIE
 from tests.plugins import family_service
 
 KEY = family_service.KEY
@@ -90,6 +91,8 @@ async def test_the_form_shows_one_block_and_adds_and_removes_blocks_keeping_ever
     assert "<legend>Enfant 1</legend>" in page.text and "Enfant 2" not in page.text
     assert 'name="action" value="add"' in page.text and "Ajouter un enfant" in page.text
     assert 'for="champ-m1.child_given_name"' in page.text and 'id="champ-m1.child_given_name"' in page.text
+    first_button = re.search(r"<button[^>]*>", page.text.split('action="/corbas/famille-essai"')[1])
+    assert first_button and 'value="file"' in first_button.group(0)  # Enter in a box files, never removes a child
 
     added = await citizen.submit(PAGE, posted(ALICE, action="add"))
     assert added.status_code == 200
@@ -105,6 +108,14 @@ async def test_the_form_shows_one_block_and_adds_and_removes_blocks_keeping_ever
     assert typed(removed.text, "m1.child_given_name") == "Basile"
     assert typed(removed.text, "m2.child_given_name") is None
     assert stored(citizen.app) == []
+
+
+async def test_the_form_in_english_names_each_child(citizen: GuichetClient) -> None:
+    citizen.cookies.set(LANGUAGE_COOKIE, "en")
+    page = await citizen.submit(PAGE, posted(ALICE, {"child_given_name": "", "child_birthdate": ""}))
+    assert page.status_code == 422
+    assert "<legend>Child 2</legend>" in page.text and "Remove: Child 2" in page.text
+    assert "Add another child" in page.text and "Child 2 – Child&#39;s given name" in page.text
 
 
 async def test_no_block_is_added_beyond_the_limit(citizen: GuichetClient) -> None:
