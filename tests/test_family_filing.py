@@ -7,6 +7,7 @@ child; it refuses a child named « Refus » and fails while storing « Panne ».
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -176,6 +177,21 @@ async def test_a_plugin_failure_while_storing_one_child_keeps_none(citizen: Guic
     assert answer.status_code == 503
     assert stored(citizen.app) == []
     assert [record for record in audit_records(citizen.app, "request.create") if record.service == KEY] == []
+
+
+async def test_a_failing_family_leaves_filings_sent_with_it_alone(citizen: GuichetClient) -> None:
+    """Sent at once, they may share a write batch: the family's savepoint is rolled back, the others kept."""
+    panne = {"child_given_name": "Panne", "child_birthdate": "2022-05-05"}
+    failing, alone, family = await asyncio.gather(
+        file(citizen, {"data": SHARED, "members": [ALICE, panne]}),
+        file(citizen, {"data": {**SHARED, **BASILE}}),
+        file(citizen, {"data": SHARED, "members": [ALICE, BASILE]}),
+    )
+    assert failing.status_code == 503
+    assert alone.status_code == family.status_code == 201
+    rows = stored(citizen.app)
+    assert sorted(row.data["child_given_name"] for row in rows) == ["Alice", "Basile", "Basile"]
+    assert [row.data["child_given_name"] for row in rows if row.family_id is None] == ["Basile"]
 
 
 async def test_the_same_form_posted_twice_files_the_family_once(citizen: GuichetClient) -> None:
