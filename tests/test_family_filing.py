@@ -343,3 +343,17 @@ async def test_the_service_and_openapi_describe_the_member_block(citizen: Guiche
     document = (await citizen.get("/openapi.json")).json()
     assert "members" in document["components"]["schemas"]["NewRequest"]["properties"]
     assert "FamilyReceipt" in document["components"]["schemas"]
+
+
+async def test_each_requests_json_lists_its_family_to_its_owner_and_to_agents(
+    app: Starlette, citizen: GuichetClient
+) -> None:
+    filed = (await file(citizen, {"data": SHARED, "members": [ALICE, BASILE]})).json()
+    alice, basile = stored(app)
+    mine = (await citizen.get(f"/api/v1/me/requests/{alice.public_id}")).json()
+    assert mine["family"] == [{"reference": basile.reference, "public_id": basile.public_id, "status": "submitted"}]
+    async with GuichetClient(app) as agent:
+        await sign_in_agent(agent, "corbas", KEY, level="reader")
+        case = (await agent.get(f"/api/v1/communes/corbas/requests/{basile.reference}")).json()
+        assert case["family"] == [{"reference": alice.reference, "status": "submitted"}]
+    assert [one["reference"] for one in filed["requests"]] == [alice.reference, basile.reference]

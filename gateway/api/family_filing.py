@@ -65,6 +65,16 @@ FAMILY_SCHEMAS: dict[str, Any] = {
             "receipt_email": {"type": "string", "enum": ["queued", "withheld"]},
         },
     },
+    "FamilyLink": {
+        "type": "object",
+        "description": "Another request filed with this one as a family (each has its own decision).",
+        "required": ["reference", "status"],
+        "properties": {
+            "reference": {"type": "string"},
+            "public_id": {"type": "string", "description": "the resident's own requests: its id in their addresses"},
+            "status": {"type": "string"},
+        },
+    },
     "FiledRequests": {
         "oneOf": [{"$ref": "#/components/schemas/RequestReceipt"}, {"$ref": "#/components/schemas/FamilyReceipt"}]
     },

@@ -415,6 +415,7 @@ SCHEMAS.update(
                         "history": {"type": "array", "items": _ref("CitizenEvent")},
                         "attachments": {"type": "array", "items": _ref("Attachment")},
                         "documents": {"type": "array", "items": _ref("DocumentSpec")},
+                        "family": {"type": "array", "items": _ref("FamilyLink")},
                     },
                 },
             ]
@@ -511,6 +512,7 @@ SCHEMAS.update(
                 "assignees": {"type": "array", "items": _STAFF_REF},
                 "history": {"type": "array", "items": _ref("CaseEvent")},
                 "attachments": {"type": "array", "items": _ref("Attachment")},
+                "family": {"type": "array", "items": _ref("FamilyLink")},
             },
         },
         "CaseState": {
