@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.models import ServiceRequest
-from gateway.testing import ConfigFolder, GuichetClient, audit_records, sign_in_agent, sign_in_citizen
+from gateway.testing import ConfigFolder, GuichetClient, audit_records, request_handle, sign_in_agent, sign_in_citizen
 from gateway.web.i18n import COOKIE as LANGUAGE_COOKIE
 from tests.plugins import family_service
 
@@ -357,3 +357,8 @@ async def test_each_requests_json_lists_its_family_to_its_owner_and_to_agents(
         case = (await agent.get(f"/api/v1/communes/corbas/requests/{basile.reference}")).json()
         assert case["family"] == [{"reference": alice.reference, "status": "submitted"}]
     assert [one["reference"] for one in filed["requests"]] == [alice.reference, basile.reference]
+
+
+def test_the_test_kits_handle_answers_the_family_id() -> None:
+    assert request_handle(KEY, "corbas", ALICE, family_id="f-1").family_id == "f-1"
+    assert request_handle(KEY, "corbas", ALICE).family_id is None
