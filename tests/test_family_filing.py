@@ -92,6 +92,8 @@ async def test_the_form_shows_one_block_and_adds_and_removes_blocks_keeping_ever
     assert "<legend>Enfant 1</legend>" in page.text and "Enfant 2" not in page.text
     assert 'name="action" value="add"' in page.text and "Ajouter un enfant" in page.text
     assert 'for="champ-m1.child_given_name"' in page.text and 'id="champ-m1.child_given_name"' in page.text
+    assert typed(page.text, "parent_email") == "parent@example.org"  # prefilled from the identity: shared only
+    assert typed(page.text, "m1.child_given_name") == ""
     first_button = re.search(r"<button[^>]*>", page.text.split('action="/corbas/famille-essai"')[1])
     assert first_button and 'value="file"' in first_button.group(0)  # Enter in a box files, never removes a child
 

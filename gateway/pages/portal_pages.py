@@ -26,11 +26,12 @@ from gateway.pages.family_form import apply_action, family_context, read_post
 from gateway.requests.errors import TooManyFilings
 from gateway.requests.family import MemberError, is_family_service
 from gateway.requests.filing import Filed
+from gateway.requests.forms import read_answer
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.posted import PostedForm
-from gateway.requests.rules import ServiceRules, rules_for
+from gateway.requests.rules import ServiceRules, plugin_call, rules_for
 from gateway.requests.submission_keys import key_from_form, new_submission_key
-from gateway.services import FieldError, FormField, Localized, ServiceDefinition
+from gateway.services import FieldError, FieldValue, FormField, Localized, ServiceDefinition
 from gateway.web.callers import caller_of, file_family_from, file_from
 from gateway.web.errors import PageError
 from gateway.web.form_bodies import text_form
@@ -89,7 +90,8 @@ async def service_page(request: Request) -> Response:
     family = is_family_service(rules)
     if request.method == "GET":
         if family and (citizen or not definition.requires_sign_in):  # filed in one go, never as a draft
-            return _family_page(request, rules, PostedForm(), [PostedForm()], [], new_submission_key())
+            prefilled = await _prefilled(request, rules) if citizen else {}
+            return _family_page(request, rules, prefilled, [{}], [], new_submission_key())
         if citizen or definition.requires_sign_in:
             return start_page(request, commune, definition, rules.form, signed_in=citizen)
         return _form_page(request, commune, definition, rules.form, {}, [], new_submission_key())
@@ -98,6 +100,19 @@ async def service_page(request: Request) -> Response:
     if definition.requires_sign_in and not citizen:
         require_citizen(request)  # sends the visitor to sign in, then back here
     return await (_submit_family(request, rules) if family else _submit(request, rules))
+
+
+async def _prefilled(request: Request, rules: ServiceRules) -> dict[str, FieldValue]:
+    """The shared answers the service prefills from the resident's identity (each member's are typed)."""
+    caller = await caller_of(request)
+    if caller.identity is None:
+        return {}
+    with plugin_call(rules.key):
+        prefill = registry_of(request).hooks.first(
+            "guichet_prefill_form", only=rules.provided.plugin, citizen=caller.identity, **rules.hook_args
+        )
+    fields = {field.name: field for field in rules.form if not field.per_member and field.kind != "document"}
+    return {name: read_answer(fields[name], value)[0] for name, value in (prefill or {}).items() if name in fields}
 
 
 def _is_citizen(request: Request) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from gateway import (
     Choice,
+    CitizenIdentity,
     FieldError,
     FormField,
     FormValues,
@@ -63,6 +64,13 @@ def guichet_services() -> list[ServiceDefinition]:
 @hookimpl
 def guichet_service_form(service: ServiceDefinition) -> list[FormField] | None:
     return FORM if service.key == KEY else None
+
+
+@hookimpl
+def guichet_prefill_form(service: ServiceDefinition, citizen: CitizenIdentity) -> FormValues | None:
+    if service.key != KEY:
+        return None
+    return {"parent_email": citizen.email, "child_given_name": "not prefilled: each child is typed"}
 
 
 @hookimpl
