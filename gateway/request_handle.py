@@ -194,6 +194,11 @@ class RequestHandle:
         return self._row.commune
 
     @property
+    def family_id(self) -> str | None:
+        """The family filing it belongs to (API 1.2; the same id on each member's request), None when filed alone."""
+        return self._row.family_id
+
+    @property
     def status(self) -> str:
         """The workflow state the request is in (before the transition, in ``guichet_request_transition``)."""
         return self._row.status

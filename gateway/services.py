@@ -128,6 +128,9 @@ class FormField:
     max_value: int | None = None
     accept: tuple[str, ...] = DOCUMENT_TYPES
     max_bytes: int = 5 * MEGABYTE
+    #: asked once per member of a family filing (API 1.2): the service's :class:`MemberBlock` repeats it,
+    #: and each member's request holds its own answer; a field without it is asked once and copied to every request
+    per_member: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -145,6 +148,8 @@ class FormField:
         elif self.min_value is not None or self.max_value is not None:
             raise ValueError(f"field {self.name!r}: min_value and max_value belong to number fields")
         if self.kind == "document":
+            if self.per_member:
+                raise ValueError(f"document field {self.name!r} cannot be per member")
             self.as_document()  # its types and size are checked as a DocumentSpec's
 
     def as_document(self) -> DocumentSpec:
@@ -352,6 +357,29 @@ class ServiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: the most members one family filing may declare (:attr:`MemberBlock.max_count`)
+MEMBERS_LIMIT = 12
+
+
+@dataclass(frozen=True)
+class MemberBlock:
+    """The repeatable block of a family filing (API 1.2): one request per member, filed together and linked.
+
+    The form's fields marked ``per_member=True`` make the block; the page
+    shows one block, and a button adds another, up to ``max_count``.
+    ``label`` names one member (« Enfant », the page says « Enfant 2 »);
+    ``add_label`` is the button adding a block (« Ajouter un enfant »).
+    """
+
+    label: Localized
+    add_label: Localized
+    max_count: int = 6
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.max_count <= MEMBERS_LIMIT:
+            raise ValueError(f"a member block's max_count must be between 2 and {MEMBERS_LIMIT}")
+
+
 @dataclass(frozen=True)
 class ServiceDefinition:
     """An e-service as its plugin declares it.
@@ -397,6 +425,9 @@ class ServiceDefinition:
     #: the names of the values the plugin records on a request's data itself (API 1.2,
     #: :meth:`~gateway.request_handle.RequestHandle.record_value`): derived from the answers, never a form field
     derived: tuple[str, ...] = ()
+    #: the form's ``per_member`` fields repeat once per member, each member filing a request of its own,
+    #: all linked as one family (API 1.2, docs/writing_plugins.md "Families"); None: one request per filing
+    members: MemberBlock | None = None
 
     def __post_init__(self) -> None:
         if not self.key.replace("-", "").isalnum() or self.key != self.key.lower():

@@ -32,7 +32,7 @@ from gateway.requests.notices import Envelope, envelope_for
 from gateway.requests.rules import ServiceRules, unavailable_on_failure
 from gateway.requests.store import RequestStore
 from gateway.requests.subject import audit_subject
-from gateway.requests.submission_keys import fingerprint, same_submission
+from gateway.requests.submission_keys import SubmissionKeyConflict, fingerprint, same_submission
 from gateway.requests.trail import audit, plugin_handle
 from gateway.services import CitizenIdentity, FieldError, FieldValue, FormValues, Localized, ServiceDefinition
 
@@ -178,6 +178,8 @@ def _replay(db: Database, rules: ServiceRules, row: ServiceRequest) -> Filed | N
         existing = RequestStore(session).by_submission_key(row.submission_key)
     if existing is None:
         return None
+    if existing.family_id is not None:  # the key filed a family: one request alone is another filing
+        raise SubmissionKeyConflict
     return Filed(request=same_submission(existing, rules.key, answers=row.submission_fingerprint), replayed=True)
 
 

@@ -28,7 +28,7 @@ from gateway.requests.caller import Caller
 from gateway.requests.clock import days_from, now
 from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNotFound, ServiceNotOffered, StaleRequest
 from gateway.requests.filing import check_answers, finalise, missing_documents
-from gateway.requests.finders import attachments_of, find_attachment, staff_names
+from gateway.requests.finders import attachments_of, family_of, find_attachment, staff_names
 from gateway.requests.forms import check_form, read_answer
 from gateway.requests.issuing import WITHDRAWN_REASON, IssuedSummary, issued_of, revoke_all
 from gateway.requests.linked import forward_decision
@@ -83,6 +83,8 @@ class CitizenCase:
     attachments: Sequence[Attachment]
     staff_names: Mapping[int, str] = field(default_factory=dict)
     issued: Sequence[IssuedSummary] = ()
+    #: the other requests filed with it as one family (API 1.2), the owner's own only
+    family: Sequence[ServiceRequest] = ()
 
     @property
     def decided(self) -> bool:
@@ -129,7 +131,8 @@ class CitizenRequests:
             if rules.commune.shows_agent_names:
                 names = staff_names(session, {event.staff_id for event in events if event.staff_id})
             issued = issued_of(session, row)
-        return CitizenCase(row, rules, events, attached, names, issued)
+            family = [other for other in family_of(session, row) if other.citizen_id == row.citizen_id]
+        return CitizenCase(row, rules, events, attached, names, issued, family)
 
     # Drafts ---------------------------------------------------------------------
 

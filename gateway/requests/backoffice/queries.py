@@ -28,7 +28,7 @@ from gateway.requests.backoffice.access import Desk, acting_role, recording_deni
 from gateway.requests.backoffice.listings import record_listing
 from gateway.requests.caller import Caller
 from gateway.requests.clock import now
-from gateway.requests.finders import attachments_of, find_attachment, staff_names
+from gateway.requests.finders import attachments_of, family_of, find_attachment, staff_names
 from gateway.requests.issuing import IssuedSummary, issued_of
 from gateway.requests.linked import workflows_of
 from gateway.requests.rules import ServiceRules
@@ -87,6 +87,8 @@ class AgentCase:
     staff_names: Mapping[int, str]
     assignees: Sequence[tuple[int, str]]
     issued: Sequence[IssuedSummary] = ()
+    #: the other requests filed with it as one family (API 1.2), those this agent may read only
+    family: Sequence[ServiceRequest] = ()
 
 
 class BackOfficeQueries(Desk):
@@ -196,12 +198,18 @@ class BackOfficeQueries(Desk):
             can_act = staff_of(caller).can("agent", commune=commune.slug, service=row.service, level="instructor")
             assignees = self._assignees(session, commune.slug, row.service) if can_act else []
             issued = issued_of(session, row)
+            principal = staff_of(caller)
+            family = [
+                other
+                for other in family_of(session, row)
+                if principal.can("agent", commune=commune.slug, service=other.service, level="reader")
+            ]
         # read without waiting for writers; the view is recorded in the next batch of writes, and nothing is
         # returned unless that batch committed (fail closed)
         record_read(self.db, acting, row, rules.definition, self.writer)
         return AgentCase(
             row, rules, list(events), attached, self._transitions(caller, commune, row, rules), can_act, names,
-            assignees, issued,
+            assignees, issued, family,
         )  # fmt: skip
 
     def _transitions(
