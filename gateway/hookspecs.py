@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         FieldError,
         FormField,
         FormValues,
+        Places,
         ScanVerdict,
         ServiceDefinition,
         ServiceSettings,
@@ -147,6 +148,21 @@ def guichet_request_shares(
     submission's transaction, a linked request in each receiving commune
     holding only the disclosed fields and documents (docs/shared_requests.md).
     The service must declare a ``linked_workflow``.
+    """
+
+
+@hookspec(firstresult=True)
+def guichet_service_places(
+    service: ServiceDefinition, commune: Commune, settings: ServiceSettings
+) -> Sequence[Places] | None:
+    """Name the counters of ``service``'s places board in ``commune``: what is counted, against what (API 1.2).
+
+    Combination: called on the plugin that provides the service only; its
+    result is the board (``None`` or empty: the service has none here). Each
+    :class:`gateway.services.Places` names the form answers a request must
+    hold to be counted, the capacity and the group (table) it is shown in.
+    The core counts the commune's requests itself, by workflow state; the
+    plugin never sees them. Called whenever an agent opens the board.
     """
 
 

@@ -120,11 +120,33 @@ class RequestHandle:
     """
 
     def __init__(
-        self, row: ServiceRequest, emit: EventSink | None = None, documents: DocumentIssuer | None = None
+        self,
+        row: ServiceRequest,
+        emit: EventSink | None = None,
+        documents: DocumentIssuer | None = None,
+        derived: tuple[str, ...] = (),
     ) -> None:
         self._row = row
         self._emit = emit
         self._documents = documents
+        self._derived = derived
+
+    def record_value(self, name: str, value: str | int | bool | None) -> None:
+        """Record on the request's data a value the plugin derives from the answers (API 1.2).
+
+        ``name`` must be one the service declares in ``ServiceDefinition.derived``
+        (so it can never overwrite an answer); the value is kept with the form's
+        answers, in the request's transaction, read back from :attr:`data` by the
+        plugin and by whoever reads the request's data (agents, the API, exports),
+        and may be disclosed to a receiving commune by a ``SharedRequest``.
+        """
+        if name not in self._derived:
+            raise ValueError(f"{name!r} is not a derived value the service declares")
+        if isinstance(value, str) and len(value) > LINE_VALUE_MAX:
+            raise ValueError(f"a derived value is text of at most {LINE_VALUE_MAX} characters")
+        if value is not None and not isinstance(value, str | int | bool):
+            raise ValueError("a derived value is text, a whole number, true/false or None")
+        self._row.data = {**self._row.data, name: value}
 
     def issue_document(self, content: DocumentContent) -> IssuedDocumentInfo:
         """Issue a document for this request, in its transaction: numbered, signed with the commune's key, kept.
@@ -170,6 +192,11 @@ class RequestHandle:
     def commune(self) -> str:
         """The slug of the commune the request was filed with."""
         return self._row.commune
+
+    @property
+    def family_id(self) -> str | None:
+        """The family filing it belongs to (API 1.2; the same id on each member's request), None when filed alone."""
+        return self._row.family_id
 
     @property
     def status(self) -> str:

@@ -128,6 +128,9 @@ class FormField:
     max_value: int | None = None
     accept: tuple[str, ...] = DOCUMENT_TYPES
     max_bytes: int = 5 * MEGABYTE
+    #: asked once per member of a family filing (API 1.2): the service's :class:`MemberBlock` repeats it,
+    #: and each member's request holds its own answer; a field without it is asked once and copied to every request
+    per_member: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -145,6 +148,8 @@ class FormField:
         elif self.min_value is not None or self.max_value is not None:
             raise ValueError(f"field {self.name!r}: min_value and max_value belong to number fields")
         if self.kind == "document":
+            if self.per_member:
+                raise ValueError(f"document field {self.name!r} cannot be per member")
             self.as_document()  # its types and size are checked as a DocumentSpec's
 
     def as_document(self) -> DocumentSpec:
@@ -220,7 +225,8 @@ class Transition:
     label: Localized
     source: tuple[str, ...]
     target: str
-    level: Literal["reader", "instructor"] = "instructor"
+    #: the agent grant level it needs; ``supervisor`` (API 1.2) reserves a decision to a commune's supervisors
+    level: Literal["reader", "instructor", "supervisor"] = "instructor"
     notify: Localized | None = None
     reasons: tuple[Choice, ...] = ()
     comment_required: bool = False
@@ -228,6 +234,9 @@ class Transition:
     only_if: tuple[str, tuple[str, ...]] | None = None
     #: taking it assigns the request to the agent who takes it (API 1.2)
     assigns: bool = False
+    #: on a request shared with another member commune, tell the other side of this step even though its target
+    #: state is not final (API 1.2): a home commune's agreement the receiving commune decides on, say
+    shares_decision: bool = False
 
     def applies(self, values: FormValues) -> bool:
         return self.only_if is None or condition_met(values.get(self.only_if[0]), self.only_if[1])
@@ -348,6 +357,29 @@ class ServiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: the most members one family filing may declare (:attr:`MemberBlock.max_count`)
+MEMBERS_LIMIT = 12
+
+
+@dataclass(frozen=True)
+class MemberBlock:
+    """The repeatable block of a family filing (API 1.2): one request per member, filed together and linked.
+
+    The form's fields marked ``per_member=True`` make the block; the page
+    shows one block, and a button adds another, up to ``max_count``.
+    ``label`` names one member (« Enfant », the page says « Enfant 2 »);
+    ``add_label`` is the button adding a block (« Ajouter un enfant »).
+    """
+
+    label: Localized
+    add_label: Localized
+    max_count: int = 6
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.max_count <= MEMBERS_LIMIT:
+            raise ValueError(f"a member block's max_count must be between 2 and {MEMBERS_LIMIT}")
+
+
 @dataclass(frozen=True)
 class ServiceDefinition:
     """An e-service as its plugin declares it.
@@ -390,6 +422,12 @@ class ServiceDefinition:
     #: the workflow a request shared with another member commune follows there (API 1.1, docs/shared_requests.md);
     #: None: the service shares no request
     linked_workflow: Workflow | None = None
+    #: the names of the values the plugin records on a request's data itself (API 1.2,
+    #: :meth:`~gateway.request_handle.RequestHandle.record_value`): derived from the answers, never a form field
+    derived: tuple[str, ...] = ()
+    #: the form's ``per_member`` fields repeat once per member, each member filing a request of its own,
+    #: all linked as one family (API 1.2, docs/writing_plugins.md "Families"); None: one request per filing
+    members: MemberBlock | None = None
 
     def __post_init__(self) -> None:
         if not self.key.replace("-", "").isalnum() or self.key != self.key.lower():
@@ -413,6 +451,8 @@ class ServiceDefinition:
             raise ValueError(f"service {self.key!r} declares a document twice")
         if EXTRA_DOCUMENT_NAME in names:
             raise ValueError(f"service {self.key!r}: the document name {EXTRA_DOCUMENT_NAME!r} belongs to the core")
+        if any(not _CLAIM.match(name) for name in self.derived) or len(set(self.derived)) != len(self.derived):
+            raise ValueError(f"service {self.key!r}: derived values have distinct lower-case names such as 'school'")
 
 
 @dataclass(frozen=True)
@@ -438,3 +478,48 @@ class SharedRequest:
             raise ValueError("a shared request names a commune and at least one field it discloses")
         if self.summary is not None and len(self.summary) > 200:
             raise ValueError("a shared request's summary is at most 200 characters")
+
+
+#: the most form fields one counter of a places board matches on, and the longest value it compares
+PLACES_MATCH_MAX = 4
+PLACES_VALUE_MAX = 200
+
+
+@dataclass(frozen=True)
+class Places:
+    """One counter of a service's places board, as ``guichet_service_places`` returns it (API 1.2).
+
+    The core counts the commune's requests of the service whose answers hold
+    every ``match`` value (field name -> the value stored, a choice's value
+    say: ``{"school": "jules-ferry", "level": "cp"}``), by where the workflow
+    has them: accepted (a state of ``accepted_states``, final or not: a request
+    there holds a place), closed (any other final state, withdrawn) or in
+    progress (any other state).
+    ``capacity`` is the number of places (None: no limit, only counted);
+    ``group`` gathers counters in one table (a school, with a row per level).
+    Docs: docs/plugin_api.md, "Places".
+    """
+
+    label: Localized | str
+    match: Mapping[str, str]
+    capacity: int | None = None
+    group: Localized | str | None = None
+    #: the workflow's states whose requests hold a place (an accepted registration, an admission)
+    accepted_states: tuple[str, ...] = ("accepted",)
+
+    def __post_init__(self) -> None:
+        if not (self.label.fr if isinstance(self.label, Localized) else self.label):
+            raise ValueError("a places counter needs a label")
+        if not 1 <= len(self.match) <= PLACES_MATCH_MAX:
+            raise ValueError(f"a places counter matches 1 to {PLACES_MATCH_MAX} form fields")
+        for name, value in self.match.items():
+            if not isinstance(name, str) or not _NAME.match(name):
+                raise ValueError(f"places counter: {name!r} is not a form field name")
+            if not isinstance(value, str) or not 0 < len(value) <= PLACES_VALUE_MAX:
+                raise ValueError(f"places counter: the value of {name!r} must be a text of 1 to 200 characters")
+        if self.capacity is not None and (
+            isinstance(self.capacity, bool) or not isinstance(self.capacity, int) or self.capacity < 0
+        ):
+            raise ValueError("a places counter's capacity is a whole number, 0 or more (or None: no limit)")
+        if not self.accepted_states or any(not isinstance(state, str) for state in self.accepted_states):
+            raise ValueError("a places counter names at least one state whose requests hold a place")

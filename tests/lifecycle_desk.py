@@ -19,6 +19,7 @@ from gateway.identity.principal import Principal
 from gateway.models import Attachment, Citizen, RequestEvent, ServiceRequest
 from gateway.models.audit import AuditEntry
 from gateway.models.outbox import OutboxMessage
+from gateway.requests.attachments import stored_names
 from gateway.requests.backoffice.commands import BackOfficeCommands
 from gateway.requests.backoffice.queries import BackOfficeQueries
 from gateway.requests.caller import Caller
@@ -146,7 +147,9 @@ class Desk:
             return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())
 
     def stored_files(self) -> list[str]:
-        return list(self.citizens.files.names())
+        """The names of the attachments' bytes stored in the database, whether a row points to them or not."""
+        with self.db.read_session() as session:
+            return stored_names(session)
 
     def attachment_rows(self) -> list[Attachment]:
         with self.db.session(all_communes=True) as session:

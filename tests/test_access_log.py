@@ -86,6 +86,25 @@ async def test_accesses_recorded_under_the_verified_address_are_included(client:
     assert "Givors" in page.text and "vous-même (sans connexion)" in page.text
 
 
+async def test_an_address_the_identity_provider_did_not_check_finds_nothing_filed_under_it(
+    client: GuichetClient, app: Starlette
+) -> None:
+    async with GuichetClient(app) as anonymous:
+        await anonymous.submit("/givors/contact", CONTACT)  # someone files with this address, without an account
+    sign_in_citizen(client, email=EMAIL, email_verified=False)  # a provider that let its user type any address
+    page = await client.get("/mon-compte/acces")
+    assert "Aucun accès à vos données" in page.text and "Givors" not in page.text
+
+
+async def test_the_purposes_are_shown_in_the_readers_language(client: GuichetClient, app: Starlette) -> None:
+    async with GuichetClient(app) as anonymous:
+        await anonymous.submit("/givors/contact", CONTACT)
+    sign_in_citizen(client, email=EMAIL)
+    page = unescape((await client.get("/mon-compte/acces", headers={"Accept-Language": "en"})).text)
+    assert "To answer your message (the commune's public-service mission)" in page
+    assert "Répondre à votre message" not in page
+
+
 async def test_other_citizens_accesses_are_not_shown(client: GuichetClient, app: Starlette) -> None:
     async with GuichetClient(app) as someone_else:
         await someone_else.submit("/givors/contact", {**CONTACT, "email": "dominique@example.org"})

@@ -34,7 +34,11 @@ async def test_communes_are_listed_with_their_services(guichet_client: GuichetCl
     body = (await guichet_client.get("/api/v1/communes")).json()
     by_slug = {commune["slug"]: commune for commune in body["communes"]}
     assert len(by_slug) == 8
-    assert by_slug["venissieux"]["insee"] == "69259" and by_slug["venissieux"]["services"] == ["contact", "etat-civil"]
+    assert by_slug["venissieux"]["insee"] == "69259" and by_slug["venissieux"]["services"] == [
+        "contact",
+        "etat-civil",
+        "inscription-scolaire",
+    ]
     assert by_slug["grigny"]["services"] == []
 
 

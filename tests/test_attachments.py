@@ -1,17 +1,12 @@
-"""Attachments: judged by content, names cleaned for display only, stored atomically under random names."""
+"""Attachments: judged by content, names cleaned for display only (storage: tests/test_stored_files.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
-import re
-import stat
 import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -19,8 +14,6 @@ import pytest
 from gateway.communes import Commune
 from gateway.plugins import HookRunner, get_plugin_manager
 from gateway.requests.attachments import (
-    AttachmentCorrupted,
-    AttachmentStore,
     UploadRefused,
     check_upload,
     clean_filename,
@@ -302,128 +295,6 @@ def test_a_scanner_answering_something_else_than_a_verdict_refuses_the_upload() 
     with pytest.raises(UploadRefused) as refused:
         scan(hooks(("confused", antivirus.ConfusedScanner())), commune(), "scan.pdf", "application/pdf", pdf())
     assert refused.value.status == 503
-
-
-# --- storage -----------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> AttachmentStore:
-    return AttachmentStore(tmp_path / "attachments")
-
-
-def files_under(root: Path) -> list[Path]:
-    return sorted(path for path in root.rglob("*") if path.is_file())
-
-
-def test_save_names_the_file_with_a_random_token_in_a_shard(store: AttachmentStore) -> None:
-    first, _ = store.save(pdf())
-    second, _ = store.save(pdf())
-    assert re.fullmatch(r"[0-9a-f]{40}", first)
-    assert first != second
-    assert files_under(store.root) == sorted([store.root / first[:2] / first, store.root / second[:2] / second])
-
-
-def test_save_returns_the_sha256_of_the_bytes(store: AttachmentStore) -> None:
-    _, digest = store.save(png())
-    assert digest == hashlib.sha256(png()).hexdigest()
-
-
-def test_read_and_open_give_back_the_saved_bytes(store: AttachmentStore) -> None:
-    name, digest = store.save(jpeg())
-    assert store.read(name, sha256=digest) == jpeg()
-    with store.open(name) as handle:
-        assert handle.read() == jpeg()
-
-
-def test_saved_files_are_private_to_the_gateway_whatever_the_umask(store: AttachmentStore) -> None:
-    previous = os.umask(0)
-    try:
-        name, _ = store.save(pdf())
-    finally:
-        os.umask(previous)
-    path = store.path(name)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    assert stat.S_IMODE(store.root.stat().st_mode) == 0o700
-
-
-def test_save_leaves_no_temporary_file(store: AttachmentStore) -> None:
-    name, _ = store.save(pdf())
-    assert files_under(store.root) == [store.path(name)]
-
-
-def test_failed_save_leaves_nothing_behind(store: AttachmentStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    def disk_error(descriptor: int) -> None:
-        raise OSError("No space left on device")
-
-    monkeypatch.setattr(os, "fsync", disk_error)
-    with pytest.raises(OSError, match="No space left"):
-        store.save(pdf())
-    assert files_under(store.root) == []
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "../x",
-        "../" + "a" * 40,
-        "/etc/passwd",
-        "",
-        "A" * 40,
-        "g" * 40,
-        "a" * 39,
-        "a" * 41,
-        "a" * 39 + "\x00",
-        "aa/" + "a" * 37,
-    ],
-)
-def test_path_refuses_anything_but_a_storage_name(store: AttachmentStore, name: str) -> None:
-    with pytest.raises(ValueError, match="not a storage name"):
-        store.path(name)
-
-
-def test_reading_and_deleting_refuse_traversal(store: AttachmentStore) -> None:
-    with pytest.raises(ValueError):
-        store.read("../../etc/passwd")
-    with pytest.raises(ValueError):
-        store.delete("../x")
-
-
-def test_read_detects_bytes_changed_on_disk(store: AttachmentStore) -> None:
-    name, digest = store.save(pdf())
-    store.path(name).write_bytes(HTML)
-    with pytest.raises(AttachmentCorrupted) as corrupted:
-        store.read(name, sha256=digest)
-    assert corrupted.value.storage_name == name
-
-
-def test_delete_removes_the_file_and_may_be_repeated(store: AttachmentStore) -> None:
-    name, _ = store.save(pdf())
-    store.delete(name)
-    assert not store.exists(name)
-    store.delete(name)
-    assert not store.exists(name)
-
-
-def test_exists_tells_saved_from_unknown_names(store: AttachmentStore) -> None:
-    name, _ = store.save(pdf())
-    assert store.exists(name)
-    assert not store.exists("0" * 40)
-
-
-def test_names_lists_every_stored_file_and_nothing_else(store: AttachmentStore) -> None:
-    saved = {store.save(data)[0] for data in (pdf(), png(), jpeg())}
-    stray_shard = store.root / "ab"
-    stray_shard.mkdir(exist_ok=True)
-    (stray_shard / ".tmp-interrupted").write_bytes(b"half")
-    (stray_shard / ("cd" + "0" * 38)).write_bytes(b"in the wrong shard")
-    (store.root / "README").write_text("not an attachment", encoding="utf-8")
-    assert set(store.names()) == saved
-
-
-def test_names_of_a_store_never_written_to_is_empty(store: AttachmentStore) -> None:
-    assert list(store.names()) == []
 
 
 # --- downloads ---------------------------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ def test_audit_commands_need_a_signing_key_outside_demo_mode(
     )
     monkeypatch.setenv("GUICHET_TEST_SECRET", "x" * 40)
     result = run(seeded, "audit", "checkpoint")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no audit signing key" in result.output
 
 

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
+from sqlmodel import col
 
+from gateway import stored_files
 from gateway.audit.checkpoint import Signer, generate_signer
 from gateway.audit.events import AuditEvent
 from gateway.audit.log import append
 from gateway.audit.merkle import CompactRange
-from gateway.audit.prune_note import PruneStatement, sign_prune
-from gateway.audit.retention import prune
+from gateway.audit.prune_note import PruneStatement, sign_prune, stored_archive_name
+from gateway.audit.retention import ARCHIVE_KIND, prune
 from gateway.audit.sealing import seal
 from gateway.audit.verify import Report, verify_log
 from gateway.db import Database
-from gateway.models import AuditPrune
+from gateway.models import AuditPrune, StoredFileChunk
 from tests.audit_tamper import tamper
 
 ORIGIN = "guichet.test/audit"
@@ -87,7 +90,7 @@ def test_prune_note_signed_by_another_key_is_refused(db: Database, signer: Signe
 
 
 def test_prune_row_built_from_altered_hashes_is_refused(db: Database, signer: Signer, tmp_path: Path) -> None:
-    prune(db, signer, ORIGIN, months=12, archive_dir=tmp_path, now=START + timedelta(days=375))
+    prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=375))
     with db.engine.connect() as connection:
         frontier = connection.execute(select(PRUNE.c.frontier)).scalar_one()
     frontier["hashes"][0] = base64.b64encode(bytes(32)).decode()
@@ -98,21 +101,57 @@ def test_prune_row_built_from_altered_hashes_is_refused(db: Database, signer: Si
 
 
 def test_signed_prune_matching_its_archive_verifies(db: Database, signer: Signer, tmp_path: Path) -> None:
-    prune(db, signer, ORIGIN, months=12, archive_dir=tmp_path, now=START + timedelta(days=375))
+    prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=375))
     report = verify(db, signer, tmp_path)
     assert report.ok and not report.notes, report.findings
 
 
-def test_altered_archive_is_reported(db: Database, signer: Signer, tmp_path: Path) -> None:
-    result = prune(db, signer, ORIGIN, months=12, archive_dir=tmp_path, now=START + timedelta(days=375))
-    assert result.archive is not None
-    result.archive.write_text(result.archive.read_text().replace("request/3", "request/X"))
-    assert kinds(verify(db, signer, tmp_path)) == [("prune", 10)]
+def archive_name(archive: str | None) -> str:
+    name = stored_archive_name(archive)
+    assert name is not None, archive
+    return name
 
 
-def test_unreachable_archive_is_said_not_failed(db: Database, signer: Signer, tmp_path: Path) -> None:
-    result = prune(db, signer, ORIGIN, months=12, archive_dir=tmp_path, now=START + timedelta(days=375))
-    assert result.archive is not None
-    result.archive.unlink()
-    report = verify(db, signer, tmp_path)
+def test_the_archive_is_kept_in_the_database_with_the_prune(db: Database, signer: Signer) -> None:
+    result = prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=375))
+    with db.read_session() as session:
+        assert stored_files.names(session, ARCHIVE_KIND) == [archive_name(result.archive)]
+        record = session.scalars(select(AuditPrune)).one()
+        assert record.archive == result.archive
+        assert (
+            record.archive_sha256
+            == hashlib.sha256(stored_files.read(session, archive_name(record.archive))).hexdigest()
+        )
+
+
+def test_altered_archive_is_reported(db: Database, signer: Signer) -> None:
+    result = prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=375))
+    name = archive_name(result.archive)
+    with db.session() as session:
+        altered = stored_files.read(session, name).replace(b"request/3", b"request/X")
+        session.execute(update(StoredFileChunk).where(col(StoredFileChunk.name) == name).values(data=altered))
+    assert kinds(verify(db, signer)) == [("prune", 10)]
+
+
+def test_unreachable_archive_is_said_not_failed(db: Database, signer: Signer) -> None:
+    result = prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=375))
+    with db.session() as session:
+        stored_files.delete(session, [archive_name(result.archive)])
+    report = verify(db, signer)
     assert report.ok and "not reachable" in report.notes[0]
+
+
+def test_an_archive_kept_as_a_file_before_archives_moved_is_still_checked(
+    db: Database, signer: Signer, tmp_path: Path
+) -> None:
+    """A prune record made by an earlier release names a file path; verify finds the file in the archive folder."""
+    result = prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=375))
+    with db.session() as session:
+        content = stored_files.read(session, archive_name(result.archive))
+        stored_files.delete(session, [archive_name(result.archive)])
+    (tmp_path / "audit-000000000000-000000000009.json").write_bytes(content)
+    tamper(db, "UPDATE audit_prune SET archive = :archive", archive="/elsewhere/audit-000000000000-000000000009.json")
+    report = verify(db, signer, tmp_path)
+    assert report.ok and not report.notes, report.findings
+    (tmp_path / "audit-000000000000-000000000009.json").write_bytes(content.replace(b"request/3", b"request/X"))
+    assert kinds(verify(db, signer, tmp_path)) == [("prune", 10)]

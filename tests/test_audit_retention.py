@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from gateway.audit.bundle import read_bundle, verify_bundle
+from gateway import stored_files
+from gateway.audit.bundle import parse_bundle, verify_bundle
 from gateway.audit.checkpoint import Signer, generate_signer
 from gateway.audit.events import AuditEvent
 from gateway.audit.log import append
+from gateway.audit.prune_note import stored_archive_name
 from gateway.audit.retention import prune
 from gateway.audit.sealing import seal
 from gateway.audit.verify import verify_log
@@ -53,13 +55,13 @@ def count(db: Database) -> int:
 
 
 def test_entries_older_than_the_period_are_removed(db: Database, signer: Signer, tmp_path: Path) -> None:
-    result = prune(db, signer, ORIGIN, months=12, archive_dir=tmp_path, now=START + timedelta(days=365 + 10))
+    result = prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=365 + 10))
     assert (result.removed, result.kept_from) == (10, 10)
     assert count(db) == 20
 
 
 def test_remaining_log_still_verifies_after_pruning(db: Database, signer: Signer, tmp_path: Path) -> None:
-    prune(db, signer, ORIGIN, months=12, archive_dir=tmp_path, now=START + timedelta(days=375))
+    prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=375))
     add(db, 5, 400)
     seal(db, signer, ORIGIN)
     report = verify_log(db, [signer.verifier()])
@@ -68,28 +70,32 @@ def test_remaining_log_still_verifies_after_pruning(db: Database, signer: Signer
 
 
 def test_pruning_twice_keeps_the_log_verifiable(db: Database, signer: Signer, tmp_path: Path) -> None:
-    prune(db, signer, ORIGIN, months=12, archive_dir=tmp_path, now=START + timedelta(days=370))
-    prune(db, signer, ORIGIN, months=12, archive_dir=tmp_path, now=START + timedelta(days=380))
+    prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=370))
+    prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=380))
     report = verify_log(db, [signer.verifier()])
     assert report.ok and report.first == 15
 
 
 def test_pruned_entries_are_archived_as_a_verifiable_bundle(db: Database, signer: Signer, tmp_path: Path) -> None:
-    result = prune(db, signer, ORIGIN, months=12, archive_dir=tmp_path, now=START + timedelta(days=370))
+    result = prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=370))
     assert result.archive is not None
-    summary = verify_bundle(read_bundle(result.archive), [signer.verifier()])
+    name = stored_archive_name(result.archive)
+    assert name is not None
+    with db.read_session() as session:
+        content = stored_files.read(session, name)
+    summary = verify_bundle(parse_bundle(content, "archive"), [signer.verifier()])
     assert summary.entries == 5
 
 
 def test_tampering_after_pruning_is_still_located(db: Database, signer: Signer, tmp_path: Path) -> None:
-    prune(db, signer, ORIGIN, months=12, archive_dir=tmp_path, now=START + timedelta(days=370))
+    prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=370))
     tamper(db, "DELETE FROM audit_entry WHERE seq = 12")
     [finding] = verify_log(db, [signer.verifier()]).findings
     assert (finding.kind, finding.seq) == ("deleted", 12)
 
 
 def test_nothing_recent_is_removed(db: Database, signer: Signer, tmp_path: Path) -> None:
-    result = prune(db, signer, ORIGIN, months=12, archive_dir=tmp_path, now=START + timedelta(days=40))
+    result = prune(db, signer, ORIGIN, months=12, now=START + timedelta(days=40))
     assert (result.removed, result.archive) == (0, None)
     assert count(db) == 30
 

@@ -63,3 +63,12 @@ def test_cold_start_benchmark_runs_and_reports_both_goals() -> None:
     report = comparison.report()
     assert comparison.case.seconds > 0 and comparison.baseline.peak_kib > 0
     assert "goal: ≤ 1500 ms, ≤ 120 MiB" in report and "memory ×" in report
+
+
+def test_file_memory_benchmark_measures_save_and_read(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import bench_files
+
+    assert bench_files.main(["--megabytes", "2"]) == 0
+    output = capsys.readouterr().out
+    assert "sqlite: a file of 2 MiB" in output
+    assert all(f"  {mode}" in output for mode in ("hold", "save", "read")), output

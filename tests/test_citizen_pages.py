@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -17,6 +16,7 @@ from gateway.audit.events import Actor
 from gateway.identity import staff as staff_accounts
 from gateway.identity.principal import Principal
 from gateway.models import Attachment, OutboxMessage, ServiceRequest
+from gateway.requests.attachments import stored_names
 from gateway.requests.backoffice.commands import BackOfficeCommands
 from gateway.requests.caller import Caller
 from gateway.testing import STAFF_PASSWORD, ConfigFolder, GuichetClient, sign_in_citizen
@@ -102,9 +102,10 @@ def attachments(app: Starlette) -> list[Attachment]:
         return list(session.exec(select(Attachment)).all())
 
 
-def stored_files(app: Starlette) -> list[Path]:
-    root = app.state.registry.settings.data_dir / "attachments"
-    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+def stored_files(app: Starlette) -> list[str]:
+    """The attachments' bytes kept in the database, pointed to or not."""
+    with app.state.db.read_session() as session:
+        return stored_names(session)
 
 
 def staff_caller(app: Starlette, grant: str = "agent:venissieux:attestation") -> Caller:

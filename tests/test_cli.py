@@ -77,7 +77,7 @@ def test_check_accepts_the_demo_configuration(config: ConfigFolder) -> None:
 def test_bad_configuration_fails_with_file_key_and_fault(config: ConfigFolder) -> None:
     config.set_commune("corbas", services={"piscine": {}})
     result = run(config, "check")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a setting: the command could not run
     assert result.output.startswith("Error: ")
     assert "corbas.toml: services.piscine: no installed plugin provides this service" in result.output
     assert "Traceback" not in result.output
@@ -93,7 +93,7 @@ def test_db_upgrade_then_status(config: ConfigFolder) -> None:
 
 def test_serve_refuses_an_unmigrated_database(config: ConfigFolder) -> None:
     result = run(config, "serve")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "run `guichet db upgrade` first" in result.output
 
 
@@ -112,7 +112,7 @@ def test_demo_seed_refuses_a_production_configuration(migrated: ConfigFolder, mo
     )
     monkeypatch.setenv("GUICHET_TEST_SECRET", "x" * 40)
     result = run(migrated, "demo", "seed")
-    assert result.exit_code == 1 and "gateway.demo = true" in result.output
+    assert result.exit_code == 2 and "gateway.demo = true" in result.output
 
 
 def free_port() -> int:

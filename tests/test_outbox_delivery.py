@@ -604,7 +604,7 @@ def test_deliver_once_sends_what_is_due_and_prints_the_counts(cli_outbox: Outbox
 
 def test_deliver_refuses_an_unmigrated_database(config: ConfigFolder) -> None:
     result = run(config, "outbox", "deliver", "--once")
-    assert result.exit_code == 1 and "guichet db upgrade" in result.output
+    assert result.exit_code == 2 and "guichet db upgrade" in result.output
 
 
 def test_deliver_loop_sends_then_stops_cleanly_on_sigterm(cli_outbox: Outbox, smtp: SmtpServer) -> None:

@@ -130,6 +130,17 @@ async def test_the_archive_holds_the_messages_written_to_the_citizen_and_not_to_
     assert theirs not in json.dumps(data["messages"], ensure_ascii=False)
 
 
+async def test_the_archive_leaves_out_mail_to_an_address_the_provider_did_not_check(
+    client: GuichetClient, app: Starlette
+) -> None:
+    async with GuichetClient(app) as anonymous:
+        await anonymous.submit("/venissieux/contact", {"name": "Quelqu'un", "email": "camille@example.org",
+                                                       "topic": "autre", "message": "Un message."})  # fmt: skip
+    sign_in_citizen(client, email="camille@example.org", email_verified=False)
+    data, _archive = await download(client)
+    assert data["messages"] == [] and data["access_log"] == []
+
+
 async def test_the_archive_holds_the_attached_files_under_the_request_reference(
     client: GuichetClient, two_citizens: tuple[str, str]
 ) -> None:

@@ -170,7 +170,7 @@ def test_plugins_list_shows_the_offered_and_each_targeted_version(install: Insta
 
 def test_the_example_plugins_target_this_api_version() -> None:
     plugins = get_plugin_manager()
-    for name in ("contact", "etat-civil"):
+    for name in ("contact", "etat-civil", "inscription-scolaire"):
         assert incompatibility(name, plugins.api_version_of(name)) is None
 
 

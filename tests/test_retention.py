@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -22,13 +21,15 @@ from gateway.demo.activity import staff_caller
 from gateway.identity import staff as staff_accounts
 from gateway.identity import throttle
 from gateway.models import Attachment, AuditEntry, Citizen, LoginThrottle, RefusalCount, RequestEvent, ServiceRequest
-from gateway.requests.attachments import AttachmentStore
+from gateway.requests import attachments
 from gateway.requests.backoffice.commands import BackOfficeCommands
 from gateway.requests.caller import Caller
 from gateway.requests.clock import aware
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.retention import EXPIRED, run_retention
 from gateway.requests.submission_keys import new_submission_key
+from gateway.stored_files import names as stored_names_of
+from gateway.stored_files import save as save_file
 from gateway.testing import ConfigFolder
 from tests.plugins import papers
 
@@ -96,7 +97,9 @@ def purge_entries(db: Database) -> list[AuditEntry]:
 
 
 def stored_files(app: Starlette) -> list[str]:
-    return list(AttachmentStore(app.state.registry.settings.data_dir / "attachments").names())
+    """The attachments' bytes kept in the database, pointed to or not."""
+    with app.state.db.read_session() as session:
+        return attachments.stored_names(session)
 
 
 def test_a_decided_request_past_its_retention_is_deleted_with_its_history_and_files(app: Starlette) -> None:
@@ -178,32 +181,22 @@ def test_a_dry_run_counts_and_deletes_nothing(app: Starlette) -> None:
     assert purge_entries(app.state.db) == []
 
 
-def _age(path: os.PathLike[str], seconds: float) -> None:
-    moment = time.time() - seconds
-    os.utime(path, (moment, moment))
-
-
-def test_old_orphan_files_and_temporaries_are_removed_but_young_or_referenced_ones_kept(app: Starlette) -> None:
+def test_orphan_attachment_files_are_removed_but_referenced_ones_and_other_kinds_kept(app: Starlette) -> None:
     draft_with_file(app, citizen_caller(app))
-    store = AttachmentStore(app.state.registry.settings.data_dir / "attachments")
     [referenced] = stored_files(app)
-    old_orphan, _ = store.save(b"old orphan")
-    young_orphan, _ = store.save(b"young orphan")
-    old_temporary = store.path(old_orphan).parent / ".tmp-abandoned"
-    young_temporary = store.path(young_orphan).parent / ".tmp-in-flight"
-    old_temporary.write_bytes(b"x")
-    young_temporary.write_bytes(b"y")
-    for path in (store.path(referenced), store.path(old_orphan), old_temporary):
-        _age(path, 2 * 3600)
+    with app.state.db.session() as session:
+        orphan, _ = attachments.save(session, b"no row points to me")
+        save_file(session, b"an audit archive", kind="audit-archive")
+    assert sorted(stored_files(app)) == sorted([referenced, orphan])
     report = run_retention(app.state.db, app.state.registry)
-    assert (report.orphans_deleted, report.temporaries_deleted) == (1, 1)
-    assert sorted(stored_files(app)) == sorted([referenced, young_orphan])
-    assert not old_temporary.exists() and young_temporary.exists()
+    assert report.orphans_deleted == 1
+    assert stored_files(app) == [referenced]
+    with app.state.db.read_session() as session:
+        assert len(stored_names_of(session, "audit-archive")) == 1
 
 
-def _insert_due(db: Database, data_dir: os.PathLike[str], number: int) -> None:
+def _insert_due(db: Database, number: int) -> None:
     """``number`` decided requests past retention, each with a history line and a stored file."""
-    store = AttachmentStore(os.fspath(data_dir) + "/attachments")
     moment = datetime.now(UTC) - timedelta(days=2)
     with db.session(commune="venissieux") as session:
         for n in range(number):
@@ -213,7 +206,7 @@ def _insert_due(db: Database, data_dir: os.PathLike[str], number: int) -> None:
             session.add(row)
             session.flush()
             assert row.id is not None
-            name, digest = store.save(PDF)
+            name, digest = attachments.save(session, PDF)
             session.add(RequestEvent(commune="venissieux", request_id=row.id, kind="transition", actor_role="agent"))
             session.add(Attachment(commune="venissieux", request_id=row.id, document="proof", filename="p.pdf",
                                    content_type="application/pdf", size=len(PDF), sha256=digest, storage_name=name,
@@ -223,7 +216,7 @@ def _insert_due(db: Database, data_dir: os.PathLike[str], number: int) -> None:
 def test_two_runners_at_once_purge_and_audit_each_request_exactly_once(app: Starlette) -> None:
     due = 40
     registry = app.state.registry
-    _insert_due(app.state.db, registry.settings.data_dir, due)
+    _insert_due(app.state.db, due)
     runners = [Database(app.state.db.url) for _ in range(2)]
     start = threading.Barrier(len(runners))
     reports = []

@@ -6,7 +6,6 @@ The processes test (two workers on one database) is in tests/test_worker_process
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select, text
 from sqlmodel import SQLModel
 
+from gateway import stored_files
 from gateway.app import load_registry
 from gateway.audit.events import AuditEvent
 from gateway.audit.log import append
@@ -37,6 +37,7 @@ from gateway.models import (
     WorkerRun,
 )
 from gateway.notify.outbox import enqueue
+from gateway.requests import attachments
 from gateway.settings import load_settings
 from gateway.testing import ConfigFolder
 from gateway.worker.jobs import build_jobs
@@ -84,7 +85,7 @@ def audit_event(resource: str) -> AuditEvent:
                       purpose="instruction", origin="cli test", commune="givors")  # fmt: skip
 
 
-def seed_work(db: Database, data_dir: Path) -> None:
+def seed_work(db: Database) -> None:
     """Something for every job: a message to send, old and new audit entries, an orphan file, dead rows."""
     with db.session() as session:
         session.add(WorkerRun(job="expiry", slot=LONG_AGO, worker="gone", started_at=LONG_AGO, outcome="ok"))
@@ -93,11 +94,8 @@ def seed_work(db: Database, data_dir: Path) -> None:
     for day, moment in enumerate((LONG_AGO, LONG_AGO + timedelta(days=1), NOW)):
         with db.session() as session:
             append(session, [audit_event(f"request/{day}")], now=moment)
-    orphan = data_dir / "attachments" / ORPHAN[:2] / ORPHAN
-    orphan.parent.mkdir(parents=True)
-    orphan.write_bytes(b"left behind")
-    two_hours_ago = time.time() - 7200
-    os.utime(orphan, (two_hours_ago, two_hours_ago))
+    with db.session() as session:
+        stored_files.put(session, ORPHAN, b"left behind", kind=attachments.KIND)
     with db.session() as session:
         for name, expires in (("dead", NOW - timedelta(hours=1)), ("live", NOW + timedelta(hours=1))):
             session.add(UserSession(id_hash=name.ljust(64, "0"), kind="citizen", created_at=NOW, last_seen_at=NOW,
@@ -115,7 +113,7 @@ def count(db: Database, model: type[SQLModel]) -> int:
 def test_every_job_runs_through_the_worker(deployment: ConfigFolder, db: Database) -> None:
     with SmtpServer() as smtp:
         deployment.set_gateway(smtp={"host": "127.0.0.1", "port": smtp.port})
-        seed_work(db, deployment.data_dir)
+        seed_work(db)
         result = run(deployment, "worker", "--once")
         assert result.exit_code == 0, result.output
         assert len(smtp.handler.received) == 1
@@ -144,7 +142,8 @@ def test_every_job_runs_through_the_worker(deployment: ConfigFolder, db: Databas
         table = AuditEntry.__table__  # type: ignore[attr-defined]
         assert session.execute(select(func.count()).where(table.c.time < NOW - timedelta(days=1))).scalar_one() == 0
     assert count(db, AuditCheckpoint) >= 1
-    assert not (deployment.data_dir / "attachments" / ORPHAN[:2] / ORPHAN).exists()
+    with db.read_session() as session:
+        assert attachments.stored_names(session) == []
     assert len(result.output.splitlines()) == 5  # one line per run
     assert "worker: outbox slot " in result.output and " ok in " in result.output
 
@@ -228,7 +227,7 @@ def test_a_wrong_schedule_stops_the_start_with_one_line(
 ) -> None:
     guichet_config.set_gateway(worker=worker)
     result = run(guichet_config, "worker")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a setting: the command could not run
     assert expected in result.output
     assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
 
@@ -241,7 +240,7 @@ def test_a_missing_signing_key_stops_the_start_with_one_line(
         audit={"signing_key_file": str(tmp_path / "nowhere.key"), "generate_if_missing": False},
     )
     result = run(guichet_config, "worker")
-    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
 
 
@@ -269,6 +268,6 @@ def test_expire_sessions_drops_expired_revoked_and_idle_sessions_only(db: Databa
 def test_an_unreachable_database_stops_the_start_with_one_line(guichet_config: ConfigFolder) -> None:
     guichet_config.set_gateway(database={"url": "postgresql://nobody@127.0.0.1:1/nothing"})
     result = run(guichet_config, "worker")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.startswith("Error: database unreachable: OperationalError: ")
     assert len(result.output.strip().splitlines()) == 1

@@ -31,11 +31,13 @@ from gateway.cli import main
 from gateway.testing import (
     BASE_URL,
     ActionNotAllowed,
+    GuichetClient,
     agent_of,
     assert_audited,
     build_app,
     commune_of,
     file_request,
+    sign_in_agent,
     skip_or_fail,
     start_draft,
     submit_request,
@@ -221,3 +223,18 @@ def test_guichet_request_shares_example_shares_only_the_number_of_bins_with_the_
     assert examples.guichet_request_shares(data={"count": 2}) is None
     [share] = examples.guichet_request_shares(data={"count": 2, "collected_by": "givors"})
     assert (share.commune, share.fields, share.documents, share.field) == ("givors", ("count",), (), "collected_by")
+
+
+async def test_guichet_service_places_example_counts_each_round_against_its_capacity(app: Starlette) -> None:
+    file_request(app, verified_citizen(app), "givors", "bacs", ANSWERS)
+    async with GuichetClient(app) as client:
+        await sign_in_agent(client, "givors", "bacs", level="reader")
+        answer = await client.get("/api/v1/communes/givors/services/bacs/places")
+    assert answer.status_code == 200, answer.text
+    board = answer.json()
+    [deliveries] = board["groups"]
+    assert deliveries["label"]["en"] == "Deliveries"
+    assert [(place["match"], place["capacity"], place["in_progress"]) for place in deliveries["places"]] == [
+        ({"round": "nord"}, 40, 0),
+        ({"round": "sud"}, 40, 0),
+    ]

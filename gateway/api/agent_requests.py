@@ -81,6 +81,7 @@ def _detail(case: AgentCase) -> dict[str, Any]:
         "assignees": [{"id": staff_id, "name": name} for staff_id, name in case.assignees],
         "history": [_event(case, event) for event in case.events],
         "attachments": [attachment_json(attachment) for attachment in case.attachments],
+        "family": [{"reference": other.reference, "status": other.status} for other in case.family],
     }
 
 

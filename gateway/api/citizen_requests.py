@@ -122,6 +122,10 @@ def _detail(request: Request, case: CitizenCase) -> dict[str, Any]:
         "history": [_event(case, event) for event in case.events],
         "attachments": [attachment_json(attachment) for attachment in case.attachments],
         "documents": [_document(spec) for spec in documents],
+        "family": [
+            {"reference": other.reference, "public_id": other.public_id, "status": other.status}
+            for other in case.family
+        ],
     }
 
 

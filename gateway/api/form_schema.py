@@ -82,6 +82,10 @@ FORM_SCHEMAS: dict[str, Any] = {
                 "description": "a `document` field: the file types it takes (attach it as the request's documents)",
             },
             "max_bytes": {"type": "integer", "description": "a `document` field: the largest file it takes"},
+            "per_member": {
+                "type": "boolean",
+                "description": "asked once per member of a family filing: give it in each item of `members`",
+            },
             "show_if": {
                 "description": "asked only when another field holds one of these values: [field, [values]]",
                 "oneOf": [{"type": "array"}, {"type": "null"}],
@@ -106,7 +110,14 @@ FORM_SCHEMAS: dict[str, Any] = {
                 "description": "The answers: the schema `Answers.<commune>.<service>` of the service filed gives each "
                 "field's type (text, a choice, a list of ticked choices, an integer, a boolean, a `PostalAddress`).",
                 "additionalProperties": {"$ref": "#/components/schemas/FieldValue"},
-            }
+            },
+            "members": {
+                "type": "array",
+                "minItems": 1,
+                "description": "A family filing (services with `members`): one object per member holding the "
+                "`per_member` fields; `data` holds the others, copied into every member's request.",
+                "items": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/FieldValue"}},
+            },
         },
     },
     "FieldValue": FIELD_VALUE,

@@ -15,7 +15,9 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 import gateway
+from gateway.api.family_filing import FAMILY_SCHEMAS
 from gateway.api.form_schema import FORM_SCHEMAS
+from gateway.api.places_schema import PLACES_SCHEMAS
 from gateway.requests.text import TEXT_MAX
 from gateway.web.numbers import INTEGER_MAX
 from gateway.web.openapi import OPENAPI_ATTRIBUTE
@@ -174,11 +176,16 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {
                     "purpose": {"$ref": "#/components/schemas/Localized"},
                     "form": {"type": "array", "items": {"$ref": "#/components/schemas/FormField"}},
+                    "members": {
+                        "description": "The member block of a family filing, or null (one request per filing).",
+                        "oneOf": [{"$ref": "#/components/schemas/MemberBlock"}, {"type": "null"}],
+                    },
                 },
             },
         ]
     },
     **FORM_SCHEMAS,
+    **PLACES_SCHEMAS,
     "RequestReceipt": {
         "type": "object",
         "required": ["reference", "commune", "service", "status", "created_at"],
@@ -199,6 +206,7 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    **FAMILY_SCHEMAS,
     "AuditEntry": {
         "type": "object",
         "description": "One audit entry's fields (see docs/audit_format.md).",
@@ -409,6 +417,7 @@ SCHEMAS.update(
                         "history": {"type": "array", "items": _ref("CitizenEvent")},
                         "attachments": {"type": "array", "items": _ref("Attachment")},
                         "documents": {"type": "array", "items": _ref("DocumentSpec")},
+                        "family": {"type": "array", "items": _ref("FamilyLink")},
                     },
                 },
             ]
@@ -505,6 +514,7 @@ SCHEMAS.update(
                 "assignees": {"type": "array", "items": _STAFF_REF},
                 "history": {"type": "array", "items": _ref("CaseEvent")},
                 "attachments": {"type": "array", "items": _ref("Attachment")},
+                "family": {"type": "array", "items": _ref("FamilyLink")},
             },
         },
         "CaseState": {

@@ -12,14 +12,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.api.bodies import json_object
+from gateway.api.family_filing import file_family, receipt_json
 from gateway.api.form_schema import service_answers
 from gateway.api.openapi_document import build_document
 from gateway.api.request_json import both
 from gateway.communes import Commune
 from gateway.registry import Offer
+from gateway.requests.family import is_family_service
 from gateway.requests.rules import rules_for
 from gateway.requests.submission_keys import SubmissionKeyTooLong, key_from_header
-from gateway.services import FormField, Localized
+from gateway.services import FormField, Localized, MemberBlock
 from gateway.web.callers import file_from
 from gateway.web.errors import PageError, problem
 from gateway.web.i18n import choose_locale
@@ -70,6 +72,7 @@ def _field(field: FormField) -> dict[str, Any]:
         "min_value": field.min_value,
         "max_value": field.max_value,
         "show_if": [field.show_if[0], list(field.show_if[1])] if field.show_if else None,
+        "per_member": field.per_member,
         **({"accept": list(field.accept), "max_bytes": field.max_bytes} if field.kind == "document" else {}),
     }
 
@@ -125,8 +128,15 @@ async def get_service(request: Request) -> Response:
             "description": both(definition.description),
             "purpose": both(definition.purpose),
             "form": [_field(field) for field in form],
+            "members": _members(definition.members) if is_family_service(rules) else None,
         }
     )
+
+
+def _members(block: MemberBlock | None) -> dict[str, Any] | None:
+    if block is None:
+        return None
+    return {"label": both(block.label), "add_label": both(block.add_label), "max_count": block.max_count}
 
 
 @operation(
@@ -134,20 +144,26 @@ async def get_service(request: Request) -> Response:
     operationId="fileRequest",
     description=(
         "Send an `Idempotency-Key` header (at most 64 characters) to make retries safe: "
-        "the same key files one request and answers with it again. Without an account, filings are limited "
+        "the same key files one request and answers with it again. A service whose form has `per_member` fields "
+        "takes `members`: one object of those fields per member; each member files a request of its own (the "
+        "`data` answers copied into each), all or none, linked by one `family_id` (`FamilyReceipt`). "
+        "Without an account, filings are limited "
         "per origin (429), and the receipt to the form's e-mail address is mailed only within limits per "
         "address and per origin: `receipt_email` says whether it was."
     ),
     parameters=[IDEMPOTENCY_KEY],
     requestBody=json_body("NewRequest"),
     responses={
-        "201": json_response("The request was filed.", "RequestReceipt"),
-        "200": json_response("The same Idempotency-Key was already used: the request filed then.", "RequestReceipt"),
+        "201": json_response("The request (or the family's requests) was filed.", "FiledRequests"),
+        "200": json_response("The same Idempotency-Key was already used: the request filed then.", "FiledRequests"),
         "400": problem_response("The body is not a JSON object with a `data` object."),
         "404": NOT_FOUND,
         "413": problem_response("The body is too large."),
         "415": problem_response("The body is not JSON."),
-        "422": problem_response("The form has errors; `errors` lists them field by field."),
+        "422": problem_response(
+            "The form has errors; `errors` lists them field by field (for `members`, each with its JSON `pointer`, "
+            "`/data/<field>` or `/members/<index>/<field>`); nothing was filed, for any member."
+        ),
         "429": throttled_response(
             "Too many requests filed without an account from this origin in a short time; nothing was stored. "
             "`Retry-After` says when to try again."
@@ -159,12 +175,17 @@ async def file_request_endpoint(request: Request) -> Response:
     commune = commune_or_404(request)
     key = enabled_service_or_404(request, commune)
     locale = choose_locale(request)
-    raw = await _json_data(request)
+    body = await json_object(request)
+    if not isinstance(body.get("data"), dict):
+        raise PageError(400, _NO_DATA)
+    raw: dict[str, Any] = body["data"]
     try:
         submission_key = key_from_header(request.headers.get("idempotency-key"))
     except SubmissionKeyTooLong:
         return problem(400, _BAD_KEY(locale), type_="urn:guichet:problem:bad-idempotency-key")
     rules = rules_for(registry_of(request), commune, key)
+    if "members" in body:
+        return await file_family(request, rules, raw, body["members"], submission_key)
     filed = await file_from(request, rules, raw, submission_key=submission_key)
     if filed.errors:
         return problem(
@@ -175,13 +196,7 @@ async def file_request_endpoint(request: Request) -> Response:
         )
     row = filed.request
     assert row is not None
-    body = {
-        "reference": row.reference,
-        "commune": row.commune,
-        "service": row.service,
-        "status": row.status,
-        "created_at": row.created_at.isoformat(),
-    }
+    body = receipt_json(row)
     if filed.receipt_mailed is not None:
         body["receipt_email"] = "queued" if filed.receipt_mailed else "withheld"
     return JSONResponse(body, status_code=200 if filed.replayed else 201)
@@ -195,14 +210,6 @@ _NO_DATA = Localized(
     "Le corps doit être un objet JSON contenant un objet « data ».",
     "The body must be a JSON object holding a 'data' object.",
 )
-
-
-async def _json_data(request: Request) -> dict[str, Any]:
-    body = await json_object(request)
-    if not isinstance(body.get("data"), dict):
-        raise PageError(400, _NO_DATA)
-    data: dict[str, Any] = body["data"]
-    return data
 
 
 @operation(

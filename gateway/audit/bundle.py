@@ -114,9 +114,14 @@ def document(
     return bundle
 
 
+def bundle_bytes(bundle: dict[str, Any]) -> bytes:
+    """A bundle as the file a person reads: indented JSON in UTF-8 (the bytes an archive's digest is taken over)."""
+    return (json.dumps(bundle, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
 def write_bundle(bundle: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(bundle, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    path.write_bytes(bundle_bytes(bundle))
 
 
 def verify_bundle(
@@ -191,3 +196,11 @@ def read_bundle(path: Path) -> object:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise BundleError(f"{path}: cannot be read as JSON ({error})") from None
+
+
+def parse_bundle(data: bytes, where: str) -> object:
+    """A bundle from its bytes (an archive kept in the database); ``where`` names it in the error."""
+    try:
+        return json.loads(data.decode("utf-8"))
+    except ValueError as error:
+        raise BundleError(f"{where}: cannot be read as JSON ({error})") from None

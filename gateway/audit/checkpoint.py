@@ -433,8 +433,18 @@ def load_or_create_signer(path: Path, name: str, *, create: bool) -> Signer:
     except ValueError as error:
         raise ValueError(f"audit signing key {path} is malformed: {error}") from None
     if signer.name != name:
-        raise ValueError(f"audit signing key {path} is for {signer.name!r}, not {name!r}")
+        raise KeyNameMismatch(path, signer.name, name)
     return signer
+
+
+class KeyNameMismatch(ValueError):
+    """A stored signing key bears another log's name than the one expected."""
+
+    def __init__(self, path: Path, found: str, expected: str) -> None:
+        self.path = path
+        self.found = found
+        self.expected = expected
+        super().__init__(f"audit signing key {path} is for {found!r}, not {expected!r}")
 
 
 def _write_new_key(path: Path, signer: Signer) -> None:

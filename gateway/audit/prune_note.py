@@ -65,6 +65,17 @@ def verify_prune(note: str, verifiers: Sequence[Verifier]) -> PruneStatement:
     return PruneStatement(origin, int(size), root_hash, None if digest == "-" else digest)
 
 
+#: how a prune record names an archive kept in the database (records made before then hold a file path)
+STORED_PREFIX = "stored-file:"
+
+
+def stored_archive_name(archive: str | None) -> str | None:
+    """The stored file a prune record's archive is, or None for an archive kept as a file (before 0014)."""
+    if archive and archive.startswith(STORED_PREFIX):
+        return archive.removeprefix(STORED_PREFIX)
+    return None
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

@@ -21,13 +21,17 @@ from typing import Any
 
 from sqlalchemy import select
 
+from gateway import stored_files
 from gateway.audit.checkpoint import NoteError, Verifier, verify_note
 from gateway.audit.events import FORMAT_VERSION, decode, format_time
 from gateway.audit.merkle import CompactRange, leaf_hash
+from gateway.audit.prune_note import stored_archive_name
 from gateway.audit.tile_check import check_tiles
 from gateway.audit.verify_records import (
+    ArchiveReader,
     Finding,
     Report,
+    archive_file,
     check_age,
     check_archives,
     held_checkpoints,
@@ -77,8 +81,9 @@ def verify_log(
     """Check the log against the gateway's signatures and, given ``held``, checkpoints kept outside the database.
 
     ``held`` are checkpoint notes (a file of them, a witness's store);
-    ``max_age`` fails a log whose newest seal is older; ``archive_dir`` is
-    where the bundles of pruned prefixes may be found.
+    ``max_age`` fails a log whose newest seal is older; the bundles of pruned
+    prefixes are read from the database, or, for prunes made while they were
+    kept as files, from their path or ``archive_dir``.
     """
     with db.session(all_communes=True) as session:
         prunes = list(session.scalars(select(AuditPrune).order_by(AuditPrune.size)))  # type: ignore[arg-type]
@@ -86,7 +91,7 @@ def verify_log(
         head = session.get(AuditHead, 1)
     report = Report()
     signed_prunes = valid_prunes(prunes, verifiers, report)
-    check_archives(signed_prunes, verifiers, archive_dir, report)
+    check_archives(signed_prunes, verifiers, _archive_reader(db, archive_dir), report)
     outside = held_checkpoints(held, checkpoints, verifiers, report, origin)
     frontier = CompactRange.from_dict(signed_prunes[-1].frontier) if signed_prunes else CompactRange()
     report.first = frontier.size
@@ -328,3 +333,17 @@ def _entry_fault(
     if fields.get("time") != format_time(time):
         return Finding("modified", f"entry {seq} was modified: its time column differs from the sealed text", seq)
     return None
+
+
+def _archive_reader(db: Database, archive_dir: Path | None) -> ArchiveReader:
+    def fetch(archive: str | None) -> tuple[str, bytes] | None:
+        name = stored_archive_name(archive)
+        if name is None:
+            return archive_file(archive, archive_dir)
+        with db.read_session() as session:
+            if not stored_files.exists(session, name):
+                return None
+            # unchecked bytes: the caller compares them with the digest the prune note signed
+            return str(archive), b"".join(stored_files.chunks(session, name))
+
+    return fetch

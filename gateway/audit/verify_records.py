@@ -8,15 +8,16 @@ gateway's signature or what is held outside the database, never a row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from gateway.audit.bundle import BundleError, read_bundle, verify_bundle
+from gateway.audit.bundle import BundleError, parse_bundle, verify_bundle
 from gateway.audit.checkpoint import SIGNATURE_PREFIX, Checkpoint, NoteError, Verifier, verify_note
 from gateway.audit.merkle import CompactRange
-from gateway.audit.prune_note import file_sha256, verify_prune
+from gateway.audit.prune_note import verify_prune
 from gateway.models import AuditCheckpoint, AuditPrune
 
 
@@ -95,40 +96,45 @@ def _prune_fault(prune: AuditPrune, verifiers: Sequence[Verifier]) -> str | None
     return None
 
 
-def check_archives(
-    prunes: Sequence[AuditPrune], verifiers: Sequence[Verifier], archive_dir: Path | None, report: Report
-) -> None:
-    """Each signed prune record against the bundle it replaced, when that file can be read here."""
+#: an archive's bytes and where they were found, given its prune record's name for it; None when out of reach
+ArchiveReader = Callable[[str | None], tuple[str, bytes] | None]
+
+
+def check_archives(prunes: Sequence[AuditPrune], verifiers: Sequence[Verifier], fetch: ArchiveReader,
+                   report: Report) -> None:  # fmt: skip
+    """Each signed prune record against the bundle it replaced, when that bundle can be read here."""
     for prune in prunes:
-        path = _archive_path(prune.archive, archive_dir)
-        if path is None:
+        found = fetch(prune.archive)
+        if found is None:
             report.notes.append(f"prune record at {prune.size}: archive {prune.archive or '(none)'} not reachable here")
             continue
-        if file_sha256(path) != prune.archive_sha256:
-            report.findings.append(Finding("prune", f"prune record at {prune.size}: archive {path} was altered "
+        where, data = found
+        if hashlib.sha256(data).hexdigest() != prune.archive_sha256:
+            report.findings.append(Finding("prune", f"prune record at {prune.size}: archive {where} was altered "
                                            "(its SHA-256 is not the signed one)", prune.size))  # fmt: skip
             continue
         try:
-            bundle = read_bundle(path)
+            bundle = parse_bundle(data, where)
             summary = verify_bundle(bundle, verifiers)
             last = bundle["entries"][-1]["seq"] if bundle["entries"] else None  # type: ignore[index]
         except (BundleError, KeyError, TypeError) as error:
             report.findings.append(
-                Finding("prune", f"prune record at {prune.size}: archive {path}: {error}", prune.size)
+                Finding("prune", f"prune record at {prune.size}: archive {where}: {error}", prune.size)
             )
             continue
         if last != prune.size - 1 or summary.tree_size < prune.size:
-            report.findings.append(Finding("prune", f"prune record at {prune.size}: archive {path} does not end "
+            report.findings.append(Finding("prune", f"prune record at {prune.size}: archive {where} does not end "
                                            f"at entry {prune.size - 1}", prune.size))  # fmt: skip
 
 
-def _archive_path(archive: str | None, archive_dir: Path | None) -> Path | None:
+def archive_file(archive: str | None, archive_dir: Path | None) -> tuple[str, bytes] | None:
+    """An archive kept as a file (prunes before archives moved into the database), at its path or in ``archive_dir``."""
     if not archive:
         return None
     stored = Path(archive)
     for candidate in (stored, archive_dir / stored.name if archive_dir else None):
         if candidate is not None and candidate.is_file():
-            return candidate
+            return str(candidate), candidate.read_bytes()
     return None
 
 

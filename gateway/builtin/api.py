@@ -5,7 +5,15 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from gateway import hookimpl
-from gateway.api import agent_queue, agent_requests, citizen_requests, counter_filing, issued_documents, v1
+from gateway.api import (
+    agent_places,
+    agent_queue,
+    agent_requests,
+    citizen_requests,
+    counter_filing,
+    issued_documents,
+    v1,
+)
 
 
 @hookimpl
@@ -14,6 +22,7 @@ def guichet_routes() -> list[BaseRoute]:
         *v1.routes(),
         *citizen_requests.routes(),
         *agent_queue.routes(),
+        *agent_places.routes(),
         *agent_requests.routes(),
         *counter_filing.routes(),
         *issued_documents.routes(),

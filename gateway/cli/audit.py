@@ -220,11 +220,11 @@ def audit_prune(ctx: click.Context) -> None:
         signer_of(settings),
         settings.audit_origin,
         months=settings.audit.retention_months,
-        archive_dir=settings.data_dir / settings.audit.archive_dir,
     )
     if result.removed:
         click.echo(
-            f"{result.removed} entries removed (archived in {result.archive}); the log now starts at {result.kept_from}"
+            f"{result.removed} entries removed (archived in the database as {result.archive}, "
+            f"`guichet files export` writes it out); the log now starts at {result.kept_from}"
         )
     else:
         click.echo("nothing to remove")

@@ -1,6 +1,7 @@
 """What the commands load from the command line's context: settings, registry, migrated database, signer.
 
-Configuration and migration faults end a command with one clear line, never a traceback.
+Configuration and migration faults end a command with one clear line, never a traceback, and exit
+code 2 (:mod:`gateway.cli.failures`, which the root group applies to every command anyway).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import click
 from gateway.app import load_registry
 from gateway.audit.checkpoint import Signer
 from gateway.audit.keys import NoSigningKey, signer_for
+from gateway.cli.failures import SettingFault
 from gateway.db import Database, NotMigrated
 from gateway.registry import Registry
 from gateway.settings import ConfigError, Settings, load_settings
@@ -24,7 +26,7 @@ def clear_errors() -> Iterator[None]:
     try:
         yield
     except (ConfigError, NotMigrated) as error:
-        raise click.ClickException(str(error)) from None
+        raise SettingFault(str(error)) from None
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -53,4 +55,4 @@ def signer_of(settings: Settings) -> Signer:
     try:
         return signer_for(settings)
     except NoSigningKey as error:
-        raise click.ClickException(str(error)) from None
+        raise SettingFault(str(error)) from None

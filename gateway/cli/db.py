@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 from gateway.audit.guard import gateway_role_statements
 from gateway.cli.context import settings_of
+from gateway.cli.files import import_from_disk
 from gateway.db import Database
 
 
@@ -22,11 +23,16 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target migration.")
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
-    """Apply the migrations (safe to run again: it does nothing when up to date)."""
-    database = Database(settings_of(ctx).database_url)
-    database.upgrade(revision)
-    current, _head = database.migration_state()
-    click.echo(f"database at migration {current}")
+    """Apply the migrations, then move in the documents an earlier release kept on disk (safe to run again)."""
+    settings = settings_of(ctx)
+    database = Database(settings.database_url)
+    try:
+        database.upgrade(revision)
+        current, head = database.migration_state()
+        moved = import_from_disk(database, settings) if current == head else None
+        click.echo(f"database at migration {current}" + (f"; {moved}" if moved else ""))
+    finally:
+        database.dispose()
 
 
 @db.command("status")

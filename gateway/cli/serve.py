@@ -10,6 +10,7 @@ import click
 
 from gateway.audit.keys import NoSigningKey
 from gateway.cli.context import clear_errors, registry_of
+from gateway.cli.starting import wait_for_database
 from gateway.db import Database
 from gateway.observability.serving import serving_options
 from gateway.settings import CONFIG_ENV, Settings
@@ -27,19 +28,21 @@ from gateway.settings import CONFIG_ENV, Settings
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, background: bool | None) -> None:
     """Serve the gateway with uvicorn (refuses to start on a bad configuration or database)."""
-    import uvicorn
+    from gateway.cli.supervisor import run_uvicorn  # uvicorn is imported when serving only
 
     registry = registry_of(ctx)
-    with clear_errors():
-        Database(registry.settings.database_url).require_migrated()
+    database = Database(registry.settings.database_url)
+    with clear_errors():  # unreachable: retried for [database] start_retry_seconds, then one line
+        wait_for_database(database, registry.settings.database_start_retry_seconds, say=_say)
+    database.dispose()
     os.environ[CONFIG_ENV] = str(registry.settings.config_dir)
     if registry.settings.gateway.demo:
         _start_demo_witnesses(registry.settings)
     jobs = _start_worker() if (registry.settings.gateway.demo if background is None else background) else None
     click.echo(f"Guichet: {len(registry.communes)} communes, serving on http://{host}:{port}", err=True)
     try:
-        uvicorn.run(
-            "gateway.app:create_app_from_env",
+        run_uvicorn(  # uvicorn.run, whose supervisor of several workers says why one ended
+            "gateway.cli.workers:worker_app",  # create_app_from_env, logging why a worker could not start
             factory=True,
             host=host,
             port=port,
@@ -52,6 +55,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, background: bo
     finally:
         if jobs is not None:
             _stop_worker(jobs)
+
+
+def _say(line: str) -> None:
+    click.echo(line, err=True)
 
 
 def _start_worker() -> subprocess.Popen[bytes]:
@@ -99,4 +106,7 @@ def check(ctx: click.Context) -> None:
 
     for missing in missing_claims(registry, provider_registry(registry.settings)):
         click.echo(f"warning: {missing}", err=True)
-    click.echo(f"configuration OK: {len(registry.communes)} communes, {len(registry.services)} services")
+    communes, services = len(registry.communes), len(registry.services)
+    click.echo(
+        f"configuration OK: {communes} commune{'s' * (communes != 1)}, {services} service{'s' * (services != 1)}"
+    )

@@ -7,8 +7,8 @@ each job is run by one of them (:mod:`gateway.worker.slots`).
 from __future__ import annotations
 
 import logging
+import logging.config
 import signal
-import sys
 import threading
 from datetime import UTC, datetime
 
@@ -16,8 +16,10 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from gateway.cli.context import clear_errors, migrated_database, registry_of
+from gateway.cli.failures import SettingFault
 from gateway.db import Database
 from gateway.notify.delivery import new_worker_id
+from gateway.observability.logs import logging_config
 from gateway.settings import Settings
 from gateway.settings.worker import Schedule
 from gateway.worker.jobs import JobSetupError, build_jobs
@@ -28,18 +30,15 @@ from gateway.worker.status import status_lines
 def _enabled(settings: Settings) -> list[Schedule]:
     schedules = [schedule for schedule in settings.worker.schedules() if schedule.enabled]
     if not schedules:
-        raise click.ClickException(
-            f"{settings.config_dir / 'gateway.toml'}: worker: every job is disabled, nothing to run"
-        )
+        raise SettingFault(f"{settings.config_dir / 'gateway.toml'}: worker: every job is disabled, nothing to run")
     return schedules
 
 
-def _log_to_stderr() -> None:
-    """One line per run on stderr, unless logging was set up already."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request to the witnesses: not a run
+def _log_to_stderr(settings: Settings) -> None:
+    """One record per run on stderr, in the deployment's log format (``[logging]``, as ``guichet serve`` writes),
+    unless logging was set up already."""
+    if not logging.getLogger().handlers:
+        logging.config.dictConfig(logging_config(settings.logging.format, settings.logging.level))
 
 
 @click.group(invoke_without_command=True)
@@ -60,13 +59,13 @@ def worker(ctx: click.Context, once: bool) -> None:
         jobs = build_jobs(database, registry, [schedule.job for schedule in schedules], worker=me)
     except JobSetupError as error:
         database.dispose()
-        raise click.ClickException(str(error)) from None
+        raise SettingFault(str(error)) from None
     except click.ClickException:
         database.dispose()
         raise
     except OperationalError as error:
         database.dispose()
-        raise click.ClickException(f"database unreachable: {one_line(error.orig or error)}") from None
+        raise SettingFault(f"database unreachable: {one_line(error.orig or error)}") from None
     runner = Worker(database, schedules, jobs, me, settings.worker.hold_seconds)
     if once:
         runner.on_run = lambda result: click.echo(describe(result))
@@ -75,7 +74,7 @@ def worker(ctx: click.Context, once: bool) -> None:
         finally:
             database.dispose()
         return
-    _log_to_stderr()
+    _log_to_stderr(settings)
     _run_until_signalled(runner)
     database.dispose()
 

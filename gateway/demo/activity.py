@@ -364,7 +364,11 @@ def _answer(rng: random.Random, form_field: FormField, citizen: Citizen, commune
         return address
     given, family = citizen.given_name or "Alix", citizen.family_name or "Démo"
     hints = f"{form_field.name} {form_field.autocomplete or ''}".lower()
-    if form_field.kind == "date":
+    if form_field.kind == "date" and any(word in hints for word in ("child", "enfant")):
+        # a child of school age (2 to 11), so that services about children see plausible ones
+        born = date.today().year - rng.randrange(2, 12)
+        value = date(born, rng.randrange(1, 13), rng.randrange(1, 29)).isoformat()
+    elif form_field.kind == "date":
         start = date(1965, 1, 1)
         value = (start + timedelta(days=rng.randrange((date(2020, 12, 31) - start).days))).isoformat()
     elif form_field.kind == "email":

@@ -21,3 +21,7 @@ SCOPE_CLAIMS: Mapping[str, tuple[str, ...]] = {
     "birth": ("birthplace", "birthcountry"),
     "identite_pivot": ("given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry"),
 }
+
+#: kept beside ``email`` (as the text "true") when the provider says it checked the address: only such an
+#: address finds what was filed under it without an account (gateway/identity/subjects.py)
+EMAIL_VERIFIED = "email_verified"

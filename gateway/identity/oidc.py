@@ -65,6 +65,7 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import KeySet
 
+from gateway.identity.claims import EMAIL_VERIFIED
 from gateway.identity.providers import Provider, released_claims
 from gateway.services import Localized
 from gateway.settings import is_loopback
@@ -370,10 +371,13 @@ def check_id_token_claims(claims: dict[str, Any], provider: Provider, flow: Flow
 
 
 def kept_claims(scopes: tuple[str, ...], source: dict[str, Any]) -> dict[str, str]:
-    """Only the claims of the scopes asked for, and only text values."""
+    """Only the claims of the scopes asked for, and only text values; ``email_verified`` kept as "true" when true."""
     wanted = released_claims(scopes)
-    return {name: value for name, value in source.items()
+    kept = {name: value for name, value in source.items()
             if name in wanted and isinstance(value, str) and len(value) <= 500}  # fmt: skip
+    if "email" in kept and source.get(EMAIL_VERIFIED) is True:
+        kept[EMAIL_VERIFIED] = "true"
+    return kept
 
 
 # The relying party ----------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ from typing import Literal
 from gateway.audit.events import Actor
 
 STAFF_ROLES = ("agent", "supervisor", "auditor", "administrator")
-LEVELS = ("reader", "instructor")
+#: an agent's grant levels, each covering the ones before it: a reader looks, an instructor acts, a supervisor
+#: also takes the decisions a service reserves to it (``Transition(level="supervisor")``)
+LEVELS = ("reader", "instructor", "supervisor")
 
 
 @dataclass(frozen=True)
@@ -31,11 +33,18 @@ class Grant:
             return False
         if self.service is not None and self.service != service:
             return False
-        return not (level == "instructor" and self.level == "reader")
+        return level_covers(self.level, level)
 
     def label(self) -> str:
         parts = [self.role, self.commune or "syndicat", self.service or "*"]
         return ":".join(parts) + (f":{self.level}" if self.level else "")
+
+
+def level_covers(held: str | None, wanted: str | None) -> bool:
+    """Whether an agent grant at level ``held`` (``None``: instructor) allows acting at level ``wanted``."""
+    held_rank = LEVELS.index(held) if held in LEVELS else LEVELS.index("instructor")
+    wanted_rank = LEVELS.index(wanted) if wanted in LEVELS else 0
+    return held_rank >= wanted_rank
 
 
 def acting_role(grants: tuple[Grant, ...], commune: str | None) -> str:

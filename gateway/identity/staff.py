@@ -49,7 +49,9 @@ def parse_grant(text: str) -> Grant:
         raise StaffError(f"unknown role in {text!r} (roles: {', '.join(STAFF_ROLES)})")
     if role == "agent":
         if commune is None:
-            raise StaffError("an agent belongs to a commune: agent:<commune>[:<service>][:reader|instructor]")
+            raise StaffError(
+                "an agent belongs to a commune: agent:<commune>[:<service>][:reader|instructor|supervisor]"
+            )
         level = level or "instructor"
         if level not in LEVELS:
             raise StaffError(f"level must be one of {', '.join(LEVELS)}")

@@ -10,6 +10,7 @@ from gateway.models.audit import (
     AuditTile,
 )
 from gateway.models.demo_identity import DemoAuthorizationCode
+from gateway.models.files import StoredFile, StoredFileChunk
 from gateway.models.identity import (
     ApiToken,
     Citizen,
@@ -51,6 +52,8 @@ __all__ = [
     "SpentOidcState",
     "StaffRole",
     "StaffUser",
+    "StoredFile",
+    "StoredFileChunk",
     "UserSession",
     "WorkerJob",
     "WorkerRun",

@@ -72,7 +72,7 @@ class StaffUser(SQLModel, table=True):
 
 
 class StaffRole(SQLModel, table=True):
-    """One grant: agent (reader or instructor) of a commune's service, supervisor, auditor or administrator."""
+    """One grant: agent (reader, instructor or supervisor level) of a commune's service, supervisor, auditor, admin."""
 
     __tablename__ = "staff_role"
 
@@ -83,7 +83,7 @@ class StaffRole(SQLModel, table=True):
     commune: str | None = Field(default=None, max_length=60)
     #: None: every service of the commune
     service: str | None = Field(default=None, max_length=60)
-    #: agents only: "reader" or "instructor"
+    #: agents only: "reader", "instructor" or "supervisor"
     level: str | None = Field(default=None, max_length=20)
 
 

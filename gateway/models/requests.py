@@ -85,6 +85,9 @@ class ServiceRequest(CommuneScoped, SQLModel, table=True):
     #: the other side's decision as it was forwarded: its state, and the reason it chose (a value, never free text)
     linked_status: str | None = Field(default=None, max_length=30)
     linked_reason: str | None = Field(default=None, max_length=60)
+    #: the family it was filed with (API 1.2, a :class:`~gateway.services.MemberBlock`): every request of one family
+    #: filing holds the same id, each with its own workflow; None for a request filed alone
+    family_id: str | None = Field(default=None, max_length=32, index=True)
 
     @property
     def is_draft(self) -> bool:
@@ -123,7 +126,7 @@ class RequestEvent(CommuneScoped, SQLModel, table=True):
 
 
 class Attachment(CommuneScoped, SQLModel, table=True):
-    """A document attached to a request. The bytes live on disk under ``storage_name``, outside any served folder."""
+    """A document attached to a request; its bytes are the stored file ``storage_name`` (``gateway.stored_files``)."""
 
     __tablename__ = "request_attachment"
 

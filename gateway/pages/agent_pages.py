@@ -1,7 +1,8 @@
 """What every agent page shares: the back office, the agent and commune a URL names, dates and state labels.
 
 The agents' pages are :mod:`~gateway.pages.agent_queue_pages` (the queue,
-its export and bulk actions), :mod:`~gateway.pages.agent_request_pages` (a
+its export and bulk actions), :mod:`~gateway.pages.agent_places_pages` (a
+service's places board), :mod:`~gateway.pages.agent_request_pages` (a
 request's file and the actions on it) and
 :mod:`~gateway.pages.counter_filing_pages` (filing at the counter for a
 citizen). Every page needs a staff session past both factors; which communes,

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.communes import Commune
 from gateway.pages.agent_pages import _age_days, _agent, _commands, _day, _definition, _queries, _status_label
+from gateway.pages.agent_places_pages import places_queries
 from gateway.requests.backoffice.commands import BulkOutcome
 from gateway.requests.backoffice.queries import QueueFilter
 from gateway.requests.caller import Caller
@@ -178,6 +179,7 @@ async def queue_page(request: Request) -> Response:
         "previous_link": f"?{_filter_query(request, page=str(page.page - 1))}" if page.page > 1 else None,
         "next_link": f"?{_filter_query(request, page=str(page.page + 1))}" if page.page < pages else None,
         "csv_link": f"/agents/{commune.slug}/demandes.csv?{_filter_query(request)}",
+        "places": [(key, title) for key, title in choices.services if places_queries(request).has_board(commune, key)],
     }
     return render(request, "agents/queue.html", context)
 

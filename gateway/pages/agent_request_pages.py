@@ -113,6 +113,14 @@ def _case_context(request: Request, case: AgentCase) -> dict[str, Any]:
         "history": history,
         "attachments": attachments,
         "base": f"/agents/{row.commune}/demandes/{quote(row.reference or '')}",
+        "family_links": [
+            {
+                "reference": other.reference,
+                "href": f"/agents/{other.commune}/demandes/{quote(other.reference or '')}",
+                "status": state(other.status)(locale),
+            }
+            for other in case.family
+        ],
     }
 
 

@@ -413,6 +413,14 @@ def _case_page(
         "upload_accept": sorted({content_type for spec in documents for content_type in spec.accept}),
         "document_label": lambda name: _document_label(case, name),
         "notice": notice,
+        "family_links": [
+            {
+                "reference": other.reference,
+                "href": f"/mes-demandes/{other.public_id}",
+                "status": state_label(definition.workflow, other.status, locale),
+            }
+            for other in case.family
+        ],
     }
     return render(request, "requests/citizen_request.html", context, status_code=status_code)
 

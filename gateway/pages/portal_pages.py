@@ -10,9 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,14 +20,18 @@ from starlette.staticfiles import StaticFiles
 from gateway.communes import Commune
 from gateway.identity.access import principal_of, require_citizen
 from gateway.pages.citizen_request_pages import start_page
+from gateway.pages.family_form import apply_action, family_context, read_post
 from gateway.requests.errors import TooManyFilings
+from gateway.requests.family import MemberError, is_family_service
 from gateway.requests.filing import Filed
+from gateway.requests.forms import read_answer
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.posted import PostedForm
-from gateway.requests.rules import ServiceRules, rules_for
+from gateway.requests.rules import ServiceRules, plugin_call, rules_for
 from gateway.requests.submission_keys import key_from_form, new_submission_key
-from gateway.services import FieldError, FormField, Localized, ServiceDefinition
-from gateway.web.callers import caller_of, file_from
+from gateway.services import FieldError, FieldValue, FormField, Localized, ServiceDefinition
+from gateway.web.callers import caller_of, file_family_from, file_from
+from gateway.web.dates import when
 from gateway.web.errors import PageError
 from gateway.web.form_bodies import text_form
 from gateway.web.form_hints import first_errors, form_hints
@@ -45,7 +47,6 @@ from gateway.web.templating import render
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 RECEIPT_MAX_AGE = 24 * 3600
-PARIS = ZoneInfo("Europe/Paris")
 
 RECEIPT_EXPIRED = Localized(
     "Ce récépissé n'est plus consultable. Votre demande a bien été enregistrée ; conservez son numéro de suivi.",
@@ -84,15 +85,32 @@ async def service_page(request: Request) -> Response:
     rules = rules_for(registry_of(request), commune, key)
     definition = rules.definition
     citizen = _is_citizen(request)
+    family = is_family_service(rules)
     if request.method == "GET":
+        if family and (citizen or not definition.requires_sign_in):  # filed in one go, never as a draft
+            prefilled = await _prefilled(request, rules) if citizen else {}
+            return _family_page(request, rules, prefilled, [{}], [], new_submission_key())
         if citizen or definition.requires_sign_in:
             return start_page(request, commune, definition, rules.form, signed_in=citizen)
         return _form_page(request, commune, definition, rules.form, {}, [], new_submission_key())
-    if citizen:
+    if citizen and not family:
         return await _start_draft(request, rules)
-    if definition.requires_sign_in:
+    if definition.requires_sign_in and not citizen:
         require_citizen(request)  # sends the visitor to sign in, then back here
-    return await _submit(request, rules)
+    return await (_submit_family(request, rules) if family else _submit(request, rules))
+
+
+async def _prefilled(request: Request, rules: ServiceRules) -> dict[str, FieldValue]:
+    """The shared answers the service prefills from the resident's identity (each member's are typed)."""
+    caller = await caller_of(request)
+    if caller.identity is None:
+        return {}
+    with plugin_call(rules.key):
+        prefill = registry_of(request).hooks.first(
+            "guichet_prefill_form", only=rules.provided.plugin, citizen=caller.identity, **rules.hook_args
+        )
+    fields = {field.name: field for field in rules.form if not field.per_member and field.kind != "document"}
+    return {name: read_answer(fields[name], value)[0] for name, value in (prefill or {}).items() if name in fields}
 
 
 def _is_citizen(request: Request) -> bool:
@@ -142,6 +160,70 @@ async def _submit(request: Request, rules: ServiceRules) -> Response:
     return RedirectResponse(f"/{commune.slug}/{key}/recu?t={token}", status_code=303)
 
 
+async def _submit_family(request: Request, rules: ServiceRules) -> Response:
+    """A family form posted: a block added or removed (the form again), or every member filed in one go."""
+    block = rules.definition.members
+    assert block is not None
+    async with request.form() as form:
+        raw = PostedForm.from_items(form.multi_items())
+    submission_key = key_from_form(raw.pop_text("submission_key"))
+    post = read_post(raw, block)
+    changed = apply_action(post, block)
+    if changed is not None:
+        members, notes = changed
+        errors = [MemberError(None, note) for note in notes]
+        return _family_page(request, rules, post.shared, members, errors, submission_key,
+                            status_code=422 if notes else 200)  # fmt: skip
+    try:
+        filed = await file_family_from(request, rules, post.shared, post.members, submission_key=submission_key)
+    except TooManyFilings as refused:
+        reason = [MemberError(None, FieldError("", refused.reason))]
+        page = _family_page(request, rules, post.shared, post.members, reason, submission_key, status_code=429)
+        page.headers["Retry-After"] = str(refused.retry_after)
+        return page
+    if filed.errors:
+        return _family_page(request, rules, post.shared, post.members, filed.errors, submission_key, status_code=422)
+    first = filed.requests[0]
+    token = _receipts(request).dumps(
+        {
+            "c": rules.commune.slug,
+            "s": rules.key,
+            "r": first.reference,
+            "f": [row.reference for row in filed.requests],
+            "t": first.created_at.isoformat(),
+            "m": filed.receipt_mailed,
+        }
+    )
+    return RedirectResponse(f"/{rules.commune.slug}/{rules.key}/recu?t={token}", status_code=303)
+
+
+def _family_page(
+    request: Request,
+    rules: ServiceRules,
+    shared: Mapping[str, Any],
+    members: Sequence[Mapping[str, Any]],
+    errors: Sequence[MemberError],
+    submission_key: str,
+    *,
+    status_code: int = 200,
+) -> Response:
+    """The family form: the shared fields and a block per member, as typed, with each error in its block."""
+    block = rules.definition.members
+    assert block is not None
+    locale = choose_locale(request)
+    form = rules.form
+    context = {
+        "commune": rules.commune,
+        "service": rules.definition,
+        "form": form,
+        "labels": {field.name: field.label(locale) for field in form},
+        **form_hints(form, locale),
+        **family_context(form, block, shared, members, errors, locale),
+        "submission_key": submission_key,
+    }
+    return render(request, "service_form.html", context, status_code=status_code)
+
+
 def _form_page(
     request: Request,
     commune: Commune,
@@ -183,12 +265,7 @@ async def receipt_page(request: Request) -> Response:
     if claims.get("c") != commune.slug or claims.get("s") != key:
         raise PageError(404, RECEIPT_EXPIRED)
     locale = choose_locale(request)
-    received = format_datetime(
-        datetime.fromisoformat(claims["t"]),
-        "d MMMM y 'à' HH:mm" if locale == "fr" else "d MMMM y, HH:mm",
-        tzinfo=PARIS,
-        locale=locale,
-    )
+    received = when(datetime.fromisoformat(claims["t"]), locale)
     service = registry_of(request).services[key].definition
     return render(
         request,
@@ -197,6 +274,7 @@ async def receipt_page(request: Request) -> Response:
             "commune": commune,
             "service": service,
             "reference": claims["r"],
+            "family": claims.get("f") or [],
             "received": received,
             "mailed": claims.get("m"),
         },

@@ -1,29 +1,29 @@
-"""Documents citizens attach: checking, scanning, storing on disk and handing them back.
+"""Documents citizens attach: checking, scanning, storing in the database and handing them back.
 
 A file is judged by its content, never by its name or the type the browser
 declares: a renamed HTML page is not a PDF. The name the citizen gave is only
-ever shown (cleaned); on disk a file is named by a random token, so nothing a
-citizen sends can choose where bytes land. The bytes live outside any served
-folder and are read back only through :class:`AttachmentStore`.
+ever shown (cleaned); a file is stored under a random token, so nothing a
+citizen sends can choose where bytes land. The bytes live in the database
+(:mod:`gateway.stored_files`), written in the transaction of the row that
+records the attachment, and are read back only through :func:`read`, which
+checks them against the digest taken at upload.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import math
-import os
 import re
-import secrets
-import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from sqlmodel import Session
+
+from gateway import stored_files
 from gateway.plugins import HookFailed
 from gateway.services import MEGABYTE, DocumentSpec, Localized, ScanVerdict
 
@@ -56,14 +56,6 @@ class UploadRefused(Exception):
         #: what an antivirus found, for the log and the agents (never shown as the reason)
         self.finding = finding
         super().__init__(reason.fr)
-
-
-class AttachmentCorrupted(Exception):
-    """The bytes on disk no longer match the checksum recorded at upload: never serve them."""
-
-    def __init__(self, storage_name: str) -> None:
-        self.storage_name = storage_name
-        super().__init__(f"attachment {storage_name} changed on disk since it was stored")
 
 
 def sniff(data: bytes) -> str | None:
@@ -220,87 +212,34 @@ def scan(hooks: HookRunner, commune: Commune, filename: str, content_type: str, 
             raise UploadRefused(422, INFECTED, finding=verdict.finding)
 
 
-_STORAGE_NAME = re.compile(r"[0-9a-f]{40}")
-_SHARD = re.compile(r"[0-9a-f]{2}")
-_TEMPORARY_PREFIX = ".tmp-"
+#: the kind of stored file an attachment is (:mod:`gateway.stored_files`)
+KIND = "attachment"
+#: the bytes are gone or changed since the upload: never serve them
+AttachmentCorrupted = stored_files.FileCorrupted
 
 
-class AttachmentStore:
-    """The attachments' bytes on disk, one file per upload, named by a random token.
+def save(session: Session, data: bytes) -> tuple[str, str]:
+    """Store an attachment's bytes in ``session``'s transaction, under a new random name: (name, SHA-256).
 
-    Files are sharded by the name's first two characters so no folder grows
-    huge. A save is atomic (temporary file, fsync, rename): a crash leaves the
-    old state or the new one, never half a file under a stored name.
+    Written with the row that records the attachment, so a filing that fails
+    keeps neither; call it only once the file was checked and scanned.
     """
-
-    def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
-
-    def path(self, storage_name: str) -> Path:
-        """Where a stored file lives; anything but a 40-character lowercase hex name is refused (no traversal)."""
-        if not isinstance(storage_name, str) or not _STORAGE_NAME.fullmatch(storage_name):
-            raise ValueError(f"not a storage name: {storage_name!r}")
-        return self.root / storage_name[:2] / storage_name
-
-    def save(self, data: bytes) -> tuple[str, str]:
-        """Store ``data`` under a new name; returns (storage name, sha256 hex digest)."""
-        storage_name = secrets.token_hex(20)
-        target = self.path(storage_name)
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        target.parent.mkdir(mode=0o700, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=_TEMPORARY_PREFIX, dir=target.parent)  # mode 0o600
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        _fsync_directory(target.parent)
-        return storage_name, hashlib.sha256(data).hexdigest()
-
-    def read(self, storage_name: str, *, sha256: str | None = None) -> bytes:
-        """The stored bytes; with ``sha256``, :class:`AttachmentCorrupted` if they changed since the upload."""
-        data = self.path(storage_name).read_bytes()
-        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256.lower():
-            raise AttachmentCorrupted(storage_name)
-        return data
-
-    def open(self, storage_name: str) -> BinaryIO:
-        """The stored file for streaming (unchecked: use :meth:`read` with ``sha256`` to verify)."""
-        return self.path(storage_name).open("rb")
-
-    def exists(self, storage_name: str) -> bool:
-        return self.path(storage_name).is_file()
-
-    def delete(self, storage_name: str) -> None:
-        """Remove a stored file; already gone is fine (retention sweeps may run twice)."""
-        self.path(storage_name).unlink(missing_ok=True)
-
-    def names(self) -> Iterator[str]:
-        """Every stored name, so the retention sweeper can find files no row points to (temporaries excluded)."""
-        if not self.root.is_dir():
-            return
-        for shard in sorted(self.root.iterdir()):
-            if not (_SHARD.fullmatch(shard.name) and shard.is_dir()):
-                continue
-            for entry in sorted(shard.iterdir()):
-                if _STORAGE_NAME.fullmatch(entry.name) and entry.name[:2] == shard.name and entry.is_file():
-                    yield entry.name
+    return stored_files.save(session, data, kind=KIND)
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX; a no-op where directories cannot be opened)."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+def read(session: Session, storage_name: str, *, sha256: str) -> bytes:
+    """An attachment's bytes, or :class:`AttachmentCorrupted` if they are gone or changed since the upload."""
+    return stored_files.read(session, storage_name, sha256=sha256)
+
+
+def delete(session: Session, storage_names: Collection[str]) -> int:
+    """Delete attachments' bytes with the rows that pointed to them (already gone is fine)."""
+    return stored_files.delete(session, storage_names)
+
+
+def stored_names(session: Session) -> list[str]:
+    """The names of every attachment's stored bytes, for the sweep that finds those no row points to."""
+    return stored_files.names(session, KIND)
 
 
 def zip_archive(entries: Iterable[tuple[str, bytes]]) -> bytes:

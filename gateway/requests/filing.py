@@ -10,7 +10,6 @@ ends in the same :func:`finalise`. The rules are resolved once by the caller
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from gateway.db import Database
 from gateway.group_commit import GroupCommit
 from gateway.models import Attachment, RequestEvent, ServiceRequest
 from gateway.registry import Registry
+from gateway.requests import attachments as files
 from gateway.requests.abuse import check_anonymous_filing, may_mail_receipt
 from gateway.requests.caller import Caller
 from gateway.requests.clock import now
@@ -32,7 +32,7 @@ from gateway.requests.notices import Envelope, envelope_for
 from gateway.requests.rules import ServiceRules, unavailable_on_failure
 from gateway.requests.store import RequestStore
 from gateway.requests.subject import audit_subject
-from gateway.requests.submission_keys import fingerprint, same_submission
+from gateway.requests.submission_keys import SubmissionKeyConflict, fingerprint, same_submission
 from gateway.requests.trail import audit, plugin_handle
 from gateway.services import CitizenIdentity, FieldError, FieldValue, FormValues, Localized, ServiceDefinition
 
@@ -46,15 +46,13 @@ DOCUMENTS_NEED_A_DRAFT = Localized(
 
 
 @dataclass(frozen=True)
-class StoredFile:
-    """A document already checked, scanned and written to the attachment store, to record with its request."""
+class CheckedFile:
+    """A document already checked and scanned, stored with its request in the filing's transaction."""
 
     document: str
     filename: str
     content_type: str
-    size: int
-    sha256: str
-    storage_name: str
+    data: bytes
     uploaded_by: str
 
 
@@ -62,14 +60,14 @@ class StoredFile:
 class Submission:
     """What is filed: the answers as sent, the one-time key, and the documents.
 
-    ``files`` are already checked and written to the attachment store (the
-    caller deletes them when no request is stored); ``None`` when this door
+    ``files`` are already checked and scanned; their bytes are stored in the
+    filing's transaction, so no request means no bytes; ``None`` when this door
     takes no documents, so a service needing some says to use a draft.
     """
 
     raw: Mapping[str, object]
     key: str
-    files: Sequence[StoredFile] | None = None
+    files: Sequence[CheckedFile] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,7 @@ class Prepared:
     rules: ServiceRules
     caller: Caller
     row: ServiceRequest
-    files: Sequence[StoredFile] = ()
+    files: Sequence[CheckedFile] = ()
     #: the receipt's checked address and Message-ID (None: no address, or one the transaction will refuse)
     envelope: Envelope | None = None
 
@@ -180,6 +178,8 @@ def _replay(db: Database, rules: ServiceRules, row: ServiceRequest) -> Filed | N
         existing = RequestStore(session).by_submission_key(row.submission_key)
     if existing is None:
         return None
+    if existing.family_id is not None:  # the key filed a family: one request alone is another filing
+        raise SubmissionKeyConflict
     return Filed(request=same_submission(existing, rules.key, answers=row.submission_fingerprint), replayed=True)
 
 
@@ -232,9 +232,12 @@ def store(session: Session, registry: Registry, prepared: Prepared) -> Filed:
         session.flush()
         assert row.id is not None
         check_anonymous_filing(session, registry.settings, caller, now())
-        for stored in prepared.files:
-            session.add(Attachment(commune=row.commune, request_id=row.id, created_at=row.created_at,
-                                   **dataclasses.asdict(stored)))  # fmt: skip
+        for checked in prepared.files:
+            storage_name, digest = files.save(session, checked.data)
+            session.add(Attachment(commune=row.commune, request_id=row.id, document=checked.document,
+                                   filename=checked.filename, content_type=checked.content_type,
+                                   size=len(checked.data), sha256=digest, storage_name=storage_name,
+                                   uploaded_by=checked.uploaded_by, created_at=row.created_at))  # fmt: skip
         mailed = finalise(session, registry, rules, row, caller, created=True, envelope=prepared.envelope)
         return Filed(request=row, receipt_mailed=mailed)
 

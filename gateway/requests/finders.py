@@ -30,3 +30,16 @@ def find_attachment(session: Session, row: ServiceRequest, attachment_id: str) -
     if attachment is None:
         raise RequestNotFound
     return attachment
+
+
+def family_of(session: Session, row: ServiceRequest) -> list[ServiceRequest]:
+    """The other requests filed with ``row`` (in the session's commune), in filing order; none when filed alone."""
+    if row.family_id is None:
+        return []
+    return list(
+        session.exec(
+            select(ServiceRequest)
+            .where(ServiceRequest.family_id == row.family_id, ServiceRequest.id != row.id)
+            .order_by(col(ServiceRequest.id))
+        ).all()
+    )

@@ -28,7 +28,7 @@ from gateway.requests.caller import Caller
 from gateway.requests.clock import days_from, now
 from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNotFound, ServiceNotOffered, StaleRequest
 from gateway.requests.filing import check_answers, finalise, missing_documents
-from gateway.requests.finders import attachments_of, find_attachment, staff_names
+from gateway.requests.finders import attachments_of, family_of, find_attachment, staff_names
 from gateway.requests.forms import check_form, read_answer
 from gateway.requests.issuing import WITHDRAWN_REASON, IssuedSummary, issued_of, revoke_all
 from gateway.requests.linked import forward_decision
@@ -83,6 +83,8 @@ class CitizenCase:
     attachments: Sequence[Attachment]
     staff_names: Mapping[int, str] = field(default_factory=dict)
     issued: Sequence[IssuedSummary] = ()
+    #: the other requests filed with it as one family (API 1.2), the owner's own only
+    family: Sequence[ServiceRequest] = ()
 
     @property
     def decided(self) -> bool:
@@ -102,7 +104,6 @@ class CitizenRequests:
     def __init__(self, db: Database, registry: Registry) -> None:
         self.db = db
         self.registry = registry
-        self.files = files.AttachmentStore(registry.settings.data_dir / "attachments")
 
     # Finding one's own requests ---------------------------------------------
 
@@ -130,7 +131,8 @@ class CitizenRequests:
             if rules.commune.shows_agent_names:
                 names = staff_names(session, {event.staff_id for event in events if event.staff_id})
             issued = issued_of(session, row)
-        return CitizenCase(row, rules, events, attached, names, issued)
+            family = [other for other in family_of(session, row) if other.citizen_id == row.citizen_id]
+        return CitizenCase(row, rules, events, attached, names, issued, family)
 
     # Drafts ---------------------------------------------------------------------
 
@@ -256,10 +258,8 @@ class CitizenRequests:
         with self._mine(caller, public_id, "request.delete") as (session, row, rules):
             if not row.is_draft:
                 raise ActionNotAllowed(NOT_A_DRAFT)
-            names = delete_request(session, row)
+            delete_request(session, row)
             audit(session, caller, row, rules.definition, "request.delete")
-        for name in names:
-            self.files.delete(name)
 
     # After submission -------------------------------------------------------------
 
@@ -316,7 +316,9 @@ class CitizenRequests:
                 return row, errors
             changed = [f.label.fr for f in rules.form if data.get(f.name, "") != row.data.get(f.name, "")]
             bump(session, row)
-            row.data, row.awaiting_citizen = data, False
+            # the values the plugin derived at submission stay (API 1.2): a correction changes only the answers
+            derived = {name: row.data[name] for name in rules.definition.derived if name in row.data}
+            row.data, row.awaiting_citizen = {**data, **derived}, False
             body = "Champs corrigés : " + ", ".join(changed) if changed else "Aucun champ modifié."
             history(session, row, "correction", caller, body=body[:TEXT_MAX])
             audit(session, caller, row, rules.definition, "request.update")
@@ -340,32 +342,28 @@ class CitizenRequests:
         content_type = files.check_upload(spec, filename, data)
         shown = files.shown_filename(filename, content_type)
         files.scan(self.registry.hooks, rules.commune, shown, content_type, data)
-        storage_name, digest = self.files.save(data)
-        try:
-            with self.db.session(commune=commune_slug) as session:
-                row = self._own(session, caller, public_id)
-                if not (row.is_draft or row.awaiting_citizen):
-                    raise ActionNotAllowed(NOT_AWAITED)
-                bump(session, row)
-                attachment = Attachment(
-                    commune=row.commune,
-                    request_id=_id(row),
-                    document=spec.name,
-                    filename=shown,
-                    content_type=content_type,
-                    size=len(data),
-                    sha256=digest,
-                    storage_name=storage_name,
-                    uploaded_by="citizen",
-                    created_at=now(),
-                )
-                session.add(attachment)
-                if not row.is_draft:
-                    history(session, row, "document", caller, body=shown)
-                audit(session, caller, row, rules.definition, "request.update")
-        except BaseException:
-            self.files.delete(storage_name)
-            raise
+        with self.db.session(commune=commune_slug) as session:
+            row = self._own(session, caller, public_id)
+            if not (row.is_draft or row.awaiting_citizen):
+                raise ActionNotAllowed(NOT_AWAITED)
+            bump(session, row)
+            storage_name, digest = files.save(session, data)  # in this transaction: a failure keeps no bytes
+            attachment = Attachment(
+                commune=row.commune,
+                request_id=_id(row),
+                document=spec.name,
+                filename=shown,
+                content_type=content_type,
+                size=len(data),
+                sha256=digest,
+                storage_name=storage_name,
+                uploaded_by="citizen",
+                created_at=now(),
+            )
+            session.add(attachment)
+            if not row.is_draft:
+                history(session, row, "document", caller, body=shown)
+            audit(session, caller, row, rules.definition, "request.update")
         return attachment
 
     def detach(self, caller: Caller, public_id: str, attachment_id: str) -> None:
@@ -376,14 +374,13 @@ class CitizenRequests:
             attachment = find_attachment(session, row, attachment_id)
             session.delete(attachment)
             bump(session, row)
+            files.delete(session, [attachment.storage_name])
             audit(session, caller, row, rules.definition, "request.update")
-            name = attachment.storage_name
-        self.files.delete(name)
 
     def download(self, caller: Caller, public_id: str, attachment_id: str) -> tuple[Attachment, bytes]:
         with self._mine(caller, public_id, "request.read", read_only=True) as (session, row, _rules):
             attachment = find_attachment(session, row, attachment_id)
-        return attachment, self.files.read(attachment.storage_name, sha256=attachment.sha256)
+            return attachment, files.read(session, attachment.storage_name, sha256=attachment.sha256)
 
     # Internals --------------------------------------------------------------------
 
@@ -476,12 +473,16 @@ def _document_spec(rules: ServiceRules, name: str, values: FormValues, *, allow_
 
 
 def delete_request(session: Session, row: ServiceRequest) -> list[str]:
-    """Delete a request with its history and attachment rows; returns the files to delete after commit."""
+    """Delete a request with its history, attachments and their bytes, in ``session``'s transaction.
+
+    Returns the storage names of the attachments deleted (for a count).
+    """
     names = list(session.exec(select(Attachment.storage_name).where(Attachment.request_id == row.id)).all())
     session.execute(delete(IssuedDocument).where(col(IssuedDocument.request_id) == row.id))
     # two set-based DELETEs (the session's commune filter applies to them too), not one per row
     session.execute(delete(Attachment).where(col(Attachment.request_id) == row.id))
     session.execute(delete(RequestEvent).where(col(RequestEvent.request_id) == row.id))
+    files.delete(session, names)
     session.delete(row)
     session.flush()
     return names

@@ -91,7 +91,7 @@ def shares_of(registry: Registry, rules: ServiceRules, data: FormValues) -> tupl
         found = registry.hooks.first("guichet_request_shares", only=rules.provided.plugin, data=data, **rules.hook_args)
     shares = tuple(found or ())
     definition = rules.definition
-    names = {form_field.name for form_field in rules.form}
+    names = {form_field.name for form_field in rules.form} | set(definition.derived)
     documents = {spec.name for spec in definition.documents}
     for share in shares:
         if (
@@ -144,19 +144,12 @@ def create_linked(
     receiving = registry.commune(share.commune)
     if refusal is not None or receiving is None:
         raise ActionNotAllowed(refusal or not_a_member(share.commune))
-    store = files.AttachmentStore(registry.settings.data_dir / "attachments")
     documents = [
         a
         for a in session.exec(select(Attachment).where(Attachment.request_id == row.id)).all()
         if a.document in share.documents
     ]
-    copies: list[str] = []
-    try:
-        linked = _linked_row(session, registry, rules, row, share, receiving, documents, store, copies)
-    except BaseException:
-        for name in copies:
-            store.delete(name)
-        raise
+    linked = _linked_row(session, registry, rules, row, share, receiving, documents)
     row.link_role, row.linked_commune, row.linked_reference = HOME, receiving.slug, linked.reference
     history(session, row, "linked", caller, body=f"Transmise à la commune de {receiving.name} : {linked.reference}")
     audit(session, caller, row, rules.definition, "request.share", target=f"request/{row.reference}/linked")
@@ -170,8 +163,6 @@ def _linked_row(
     share: SharedRequest,
     receiving: Commune,
     documents: Sequence[Attachment],
-    store: files.AttachmentStore,
-    copies: list[str],
 ) -> ServiceRequest:
     definition = rules.definition
     workflow = definition.linked_workflow
@@ -203,9 +194,9 @@ def _linked_row(
         receiving_store.add(linked)
         assert linked.id is not None
         for attachment in documents:
-            content = store.read(attachment.storage_name, sha256=attachment.sha256)
-            name, digest = store.save(content)
-            copies.append(name)
+            # a copy of its own, in this transaction: each commune deletes its request's files on its own schedule
+            content = files.read(session, attachment.storage_name, sha256=attachment.sha256)
+            name, digest = files.save(other, content)
             other.add(
                 Attachment(
                     commune=receiving.slug,

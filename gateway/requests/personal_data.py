@@ -30,14 +30,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from gateway.audit.builders import account_event
-from gateway.audit.events import format_time, pseudonym
+from gateway.audit.events import format_time
 from gateway.audit.labels import ROLES, action_label
 from gateway.audit.log import record
 from gateway.db import Database
-from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
+from gateway.identity.subjects import citizen_subjects, confirmed_email
 from gateway.models import (
     Attachment,
     AuditEntry,
@@ -49,7 +49,8 @@ from gateway.models import (
     ServiceRequest,
 )
 from gateway.registry import Registry
-from gateway.requests.attachments import AttachmentCorrupted, AttachmentStore, clean_filename
+from gateway.requests.attachments import AttachmentCorrupted, clean_filename
+from gateway.requests.attachments import read as read_attachment
 from gateway.requests.caller import Caller
 from gateway.requests.errors import ActionForbidden
 from gateway.requests.finders import staff_names
@@ -71,11 +72,18 @@ def _when(moment: datetime | None) -> str | None:
     return format_time(moment) if moment is not None else None
 
 
+def _content(session: Session, attachment: Attachment) -> bytes | None:
+    """An attachment's bytes, or None when they are gone or changed since the upload."""
+    try:
+        return read_attachment(session, attachment.storage_name, sha256=attachment.sha256)
+    except AttachmentCorrupted:
+        return None
+
+
 def export_personal_data(db: Database, registry: Registry, caller: Caller) -> PersonalArchive:
     """The signed-in citizen's archive; the export is audited in the transaction that reads the data."""
     if caller.citizen_id is None:
         raise ActionForbidden(SIGN_IN_FIRST)
-    store = AttachmentStore(registry.settings.data_dir / "attachments")
     secret = registry.settings.secret_key
     with db.session(all_communes=True) as session:
         citizen = session.get(Citizen, caller.citizen_id)
@@ -102,14 +110,16 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
             select(IssuedDocument).where(col(IssuedDocument.request_id).in_(ids)).order_by(col(IssuedDocument.id))
         ).all()
         names = staff_names(session, {event.staff_id for event in events if event.staff_id})
-        addresses = {a.casefold() for a in (citizen.email, account.email if account else None) if a}
-        addresses |= {row.notify_email.casefold() for row in requests if row.notify_email}
+        # the mail sent to their own requests' addresses, and to their address once it is known to be theirs
+        confirmed = confirmed_email(session, citizen)
+        addresses = {row.notify_email.casefold() for row in requests if row.notify_email}
+        addresses |= {confirmed.casefold()} if confirmed else set()
         mail = session.exec(
             select(OutboxMessage)
             .where(func.lower(OutboxMessage.recipient).in_(sorted(addresses)))
             .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
         ).all()
-        subjects = _subjects(citizen, account, secret)
+        subjects = citizen_subjects(session, citizen, secret)
         log = session.exec(
             select(AuditEntry)
             .where(col(AuditEntry.subject).in_(subjects))
@@ -120,6 +130,8 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
                               origin=caller.origin, subject=subjects[0])  # fmt: skip
         record(session, event)
         access_log = [_access(entry, registry) for entry in log]
+    with db.read_session(all_communes=True) as session:
+        contents = {a.storage_name: _content(session, a) for a in attached}
     files: list[tuple[str, bytes]] = []
     used: set[str] = set()
     by_request: dict[int, list[dict[str, Any]]] = {}
@@ -136,10 +148,11 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
             "created_at": _when(attachment.created_at),
             "file": path,
         }
-        try:
-            files.append((path, store.read(attachment.storage_name, sha256=attachment.sha256)))
-        except (OSError, AttachmentCorrupted):
+        content = contents[attachment.storage_name]
+        if content is None:
             entry["file"] = None  # said rather than hidden: the file could not be read back intact
+        else:
+            files.append((path, content))
         by_request.setdefault(attachment.request_id, []).append(entry)
     issued_entries = []
     for paper in issued:
@@ -167,17 +180,6 @@ def export_personal_data(db: Database, registry: Registry, caller: Caller) -> Pe
         "messages": [_message(message) for message in mail],
     }
     return PersonalArchive("mes-donnees-guichet.zip", _zip(document, files))
-
-
-def _subjects(citizen: Citizen, account: LocalAccount | None, secret: bytes) -> list[str]:
-    """The pseudonyms the citizen's data is recorded under (as their access-log page gathers them)."""
-    subjects = [pseudonym(secret, "citizen", citizen.public_id)]
-    email = citizen.email
-    if citizen.issuer == LOCAL_ISSUER:
-        email = account.email if account is not None and account.email_verified_at is not None else None
-    if email:
-        subjects.append(pseudonym(secret, "email", email))
-    return subjects
 
 
 def _account(citizen: Citizen, account: LocalAccount | None) -> dict[str, Any]:

@@ -5,11 +5,11 @@ machines at once):
 
 - drafts never submitted, once their ``purge_after`` has passed;
 - decided (final or withdrawn) requests, once the commune's retention period
-  has run out: the request, its history and its attachments go, with one
-  ``request.purge`` audit entry each, written in the deletion's transaction;
-- files in the attachment store that no row points to any more (an upload
-  whose transaction failed, a crash between commit and file deletion), and
-  temporaries left by an interrupted save, once they are an hour old;
+  has run out: the request, its history, its attachments and their bytes go,
+  with one ``request.purge`` audit entry each, written in the deletion's
+  transaction;
+- stored attachment files no row points to (none should exist, as a file is
+  written and deleted in its row's transaction; the sweep keeps it true);
 - counters that hold client addresses: the anonymous refusal counts
   (:mod:`gateway.audit.refusals`) once older than the audit log's retention
   (``audit.retention_months``), and the throttle counters
@@ -20,17 +20,15 @@ Each request is deleted in its own short transaction that first re-reads it
 under a row lock (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the
 transaction starts with ``BEGIN IMMEDIATE``, so writers take turns) and
 checks again that it is due: two runners never delete, nor audit, the same
-request twice. Files are deleted after the commit, so a rolled-back deletion
-never loses a document.
+request twice. A file's bytes are deleted in the same transaction as its row,
+so a rolled-back deletion never loses a document, and a committed one leaves none behind.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlmodel import Session, col, select
 
@@ -43,7 +41,7 @@ from gateway.db import Database
 from gateway.identity import throttle
 from gateway.models import Attachment, ServiceRequest
 from gateway.registry import Registry
-from gateway.requests.attachments import AttachmentStore
+from gateway.requests import attachments as files
 from gateway.requests.clock import now as utc_now
 from gateway.requests.lifecycle import delete_request
 from gateway.services import DRAFT, WITHDRAWN
@@ -52,9 +50,6 @@ ORIGIN = "cli retention run"
 #: the purpose recorded when the request's service is no longer installed
 EXPIRED = "durée de conservation échue"
 DRAFT_PURPOSE = "brouillon non déposé : durée de conservation échue"
-#: files younger than this may belong to an upload whose row is not committed yet
-GRACE_SECONDS = 3600
-TEMPORARY_PREFIX = ".tmp-"
 #: a throttle counter is dropped once its window started this long ago (windows and locks last a day at most)
 THROTTLE_KEPT = timedelta(days=2)
 
@@ -65,7 +60,6 @@ class RetentionReport:
     requests_purged: int = 0
     files_deleted: int = 0
     orphans_deleted: int = 0
-    temporaries_deleted: int = 0
     refusal_counts_deleted: int = 0
     throttles_deleted: int = 0
     dry_run: bool = False
@@ -75,7 +69,6 @@ class RetentionReport:
         return (
             f"retention ({verb}): {self.drafts_deleted} expired draft(s), {self.requests_purged} decided request(s), "
             f"{self.files_deleted} attachment file(s), {self.orphans_deleted} orphan file(s), "
-            f"{self.temporaries_deleted} leftover temporary file(s), "
             f"{self.refusal_counts_deleted} refusal counter(s), {self.throttles_deleted} throttle counter(s)"
         )
 
@@ -96,17 +89,13 @@ def run_retention(
 ) -> RetentionReport:
     """Apply every retention rule due at ``now`` (default: the current time); safe to run concurrently."""
     moment = now or utc_now()
-    store = AttachmentStore(registry.settings.data_dir / "attachments")
     report = RetentionReport(dry_run=dry_run)
     for due in _due(db, moment, max(1, batch)):
         if dry_run:
             _count(db, due, report)
             continue
-        names = _purge_one(db, registry, due, moment, report)
-        for name in names:
-            store.delete(name)
-        report.files_deleted += len(names)
-    _sweep_files(db, store, report, dry_run=dry_run)
+        report.files_deleted += len(_purge_one(db, registry, due, moment, report))
+    _sweep_files(db, report, dry_run=dry_run)
     _prune_counters(db, registry, moment, report, dry_run=dry_run)
     return report
 
@@ -196,40 +185,17 @@ def _purge_one(db: Database, registry: Registry, due: _Due, moment: datetime, re
     return names
 
 
-def _sweep_files(db: Database, store: AttachmentStore, report: RetentionReport, *, dry_run: bool) -> None:
-    """Remove stored files no row points to, and interrupted saves' temporaries, once an hour old.
+def _sweep_files(db: Database, report: RetentionReport, *, dry_run: bool) -> None:
+    """Delete stored attachment files no attachment row points to.
 
-    Wall-clock file ages, not ``--now``: an upload in flight saves its file
-    before its row commits, and must not be mistaken for an orphan.
+    The files are listed *before* the rows: a file and its row commit together,
+    so a file listed has its row visible to the next statement, even where each
+    statement sees the latest commits (PostgreSQL's read committed).
     """
-    cutoff = time.time() - GRACE_SECONDS
-    stored = [name for name in store.names() if _older(store.path(name), cutoff)]
-    if stored:
-        # read the referenced names *after* listing the files: a row committed meanwhile is seen
-        with db.session(all_communes=True) as session:
-            referenced = set(session.exec(select(Attachment.storage_name)).all())
-        for name in stored:
-            if name not in referenced:
-                if not dry_run:
-                    store.delete(name)
-                report.orphans_deleted += 1
-    for temporary in _temporaries(store.root):
-        if _older(temporary, cutoff):
-            if not dry_run:
-                temporary.unlink(missing_ok=True)
-            report.temporaries_deleted += 1
-
-
-def _temporaries(root: Path) -> Iterator[Path]:
-    if not root.is_dir():
-        return
-    for shard in sorted(root.iterdir()):
-        if shard.is_dir():
-            yield from (entry for entry in sorted(shard.glob(TEMPORARY_PREFIX + "*")) if entry.is_file())
-
-
-def _older(path: Path, cutoff: float) -> bool:
-    try:
-        return path.stat().st_mtime < cutoff
-    except FileNotFoundError:  # deleted meanwhile by another runner
-        return False
+    with db.session(all_communes=True) as session:
+        stored = files.stored_names(session)
+        referenced = set(session.exec(select(Attachment.storage_name)).all())
+        orphans = [name for name in stored if name not in referenced]
+        if orphans and not dry_run:
+            files.delete(session, orphans)
+        report.orphans_deleted += len(orphans)

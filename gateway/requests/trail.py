@@ -191,4 +191,5 @@ def plugin_handle(
             session, caller, row, definition, f"{row.service}.{verb}", outcome=outcome_of(outcome)
         ),
         documents=documents,
+        derived=definition.derived,
     )

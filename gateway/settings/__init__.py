@@ -21,10 +21,12 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator, model_validator
 
+from gateway.settings.audit_origin import demo_key_origin
 from gateway.settings.base import ConfigError as ConfigError
 from gateway.settings.base import Strict, absolute_http_url
 from gateway.settings.base import config_error as config_error
 from gateway.settings.base import is_loopback as is_loopback
+from gateway.settings.database_url import database_url
 from gateway.settings.observability import LoggingSection as LoggingSection
 from gateway.settings.observability import MetricsSection as MetricsSection
 from gateway.settings.observability import load_metrics_token
@@ -64,6 +66,8 @@ class DatabaseSection(Strict):
     url: str | None = None
     #: SQLite: how long a transaction waits for another's write lock before the request answers 503
     lock_wait_seconds: float = Field(default=5.0, gt=0, le=60)
+    #: `guichet serve`: how long to keep trying a database it cannot reach at start (0: stop at once)
+    start_retry_seconds: int = Field(default=0, ge=0, le=3600)
 
 
 class SecretKeySection(Strict):
@@ -349,6 +353,9 @@ class Settings:
     metrics: MetricsSection = field(default_factory=MetricsSection)
     #: the bearer token /metrics asks for (None: /metrics answers 404)
     metrics_token: bytes | None = field(default=None, repr=False)
+    database_start_retry_seconds: int = 0
+    #: the audit log's name in a demo whose key already exists (the key's, see :mod:`gateway.settings.audit_origin`)
+    demo_audit_origin: str | None = None
 
     @property
     def https(self) -> bool:
@@ -356,7 +363,7 @@ class Settings:
 
     @property
     def audit_origin(self) -> str:
-        return self.audit.origin or f"{urlsplit(self.gateway.public_base_url).netloc}/audit"
+        return self.audit.origin or self.demo_audit_origin or f"{urlsplit(self.gateway.public_base_url).netloc}/audit"
 
     def audit_path(self, relative: str) -> Path:
         return (self.config_dir / relative).resolve()
@@ -383,7 +390,7 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
     _check_demo_witnesses(gateway_file, gateway_path)
     _check_worker(gateway_file, gateway_path)
     data_dir = (config_dir / gateway_file.storage.data_dir).resolve()
-    database_url = _database_url(gateway_file, data_dir)
+    database_url = _database_url(gateway_file, data_dir, gateway_path)
     communes, files = _load_communes(config_dir / "communes")
     _check_identity_providers(gateway_file, gateway_path, communes, files, check_secrets=load_secret)
     secret = _load_secret(gateway_file, config_dir, gateway_path) if load_secret else b""
@@ -393,6 +400,8 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
         gateway=gateway_file.gateway,
         database_url=database_url,
         database_lock_wait_seconds=gateway_file.database.lock_wait_seconds,
+        database_start_retry_seconds=gateway_file.database.start_retry_seconds,
+        demo_audit_origin=_demo_audit_origin(gateway_file, config_dir),
         data_dir=data_dir,
         secret_key=secret,
         blocked_plugins=gateway_file.plugins.blocked,
@@ -410,6 +419,15 @@ def load_settings(config_dir: Path | None = None, *, load_secret: bool = True) -
         metrics=gateway_file.metrics,
         metrics_token=metrics_token,
     )
+
+
+def _demo_audit_origin(gateway_file: GatewayFile, config_dir: Path) -> str | None:
+    audit = gateway_file.audit
+    if not (gateway_file.gateway.demo and audit.generate_if_missing and audit.signing_key_file) or audit.origin:
+        return None
+    if audit.signing_key_env and os.environ.get(audit.signing_key_env):
+        return None  # the key from the environment signs, not the file
+    return demo_key_origin((config_dir / audit.signing_key_file).resolve())
 
 
 def _check_identity_providers(
@@ -498,13 +516,10 @@ def _validate(model: type[M], raw: dict[str, Any], path: Path) -> M:
         raise config_error(error, path) from None
 
 
-def _database_url(gateway_file: GatewayFile, data_dir: Path) -> str:
-    url = os.environ.get(DATABASE_URL_ENV) or gateway_file.database.url
-    if not url:
-        return f"sqlite:///{data_dir / 'guichet.db'}"
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
+def _database_url(gateway_file: GatewayFile, data_dir: Path, gateway_path: Path) -> str:
+    from_env = os.environ.get(DATABASE_URL_ENV)
+    where = (DATABASE_URL_ENV, None) if from_env else (str(gateway_path), "database.url")
+    return database_url(from_env or gateway_file.database.url, data_dir, where)
 
 
 def _load_communes(folder: Path) -> tuple[tuple[CommuneFile, ...], dict[str, Path]]:

@@ -68,5 +68,6 @@ def staff_member(app: Starlette, username: str, *grants: str) -> TestAgent:
 def agent_of(
     app: Starlette, commune: str, service: str, *, level: str = "instructor", username: str | None = None
 ) -> TestAgent:
-    """An agent of ``service`` in ``commune``: ``instructor`` (takes transitions) or ``reader`` (reads files)."""
+    """An agent of ``service`` in ``commune``: ``instructor`` (takes transitions), ``reader`` (reads files) or
+    ``supervisor`` (also takes the steps a service reserves to supervisors, API 1.2)."""
     return staff_member(app, username or f"agent.{commune}", f"agent:{commune}:{service}:{level}")

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from gateway.identity import staff as staff_accounts
 from gateway.identity import totp
+from gateway.identity.claims import EMAIL_VERIFIED
 from gateway.identity.sessions import COOKIE, cookie_value, open_session
 from gateway.models import Citizen
 
@@ -100,17 +101,25 @@ async def sign_in_staff(client: GuichetClient, username: str, *roles: str) -> No
 
 
 def sign_in_citizen(
-    client: GuichetClient, *, given_name: str = "Camille", family_name: str = "Exemple", email: str | None = None
+    client: GuichetClient,
+    *,
+    given_name: str = "Camille",
+    family_name: str = "Exemple",
+    email: str | None = None,
+    email_verified: bool = True,
 ) -> int:
     """Create a federated citizen and give ``client`` a live session for them; return the citizen's id.
 
     For tests of what signed-in citizens see; the sign-in flows themselves are
-    tested against the demo identity provider.
+    tested against the demo identity provider. ``email_verified``: whether
+    the provider said it checked the address (only then does it find what was
+    filed under it without an account).
     """
     db = client.app.state.db
     with db.session() as session:
         citizen = Citizen(public_id=secrets.token_hex(16), issuer="https://idp.test", sub=secrets.token_hex(8),
                           given_name=given_name, family_name=family_name, email=email,
+                          claims={EMAIL_VERIFIED: "true"} if email and email_verified else {},
                           created_at=datetime.now(UTC))  # fmt: skip
         session.add(citizen)
         session.flush()
@@ -124,7 +133,8 @@ def sign_in_citizen(
 async def sign_in_agent(
     client: GuichetClient, commune: str, service: str, *, level: str = "instructor", username: str | None = None
 ) -> str:
-    """Sign ``client`` in as an agent of ``service`` in ``commune`` (``instructor`` acts, ``reader`` reads).
+    """Sign ``client`` in as an agent of ``service`` in ``commune`` (``instructor`` acts, ``reader`` reads,
+    ``supervisor`` also takes the steps reserved to supervisors).
 
     Returns the username (``agent.<commune>`` unless given).
     """

@@ -45,17 +45,21 @@ def request_handle(
     reference: str = "TEST-1",
     documents: DocumentsIssued | None = None,
     linked: LinkedSide | None = None,
+    derived: tuple[str, ...] = (),
+    family_id: str | None = None,
 ) -> RequestHandle:
     """A handle on a request that is not stored, to call a hook directly in a unit test.
 
     It records no audit event (:meth:`RequestHandle.record_event` raises); a test of a hook that
     records one files a request through the steps (:mod:`gateway.testing.steps`) instead. With
     ``documents``, the documents the hook issues and revokes are collected there; ``linked``: the other
-    side of a shared request, as ``request.linked`` will answer (API 1.1).
+    side of a shared request, as ``request.linked`` will answer (API 1.1); ``derived``: the names the
+    service declares for :meth:`RequestHandle.record_value` (API 1.2); ``family_id``: the family
+    filing it belongs to, as ``request.family_id`` will answer (API 1.2).
     """
     row = ServiceRequest(reference=reference, commune=commune, service=service, data=dict(data), status=status,
-                         submission_key=secrets.token_hex(8))  # fmt: skip
+                         submission_key=secrets.token_hex(8), family_id=family_id)  # fmt: skip
     if linked is not None:
         row.link_role, row.linked_commune, row.linked_reference = linked.role, linked.commune, linked.reference
         row.linked_status, row.linked_reason = linked.status, linked.reason
-    return RequestHandle(row, documents=documents)
+    return RequestHandle(row, documents=documents, derived=derived)

@@ -13,8 +13,8 @@ from typing import Any
 from sqlmodel import col, select
 from starlette.applications import Starlette
 
-from gateway.models import AuditEntry, OutboxMessage, ServiceRequest
-from gateway.testing.views import AuditRecord, FiledRequest, QueuedMessage
+from gateway.models import AuditEntry, IssuedDocument, OutboxMessage, ServiceRequest
+from gateway.testing.views import AuditRecord, FiledRequest, IssuedRecord, QueuedMessage
 
 
 def stored_request(app: Starlette, public_id: str) -> FiledRequest:
@@ -28,6 +28,16 @@ def commune_requests(app: Starlette, commune: str) -> list[FiledRequest]:
     with app.state.db.read_session(commune=commune) as session:
         rows = session.exec(select(ServiceRequest).order_by(col(ServiceRequest.id))).all()
         return [FiledRequest.of(row) for row in rows]
+
+
+def issued_documents(app: Starlette, public_id: str) -> list[IssuedRecord]:
+    """The documents issued for the request ``public_id`` (API 1.1), oldest first, revoked ones included."""
+    with app.state.db.read_session(all_communes=True) as session:
+        row = session.exec(select(ServiceRequest).where(ServiceRequest.public_id == public_id)).one()
+        found = session.exec(
+            select(IssuedDocument).where(IssuedDocument.request_id == row.id).order_by(col(IssuedDocument.id))
+        ).all()
+        return [IssuedRecord(doc.number, doc.kind, doc.pdf, doc.revoked_at is not None) for doc in found]
 
 
 def queued_messages(app: Starlette, *, public_id: str | None = None, kind: str | None = None) -> list[QueuedMessage]:

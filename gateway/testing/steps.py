@@ -32,6 +32,26 @@ def submit_request(app: Starlette, citizen: TestCitizen, public_id: str, answers
     return Submission(FiledRequest.of(outcome.request), tuple(outcome.errors))
 
 
+def save_draft(app: Starlette, citizen: TestCitizen, public_id: str, answers: FormValues) -> Submission:
+    """Save answers on the citizen's draft without submitting it, as the draft's page does.
+
+    The answers are kept even with mistakes; the ``Submission`` carries the draft and the errors a page would show.
+    """
+    row, errors = CitizenRequests(app.state.db, app.state.registry).save_draft(citizen.caller, public_id, dict(answers))
+    return Submission(FiledRequest.of(row), tuple(errors))
+
+
+def attach_document(
+    app: Starlette, citizen: TestCitizen, public_id: str, document: str, filename: str, content: bytes
+) -> None:
+    """Attach a file to the citizen's draft as the service's document ``document``, as the draft's page does.
+
+    The core checks it (size, type from its first bytes, the antivirus hook) and refuses it as it would there;
+    a document shown only for some answers (``show_if``) needs them saved first (:func:`save_draft`).
+    """
+    CitizenRequests(app.state.db, app.state.registry).attach(citizen.caller, public_id, document, filename, content)
+
+
 def withdraw_request(app: Starlette, citizen: TestCitizen, public_id: str) -> FiledRequest:
     """The citizen withdraws their undecided request."""
     return FiledRequest.of(CitizenRequests(app.state.db, app.state.registry).withdraw(citizen.caller, public_id))

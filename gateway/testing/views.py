@@ -57,6 +57,16 @@ class QueuedMessage:
 
 
 @dataclass(frozen=True)
+class IssuedRecord:
+    """A document issued for a request: its number, kind, the PDF as downloaded, and whether it is revoked."""
+
+    number: str
+    kind: str
+    pdf: bytes
+    revoked: bool
+
+
+@dataclass(frozen=True)
 class AuditRecord:
     """One entry of the audit log (who is ``actor_id``, about whom is ``subject``, a pseudonym)."""
 

@@ -15,12 +15,14 @@ from sqlmodel import Session, col, select
 from starlette.requests import Request
 
 from gateway.audit.builders import account_event
-from gateway.audit.events import Actor, format_time, pseudonym
+from gateway.audit.events import Actor, format_time
 from gateway.audit.labels import ROLES, SOMEONE_ELSE, action_label, listing_label
 from gateway.audit.log import record
+from gateway.audit.purposes import purpose_text
 from gateway.identity.access import require_citizen
 from gateway.identity.principal import Principal
-from gateway.models import AuditEntry, Citizen, LocalAccount, StaffUser
+from gateway.identity.subjects import citizen_subjects
+from gateway.models import AuditEntry, Citizen, StaffUser
 from gateway.registry import Registry
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import registry_of, request_origin
@@ -46,17 +48,10 @@ class Access:
 
 
 def subjects_of(session: Session, principal: Principal, secret_key: bytes) -> list[str]:
-    """Every pseudonym the citizen's data is recorded under: their account, and their verified address."""
+    """Every pseudonym the signed-in citizen's data is recorded under (:mod:`gateway.identity.subjects`)."""
     citizen = session.get(Citizen, principal.user_id)
     assert citizen is not None
-    subjects = [pseudonym(secret_key, "citizen", citizen.public_id)]
-    email = citizen.email
-    if citizen.issuer == "local":
-        account = session.exec(select(LocalAccount).where(LocalAccount.citizen_id == citizen.id)).first()
-        email = account.email if account is not None and account.email_verified_at is not None else None
-    if email:
-        subjects.append(pseudonym(secret_key, "email", email))
-    return subjects
+    return citizen_subjects(session, citizen, secret_key)
 
 
 def _who(entry: AuditEntry, registry: Registry, session: Session, locale: str, reader: str) -> str:
@@ -121,6 +116,6 @@ def _access(entry: AuditEntry, registry: Registry, session: Session, locale: str
         service=provided.definition.title(locale) if provided else (entry.service or "—"),
         who=_who(entry, registry, session, locale, reader),
         what=what,
-        purpose=entry.purpose,
+        purpose=purpose_text(entry.purpose, provided.definition.purpose if provided else None, locale),
         outcome=entry.outcome,
     )

@@ -7,7 +7,7 @@ client address) and in which language.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from starlette.requests import Request
 
@@ -16,6 +16,7 @@ from gateway.identity.access import principal_of
 from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
 from gateway.models import Citizen
 from gateway.requests.caller import Caller
+from gateway.requests.family import FiledFamily, file_family_together
 from gateway.requests.filing import Filed, Submission, file_together
 from gateway.requests.rules import ServiceRules
 from gateway.services import CitizenIdentity
@@ -76,3 +77,19 @@ async def file_from(request: Request, rules: ServiceRules, raw: Mapping[str, obj
     state = request.app.state
     sent = Submission(raw, submission_key)
     return await file_together(state.db, state.writer, registry_of(request), rules, caller, sent)
+
+
+async def file_family_from(
+    request: Request,
+    rules: ServiceRules,
+    shared: Mapping[str, object],
+    members: Sequence[Mapping[str, object]],
+    *,
+    submission_key: str,
+) -> FiledFamily:
+    """File a family (one request per member) coming through a page or the API, all in one member of the next batch."""
+    caller = await caller_of(request)
+    state = request.app.state
+    return await file_family_together(
+        state.db, state.writer, registry_of(request), rules, caller, shared, members, submission_key
+    )

@@ -15,6 +15,7 @@ from gateway.services import Localized
 ROLE_WORDS = {
     ("agent", "reader"): Localized("Agent en consultation", "Agent, read only"),
     ("agent", "instructor"): Localized("Agent instructeur", "Case officer"),
+    ("agent", "supervisor"): Localized("Responsable de service", "Service supervisor"),
     ("supervisor", None): Localized("Responsable de commune", "Commune supervisor"),
     ("auditor", None): Localized("Auditeur", "Auditor"),
     ("administrator", None): Localized("Administrateur", "Administrator"),

@@ -120,7 +120,6 @@ def audit_prune_job(db: Database, settings: Settings) -> JobFunction:
             signer,
             settings.audit_origin,
             months=settings.audit.retention_months,
-            archive_dir=settings.data_dir / settings.audit.archive_dir,
         )
         return {"removed": result.removed}
 

@@ -14,7 +14,7 @@ answered as for an unknown reference (404), so references cannot be probed.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Concatenate, ParamSpec, TypeVar
@@ -27,7 +27,7 @@ from gateway.db import Database
 from gateway.group_commit import GroupCommit
 from gateway.identity.denials import Refused, denial_events
 from gateway.identity.principal import Principal
-from gateway.models import ServiceRequest, StaffRole, StaffUser
+from gateway.models import Attachment, ServiceRequest, StaffRole, StaffUser
 from gateway.registry import Registry
 from gateway.requests import attachments as files
 from gateway.requests.caller import Caller
@@ -44,6 +44,10 @@ NO_GRANT = Localized(
 READ_ONLY = Localized(
     "Votre accès à ce service est en lecture seule : vous ne pouvez pas agir sur ses demandes.",
     "Your access to this service is read-only: you cannot act on its requests.",
+)
+SUPERVISOR_ONLY = Localized(
+    "Cette décision revient à un superviseur du service dans la commune : vous pouvez préparer le dossier.",
+    "This decision belongs to a supervisor of the service in the commune: you may prepare the file.",
 )
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -114,14 +118,18 @@ class OpenCase:
 
 
 class Desk:
-    """The ground both halves stand on: the database, the running services, the attachment store."""
+    """The ground both halves stand on: the database and the running services."""
 
     def __init__(self, db: Database, registry: Registry, writer: GroupCommit | None = None) -> None:
         self.db = db
         self.registry = registry
         #: the process's group commit, which audited reads join (None: each read commits its entry alone)
         self.writer = writer
-        self.files = files.AttachmentStore(registry.settings.data_dir / "attachments")
+
+    def read_files(self, commune_slug: str, attached: Sequence[Attachment]) -> list[bytes]:
+        """The attachments' bytes, in a read transaction of their own (the write lock is not held meanwhile)."""
+        with self.db.read_session(commune=commune_slug) as session:
+            return [files.read(session, a.storage_name, sha256=a.sha256) for a in attached]
 
     def services_for(self, principal: Principal, commune: Commune, *, level: str = "reader") -> list[str]:
         return [

@@ -16,11 +16,11 @@ from sqlmodel import Session
 
 from gateway.models import ServiceRequest
 from gateway.requests import attachments as files
-from gateway.requests.backoffice.access import READ_ONLY, Desk, OpenCase, recording_denials, staff_of
+from gateway.requests.backoffice.access import READ_ONLY, SUPERVISOR_ONLY, Desk, OpenCase, recording_denials, staff_of
 from gateway.requests.caller import Caller, OnBehalf
 from gateway.requests.clock import days_from, now
 from gateway.requests.errors import ActionNotAllowed, InvalidInput, RequestError
-from gateway.requests.filing import Filed, StoredFile, Submission, file_request
+from gateway.requests.filing import CheckedFile, Filed, Submission, file_request
 from gateway.requests.linked import forward_decision
 from gateway.requests.notices import CORRECTION_ASKED, NEW_MESSAGE, notify_citizen
 from gateway.requests.rules import ServiceRules, plugin_call
@@ -87,7 +87,8 @@ class BackOfficeCommands(Desk):
             if transition is None:
                 raise ActionNotAllowed(unknown_transition(name))
             if not staff_of(caller).can("agent", commune=commune.slug, service=row.service, level=transition.level):
-                self._deny(caller, commune.slug, row.service, reason=READ_ONLY, row=row)
+                denial = SUPERVISOR_ONLY if transition.level == "supervisor" else READ_ONLY
+                self._deny(caller, commune.slug, row.service, reason=denial, row=row)
             check_version(row, expected_version)
             if row.status not in transition.source or not transition.applies(answers_of(row.data)):
                 raise ActionNotAllowed(wrong_state(transition, workflow.state(row.status).label))
@@ -112,7 +113,7 @@ class BackOfficeCommands(Desk):
             with plugin_call(row.service):
                 self.registry.hooks.all("guichet_request_transition", only=rules.provided.plugin, request=handle,
                                         transition=transition, **rules.hook_args)  # fmt: skip
-            if workflow.state(transition.target).final:
+            if workflow.state(transition.target).final or transition.shares_decision:
                 forward_decision(session, self.registry, row, rules, chosen or None)
             if transition.notify is not None:
                 notify_citizen(session, self.registry.settings, commune, rules.definition, row,
@@ -218,7 +219,7 @@ class BackOfficeCommands(Desk):
         The filing pipeline's, with the agent as actor on the citizen's behalf.
         ``documents`` maps a document's name to the (file name, bytes) the agent
         scanned at the counter; each is checked like a citizen's upload before
-        anything is written, and removed again if no request is stored.
+        anything is written, and stored in the filing's transaction (no request, no bytes).
         """
         commune, key = rules.commune, rules.key
         principal = staff_of(caller)
@@ -226,20 +227,13 @@ class BackOfficeCommands(Desk):
             self._deny(caller, commune.slug, key, resource=f"counter/{commune.slug}/{key}")
         email = (citizen_email or "").strip() or None
         acting = replace(caller, actor=principal.actor("agent"), on_behalf_of=OnBehalf(email))
-        stored = self._store_counter_documents(rules, documents or {})
-        filed: Filed | None = None
-        try:
-            filed = file_request(self.db, self.registry, rules, acting, Submission(raw, submission_key, stored))
-        finally:
-            if filed is None or filed.errors or filed.replayed:
-                for document in stored:
-                    self.files.delete(document.storage_name)
-        return filed
+        checked = self._check_counter_documents(rules, documents or {})
+        return file_request(self.db, self.registry, rules, acting, Submission(raw, submission_key, checked))
 
-    def _store_counter_documents(
+    def _check_counter_documents(
         self, rules: ServiceRules, documents: Mapping[str, tuple[str, bytes]]
-    ) -> list[StoredFile]:
-        """Check every document first (size, type from content, antivirus), then write them all."""
+    ) -> list[CheckedFile]:
+        """Check every document (size, type from content, antivirus); the filing stores them."""
         specs = {spec.name: spec for spec in rules.definition.documents}
         checked = []
         for name, (filename, data) in documents.items():
@@ -248,12 +242,8 @@ class BackOfficeCommands(Desk):
             content_type = files.check_upload(specs[name], filename, data)
             shown = files.shown_filename(filename, content_type)
             files.scan(self.registry.hooks, rules.commune, shown, content_type, data)
-            checked.append((name, shown, content_type, data))
-        stored = []
-        for name, shown, content_type, data in checked:
-            storage_name, digest = self.files.save(data)
-            stored.append(StoredFile(name, shown, content_type, len(data), digest, storage_name, "agent"))
-        return stored
+            checked.append(CheckedFile(name, shown, content_type, data, "agent"))
+        return checked
 
     def _notify(self, file: OpenCase, cause: str, message: Localized, comment: str | None = None) -> None:
         notify_citizen(file.session, self.registry.settings, file.commune, file.rules.definition, file.row,

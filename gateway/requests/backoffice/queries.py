@@ -28,7 +28,7 @@ from gateway.requests.backoffice.access import Desk, acting_role, recording_deni
 from gateway.requests.backoffice.listings import record_listing
 from gateway.requests.caller import Caller
 from gateway.requests.clock import now
-from gateway.requests.finders import attachments_of, find_attachment, staff_names
+from gateway.requests.finders import attachments_of, family_of, find_attachment, staff_names
 from gateway.requests.issuing import IssuedSummary, issued_of
 from gateway.requests.linked import workflows_of
 from gateway.requests.rules import ServiceRules
@@ -87,6 +87,8 @@ class AgentCase:
     staff_names: Mapping[int, str]
     assignees: Sequence[tuple[int, str]]
     issued: Sequence[IssuedSummary] = ()
+    #: the other requests filed with it as one family (API 1.2), those this agent may read only
+    family: Sequence[ServiceRequest] = ()
 
 
 class BackOfficeQueries(Desk):
@@ -196,12 +198,18 @@ class BackOfficeQueries(Desk):
             can_act = staff_of(caller).can("agent", commune=commune.slug, service=row.service, level="instructor")
             assignees = self._assignees(session, commune.slug, row.service) if can_act else []
             issued = issued_of(session, row)
+            principal = staff_of(caller)
+            family = [
+                other
+                for other in family_of(session, row)
+                if principal.can("agent", commune=commune.slug, service=other.service, level="reader")
+            ]
         # read without waiting for writers; the view is recorded in the next batch of writes, and nothing is
         # returned unless that batch committed (fail closed)
         record_read(self.db, acting, row, rules.definition, self.writer)
         return AgentCase(
             row, rules, list(events), attached, self._transitions(caller, commune, row, rules), can_act, names,
-            assignees, issued,
+            assignees, issued, family,
         )  # fmt: skip
 
     def _transitions(
@@ -221,7 +229,7 @@ class BackOfficeQueries(Desk):
         with self._open(caller, commune_slug, reference, level="reader") as file:
             attachment = find_attachment(file.session, file.row, attachment_id)
             file.audit("request.read", target=f"request/{reference}/attachment/{attachment.public_id}")
-        return attachment, self.files.read(attachment.storage_name, sha256=attachment.sha256)
+        return attachment, self.read_files(commune_slug, [attachment])[0]
 
     @recording_denials("request.read")
     def archive(self, caller: Caller, commune_slug: str, reference: str) -> tuple[str, bytes]:
@@ -229,8 +237,10 @@ class BackOfficeQueries(Desk):
         with self._open(caller, commune_slug, reference, level="reader") as file:
             attached = file.session.exec(select(Attachment).where(Attachment.request_id == file.row.id)).all()
             file.audit("request.read", target=f"request/{reference}/attachments.zip")
-        entries = [(a.filename, self.files.read(a.storage_name, sha256=a.sha256)) for a in attached]
-        return f"{reference}.zip", files.zip_archive(entries)
+        contents = self.read_files(commune_slug, attached)
+        return f"{reference}.zip", files.zip_archive(
+            (a.filename, data) for a, data in zip(attached, contents, strict=True)
+        )
 
     @recording_denials("queue.read")
     def export_csv(self, caller: Caller, commune_slug: str, wanted: QueueFilter) -> str:

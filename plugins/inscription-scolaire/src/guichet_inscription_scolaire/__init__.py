@@ -1,0 +1,1 @@
+"""Guichet e-service: school registration (« Inscription scolaire »)."""

@@ -1,0 +1,90 @@
+"""Values a plugin derives and records on a request (API 1.2): declared names only, plain values only."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+
+from gateway import Localized, ServiceDefinition
+from gateway.requests.backoffice.commands import BackOfficeCommands
+from gateway.requests.lifecycle import CitizenRequests
+from gateway.testing import (
+    agent_of,
+    attach_document,
+    request_handle,
+    save_draft,
+    start_draft,
+    stored_request,
+    submit_request,
+    verified_citizen,
+)
+
+SCHOOL = "inscription-scolaire"
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+_YEAR = date.today().year if date.today().month >= 9 else date.today().year - 1
+SCHOOL_ANSWERS: dict[str, Any] = {
+    "child_first_names": "Léa",
+    "child_last_name": "Exemple",
+    "child_birth_date": f"{_YEAR + 1 - 6}-05-17",
+    "school_year": f"{_YEAR + 1}-{_YEAR + 2}",
+    "applicant_authority": "parent",
+    "address": {"number": 12, "suffix": "", "street": "rue des Tilleuls-Imaginaires", "complement": "",
+                "postcode": "69200", "town": "Vénissieux"},
+    "leaving_school": False,
+    "derogation": "no",
+}  # fmt: skip
+
+
+def test_a_declared_value_is_kept_with_the_answers() -> None:
+    handle = request_handle("ecole", "corbas", {"street": "rue A"}, derived=("school", "level"))
+    handle.record_value("school", "ecole-a")
+    handle.record_value("level", "cp")
+    assert dict(handle.data) == {"street": "rue A", "school": "ecole-a", "level": "cp"}
+
+
+@pytest.mark.parametrize("name", ["street", "other", ""])
+def test_a_name_the_service_does_not_declare_is_refused(name: str) -> None:
+    handle = request_handle("ecole", "corbas", {"street": "rue A"}, derived=("school",))
+    with pytest.raises(ValueError, match="not a derived value"):
+        handle.record_value(name, "x")
+    assert dict(handle.data) == {"street": "rue A"}
+
+
+@pytest.mark.parametrize("value", ["x" * 201, ["a"], {"a": 1}, 1.5])
+def test_only_short_text_numbers_booleans_or_none_are_kept(value: object) -> None:
+    handle = request_handle("ecole", "corbas", {}, derived=("school",))
+    with pytest.raises(ValueError):
+        handle.record_value("school", value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("derived", [("School",), ("school", "school"), ("a b",)])
+def test_a_service_declares_distinct_lower_case_names(derived: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match="derived values"):
+        ServiceDefinition(key="ecole", title=Localized("École"), description=Localized("d"), reference_prefix="EC",
+                          purpose=Localized("p"), derived=derived)  # fmt: skip
+
+
+def test_a_correction_keeps_the_values_derived_at_submission(guichet_app: Starlette) -> None:
+    """The school plugin records level and school at submission; a correction the town hall asks for keeps them."""
+    family = verified_citizen(guichet_app, email="camille@example.org")
+    draft = start_draft(guichet_app, family, "venissieux", SCHOOL)
+    save_draft(guichet_app, family, draft.public_id, SCHOOL_ANSWERS)
+    for document in ("identity_filiation", "proof_of_address", "vaccinations"):
+        attach_document(guichet_app, family, draft.public_id, document, f"{document}.pdf", PDF)
+    filed = submit_request(guichet_app, family, draft.public_id, SCHOOL_ANSWERS).request
+    assert filed.data["school"] == "elementaire-des-tilleuls"
+    agent = agent_of(guichet_app, "venissieux", SCHOOL)
+    BackOfficeCommands(guichet_app.state.db, guichet_app.state.registry).ask_citizen(
+        agent.caller, "venissieux", filed.reference or "", "Merci de préciser le second parent.", expected_version=None
+    )
+    corrected = {**SCHOOL_ANSWERS, "other_parent": "Dominique Exemple"}
+    _row, errors = CitizenRequests(guichet_app.state.db, guichet_app.state.registry).correct(
+        family.caller, filed.public_id, corrected
+    )
+    assert errors == []
+    stored = stored_request(guichet_app, filed.public_id)
+    assert stored.data["other_parent"] == "Dominique Exemple"
+    assert (stored.data["level"], stored.data["school"]) == ("cp", "elementaire-des-tilleuls")
