@@ -428,8 +428,9 @@ def test_agent_signed_in_with_both_factors_takes_a_request_in_hand_and_sees_its_
 
     expect_landmarks(page, f"Demande {reference}")
     expect(facts).to_contain_text("En cours de traitement")
-    last = page.locator("ol.history > li").last
-    expect(last).to_contain_text("Changement d'état")
-    expect(last).to_contain_text("Déposée → En cours de traitement")
-    expect(last).to_contain_text("Recherche de l'acte dans les registres de 1990.")
+    # taking it in hand assigned it to the agent: that line comes last, after the change of state
+    expect(page.locator("ol.history > li").last).to_contain_text("Attribuée à")
+    change = page.locator("ol.history > li", has_text="Changement d'état").last
+    expect(change).to_contain_text("Déposée → En cours de traitement")
+    expect(change).to_contain_text("Recherche de l'acte dans les registres de 1990.")
     assert_same_origin(requested, gateway)
