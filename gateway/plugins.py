@@ -23,6 +23,7 @@ import pluggy
 from gateway import core_hookspecs, hookspecs
 from gateway.observability import metrics
 from gateway.plugin_version import VERSION_ATTRIBUTE, incompatibility
+from gateway.services import TransitionRefused
 
 logger = logging.getLogger(__name__)
 
@@ -229,6 +230,9 @@ class HookRunner:
     def _call(self, impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]) -> Any:
         try:
             return impl.function(*(kwargs[name] for name in impl.argnames))
+        except TransitionRefused as refusal:
+            # the plugin's own answer (an agent is told its reason), not a failure: neither logged nor counted
+            raise HookFailed(impl.plugin_name, hook) from refusal
         except Exception as error:
             log_failure(impl.plugin_name, hook, error)
             raise HookFailed(impl.plugin_name, hook) from error

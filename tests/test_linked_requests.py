@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import secrets
 import threading
 import zipfile
@@ -318,6 +319,16 @@ async def test_the_plugin_reads_the_receiving_decision_before_the_home_one(app: 
     assert await decide(app, "givors", linked_row(app).reference or "", "offer") == 200
     assert await decide(app, "corbas", reference, "accept") == 200
     assert home_row(app).status == "accepted"
+
+
+async def test_a_plugins_refusal_of_a_step_is_not_logged_as_a_plugin_failure(
+    app: Starlette, caplog: pytest.LogCaptureFixture
+) -> None:
+    caller, _ = family(app)
+    reference, _ = file_shared(app, caller)
+    with caplog.at_level(logging.ERROR, logger="gateway.plugins"):
+        assert await decide(app, "corbas", reference, "accept") == 409
+    assert [record.getMessage() for record in caplog.records if record.name == "gateway.plugins"] == []
 
 
 async def test_the_receiving_side_sees_only_the_home_decision(app: Starlette) -> None:
