@@ -172,7 +172,10 @@ def test_check_fails_when_a_plugin_is_out_of_service(config: ConfigFolder, broke
 def test_processing_register_cites_each_services_purpose_basis_and_retention(config: ConfigFolder) -> None:
     config.set_commune("corbas", retention={"decided_requests_days": 90})
     entries = json.loads(run(config, "communes", "register", "--commune", "corbas", "--json").output)
-    assert [(entry["service"], entry["retention_days"]) for entry in entries] == [("contact", 90)]
+    assert [(entry["service"], entry["retention_days"]) for entry in entries] == [
+        ("contact", 90),
+        ("inscription-scolaire", 90),
+    ]
     assert entries[0]["legal_basis"].startswith("Mission d'intérêt public")
     assert "Votre adresse électronique" in entries[0]["data_collected"]
 

@@ -252,6 +252,6 @@ def test_guichet_check_and_serve_say_a_wrong_token_in_one_line(guichet_config: C
     guichet_config.set_gateway(metrics={"token_file": "missing-token"})
     for command in (["check"], ["serve", "--port", "1"]):
         result = CliRunner().invoke(main, ["--config", str(guichet_config.path), *command])
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 2, result.output  # a setting fault (gateway/cli/failures.py)
         assert "metrics.token_file" in result.output and "Traceback" not in result.output
         assert len(result.output.strip().splitlines()) == 1

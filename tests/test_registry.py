@@ -49,7 +49,7 @@ def test_communes_offer_only_what_their_file_enables(config: ConfigFolder) -> No
     config.set_commune("grigny", services={"fragile": {}})
     registry = load_registry(load_settings(config.path), extra_plugins=[("fragile", fragile)])
     assert [offer.key for offer in registry.offers(registry.communes["grigny"])] == ["fragile"]
-    assert [offer.key for offer in registry.offers(registry.communes["corbas"])] == ["contact"]
+    assert [offer.key for offer in registry.offers(registry.communes["corbas"])] == ["contact", "inscription-scolaire"]
     assert registry.enabled_by("fragile") == ["grigny"]
 
 
