@@ -31,8 +31,7 @@ from gateway.demo.identity_provider.tokens import pairwise_subject
 from gateway.identity import staff as staff_accounts
 from gateway.models import AuditEntry, StaffRole, StaffUser, UserSession
 from gateway.settings import Settings
-from gateway.testing import ConfigFolder, GuichetClient
-from tests.live_server import free_socket, serve
+from gateway.testing import ConfigFolder, GuichetClient, free_socket, serve
 
 CSRF = re.compile(r'name="csrftoken" value="([^"]+)"')
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')

@@ -55,6 +55,7 @@ from gateway.testing.databases import (
 from gateway.testing.deployment import ConfigFolder
 from gateway.testing.fixtures import build_app, guichet_app, guichet_client, guichet_config, guichet_database_url
 from gateway.testing.hook_inputs import DocumentsIssued, commune_of, request_handle
+from gateway.testing.live_server import free_socket, serve, served
 from gateway.testing.records import (
     assert_audited,
     assert_mailed,
@@ -126,6 +127,7 @@ __all__ = [
     "commune_requests",
     "dumps_toml",
     "file_request",
+    "free_socket",
     "fresh_postgres_schema",
     "guichet_app",
     "guichet_client",
@@ -138,6 +140,8 @@ __all__ = [
     "queued_messages",
     "request_handle",
     "save_draft",
+    "serve",
+    "served",
     "sign_in_agent",
     "sign_in_auditor",
     "sign_in_citizen",
