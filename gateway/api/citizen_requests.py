@@ -43,7 +43,15 @@ from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.errors import PageError
 from gateway.web.lookups import database_of, registry_of
-from gateway.web.openapi import IDEMPOTENCY_KEY, file_response, json_body, json_response, operation, problem_response
+from gateway.web.openapi import (
+    IDEMPOTENCY_KEY,
+    UNREADABLE,
+    file_response,
+    json_body,
+    json_response,
+    operation,
+    problem_response,
+)
 
 FOR_CITIZENS = Localized(
     "Ces adresses servent aux habitants connectés à leur compte, pas aux comptes des agents.",
@@ -433,6 +441,7 @@ async def attach_document(request: Request) -> Response:
         "200": file_response("The file, as a download.", "application/octet-stream"),
         **READING,
         "404": NO_ATTACHMENT,
+        "503": UNREADABLE,
     },
 )
 async def download_my_attachment(request: Request) -> Response:
