@@ -303,3 +303,15 @@ async def test_the_documented_procedure_by_hand_checks_the_download(
     bundle["entries"][0]["entry"] = bundle["entries"][0]["entry"].replace("givors", "corbas")
     bad = standalone_check(json.dumps(bundle), key, tmp_path)
     assert bad.returncode != 0 and "is not in the signed log" in bad.stderr
+
+
+async def test_a_plugins_own_action_reads_as_a_step_of_its_service(app: Starlette, client: GuichetClient) -> None:
+    with app.state.db.session() as session:
+        record(session, AuditEvent(action="contact.address-uncovered", actor_id="system", actor_role="system",
+                                   commune="corbas", service="contact", resource="request/MSG-2026-000002",
+                                   purpose="instruction", origin="worker", outcome="failure"))  # fmt: skip
+    page = await client.get("/audit", params={"action": "contact.address-uncovered"}, headers={"Accept-Language": "en"})
+    assert '<option value="contact.address-uncovered" selected>contact.address-uncovered</option>' in page.text
+    rows = results(page.text)
+    assert "Service “Write to the town hall”: address uncovered" in rows and "System (automatic)" in rows
+    assert "Failed" in rows
