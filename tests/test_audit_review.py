@@ -393,3 +393,20 @@ def test_an_unknown_weekday_stops_the_start(guichet_config: ConfigFolder) -> Non
     )
     with pytest.raises(ConfigError, match="days"):
         load_settings(guichet_config.path, load_secret=False)
+
+
+async def test_the_api_gives_the_review_as_json(client: GuichetClient, plant: Planter) -> None:
+    agents = normal_week(plant)
+    plant.entry(at(4, 23, 30), agents["ben"], resource="request/COR-2026-100001")
+    await sign_in_staff(client, "alex.auditor", "auditor")
+    answer = await client.get("/api/v1/audit/review", params={"week": WEEK})
+    assert answer.status_code == 200
+    assert [(finding["kind"], finding["actor"]) for finding in answer.json()["findings"]] == [
+        ("off-hours", agents["ben"])
+    ]
+
+
+async def test_the_api_answers_a_bad_week_with_a_problem(client: GuichetClient) -> None:
+    await sign_in_staff(client, "alex.auditor", "auditor")
+    answer = await client.get("/api/v1/audit/review", params={"week": "soon"})
+    assert answer.status_code == 400 and answer.headers["content-type"] == "application/problem+json"
