@@ -410,3 +410,12 @@ async def test_the_api_answers_a_bad_week_with_a_problem(client: GuichetClient) 
     await sign_in_staff(client, "alex.auditor", "auditor")
     answer = await client.get("/api/v1/audit/review", params={"week": "soon"})
     assert answer.status_code == 400 and answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_review_reads_in_english(client: GuichetClient, plant: Planter) -> None:
+    agents = normal_week(plant)
+    plant.entry(at(4, 23, 30), agents["ben"], resource="request/COR-2026-100001")
+    await sign_in_staff(client, "alex.auditor", "auditor")
+    page = await client.get("/audit/revue", params={"week": WEEK}, headers={"accept-language": "en"})
+    assert "Access outside working hours" in page.text and "on November 4, 2026" in page.text
+    assert "heures de travail" not in page.text

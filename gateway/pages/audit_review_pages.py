@@ -54,19 +54,19 @@ WORDS = {
     "show": Localized("Afficher", "Show"),
     "previous": Localized("Semaine précédente", "Previous week"),
     "next": Localized("Semaine suivante", "Next week"),
-    "downloads": Localized("Télécharger", "Download"),
+    "downloads": Localized("Télécharger :", "Download:"),
     "csv": Localized("la revue en CSV", "the review as CSV"),
     "pdf": Localized(
         "le rapport PDF pour le délégué à la protection des données", "the PDF report for the data-protection officer"
     ),
     "nothing": Localized("Rien à signaler cette semaine.", "Nothing to report this week."),
     "findings": Localized("Constats", "Findings"),
-    "entries": Localized("Entrées du journal", "Log entries"),
+    "entries": Localized("Entrées du journal :", "Log entries:"),
     "all_entries": Localized("Toutes les entrées de cet acteur pour la semaine", "All this actor's entries that week"),
     "more": Localized("et {more} autres dans le fichier CSV", "and {more} more in the CSV file"),
     "reviewed": Localized("Revu", "Reviewed"),
     "not_reviewed": Localized("Pas encore revu", "Not reviewed yet"),
-    "by": Localized("le {date} par {who}", "on {date} by {who}"),
+    "by": Localized("le {date} par {who} :", "on {date} by {who}:"),
     "note": Localized(
         "Note (ce que vous avez vérifié et conclu, {max} caractères au plus)",
         "Note (what you checked and concluded, at most {max} characters)",

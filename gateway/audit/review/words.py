@@ -6,6 +6,10 @@ their pseudonym only: the review, like the log, holds no name.
 
 from __future__ import annotations
 
+from datetime import date
+
+from babel.dates import format_date
+
 from gateway.audit.review.findings import Finding
 from gateway.services import Localized
 
@@ -36,7 +40,7 @@ SENTENCES: dict[str, Localized] = {
     ),
     "off-hours": Localized(
         "{actor} a accédé {count} fois à des données personnelles le {day} en dehors des heures de travail.",
-        "{actor} reached personal data {count} times on {day} outside working hours.",
+        "{actor} reached personal data outside working hours on {day} ({count} access(es)).",
     ),
     "denials": Localized(
         "{actor} a essuyé {count} refus d'accès en {minutes} minute(s).",
@@ -60,10 +64,13 @@ def title(finding: Finding, locale: str) -> str:
 
 
 def sentence(finding: Finding, locale: str) -> str:
+    """The finding in a sentence, its day written in the page's language (« 4 novembre 2026 », "November 4, 2026")."""
     values = {
         "actor": finding.actor or "—",
         "subject": finding.subject or "—",
         "count": finding.count,
         **finding.detail,
     }
+    if "day" in finding.detail:
+        values["day"] = format_date(date.fromisoformat(str(finding.detail["day"])), format="long", locale=locale)
     return SENTENCES[finding.kind](locale).format(**values)
