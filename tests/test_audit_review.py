@@ -419,3 +419,8 @@ async def test_the_review_reads_in_english(client: GuichetClient, plant: Planter
     page = await client.get("/audit/revue", params={"week": WEEK}, headers={"accept-language": "en"})
     assert "Access outside working hours" in page.text and "on November 4, 2026" in page.text
     assert "heures de travail" not in page.text
+
+
+async def test_an_auditors_home_links_to_the_review(client: GuichetClient) -> None:
+    await sign_in_staff(client, "claude.auditor", "auditor:corbas")
+    assert 'href="/audit/revue"' in (await client.get("/agents")).text
