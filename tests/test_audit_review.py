@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from gateway.audit.events import AuditEvent, pseudonym
 from gateway.audit.log import append
 from gateway.identity import staff as staff_accounts
-from gateway.models import AuditEntry, ServiceRequest
+from gateway.models import AuditEntry, RequestEvent, ServiceRequest
 from gateway.settings import ConfigError, load_settings
 from gateway.testing import STAFF_PASSWORD, ConfigFolder, GuichetClient, sign_in_staff
 
@@ -68,6 +68,23 @@ class Planter:
                     submission_key=reference,
                     status="submitted",
                     assigned_to=self.staff[assigned_to] if assigned_to else None,
+                )
+            )
+
+    def reassign(self, commune: str, reference: str, to: str, when: datetime) -> None:
+        """The request goes to ``to`` at ``when``, with its history line, as taking it in hand does."""
+        with self.app.state.db.session(all_communes=True) as session:
+            row = session.scalars(select(ServiceRequest).where(ServiceRequest.reference == reference)).one()
+            row.assigned_to = self.staff[to]
+            session.add(
+                RequestEvent(
+                    commune=commune,
+                    request_id=row.id,
+                    at=when,
+                    kind="assignment",
+                    actor_role="agent",
+                    staff_id=self.staff[to],
+                    internal=True,
                 )
             )
 
@@ -424,3 +441,13 @@ async def test_the_review_reads_in_english(client: GuichetClient, plant: Planter
 async def test_an_auditors_home_links_to_the_review(client: GuichetClient) -> None:
     await sign_in_staff(client, "claude.auditor", "auditor:corbas")
     assert 'href="/audit/revue"' in (await client.get("/agents")).text
+
+
+async def test_an_access_before_the_request_went_to_a_colleague_is_not_a_finding(
+    client: GuichetClient, plant: Planter
+) -> None:
+    agents = normal_week(plant)
+    plant.entry(at(4, 10), agents["cyd"], resource="request/COR-2026-000003")  # ana's request...
+    plant.reassign("corbas", "COR-2026-000003", "ana", at(4, 11))  # ... only since later that morning
+    await sign_in_staff(client, "alex.auditor", "auditor")
+    assert "outside-assignment" not in await kinds(client)

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from gateway.audit.review.findings import STAFF_ROLES, Finding, GrantLine, Row, WeekFacts, find, staff_id
+from gateway.audit.review.findings import STAFF_ROLES, Assignment, Finding, GrantLine, Row, WeekFacts, find, staff_id
 from gateway.audit.review.periods import Week
-from gateway.models import AuditEntry, AuditReviewMark, ServiceRequest, StaffRole
+from gateway.models import AuditEntry, AuditReviewMark, RequestEvent, ServiceRequest, StaffRole
 from gateway.settings.audit_review import AuditReviewSettings
 
 _ENTRY = AuditEntry.__table__  # type: ignore[attr-defined]
@@ -109,23 +109,29 @@ def _grants(session: Session, ids: set[int]) -> dict[int, list[GrantLine]]:
     return found
 
 
-def _assignments(session: Session, rows: Sequence[Row]) -> dict[tuple[str, str], int | None]:
+def _assignments(session: Session, rows: Sequence[Row]) -> dict[tuple[str, str], Assignment]:
+    """The requests agents opened: to whom each is assigned now, and since when (its last assignment line)."""
     wanted = {
         (row.commune, row.resource.removeprefix("request/"))
         for row in rows
         if row.commune and row.resource.startswith("request/") and row.actor_role == "agent"
     }
-    found: dict[tuple[str, str], int | None] = {}
+    found: dict[tuple[str, str], Assignment] = {}
+    request, event = ServiceRequest.__table__, RequestEvent.__table__  # type: ignore[attr-defined]
     for commune in {commune for commune, _ in wanted}:
         references = sorted(reference for other, reference in wanted if other == commune)
         for start in range(0, len(references), 500):
-            statement = select(
-                ServiceRequest.reference, ServiceRequest.assigned_to
-            ).where(  # type: ignore[call-overload]
-                ServiceRequest.commune == commune,
-                ServiceRequest.reference.in_(references[start : start + 500]),  # type: ignore[union-attr]
+            since = (
+                select(func.max(event.c.at))
+                .where(event.c.request_id == request.c.id, event.c.kind == "assignment")
+                .scalar_subquery()
             )
-            found.update({(commune, reference): assigned for reference, assigned in session.execute(statement)})
+            statement = select(request.c.reference, request.c.assigned_to, since).where(
+                request.c.commune == commune, request.c.reference.in_(references[start : start + 500])
+            )
+            for reference, assigned, moment in session.execute(statement):
+                when = moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+                found[(commune, reference)] = Assignment(assigned, when)
     return found
 
 

@@ -73,14 +73,22 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Assignment:
+    """Whom a request is assigned to now (a staff id, or None), and since when (None: no assignment line)."""
+
+    staff_id: int | None
+    since: datetime | None
+
+
+@dataclass(frozen=True)
 class WeekFacts:
     """What the finders compare one commune's week with."""
 
     settings: AuditReviewSettings
     #: staff id -> their grants (today's: a grant withdrawn since is no longer there)
     grants: Mapping[int, Sequence[GrantLine]]
-    #: (commune, reference) -> the staff id the request is assigned to (None: nobody)
-    assignments: Mapping[tuple[str, str], int | None]
+    #: (commune, reference) -> to whom the request is assigned now, and since when
+    assignments: Mapping[tuple[str, str], Assignment]
     #: actor id -> their request accesses in the weeks before, per week on average
     usual: Mapping[str, float]
 
@@ -168,13 +176,19 @@ def outside_service(commune: str | None, rows: Sequence[Row], facts: WeekFacts) 
 
 
 def outside_assignment(commune: str | None, rows: Sequence[Row], facts: WeekFacts) -> list[Finding]:
-    """Requests an agent (not a supervisor) opened while they were assigned to a colleague."""
+    """Requests an agent (not a supervisor) opened while they were assigned to a colleague.
+
+    Only the current assignment is known (the history names the assignee in words), so an access before the
+    request's last assignment is not judged: who held it then is not known.
+    """
 
     def elsewhere(row: Row) -> bool:
         if row.actor_role != "agent" or row.commune is None or not is_request_access(row):
             return False
         assigned = facts.assignments.get((row.commune, row.resource.removeprefix("request/")))
-        return assigned is not None and assigned != staff_id(row.actor_id)
+        if assigned is None or assigned.staff_id is None or assigned.staff_id == staff_id(row.actor_id):
+            return False
+        return assigned.since is None or row.time >= assigned.since
 
     found_rows = [row for row in rows if elsewhere(row)]
     return [
