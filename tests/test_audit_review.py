@@ -363,6 +363,7 @@ async def test_a_commune_auditor_cannot_mark_another_communes_finding(client: Gu
     [
         ({"week": "2026-48"}, "2026-W48"),
         ({"week": "2026-W60"}, "2026-W60"),
+        ({"week": "9999-W52"}, "9999-W52"),
         ({"colour": "red"}, "colour"),
         ({"commune": "atlantis"}, "atlantis"),
     ],

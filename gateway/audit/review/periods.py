@@ -36,8 +36,8 @@ class Week:
             date.fromisocalendar(year, number, 1)
         except ValueError:
             raise BadWeek(f"{year} has no week {number}") from None
-        if year < 2000:
-            raise BadWeek("expected a week from 2000 on")
+        if not 2000 <= year <= 2999:
+            raise BadWeek("expected a week of the years 2000 to 2999")
         return cls(year, number)
 
     @classmethod
