@@ -234,6 +234,7 @@ class CitizenRequests:
             bump(session, row)  # two members added at once: the second waits, then counts the first
             if row.family_id is None:
                 row.family_id = new_public_id()
+                audit(session, caller, row, rules.definition, "request.update")  # now a family's first member
             shared, secret = shared_answers(rules, row.data), self.registry.settings.secret_key
             added = draft_row(secret, caller, rules, shared, citizen_id, submission_key)
             added.family_id = row.family_id
