@@ -23,6 +23,7 @@ from gateway.pages.citizen_request_pages import start_page
 from gateway.pages.family_form import apply_action, family_context, read_post
 from gateway.requests.errors import TooManyFilings
 from gateway.requests.family import MemberError, is_family_service
+from gateway.requests.family_drafts import takes_family_drafts
 from gateway.requests.filing import Filed
 from gateway.requests.forms import read_answer
 from gateway.requests.lifecycle import CitizenRequests
@@ -85,7 +86,8 @@ async def service_page(request: Request) -> Response:
     rules = rules_for(registry_of(request), commune, key)
     definition = rules.definition
     citizen = _is_citizen(request)
-    family = is_family_service(rules)
+    # a family service filed in one go; one that asks for documents is prepared as drafts, one per member
+    family = is_family_service(rules) and not (citizen and takes_family_drafts(rules))
     if request.method == "GET":
         if family and (citizen or not definition.requires_sign_in):  # filed in one go, never as a draft
             prefilled = await _prefilled(request, rules) if citizen else {}

@@ -67,6 +67,7 @@ from gateway.testing.records import (
     stored_request,
 )
 from gateway.testing.steps import (
+    add_family_member,
     attach_document,
     citizens_requests,
     file_request,
@@ -115,6 +116,7 @@ __all__ = [
     "Submission",
     "TestAgent",
     "TestCitizen",
+    "add_family_member",
     "agent_of",
     "assert_audited",
     "assert_mailed",
