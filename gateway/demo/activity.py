@@ -45,7 +45,7 @@ from gateway.communes import Commune
 from gateway.db import Database
 from gateway.demo import timeline
 from gateway.demo.identity_provider.clients import staff_client_credentials
-from gateway.demo.identity_provider.people import staff_people
+from gateway.demo.identity_provider.people import SYNDICATE, staff_people
 from gateway.demo.identity_provider.tokens import pairwise_subject
 from gateway.identity import staff as staff_accounts
 from gateway.identity.federation import link_staff
@@ -89,6 +89,11 @@ STAFF_PERSONAS: Mapping[str, tuple[str, str]] = {
     "agent": ("instructeur", "agent:{commune}"),
     "supervisor": ("responsable", "supervisor:{commune}"),
     "auditor": ("auditeur", "auditor:{commune}"),
+}
+#: the same for the syndicate's demo directory (``demo.<suffix>.syndicat``): they act for every commune
+SYNDICATE_PERSONAS: Mapping[str, tuple[str, str]] = {
+    "auditor": ("auditrice", "auditor"),
+    "administrator": ("administrateur", "administrator"),
 }
 
 MESSAGES = (
@@ -298,29 +303,34 @@ def demo_staff(db: Database, registry: Registry) -> int:
 
     For each commune whose staff sign in through the demo provider (demo only,
     on loopback, no staff provider of its own): an agent instructing every
-    service, a supervisor and an auditor of that commune, each with no
-    password and linked to its fictitious person (as ``guichet users
-    link-oidc`` would, with the same checks). Runs at every seed: the link
-    follows the issuer, which is the address the demo is served at. An
-    account of the same name that has a password or a TOTP seed is a real
-    one: it is left alone, never linked to a fictitious person.
+    service, a supervisor and an auditor of that commune; and for the
+    syndicate's demo directory, its auditor and its administrator (every
+    commune); each with no password and linked to its fictitious person (as
+    ``guichet users link-oidc`` would, with the same checks). Runs at every
+    seed: the link follows the issuer, which is the address the demo is
+    served at. An account of the same name that has a password or a TOTP
+    seed is a real one: it is left alone, never linked to a fictitious person.
     """
     settings = registry.settings
     providers = provider_registry(settings)
+    directories: list[tuple[str | None, str, str]] = [
+        (commune.slug, commune.slug, commune.name) for commune in registry.communes.values()
+    ]
+    directories.append((None, SYNDICATE, "syndicat"))  # the syndicate's: a staff provider of no commune
     linked = 0
     with db.session() as session:
-        for commune in registry.communes.values():
-            provider = providers.staff_of(commune.slug, with_demo=True)
+        for slug, directory, name in directories:
+            provider = providers.staff_of(slug, with_demo=True)
             if provider is None or not provider.demo:
                 continue
-            client_id, _secret = staff_client_credentials(settings, commune.slug)
-            for person in staff_people(commune.slug):
-                suffix, grant = STAFF_PERSONAS[person.role]
-                username = f"demo.{suffix}.{commune.slug}"
-                display_name = f"{person.display_name} ({commune.name})"
+            client_id, _secret = staff_client_credentials(settings, directory)
+            for person in staff_people(directory):
+                suffix, grant = STAFF_PERSONAS[person.role] if slug else SYNDICATE_PERSONAS[person.role]
+                username = f"demo.{suffix}.{slug or 'syndicat'}"
+                display_name = f"{person.display_name} ({name})"
                 staff = staff_accounts.find(session, username)
                 if staff is None:
-                    grants = [staff_accounts.parse_grant(grant.format(commune=commune.slug))]
+                    grants = [staff_accounts.parse_grant(grant.format(commune=slug))]
                     staff = _create_agent(session, username, display_name, grants)
                 elif staff.password_hash is not None or staff.totp_secret is not None:
                     continue
