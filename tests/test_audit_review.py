@@ -190,6 +190,23 @@ async def test_a_request_outside_the_agents_service_is_a_finding(client: Guichet
     assert [finding["actor"] for finding in found] == [agents["ben"]]
 
 
+async def test_refused_attempts_at_another_services_requests_are_a_finding(
+    client: GuichetClient, plant: Planter
+) -> None:
+    agents = normal_week(plant)
+    for minute in range(3):
+        plant.entry(
+            at(4, 10) + timedelta(minutes=minute),
+            agents["ben"],
+            service="etat-civil",
+            resource=f"request/NAI-2026-00000{minute + 1}",
+            outcome="denied",
+        )
+    await sign_in_staff(client, "alex.auditor", "auditor")
+    found = [finding for finding in await review(client) if finding["kind"] == "outside-service"]
+    assert [(finding["actor"], finding["count"]) for finding in found] == [(agents["ben"], "3")]
+
+
 async def test_a_request_assigned_to_a_colleague_is_a_finding(client: GuichetClient, plant: Planter) -> None:
     agents = normal_week(plant)
     plant.entry(at(4, 10), agents["cyd"], resource="request/COR-2026-000003")  # ana's request

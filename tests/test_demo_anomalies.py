@@ -17,13 +17,15 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlmodel import col, select
 
+from gateway.app import create_app
 from gateway.audit.events import decode
+from gateway.audit.review.findings import KINDS
 from gateway.cli import main
 from gateway.db import Database
 from gateway.demo.anomalies import ANOMALIES, BURST_DENIALS, COMMUNE, EXTRA_AGENTS, VOLUME_READS, kinds
 from gateway.demo.timeline import PARIS, in_working_hours
 from gateway.models import AuditEntry, ServiceRequest, StaffUser
-from gateway.testing import ConfigFolder
+from gateway.testing import ConfigFolder, GuichetClient, sign_in_auditor
 from gateway.testing.databases import migrate
 
 REQUESTS = 60
@@ -172,6 +174,27 @@ def test_every_planted_anomaly_is_within_the_week_before_the_seed(seeded: Seeded
 def test_the_anomalies_are_listed_with_their_kind_and_who(seeded: Seeded) -> None:
     assert len(set(kinds())) == len(ANOMALIES) == 7
     assert all(anomaly.username.startswith("demo.") and anomaly.what and anomaly.when for anomaly in ANOMALIES)
+
+
+async def test_the_weekly_review_surfaces_every_planted_anomaly(seeded: Seeded) -> None:
+    weeks = sorted(
+        {moment.astimezone(PARIS).isocalendar()[:2] for moment in (seeded.ran_at - timedelta(days=7), seeded.ran_at)}
+    )
+    app = create_app(seeded.config.path)
+    found: set[str] = set()
+    try:
+        async with GuichetClient(app) as client:
+            await sign_in_auditor(client)
+            for year, week in weeks:
+                answer = await client.get(
+                    "/api/v1/audit/review", params={"week": f"{year}-W{week:02d}", "commune": COMMUNE}
+                )
+                assert answer.status_code == 200, answer.text
+                found |= {finding["kind"] for finding in answer.json()["findings"]}
+    finally:
+        app.state.db.dispose()
+    assert set(kinds()) <= set(KINDS)  # the demo plants the review's own kinds
+    assert set(kinds()) <= found, f"not surfaced: {sorted(set(kinds()) - found)}"
 
 
 def test_seeding_again_plants_nothing_more(seeded: Seeded) -> None:

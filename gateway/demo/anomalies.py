@@ -88,13 +88,13 @@ ANOMALIES: tuple[Anomaly, ...] = (
         "the last weekday before the seed ran, from 9:05 Paris time",
     ),
     Anomaly(
-        "out-of-hours",
+        "off-hours",
         "demo.instructrice.{commune}",
         "2 successful request.read on a Sunday night",
         "the last Sunday before the seed ran, at 23:40 and 23:44 Paris time",
     ),
     Anomaly(
-        "denial-burst",
+        "denials",
         "demo.instructeur.<another commune>",
         f"{BURST_DENIALS} denied request.read of the commune's requests within four minutes, by an agent of another "
         "commune (each recorded under both communes)",
@@ -279,23 +279,23 @@ class _Planter:
         agent_b = self._agents()[1]
         rows = self._requests()[-2:]
         reads = [self._read(agent_b, row.reference or "", minutes=4 * number) for number, row in enumerate(rows)]
-        self._note("out-of-hours", len(reads) == 2 and all(reads))
+        self._note("off-hours", len(reads) == 2 and all(reads))
 
     def denial_burst(self) -> None:
         if self.other is None:
-            return self._note("denial-burst", False)
+            return self._note("denials", False)
         grants = [Grant("agent", self.other, None, "instructor")]
         with self.db.session() as session:
             staff = staff_accounts.find(session, _username("instructeur", self.other))
         if staff is None:
-            return self._note("denial-burst", False)
+            return self._note("denials", False)
         stranger = staff_caller(staff, grants)
         rows = self._requests()
         refused = [
             not self._read(stranger, rows[number % len(rows)].reference or "", minutes=0.3)
             for number in range(BURST_DENIALS if rows else 0)
         ]
-        self._note("denial-burst", bool(refused) and all(refused))
+        self._note("denials", bool(refused) and all(refused))
 
     def many_agents(self) -> None:
         rows = self._requests(lambda row: row.subject is not None)

@@ -152,16 +152,33 @@ def _covers(grant: GrantLine, commune: str | None, service: str | None) -> bool:
     )
 
 
+def _tried_a_request(row: Row) -> bool:
+    """A staff member tried to open or act on one request and was refused."""
+    return (
+        row.outcome == "denied"
+        and row.actor_role in STAFF_ROLES
+        and staff_id(row.actor_id) is not None
+        and row.resource.startswith("request/")
+        and row.action not in LISTINGS
+    )
+
+
 def outside_service(commune: str | None, rows: Sequence[Row], facts: WeekFacts) -> list[Finding]:
-    """Requests opened by an agent whose grants (today) do not cover the request's service."""
-    outside = [
-        row
-        for row in rows
-        if is_request_access(row)
-        and not any(
-            _covers(grant, row.commune, row.service) for grant in facts.grants.get(staff_id(row.actor_id) or -1, ())
-        )
-    ]
+    """Requests an agent opened, or tried to open, in services their grants (today) do not cover.
+
+    A refused attempt counts when the agent holds a role in that commune: one of its agents reaching beyond their
+    service (someone with no role there is the denials' concern).
+    """
+
+    def outside(row: Row) -> bool:
+        grants = facts.grants.get(staff_id(row.actor_id) or -1, ())
+        if any(_covers(grant, row.commune, row.service) for grant in grants):
+            return False
+        if is_request_access(row):
+            return True
+        return _tried_a_request(row) and any(grant.commune in (None, row.commune) for grant in grants)
+
+    found_rows = [row for row in rows if outside(row)]
     return [
         _finding(
             "outside-service",
@@ -171,7 +188,7 @@ def outside_service(commune: str | None, rows: Sequence[Row], facts: WeekFacts) 
             actor=actor,
             services=", ".join(sorted({row.service or "—" for row in found})),
         )
-        for actor, found in _by(outside, lambda row: row.actor_id).items()
+        for actor, found in _by(found_rows, lambda row: row.actor_id).items()
     ]
 
 

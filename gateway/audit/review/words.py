@@ -27,8 +27,10 @@ TITLES: dict[str, Localized] = {
 
 SENTENCES: dict[str, Localized] = {
     "outside-service": Localized(
-        "{actor} a ouvert {count} fois des demandes de services que ses rôles actuels ne couvrent pas ({services}).",
-        "{actor} opened requests {count} times in services their current roles do not cover ({services}).",
+        "{actor} a ouvert ou tenté d'ouvrir {count} fois des demandes de services que ses rôles actuels ne "
+        "couvrent pas ({services}).",
+        "{actor} opened or tried to open requests {count} times in services their current roles do not cover "
+        "({services}).",
     ),
     "outside-assignment": Localized(
         "{actor} a ouvert {count} fois {requests} demande(s) attribuée(s) à un autre agent.",
