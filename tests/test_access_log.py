@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from html import unescape
 
@@ -228,3 +229,24 @@ async def test_the_downloads_keep_every_entry_numbered_with_its_act(client: Guic
     assert [access["act"] for access in accesses] == [1, 1, 1]
     api = (await client.get("/api/v1/me/access-log")).json()["accesses"]
     assert [access["act"] for access in api] == [2, 1, 1, 1]  # 2: looking at the log in JSON, just before
+
+
+async def test_an_agent_answering_from_the_request_page_is_one_line_named_by_the_step(
+    client: GuichetClient, app: Starlette
+) -> None:
+    sign_in_citizen(client)
+    await client.file_request("corbas", "contact", FILED_MESSAGE)
+    case = "/agents/corbas/demandes/MSG-2026-000001"
+    async with GuichetClient(app) as agent:
+        await sign_in_staff(agent, "ana.agent", "agent:corbas:contact:instructor")
+        assert (await agent.get("/agents/corbas/demandes")).status_code == 200
+        page = (await agent.get(case)).text
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page)
+        version = re.search(r'name="version" value="([^"]+)"', page)
+        assert token and version
+        answered = await agent.post(f"{case}/transition", data={"csrftoken": token.group(1), "transition": "answer",
+                                    "version": version.group(1), "comment": "Voici la réponse."})  # fmt: skip
+        assert answered.status_code == 303
+        assert (await agent.get(answered.headers["location"])).status_code == 200  # the page shown again
+    rows = rows_of((await client.get("/mon-compte/acces")).text)
+    assert len(rows) == 2 and "Changement d'étape de votre demande" in rows[0] and "un agent de Corbas" in rows[0]
