@@ -127,3 +127,19 @@ async def test_an_accounts_request_is_not_followed_by_link(app: Starlette) -> No
         public_id = filed.headers["location"].split("/")[2]
         answer = await citizen.get(follow_path(app.state.registry.settings.secret_key, public_id))
     assert answer.status_code == 404
+
+
+async def test_a_withheld_receipt_is_not_said_sent_but_the_follow_link_is_still_offered(
+    guichet_config: ConfigFolder, guichet_database_url: str
+) -> None:
+    limits = {"anonymous_per_origin": 100, "receipts_per_address": 1, "receipts_per_origin": 100}
+    guichet_config.set_gateway(database={"url": guichet_database_url}, filing_limits=limits)
+    application = create_app(guichet_config.path)
+    try:
+        async with GuichetClient(application) as visitor:
+            await file_without_account(visitor)
+            page = await file_without_account(visitor)  # past the receipts to this address
+    finally:
+        application.state.db.dispose()
+    assert "Aucun accusé de réception ne vous sera envoyé" in page and "c…@example.org" not in page
+    assert LINK.search(page) and "Suivre la demande MSG-2026-000002" in page
