@@ -25,6 +25,7 @@ from gateway.requests.errors import TooManyFilings
 from gateway.requests.family import MemberError, is_family_service
 from gateway.requests.family_drafts import takes_family_drafts
 from gateway.requests.filing import Filed
+from gateway.requests.follow import follow_path
 from gateway.requests.forms import read_answer
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.posted import PostedForm
@@ -157,6 +158,7 @@ async def _submit(request: Request, rules: ServiceRules) -> Response:
             "r": filed.request.reference,
             "t": filed.request.created_at.isoformat(),
             "m": filed.receipt_mailed,  # whether a receipt was mailed: the page says so, truthfully
+            **_follow_claims(request, [filed.request], filed.receipt_mailed),
         }
     )
     return RedirectResponse(f"/{commune.slug}/{key}/recu?t={token}", status_code=303)
@@ -194,6 +196,7 @@ async def _submit_family(request: Request, rules: ServiceRules) -> Response:
             "f": [row.reference for row in filed.requests],
             "t": first.created_at.isoformat(),
             "m": filed.receipt_mailed,
+            **_follow_claims(request, filed.requests, filed.receipt_mailed),
         }
     )
     return RedirectResponse(f"/{rules.commune.slug}/{rules.key}/recu?t={token}", status_code=303)
@@ -253,6 +256,28 @@ def _form_page(
     return render(request, "service_form.html", context, status_code=status_code)
 
 
+def masked_address(address: str) -> str:
+    """An address as the receipt page recalls it, « c…@example.org »: enough to recognise, not to read out."""
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}…@{domain}" if at else "…"
+
+
+def _follow_claims(request: Request, rows: Sequence[Any], mailed: bool | None) -> dict[str, Any]:
+    """What the receipt page adds for requests filed without an account: where the receipt went, how to follow.
+
+    ``a``: the address the receipt was queued to, masked (only when it was);
+    ``l``: each request's reference and follow link (:mod:`gateway.requests.follow`).
+    """
+    secret = registry_of(request).settings.secret_key
+    claims: dict[str, Any] = {}
+    if mailed and rows and rows[0].notify_email:
+        claims["a"] = masked_address(rows[0].notify_email)
+    links = [[row.reference, follow_path(secret, row.public_id)] for row in rows if row.citizen_id is None]
+    if links:
+        claims["l"] = links
+    return claims
+
+
 def _receipts(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(registry_of(request).settings.secret_key, salt="guichet-receipt")
 
@@ -279,6 +304,8 @@ async def receipt_page(request: Request) -> Response:
             "family": claims.get("f") or [],
             "received": received,
             "mailed": claims.get("m"),
+            "address": claims.get("a"),
+            "follow": [link for link in claims.get("l") or [] if str(link[1]).startswith("/suivi/")],
         },
     )
 

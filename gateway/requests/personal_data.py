@@ -242,6 +242,12 @@ def _request(
 
 
 def _event(event: RequestEvent, names: dict[int, str]) -> dict[str, Any]:
+    """One history line; ``internal`` flags what agents wrote for themselves, never the person's own acts.
+
+    The stored flag also hides lines from the request's page that say
+    nothing to its owner (the draft's « created » line, written by the
+    citizen): in the archive "internal" means an agent's line kept from them.
+    """
     return {
         "at": _when(event.at),
         "kind": event.kind,
@@ -252,7 +258,7 @@ def _event(event: RequestEvent, names: dict[int, str]) -> dict[str, Any]:
         "transition": event.transition,
         "reason": event.reason,
         "text": event.body,
-        "internal": event.internal,
+        "internal": event.internal and event.actor_role != "citizen",
     }
 
 
