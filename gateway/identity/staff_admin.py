@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from gateway.audit.events import Actor
@@ -195,9 +196,12 @@ def create_account(
     if staff_accounts.find(session, username) is not None:
         raise AdminProblem(409, TAKEN, field="username")
     password = secrets.token_urlsafe(INITIAL_PASSWORD_BYTES)
-    staff = staff_accounts.create(session, username=username, display_name=display_name, email=address,
-                                  password=password, grants=[grant], actor=actor, origin=origin,
-                                  commune=grant.commune)  # fmt: skip
+    try:
+        staff = staff_accounts.create(session, username=username, display_name=display_name, email=address,
+                                      password=password, grants=[grant], actor=actor, origin=origin,
+                                      commune=grant.commune)  # fmt: skip
+    except IntegrityError:  # the same username created at the same moment: the transaction is rolled back
+        raise AdminProblem(409, TAKEN, field="username") from None
     return staff, password
 
 
