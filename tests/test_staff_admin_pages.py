@@ -23,6 +23,7 @@ from gateway.models import StaffRole, StaffUser, UserSession
 from gateway.testing import ConfigFolder, GuichetClient, assert_audited, audit_records, sign_in_staff
 from gateway.testing.client import STAFF_PASSWORD
 from gateway.testing.fixtures import build_app
+from tests import hostile_corpus
 
 PEOPLE = "/agents/personnel"
 NEW = f"{PEOPLE}/nouveau"
@@ -411,3 +412,19 @@ async def test_a_form_without_its_csrf_token_is_refused(app: Starlette, admin_a:
 async def test_the_staff_home_links_administrators_to_the_accounts(admin_a: GuichetClient) -> None:
     page = await admin_a.get("/agents")
     assert f'href="{PEOPLE}"' in page.text
+
+
+async def test_hostile_form_values_get_a_clear_answer_and_change_nothing(
+    app: Starlette, syndicate_admin: GuichetClient
+) -> None:
+    agent = account(app, "sam.agent", "agent:ville-a:contact", "supervisor:ville-a")
+    token = await syndicate_admin.csrf_token(PEOPLE)
+    paths = [NEW, *(f"{PEOPLE}/{agent}/{act}" for act in ("roles", "roles/retrait"))]
+    before = (actions(app), roles(app, agent))
+    for value in hostile_corpus.PARAMETER_VALUES:
+        fields = {name: value for name in ("username", "display_name", "email", "role", "role_id")}
+        for path in paths:
+            answer = await syndicate_admin.post(path, data={**fields, "csrftoken": token})
+            assert answer.status_code in (403, 404, 409, 422), f"{path} {value!r}: {answer.status_code}"
+            assert hostile_corpus.SCRIPT not in answer.text
+    assert (actions(app), roles(app, agent)) == before

@@ -88,11 +88,14 @@ def role_choices(request: Request, reach: Reach) -> list[tuple[str, list[tuple[s
 
 
 def _staff_id(request: Request) -> int:
-    """The account number of the URL; one no account can have is answered as not found."""
-    staff_id = int(request.path_params["staff_id"])
-    if staff_id > BIGINT_MAX:
+    """The account number of the URL; anything no account can have (not digits, too large) is not found.
+
+    Not Starlette's ``int`` convertor: it would fail on thousands of digits before any handler could answer.
+    """
+    text = str(request.path_params["staff_id"])
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > BIGINT_MAX:
         raise PageError(404, staff_admin.NO_ACCOUNT)
-    return staff_id
+    return int(text)
 
 
 async def _in_store(request: Request, work: Callable[[Session], T]) -> T:
@@ -236,7 +239,7 @@ async def withdraw_role(request: Request) -> Response:
         session, form = store
         text = str(form.get("role_id", "")).strip()
         staff_admin.managed(session, reach, staff_id)  # another commune's account is not found, whatever the role
-        if not text.isdigit() or len(text) > 18:
+        if not (text.isascii() and text.isdigit()) or len(text) > 18:
             raise AdminProblem(422, BAD_ROLE_ID, field="role_id")
         staff_admin.withdraw(session, reach, principal.actor(ROLE), principal.user_id, staff_id, int(text),
                              origin=origin)  # fmt: skip
@@ -275,10 +278,10 @@ def routes() -> list[BaseRoute]:
     return [
         Route(HOME, people, name="staff_people"),
         Route(f"{HOME}/nouveau", new_person, methods=["GET", "POST"], name="staff_person_new"),
-        Route(HOME + "/{staff_id:int}", person, name="staff_person"),
-        Route(HOME + "/{staff_id:int}/roles", give_role, methods=["POST"], name="staff_give_role"),
-        Route(HOME + "/{staff_id:int}/roles/retrait", withdraw_role, methods=["POST"], name="staff_withdraw_role"),
-        Route(HOME + "/{staff_id:int}/second-facteur", reset_second_factor, methods=["POST"], name="staff_reset_mfa"),
-        Route(HOME + "/{staff_id:int}/desactivation", disable, methods=["POST"], name="staff_disable"),
-        Route(HOME + "/{staff_id:int}/reactivation", enable, methods=["POST"], name="staff_enable"),
+        Route(HOME + "/{staff_id}", person, name="staff_person"),
+        Route(HOME + "/{staff_id}/roles", give_role, methods=["POST"], name="staff_give_role"),
+        Route(HOME + "/{staff_id}/roles/retrait", withdraw_role, methods=["POST"], name="staff_withdraw_role"),
+        Route(HOME + "/{staff_id}/second-facteur", reset_second_factor, methods=["POST"], name="staff_reset_mfa"),
+        Route(HOME + "/{staff_id}/desactivation", disable, methods=["POST"], name="staff_disable"),
+        Route(HOME + "/{staff_id}/reactivation", enable, methods=["POST"], name="staff_enable"),
     ]
