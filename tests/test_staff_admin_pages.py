@@ -173,7 +173,7 @@ async def test_a_commune_administrator_cannot_create_an_account_in_another_commu
 
 async def test_role_choices_are_in_words_and_only_the_administrators_communes(admin_a: GuichetClient) -> None:
     page = await admin_a.get(NEW)
-    assert "Agent instructeur — Ville-a" in page.text or "Agent instructeur — " in page.text
+    assert "Agent instructeur — Ville-A, toutes les démarches" in page.text
     assert 'value="agent:ville-a:contact:instructor"' in page.text
     assert "ville-b" not in page.text and 'value="administrator"' not in page.text
 
