@@ -129,7 +129,9 @@ async def staff_home(request: Request) -> Response:
     ]
     queues = await database_of(request).run(lambda: [(c, queries.counts(caller, c.slug)) for c in readable])
     roles = [grant_words(grant, registry, caller.locale) for grant in principal.grants]
-    context = {"principal": principal, "is_auditor": is_auditor, "roles": roles, "queues": queues}
+    is_admin = any(grant.role == "administrator" for grant in principal.grants)
+    context = {"principal": principal, "is_auditor": is_auditor, "is_admin": is_admin, "roles": roles,
+               "queues": queues}  # fmt: skip
     return render(request, "staff_home.html", context)
 
 
