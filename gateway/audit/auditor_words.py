@@ -67,6 +67,8 @@ ACTIONS: dict[str, Localized] = {
     ),
     # staff accounts and tokens
     "staff.create": Localized("Création d'un compte d'agent", "Staff account created"),
+    "staff.grant": Localized("Attribution d'un rôle à un agent", "Role granted to a staff member"),
+    "staff.revoke": Localized("Retrait d'un rôle à un agent", "Role withdrawn from a staff member"),
     "staff.disable": Localized("Désactivation d'un compte d'agent", "Staff account disabled"),
     "staff.enable": Localized("Réactivation d'un compte d'agent", "Staff account enabled again"),
     "staff.mfa-reset": Localized("Réinitialisation du second facteur d'un agent", "Staff second factor reset"),
@@ -83,6 +85,11 @@ ACTIONS: dict[str, Localized] = {
     "audit.search": Localized("Recherche dans le journal d'audit", "Audit log searched"),
     "audit.view": Localized("Consultation d'une entrée du journal d'audit", "Audit entry read"),
     "audit.export": Localized("Export du journal d'audit", "Audit log exported"),
+    "audit.review": Localized("Lecture de la revue périodique du journal", "Periodic audit review read"),
+    "audit.review-export": Localized("Export de la revue périodique du journal", "Periodic audit review exported"),
+    "audit.review-mark": Localized(
+        "Constat de la revue marqué examiné, avec une note", "Review finding marked reviewed, with a note"
+    ),
     "audit.seal": Localized(
         "Scellement périodique du journal (sans activité)", "Periodic seal of the log (no activity)"
     ),
