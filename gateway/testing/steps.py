@@ -78,11 +78,20 @@ def take_transition(
     expected_version: int | None = None,
     reason: str = "",
     comment: str = "",
+    choice: str = "",
 ) -> FiledRequest:
-    """Take the workflow transition ``name`` on a request, as an agent does from its file."""
+    """Take the workflow transition ``name`` on a request, as an agent does from its file (``choice``: the option
+    chosen on a transition asking one)."""
     commands = BackOfficeCommands(app.state.db, app.state.registry)
     row = commands.transition(
-        agent.caller, commune, reference, name, expected_version=expected_version, reason=reason, comment=comment
+        agent.caller,
+        commune,
+        reference,
+        name,
+        expected_version=expected_version,
+        reason=reason,
+        comment=comment,
+        choice=choice,
     )
     return FiledRequest.of(row)
 
