@@ -65,7 +65,8 @@ def citizens_requests(app: Starlette, citizen: TestCitizen) -> list[FiledRequest
 def open_file(app: Starlette, agent: TestAgent, commune: str, reference: str) -> AgentView:
     """Open a request's file in the back office, as an agent does (the read is audited)."""
     case = BackOfficeQueries(app.state.db, app.state.registry).case(agent.caller, commune, reference)
-    return AgentView(FiledRequest.of(case.request), case.can_act, tuple(t.name for t in case.transitions))
+    choices = {name: tuple(option.value for option in options) for name, options in case.choices.items()}
+    return AgentView(FiledRequest.of(case.request), case.can_act, tuple(t.name for t in case.transitions), choices)
 
 
 def take_transition(

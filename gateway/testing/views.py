@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
@@ -87,6 +87,8 @@ class AgentView:
     request: FiledRequest
     can_act: bool
     transitions: Sequence[str]
+    #: the values offered on each transition asking a choice (API 1.2), by transition name
+    choices: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,11 @@ async def test_the_page_refuses_a_school_not_offered_with_the_reason(guichet_app
     assert stored_request(guichet_app, row.public_id).data["catchment"] == "uncovered"
 
 
+async def test_the_page_sends_an_agent_who_chose_nothing_to_the_list(guichet_app: Starlette) -> None:
+    answer = await posted_assignment(guichet_app, off_the_map(guichet_app), "")
+    assert answer.status_code == 422 and '<a href="#choix-assign_school">' in answer.text
+
+
 async def test_the_history_names_the_choice(guichet_app: Starlette) -> None:
     row = step(guichet_app, off_the_map(guichet_app), "assign_school", choice=TILLEULS)
     async with GuichetClient(guichet_app) as agent:
