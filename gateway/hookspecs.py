@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from gateway.deployment import DeploymentSettings
     from gateway.request_handle import RequestHandle
     from gateway.services import (
+        Choice,
         CitizenIdentity,
         FieldError,
         FormField,
@@ -123,6 +124,7 @@ def guichet_request_transition(
     settings: ServiceSettings,
     request: RequestHandle,
     transition: Transition,
+    choice: str | None,
 ) -> None:
     """React to an agent's transition, inside its database transaction, before it commits.
 
@@ -130,7 +132,24 @@ def guichet_request_transition(
     request handle already shows the new status. Raise
     :class:`gateway.services.TransitionRefused` to stop the transition with a
     reason the agent reads (409); any other exception stops it as
-    "temporarily unavailable".
+    "temporarily unavailable". ``choice`` (API 1.2) is the value the agent
+    chose for a transition asking one (``Transition.choice``), already checked
+    to be one of those ``guichet_transition_choices`` offered; ``None`` otherwise.
+    """
+
+
+@hookspec(firstresult=True)
+def guichet_transition_choices(
+    service: ServiceDefinition, commune: Commune, settings: ServiceSettings, data: FormValues, transition: Transition
+) -> Sequence[Choice] | None:
+    """Offer the options an agent chooses from for a transition asking a choice, on one request (API 1.2).
+
+    Combination: called on the plugin that provides the service only, for a
+    transition whose ``choice`` is set, with the request's data (answers and
+    derived values): when its file is shown to an agent, and again when the
+    transition is taken. Its result is the list of options (``None`` or
+    empty: none, and the transition is not offered). A value the agent sends
+    that is not among them is refused (422) and nothing is written.
     """
 
 
@@ -163,6 +182,21 @@ def guichet_service_places(
     hold to be counted, the capacity and the group (table) it is shown in.
     The core counts the commune's requests itself, by workflow state; the
     plugin never sees them. Called whenever an agent opens the board.
+    """
+
+
+@hookspec(firstresult=True)
+def guichet_demo_answers(
+    service: ServiceDefinition, commune: Commune, settings: ServiceSettings
+) -> Sequence[FormValues] | None:
+    """Offer example answers a demonstration files for ``service`` in ``commune`` (``guichet demo seed``) (API 1.2).
+
+    Combination: called on the plugin that provides the service only, by the
+    demo seed, never in real use. Each item is a set of answers (field name ->
+    value, any subset of the form): the seed picks one and fills the other
+    fields itself, so a service whose rules its generic answers would not
+    pass (an address on the catchment map, a birth date giving a level) is
+    still filed. Fictitious data only; ``None`` or empty: generic answers.
     """
 
 

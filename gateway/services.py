@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict
@@ -240,6 +241,14 @@ class Transition:
     #: on a request shared with another member commune, tell the other side of this step even though its target
     #: state is not final (API 1.2): a home commune's agreement the receiving commune decides on, say
     shares_decision: bool = False
+    #: the agent chooses one of the options the plugin offers for this very request (API 1.2, the hook
+    #: ``guichet_transition_choices``): the label of that choice (« École attribuée »); None: no choice asked.
+    #: The chosen value reaches ``guichet_request_transition`` as ``choice`` and is kept in the history.
+    choice: Localized | None = None
+
+    def __post_init__(self) -> None:
+        if self.choice is not None and self.reasons:
+            raise ValueError(f"transition {self.name!r} asks a choice: it cannot also ask a reason")
 
     def applies(self, values: FormValues) -> bool:
         return self.only_if is None or condition_met(values.get(self.only_if[0]), self.only_if[1])
@@ -360,6 +369,33 @@ class ServiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class DerivedValue(str):
+    """A derived value's name with the words agents read for it (API 1.2), in ``ServiceDefinition.derived``.
+
+    It *is* its name (a ``str``), so plain names and these mix in ``derived``
+    and every reader of the names keeps working; ``label`` names the value on
+    the agent's page (« École attribuée ») and ``values`` words the values
+    stored as codes (``{"ps": Localized("Petite section")}``); a value it
+    does not word is shown as stored.
+    """
+
+    label: Localized
+    values: Mapping[str, Localized]
+
+    def __new__(cls, name: str, label: Localized, values: Mapping[str, Localized] | None = None) -> DerivedValue:
+        made = super().__new__(cls, name)
+        made.label = label
+        made.values = MappingProxyType(dict(values or {}))
+        return made
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (DerivedValue, (str(self), self.label, dict(self.values)))
+
+    def wording(self, value: object) -> Localized | None:
+        """The words for a stored value, when the plugin gave some."""
+        return self.values.get(value) if isinstance(value, str) else None
+
+
 #: the most members one family filing may declare (:attr:`MemberBlock.max_count`)
 MEMBERS_LIMIT = 12
 
@@ -426,11 +462,16 @@ class ServiceDefinition:
     #: None: the service shares no request
     linked_workflow: Workflow | None = None
     #: the names of the values the plugin records on a request's data itself (API 1.2,
-    #: :meth:`~gateway.request_handle.RequestHandle.record_value`): derived from the answers, never a form field
+    #: :meth:`~gateway.request_handle.RequestHandle.record_value`): derived from the answers, never a form field;
+    #: a :class:`DerivedValue` (a name with its label and the words for its values) shows them in words to agents
     derived: tuple[str, ...] = ()
     #: the form's ``per_member`` fields repeat once per member, each member filing a request of its own,
     #: all linked as one family (API 1.2, docs/writing_plugins.md "Families"); None: one request per filing
     members: MemberBlock | None = None
+
+    def derived_value(self, name: str) -> DerivedValue | None:
+        """The wording the plugin gave a derived value (None: a plain name, shown as it is)."""
+        return next((item for item in self.derived if isinstance(item, DerivedValue) and item == name), None)
 
     def __post_init__(self) -> None:
         if not self.key.replace("-", "").isalnum() or self.key != self.key.lower():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -114,3 +115,17 @@ def test_the_demo_seed_command_files_the_requests_asked_for(
     )
     assert result.exit_code == 0, result.output
     assert "demo activity: 4 request(s) filed" in result.output
+
+
+def test_school_registrations_are_filed_from_the_plugins_example_answers(
+    seeded: tuple[Database, ActivitySummary],
+) -> None:
+    db, summary = seeded
+    schools = [row for row in submitted(db) if row.service == "inscription-scolaire"]
+    assert schools and summary.skipped_by_service["inscription-scolaire"] == 0
+    assert {row.data["catchment"] for row in schools} & {"covered", "assigned"}  # addresses on the map
+
+
+def test_the_summary_names_the_services_whose_requests_were_given_up() -> None:
+    summary = ActivitySummary(filed=3, skipped=2, skipped_by_service=Counter({"etat-civil": 2}))
+    assert str(summary).endswith("2 given up (etat-civil 2)")

@@ -8,14 +8,16 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from gateway import Localized, ServiceDefinition
+from gateway import DerivedValue, Localized, ServiceDefinition
 from gateway.requests.backoffice.commands import BackOfficeCommands
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.testing import (
+    GuichetClient,
     agent_of,
     attach_document,
     request_handle,
     save_draft,
+    sign_in_agent,
     start_draft,
     stored_request,
     submit_request,
@@ -88,3 +90,62 @@ def test_a_correction_keeps_the_values_derived_at_submission(guichet_app: Starle
     stored = stored_request(guichet_app, filed.public_id)
     assert stored.data["other_parent"] == "Dominique Exemple"
     assert (stored.data["level"], stored.data["school"]) == ("cp", "elementaire-des-tilleuls")
+
+
+# In words (API 1.2, DerivedValue) ---------------------------------------------------------------------------
+
+WORDED = DerivedValue("level", Localized("Niveau", "Level"), {"cp": Localized("CP", "Year 1")})
+
+
+def test_a_worded_value_is_its_name_so_plain_names_and_worded_ones_mix() -> None:
+    service = ServiceDefinition(key="ecole", title=Localized("École"), description=Localized("d"),
+                                reference_prefix="EC", purpose=Localized("p"), derived=(WORDED, "school"))  # fmt: skip
+    assert service.derived == ("level", "school") and service.derived_value("level") is WORDED
+    assert service.derived_value("school") is None  # a plain name: shown as stored
+    assert WORDED.wording("cp") == Localized("CP", "Year 1") and WORDED.wording("ce1") is None
+
+
+def test_a_worded_value_is_recorded_like_a_plain_one() -> None:
+    handle = request_handle("ecole", "corbas", {}, derived=(WORDED,))
+    handle.record_value("level", "cp")
+    assert dict(handle.data) == {"level": "cp"}
+
+
+def filed_school_request(app: Starlette) -> str:
+    family = verified_citizen(app, email="camille@example.org")
+    draft = start_draft(app, family, "venissieux", SCHOOL)
+    save_draft(app, family, draft.public_id, SCHOOL_ANSWERS)
+    for document in ("identity_filiation", "proof_of_address", "vaccinations"):
+        attach_document(app, family, draft.public_id, document, f"{document}.pdf", PDF)
+    return submit_request(app, family, draft.public_id, SCHOOL_ANSWERS).request.reference or ""
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("fr", ("<dt>Niveau (calculé)</dt>", '<dd class="user-text">CP</dd>', "Adresse couverte : école de secteur")),
+        ("en", ("<dt>Level (computed)</dt>", "<dt>Assigned school</dt>", "Address covered: catchment school")),
+    ],
+)
+async def test_the_agent_page_shows_derived_values_in_words_in_its_language(
+    guichet_app: Starlette, language: str, words: tuple[str, ...]
+) -> None:
+    reference = filed_school_request(guichet_app)
+    async with GuichetClient(guichet_app) as agent:
+        await sign_in_agent(agent, "venissieux", SCHOOL)
+        page = await agent.get(f"/agents/venissieux/demandes/{reference}", headers={"accept-language": language})
+    assert page.status_code == 200
+    assert all(word in page.text for word in words), page.text
+    assert "<dt>catchment</dt>" not in page.text and ">covered<" not in page.text
+
+
+async def test_the_agent_api_gives_derived_values_with_their_words(guichet_app: Starlette) -> None:
+    reference = filed_school_request(guichet_app)
+    async with GuichetClient(guichet_app) as agent:
+        await sign_in_agent(agent, "venissieux", SCHOOL)
+        case = (await agent.get(f"/api/v1/communes/venissieux/requests/{reference}")).json()
+    assert case["data"]["level"] == "cp"  # the stored value is unchanged
+    derived = {item["name"]: item for item in case["derived"]}
+    assert derived["level"]["label"] == {"fr": "Niveau (calculé)", "en": "Level (computed)"}
+    assert derived["level"]["value"] == "cp" and derived["level"]["value_label"]["fr"] == "CP"
+    assert derived["school_name"]["value_label"] is None  # a value the plugin does not word: as stored

@@ -9,6 +9,7 @@ import pytest
 from gateway.services import (
     DEFAULT_WORKFLOW,
     MEGABYTE,
+    Choice,
     DocumentSpec,
     Localized,
     ServiceDefinition,
@@ -146,3 +147,9 @@ def test_a_service_may_not_name_a_document_like_the_cores_extra_documents() -> N
             purpose=Localized("Tester."),
             documents=(DocumentSpec("extra", Localized("Autre")),),
         )
+
+
+def test_a_transition_asking_a_choice_asks_no_reason() -> None:
+    with pytest.raises(ValueError, match="cannot also ask a reason"):
+        Transition("assign", Localized("Attribuer"), ("submitted",), "submitted", choice=Localized("École"),
+                   reasons=(Choice("a", Localized("A")),))  # fmt: skip

@@ -28,6 +28,7 @@ from starlette.applications import Starlette
 
 import gateway.hookspecs
 from gateway.cli import main
+from gateway.services import Localized, Transition
 from gateway.testing import (
     BASE_URL,
     ActionNotAllowed,
@@ -238,3 +239,23 @@ async def test_guichet_service_places_example_counts_each_round_against_its_capa
         ({"round": "nord"}, 40, 0),
         ({"round": "sud"}, 40, 0),
     ]
+
+
+def test_guichet_transition_choices_example_offers_the_large_bin_for_more_than_one(examples: ModuleType) -> None:
+    size = Transition("size", Localized("Choisir"), ("submitted",), "submitted", choice=Localized("Taille du bac"))
+    assert [c.value for c in examples.guichet_transition_choices(data={"count": 1}, transition=size)] == ["120"]
+    assert [c.value for c in examples.guichet_transition_choices(data={"count": 2}, transition=size)] == ["120", "240"]
+    assert (
+        examples.guichet_transition_choices(data={"count": 2}, transition=examples.BINS.workflow.transitions[0]) is None
+    )
+
+
+def test_guichet_demo_answers_example_offers_only_counts_the_commune_allows(app: Starlette) -> None:
+    answers = app.state.registry.hooks.first("guichet_demo_answers", only="bins", settings=examples_settings(app))
+    assert answers == [{"count": 1}, {"count": 2}]
+    for answer in answers:  # each passes the service's checks
+        file_request(app, verified_citizen(app), "givors", "bacs", {**ANSWERS, **answer})
+
+
+def examples_settings(app: Starlette) -> object:
+    return commune_of(app, "givors").services["bacs"]

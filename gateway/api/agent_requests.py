@@ -35,14 +35,36 @@ from gateway.web.lookups import database_of
 from gateway.web.openapi import UNREADABLE, file_response, json_body, json_response, operation, problem_response
 
 
-def _transition(transition: Transition) -> dict[str, Any]:
+def _transition(case: AgentCase, transition: Transition) -> dict[str, Any]:
     return {
         "name": transition.name,
         "label": both(transition.label),
         "target": transition.target,
         "comment_required": transition.comment_required,
         "reasons": [{"value": choice.value, "label": both(choice.label)} for choice in transition.reasons],
+        "choice": both(transition.choice) if transition.choice else None,
+        "choices": [
+            {"value": option.value, "label": both(option.label)} for option in case.choices.get(transition.name, ())
+        ],
     }
+
+
+def _derived(case: AgentCase) -> list[dict[str, Any]]:
+    """The derived values the request holds, with the words the service gives them (plain names: the name)."""
+    row, definition = case.request, case.rules.definition
+    shown = []
+    for name in definition.derived:
+        if name not in row.data:
+            continue
+        words = definition.derived_value(name)
+        value_label = words.wording(row.data[name]) if words else None
+        shown.append({
+            "name": str(name),
+            "value": row.data[name],
+            "label": both(words.label) if words else {"fr": str(name), "en": str(name)},
+            "value_label": both(value_label) if value_label else None,
+        })  # fmt: skip
+    return shown
 
 
 def _event(case: AgentCase, event: RequestEvent) -> dict[str, Any]:
@@ -68,6 +90,7 @@ def _detail(case: AgentCase) -> dict[str, Any]:
         "decided": definition.workflow.is_decided(row.status),
         "summary": row.summary,
         "data": dict(row.data),
+        "derived": _derived(case),
         "form_version": row.form_version,
         "version": row.version,
         "submitted_at": iso_time(row.submitted_at),
@@ -77,7 +100,7 @@ def _detail(case: AgentCase) -> dict[str, Any]:
         "assigned_to": _staff(case.staff_names, row.assigned_to),
         "filed_by": _staff(case.staff_names, row.filed_by_staff_id),
         "can_act": case.can_act,
-        "transitions": [_transition(transition) for transition in case.transitions],
+        "transitions": [_transition(case, transition) for transition in case.transitions],
         "assignees": [{"id": staff_id, "name": name} for staff_id, name in case.assignees],
         "history": [_event(case, event) for event in case.events],
         "attachments": [attachment_json(attachment) for attachment in case.attachments],
@@ -144,20 +167,31 @@ def _changed(status: str, conflict: dict[str, Any]) -> dict[str, Any]:
     requestBody=json_body("TransitionBody"),
     responses={
         **_changed("200", STALE),
-        "422": problem_response("A body field is wrong (`errors`), or the comment or reason the transition needs."),
+        "422": problem_response(
+            "A body field is wrong (`errors`), or the comment, reason or choice the transition needs."
+        ),
         "503": problem_response("The service is temporarily unavailable; nothing was written."),
     },
 )
 @answers_shape_errors
 async def transition_case(request: Request) -> Response:
-    caller, commune, reference, back_office, body = await _case(request, "transition", "comment", "reason", "version")
-    name, reason = body.text("transition", required=True), body.text("reason")
+    caller, commune, reference, back_office, body = await _case(
+        request, "transition", "comment", "reason", "choice", "version"
+    )
+    name, reason, choice = body.text("transition", required=True), body.text("reason"), body.text("choice")
     comment = body.text("comment", max_length=TEXT_MAX)
     version = body.version()
     body.check()
     row = await database_of(request).run(
         lambda: back_office.transition(
-            caller, commune, reference, name, expected_version=version, comment=comment, reason=reason
+            caller,
+            commune,
+            reference,
+            name,
+            expected_version=version,
+            comment=comment,
+            reason=reason,
+            choice=choice,
         ),
     )
     return JSONResponse(_state(request, row))

@@ -324,6 +324,7 @@ _MESSAGE = {**_SAYS, "maxLength": TEXT_MAX}
 _OPTIONAL_TEXT = {"type": ["string", "null"]}
 _COMMENT = {**_OPTIONAL_TEXT, "maxLength": TEXT_MAX}
 _VERSION = {"type": "integer", "minimum": 1, "maximum": INTEGER_MAX}
+_CHOICE = {"type": "object", "properties": {"value": {"type": "string"}, "label": _ref("Localized")}}
 
 
 def _closed(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
@@ -468,13 +469,19 @@ SCHEMAS.update(
                 "label": _ref("Localized"),
                 "target": {"type": "string"},
                 "comment_required": {"type": "boolean"},
-                "reasons": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {"value": {"type": "string"}, "label": _ref("Localized")},
-                    },
-                },
+                "reasons": {"type": "array", "items": _CHOICE},
+                "choice": {**_nullable(_ref("Localized")), "description": "the choice asked: send one of `choices`"},
+                "choices": {"type": "array", "items": _CHOICE, "description": "the options, when a choice is asked"},
+            },
+        },
+        "DerivedValue": {
+            "type": "object",
+            "required": ["name", "value", "label"],
+            "properties": {
+                "name": {"type": "string"},
+                "value": {},
+                "label": _ref("Localized"),
+                "value_label": {**_nullable(_ref("Localized")), "description": "the value in words"},
             },
         },
         "CaseEvent": {
@@ -507,6 +514,7 @@ SCHEMAS.update(
                 "decided": {"type": "boolean"},
                 "summary": _TEXT_OR_NULL,
                 "data": _FORM_DATA,
+                "derived": {"type": "array", "items": _ref("DerivedValue"), "description": "derived values, in words"},
                 "form_version": {"type": "integer"},
                 "version": {"type": "integer", "description": "send it back with an action to detect a conflict"},
                 "submitted_at": _TIME,
@@ -543,6 +551,7 @@ SCHEMAS.update(
                 "transition": _SAYS,
                 "comment": _COMMENT,
                 "reason": {**_OPTIONAL_TEXT, "description": "one of the transition's reasons, when it has some"},
+                "choice": {**_OPTIONAL_TEXT, "description": "one of the transition's `choices`, when it asks one"},
                 "version": _VERSION,
             },
         ),

@@ -14,9 +14,11 @@ history lines and the outbox are those of real use.
 
 The form of any service is filled generically from its :class:`FormField`
 list (a choice for a select, a plausible date, fictitious names, addresses at
-``example.org``); when the service's own checks refuse the answers, the
-fields they name are drawn again, a few times, before the request is given
-up. The same ``seed`` draws the same people, answers and fates; each run adds
+``example.org``), with one of the example answers its plugin offers drawn
+over it (``guichet_demo_answers``: an address on a catchment map, say);
+when the service's own checks refuse the answers, the fields they name are
+drawn again, a few times, before the request is given up. The same ``seed``
+draws the same people, answers and fates; each run adds
 N more requests (submission keys are always new).
 """
 
@@ -60,7 +62,7 @@ from gateway.requests.caller import Caller
 from gateway.requests.errors import RequestError, ServiceUnavailable
 from gateway.requests.field_kinds import empty_value
 from gateway.requests.lifecycle import CitizenRequests
-from gateway.requests.rules import rules_for
+from gateway.requests.rules import ServiceRules, rules_for, unavailable_on_failure
 from gateway.requests.submission_keys import new_submission_key
 from gateway.services import CitizenIdentity, DocumentSpec, FieldError, FieldValue, FormField, FormValues, PostalAddress
 
@@ -129,12 +131,16 @@ class ActivitySummary:
     awaiting: int = 0
     withdrawn: int = 0
     by_commune: Counter[str] = field(default_factory=Counter)
+    #: the requests given up, by service: a service whose rules the demo's answers keep failing shows here
+    skipped_by_service: Counter[str] = field(default_factory=Counter)
 
     def __str__(self) -> str:
         communes = ", ".join(f"{slug} {count}" for slug, count in sorted(self.by_commune.items())) or "none"
+        services = ", ".join(f"{key} {count}" for key, count in sorted(self.skipped_by_service.items()))
         return (
             f"demo activity: {self.filed} request(s) filed ({communes}), {self.decided} decided, "
             f"{self.awaiting} awaiting the citizen, {self.withdrawn} withdrawn, {self.skipped} given up"
+            + (f" ({services})" if services else "")
         )
 
 
@@ -175,6 +181,7 @@ def seed_activity(
             filed = _file_one(people, registry, rng, citizen, commune, key)
             if filed is None:
                 summary.skipped += 1
+                summary.skipped_by_service[key] += 1
                 continue
             summary.filed += 1
             summary.by_commune[commune.slug] += 1
@@ -370,8 +377,9 @@ def _file_one(
     try:
         rules = rules_for(registry, commune, key)
         form, definition = rules.form, rules.definition  # the definition's documents and the form's document fields
+        examples = _examples(registry, rules)
         draft = people.start_draft(caller, commune.slug, key, submission_key=new_submission_key())
-        values = _fill(rng, form, citizen, commune, {})
+        values = _with_example(rng, examples, form, _fill(rng, form, citizen, commune, {}))
         for attempt in range(ATTEMPTS):
             _attach_documents(people, caller, draft.public_id, definition.documents, values, rng)
             submitted = people.submit(caller, draft.public_id, values)
@@ -380,10 +388,28 @@ def _file_one(
             # draw again the fields the service named; when that does not do, the whole form
             redraw = _names(submitted.errors) if attempt < ATTEMPTS // 2 else None
             values = _fill(rng, form, citizen, commune, values if redraw else {}, redraw=redraw)
+            values = _with_example(rng, examples, form, values)
         people.discard_draft(caller, draft.public_id)
     except (RequestError, UploadRefused, ServiceUnavailable):
         return None
     return None
+
+
+def _examples(registry: Registry, rules: ServiceRules) -> list[FormValues]:
+    """The example answers the service's plugin offers a demonstration (``guichet_demo_answers``), if any."""
+    with unavailable_on_failure(rules.key):
+        found = registry.hooks.first("guichet_demo_answers", only=rules.provided.plugin, **rules.hook_args)
+    return [dict(example) for example in found or ()]
+
+
+def _with_example(
+    rng: random.Random, examples: Sequence[FormValues], form: Sequence[FormField], values: FormValues
+) -> dict[str, FieldValue]:
+    """``values`` with one of the plugin's examples drawn over them (the form's own fields only)."""
+    if not examples:
+        return dict(values)
+    names = {form_field.name for form_field in form if form_field.kind != "document"}
+    return {**values, **{name: value for name, value in rng.choice(examples).items() if name in names}}
 
 
 def _names(errors: Sequence[FieldError]) -> set[str]:
@@ -581,6 +607,7 @@ def _step(office: _Agents, rng: random.Random, agent: Caller, commune: str, case
                 expected_version=case.request.version,
                 comment=rng.choice(COMMENTS) if transition.comment_required or rng.random() < 0.3 else "",
                 reason=rng.choice(transition.reasons).value if transition.reasons else "",
+                choice=rng.choice(options).value if (options := case.choices.get(transition.name)) else "",
             )
         except RequestError:
             continue

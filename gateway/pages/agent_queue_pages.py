@@ -76,6 +76,8 @@ def _choices(request: Request, caller: Caller, commune: Commune) -> QueueChoices
             continue
         counter.append((key, definition.title))
         for transition in definition.workflow.transitions:
+            if transition.choice is not None:
+                continue  # its options are each request's own: taken on the request's file, never in bulk
             transitions.setdefault(transition.name, transition.label)
             if transition.reasons:
                 group = reasons.setdefault(transition.name, (transition.label, {}))[1]

@@ -21,7 +21,7 @@ from gateway.requests.backoffice.commands import BackOfficeCommands
 from gateway.requests.backoffice.queries import AgentCase
 from gateway.requests.caller import Caller
 from gateway.requests.errors import ActionNotAllowed, InvalidInput, StaleRequest
-from gateway.services import Localized
+from gateway.services import Localized, ServiceDefinition
 from gateway.web.downloads import download_response
 from gateway.web.form_values import answer_text
 from gateway.web.i18n import choose_locale
@@ -30,7 +30,7 @@ from gateway.web.numbers import INTEGER_MAX, integer_in
 from gateway.web.templating import render
 
 #: what re-rendered forms keep of what the agent typed
-KEPT = ("comment", "reason", "body", "assignee")
+KEPT = ("comment", "reason", "choice", "body", "assignee")
 
 BAD_ASSIGNEE = Localized("Choisissez une personne dans la liste.", "Choose a person from the list.")
 SAVED = {
@@ -44,6 +44,17 @@ SAVED = {
 }
 
 
+def _derived_line(definition: ServiceDefinition, name: str, value: object) -> tuple[Localized, Localized]:
+    """A value the service derived, in the words it gives (API 1.2, ``DerivedValue``); else its name and value."""
+    words = definition.derived_value(name)
+    if words is None:
+        return Localized(name), Localized(str(value))
+    shown = words.wording(value)
+    if shown is None:
+        shown = Localized("—") if value in ("", None) else Localized(str(value))
+    return words.label, shown
+
+
 def _case_context(request: Request, case: AgentCase) -> dict[str, Any]:
     locale = choose_locale(request)
     row, definition = case.request, case.rules.definition
@@ -54,7 +65,7 @@ def _case_context(request: Request, case: AgentCase) -> dict[str, Any]:
         for form_field in case.rules.form
         if form_field.applies(row.data) and form_field.kind != "document"  # a document is among the attachments
     ]
-    data += [(Localized(key), Localized(str(value))) for key, value in row.data.items() if key not in fields]
+    data += [_derived_line(definition, key, value) for key, value in row.data.items() if key not in fields]
 
     def state(name: str | None) -> Localized:
         if name is None:
@@ -82,6 +93,7 @@ def _case_context(request: Request, case: AgentCase) -> dict[str, Any]:
             "from": state(event.from_status) if event.from_status else None,
             "to": state(event.to_status) if event.to_status else None,
             "reason": reason_label(event.transition, event.reason),
+            "choice": getattr(workflow.transition(event.transition or ""), "choice", None),
             "body": event.body,
             "internal": event.internal,
         }
@@ -204,7 +216,7 @@ def _acting(kind: str, action: Action) -> Callable[[Request], Any]:
 def _transition(office: Commands, caller: Caller, commune: str, reference: str, typed: Mapping[str, str]) -> object:
     return office.transition(
         caller, commune, reference, typed.get("transition", ""), expected_version=_version(typed),
-        comment=typed.get("comment", ""), reason=typed.get("reason", ""),
+        comment=typed.get("comment", ""), reason=typed.get("reason", ""), choice=typed.get("choice", ""),
     )  # fmt: skip
 
 

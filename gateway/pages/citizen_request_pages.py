@@ -398,6 +398,8 @@ def _reason_label(workflow: Workflow, event: RequestEvent, locale: str) -> str |
     if not event.reason:
         return None
     transition = workflow.transition(event.transition or "")
+    if transition is not None and transition.choice is not None:
+        return None  # an agent's choice (a school assigned by hand), not a reason given to the citizen
     choices = {choice.value: choice.label(locale) for choice in transition.reasons} if transition else {}
     return choices.get(event.reason, event.reason)
 

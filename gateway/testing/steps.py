@@ -77,7 +77,8 @@ def citizens_requests(app: Starlette, citizen: TestCitizen) -> list[FiledRequest
 def open_file(app: Starlette, agent: TestAgent, commune: str, reference: str) -> AgentView:
     """Open a request's file in the back office, as an agent does (the read is audited)."""
     case = BackOfficeQueries(app.state.db, app.state.registry).case(agent.caller, commune, reference)
-    return AgentView(FiledRequest.of(case.request), case.can_act, tuple(t.name for t in case.transitions))
+    choices = {name: tuple(option.value for option in options) for name, options in case.choices.items()}
+    return AgentView(FiledRequest.of(case.request), case.can_act, tuple(t.name for t in case.transitions), choices)
 
 
 def take_transition(
@@ -90,11 +91,20 @@ def take_transition(
     expected_version: int | None = None,
     reason: str = "",
     comment: str = "",
+    choice: str = "",
 ) -> FiledRequest:
-    """Take the workflow transition ``name`` on a request, as an agent does from its file."""
+    """Take the workflow transition ``name`` on a request, as an agent does from its file (``choice``: the option
+    chosen on a transition asking one)."""
     commands = BackOfficeCommands(app.state.db, app.state.registry)
     row = commands.transition(
-        agent.caller, commune, reference, name, expected_version=expected_version, reason=reason, comment=comment
+        agent.caller,
+        commune,
+        reference,
+        name,
+        expected_version=expected_version,
+        reason=reason,
+        comment=comment,
+        choice=choice,
     )
     return FiledRequest.of(row)
 

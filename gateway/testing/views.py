@@ -95,6 +95,8 @@ class AgentView:
     request: FiledRequest
     can_act: bool
     transitions: Sequence[str]
+    #: the values offered on each transition asking a choice (API 1.2), by transition name
+    choices: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

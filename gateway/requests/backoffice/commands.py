@@ -17,6 +17,7 @@ from sqlmodel import Session
 from gateway.models import ServiceRequest
 from gateway.requests import attachments as files
 from gateway.requests.backoffice.access import READ_ONLY, SUPERVISOR_ONLY, Desk, OpenCase, recording_denials, staff_of
+from gateway.requests.backoffice.choices import CHOICE_REQUIRED, transition_choices
 from gateway.requests.caller import Caller, OnBehalf
 from gateway.requests.clock import days_from, now
 from gateway.requests.errors import ActionNotAllowed, InvalidInput, RequestError
@@ -76,8 +77,13 @@ class BackOfficeCommands(Desk):
         expected_version: int | None,
         comment: object = "",
         reason: object = "",
+        choice: object = "",
     ) -> ServiceRequest:
-        """Take one workflow transition: state, history, plugin reaction, message, audit — or nothing."""
+        """Take one workflow transition: state, history, plugin reaction, message, audit — or nothing.
+
+        ``choice`` is the option the agent chose on a transition asking one
+        (``Transition.choice``): it must be one the plugin offers for this request.
+        """
         commune = self._commune(commune_slug)
         with self.db.session(commune=commune.slug) as session:
             # reader level here: the transition says which level it needs (a reader may take a reader's step)
@@ -96,6 +102,13 @@ class BackOfficeCommands(Desk):
             chosen = reason if isinstance(reason, str) else ""
             if transition.reasons and chosen not in {choice.value for choice in transition.reasons}:
                 raise InvalidInput(REASON_REQUIRED)
+            picked = choice if isinstance(choice, str) else ""
+            if transition.choice is not None:
+                offered = transition_choices(self.registry, rules, answers_of(row.data), transition)
+                if picked not in {option.value for option in offered}:
+                    raise InvalidInput(CHOICE_REQUIRED)
+            else:
+                picked = ""
             bump(session, row, expected_version)
             previous = row.status
             row.status = transition.target
@@ -104,7 +117,7 @@ class BackOfficeCommands(Desk):
                 row.decided_at, row.awaiting_citizen = moment, False
                 row.purge_after = days_from(moment, commune.retention_days(rules.definition))
             history(session, row, "transition", acting, body=text or None, from_status=previous,
-                    to_status=row.status, transition=transition.name, reason=chosen or None)  # fmt: skip
+                    to_status=row.status, transition=transition.name, reason=chosen or picked or None)  # fmt: skip
             audit(session, acting, row, rules.definition, "request.transition")
             if transition.assigns:
                 self._take_in_hand(session, caller, acting, row)
@@ -112,7 +125,7 @@ class BackOfficeCommands(Desk):
                                    commune=commune)  # fmt: skip
             with plugin_call(row.service):
                 self.registry.hooks.all("guichet_request_transition", only=rules.provided.plugin, request=handle,
-                                        transition=transition, **rules.hook_args)  # fmt: skip
+                                        transition=transition, choice=picked or None, **rules.hook_args)  # fmt: skip
             if workflow.state(transition.target).final or transition.shares_decision:
                 forward_decision(session, self.registry, row, rules, chosen or None)
             if transition.notify is not None:

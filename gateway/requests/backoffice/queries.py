@@ -25,6 +25,7 @@ from gateway.communes import Commune
 from gateway.models import Attachment, RequestEvent, ServiceRequest
 from gateway.requests import attachments as files
 from gateway.requests.backoffice.access import Desk, acting_role, recording_denials, staff_of
+from gateway.requests.backoffice.choices import transition_choices
 from gateway.requests.backoffice.listings import record_listing
 from gateway.requests.caller import Caller
 from gateway.requests.clock import now
@@ -34,7 +35,7 @@ from gateway.requests.linked import workflows_of
 from gateway.requests.rules import ServiceRules
 from gateway.requests.text import answers_of
 from gateway.requests.trail import record_read
-from gateway.services import DRAFT, Transition
+from gateway.services import DRAFT, Choice, Transition
 
 QUEUE_LIMIT = 200
 CSV_COLUMNS = ("reference", "service", "status", "submitted_at", "decided_at", "assigned_to", "awaiting_citizen",
@@ -89,6 +90,8 @@ class AgentCase:
     issued: Sequence[IssuedSummary] = ()
     #: the other requests filed with it as one family (API 1.2), those this agent may read only
     family: Sequence[ServiceRequest] = ()
+    #: the options of each offered transition asking a choice (API 1.2), by transition name
+    choices: Mapping[str, Sequence[Choice]] = field(default_factory=dict)
 
 
 class BackOfficeQueries(Desk):
@@ -207,9 +210,16 @@ class BackOfficeQueries(Desk):
         # read without waiting for writers; the view is recorded in the next batch of writes, and nothing is
         # returned unless that batch committed (fail closed)
         record_read(self.db, acting, row, rules.definition, self.writer)
+        transitions = self._transitions(caller, commune, row, rules)
+        choices = {
+            transition.name: transition_choices(self.registry, rules, answers_of(row.data), transition)
+            for transition in transitions
+            if transition.choice is not None
+        }
         return AgentCase(
-            row, rules, list(events), attached, self._transitions(caller, commune, row, rules), can_act, names,
-            assignees, issued, family,
+            row, rules, list(events), attached,
+            tuple(transition for transition in transitions if choices.get(transition.name, True)), can_act, names,
+            assignees, issued, family, choices,
         )  # fmt: skip
 
     def _transitions(

@@ -129,7 +129,7 @@ async def test_nothing_but_level_reason_school_and_the_chosen_proof_crosses(
     assert dict(row.data) == {"level": "ce1", "derogation": "elsewhere", "derogation_reason": "medical",
                               "derogation_school_elsewhere": "Groupe scolaire des Alouettes-Fictives"}  # fmt: skip
     seen = await everything_corbas_sees(guichet_app, row.reference or "")
-    assert "ce1" in seen[3] and "Alouettes-Fictives" in seen[3]  # the disclosed part is there
+    assert "CE1" in seen[3] and "Alouettes-Fictives" in seen[3]  # the disclosed part is there (the level in words)
     proof_seen = any("MARQUE-JUSTIFICATIF-0b7e" in text for text in seen)
     assert proof_seen == (share_proof == "yes")
     hidden = MARKERS if share_proof == "no" else tuple(m for m in MARKERS if "JUSTIFICATIF" not in m)

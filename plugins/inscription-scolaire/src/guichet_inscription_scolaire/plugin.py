@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from gateway import (
+    Choice,
     CitizenIdentity,
     Commune,
     FieldError,
@@ -28,12 +29,13 @@ from gateway import (
 )
 from guichet_inscription_scolaire.catchment import assigned_school
 from guichet_inscription_scolaire.certificate import certificate
+from guichet_inscription_scolaire.demo import demo_answers
 from guichet_inscription_scolaire.form import service_form
 from guichet_inscription_scolaire.levels import LEVEL_LABELS, open_school_years, school_year_label
 from guichet_inscription_scolaire.service import KEY, SERVICE
 from guichet_inscription_scolaire.settings import InscriptionSettings
 from guichet_inscription_scolaire.validation import level_of, validation_errors
-from guichet_inscription_scolaire.workflow import LINKED_WORKFLOW, WORKFLOW
+from guichet_inscription_scolaire.workflow import ASSIGN_SCHOOL, LINKED_WORKFLOW, WORKFLOW
 
 #: the plugin API version this plugin is written for: derived values and the supervisor level came in 1.2
 GUICHET_PLUGIN_API = "1.2"
@@ -44,10 +46,10 @@ GUICHET_PLUGIN_API = "1.2"
 DISCLOSED = ("level", "derogation", "derogation_reason", "derogation_school_elsewhere")
 
 UNCOVERED = Localized(
-    "Adresse hors carte scolaire : aucune école n'est attribuée. Demandez une correction de l'adresse ou refusez ; "
-    "la carte scolaire est dans les réglages de la commune.",
-    "Address outside the catchment map: no school is assigned. Ask for the address to be corrected, or refuse; the "
-    "map is in the commune's settings.",
+    "Adresse hors carte scolaire : aucune école n'est attribuée. Attribuez une école (« Attribuer une école »), "
+    "demandez une correction de l'adresse ou refusez ; la carte scolaire est dans les réglages de la commune.",
+    'Address outside the catchment map: no school is assigned. Assign a school ("Assign a school"), ask for the '
+    "address to be corrected, or refuse; the map is in the commune's settings.",
 )
 NO_PLACE_YET = Localized(
     "La commune d'accueil n'a pas proposé de place : inscrivez l'enfant à l'école de secteur (refus de la dérogation).",
@@ -115,6 +117,23 @@ def guichet_request_shares(data: FormValues) -> list[SharedRequest] | None:
     ]
 
 
+@hookimpl
+def guichet_transition_choices(
+    settings: InscriptionSettings, data: FormValues, transition: Transition
+) -> list[Choice] | None:
+    """The schools an agent may assign an address off the map to: the commune's schools teaching the child's level."""
+    if transition.name != ASSIGN_SCHOOL:
+        return None
+    level = str(data.get("level") or "")
+    return [Choice(school.key, Localized(school.name)) for school in settings.schools if level in school.levels] or None
+
+
+@hookimpl
+def guichet_demo_answers(commune: Commune, settings: InscriptionSettings) -> list[FormValues] | None:
+    """Answers a demonstration files: addresses on (and off) the map, birth dates giving a level (never in real use)."""
+    return demo_answers(commune, settings, date.today()) or None
+
+
 def _assign(request: RequestHandle, settings: InscriptionSettings, school_key: str | None) -> None:
     school = settings.school(school_key) if school_key else None
     request.record_value("school", school.key if school else "")
@@ -140,15 +159,44 @@ def guichet_request_submitted(settings: InscriptionSettings, request: RequestHan
         request.record_event("address-uncovered", outcome="failure")
 
 
+def _assign_by_hand(request: RequestHandle, settings: InscriptionSettings, school_key: str) -> None:
+    """An agent's school for an address off the map: recorded, the flag cleared, the queue line says so."""
+    _assign(request, settings, school_key)
+    request.record_value("catchment", "assigned")
+    data = request.data
+    level = str(data.get("level") or "")
+    parts = [LEVEL_LABELS[level].fr if level in LEVEL_LABELS else "?", f"{data.get('school_name')} (hors carte)"]
+    if data.get("derogation") in ("here", "elsewhere"):
+        parts.append("dérogation " + ("hors commune" if data.get("derogation") == "elsewhere" else "demandée"))
+    request.summary = " · ".join(parts)[:200]
+    request.record_event("school-assigned")
+
+
+def _catchment_school(settings: InscriptionSettings, data: FormValues) -> str | None:
+    """The school the (maybe corrected) address belongs to; else, off the map, the one an agent assigned."""
+    level = str(data.get("level") or "")
+    found = assigned_school(settings, data.get("address"), level) if level else None
+    if found is None and data.get("catchment") == "assigned":
+        return str(data.get("school") or "") or None
+    return found
+
+
 @hookimpl
 def guichet_request_transition(
-    commune: Commune, settings: InscriptionSettings, request: RequestHandle, transition: Transition
+    commune: Commune,
+    settings: InscriptionSettings,
+    request: RequestHandle,
+    transition: Transition,
+    choice: str | None,
 ) -> None:
     """Assign the school each decision names, issue the certificate on acceptance, revoke it on cancellation."""
     data = request.data
     if request.linked is not None and request.linked.role == "receiving":
         return  # the receiving commune only says whether it has a place
     name = transition.name
+    if name == ASSIGN_SCHOOL and choice:
+        _assign_by_hand(request, settings, choice)
+        return
     if name == "grant_derogation":
         _assign(request, settings, str(data.get("derogation_school") or ""))
     elif name == "register_elsewhere":
@@ -159,8 +207,7 @@ def guichet_request_transition(
         request.record_value("school", "")
         request.record_value("school_name", f"{data.get('derogation_school_elsewhere')} ({where})"[:200])
     elif name in ("accept", "refuse_derogation"):
-        level = str(data.get("level") or "")
-        _assign(request, settings, assigned_school(settings, data.get("address"), level) if level else None)
+        _assign(request, settings, _catchment_school(settings, data))
     elif name == "cancel":
         request.revoke_documents("inscription annulée")
         return

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gateway import DocumentSpec, Localized, MemberBlock, ServiceDefinition
+from gateway import DerivedValue, DocumentSpec, Localized, MemberBlock, ServiceDefinition
+from guichet_inscription_scolaire.levels import LEVEL_LABELS
 from guichet_inscription_scolaire.settings import InscriptionSettings
 from guichet_inscription_scolaire.workflow import LINKED_WORKFLOW, WORKFLOW
 
@@ -11,8 +12,28 @@ KEY = "inscription-scolaire"
 #: the values the plugin records on each request's data at submission (stable keys, read by capacity counts):
 #: ``level`` the level code (``ps``, ``cp``…), ``school`` the assigned school's key (``""`` when the address is
 #: not covered or the child goes to another commune), ``school_name`` the school's name as printed,
-#: ``catchment`` ``"covered"`` or ``"uncovered"``
-DERIVED = ("level", "school", "school_name", "catchment")
+#: ``catchment`` ``"covered"``, ``"uncovered"`` (the flag for agents) or ``"assigned"`` (off the map, a school
+#: assigned by an agent); each with the words agents read on the request's file (API 1.2, ``DerivedValue``)
+DERIVED = (
+    DerivedValue("level", Localized("Niveau (calculé)", "Level (computed)"), LEVEL_LABELS),
+    DerivedValue("school", Localized("Code de l'école attribuée", "Assigned school's key")),
+    DerivedValue("school_name", Localized("École attribuée", "Assigned school")),
+    DerivedValue(
+        "catchment",
+        Localized("Carte scolaire", "Catchment map"),
+        {
+            "covered": Localized("Adresse couverte : école de secteur", "Address covered: catchment school"),
+            "uncovered": Localized(
+                "ADRESSE HORS CARTE SCOLAIRE : école à attribuer par un agent",
+                "ADDRESS OFF THE CATCHMENT MAP: an agent must assign a school",
+            ),
+            "assigned": Localized(
+                "Adresse hors carte scolaire : école attribuée par un agent",
+                "Address off the catchment map: school assigned by an agent",
+            ),
+        },
+    ),
+)
 
 DOCUMENTS = (
     DocumentSpec(

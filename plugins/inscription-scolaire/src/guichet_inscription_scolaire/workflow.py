@@ -6,6 +6,10 @@ or refused; for another commune, the home supervisor first says whether the
 commune agrees and shares the schooling costs (told to the receiving commune,
 ``shares_decision``), the receiving commune says whether it has a place, then
 an instructor registers the child there or at the catchment school.
+An address the catchment map does not cover is flagged (``catchment`` is
+``uncovered``): an instructor assigns a school by hand (``assign_school``, a
+choice among the commune's schools teaching the child's level, API 1.2),
+which clears the flag.
 Accepted registrations stay open until the school records the admission, so
 a cancellation can still revoke the certificate.
 """
@@ -13,6 +17,9 @@ a cancellation can still revoke the certificate.
 from __future__ import annotations
 
 from gateway import Choice, Localized, State, Transition, Workflow
+
+#: the instructor's step assigning a school to an address the catchment map does not cover (a choice, API 1.2)
+ASSIGN_SCHOOL = "assign_school"
 
 ACCEPTED_NOTICE = Localized(
     "L'inscription de votre enfant est acceptée : le certificat d'inscription est à télécharger sur cette page. "
@@ -66,6 +73,16 @@ WORKFLOW = Workflow(
                 "Des pièces manquent à votre demande d'inscription : le détail est ci-dessous.",
                 "Documents are missing from your registration: see the details below.",
             ),
+        ),
+        Transition(
+            ASSIGN_SCHOOL,
+            Localized(
+                "Attribuer une école (adresse hors carte scolaire)", "Assign a school (address off the catchment map)"
+            ),
+            ("submitted",),
+            "submitted",
+            only_if=("catchment", ("uncovered",)),
+            choice=Localized("École attribuée", "School assigned"),
         ),
         Transition(
             "documents_complete", Localized("Pièces reçues", "Documents received"), ("to_complete",), "submitted"
