@@ -14,6 +14,7 @@ from gateway.db import Database
 from gateway.demo.activity import ActivitySummary, seed_activity
 from gateway.models import AuditEntry, OutboxMessage, ServiceRequest, StaffUser
 from gateway.registry import Registry
+from gateway.requests.linked import RECEIVING
 from gateway.testing import ConfigFolder
 
 COUNT = 30
@@ -34,8 +35,15 @@ def seeded(deployment: tuple[Database, Registry]) -> tuple[Database, ActivitySum
 
 
 def submitted(db: Database) -> list[ServiceRequest]:
+    """The requests citizens filed (not the linked requests a dérogation elsewhere opens in another commune)."""
     with db.session(all_communes=True) as session:
-        return list(session.exec(select(ServiceRequest).where(ServiceRequest.status != "draft")).all())
+        rows = session.exec(select(ServiceRequest).where(ServiceRequest.status != "draft")).all()
+        return [row for row in rows if row.link_role != RECEIVING]
+
+
+def all_requests(db: Database) -> list[ServiceRequest]:
+    with db.session(all_communes=True) as session:
+        return list(session.exec(select(ServiceRequest)).all())
 
 
 def actions(db: Database, *names: str) -> list[AuditEntry]:
@@ -58,8 +66,10 @@ def test_seeded_requests_leave_the_traces_of_real_use_audit_entries_and_outbox_m
     seeded: tuple[Database, ActivitySummary],
 ) -> None:
     db, _summary = seeded
-    filed = actions(db, "request.submit", "request.create")
-    assert {entry.actor_role for entry in filed} == {"citizen"}
+    filed = [entry for entry in actions(db, "request.submit", "request.create") if entry.actor_role != "system"]
+    assert filed and {entry.actor_role for entry in filed} == {"citizen"}
+    opened_elsewhere = [entry for entry in actions(db, "request.create") if entry.actor_role == "system"]
+    assert len(opened_elsewhere) == sum(1 for row in all_requests(db) if row.link_role == RECEIVING)
     views = actions(db, "request.read")
     transitions = actions(db, "request.transition")
     assert views and {entry.actor_role for entry in views} == {"agent"}
