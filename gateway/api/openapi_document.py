@@ -231,6 +231,44 @@ SCHEMAS: dict[str, Any] = {
         "required": ["entries"],
         "properties": {"entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}}},
     },
+    "AuditRequestTimeline": {
+        "type": "object",
+        "required": ["requests", "entries", "truncated"],
+        "properties": {
+            "requests": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["commune", "reference", "linked"],
+                    "properties": {
+                        "commune": {"type": "string"},
+                        "reference": {"type": "string"},
+                        "linked": {"type": "boolean", "description": "the linked request in another commune"},
+                    },
+                },
+            },
+            "entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
+            "truncated": {"type": "boolean", "description": "more entries than one answer holds"},
+        },
+    },
+    "AuditPersonTimeline": {
+        "type": "object",
+        "required": ["pseudonyms", "entries"],
+        "properties": {
+            "pseudonyms": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["pseudonym", "kind"],
+                    "properties": {
+                        "pseudonym": {"type": "string"},
+                        "kind": {"type": "string", "enum": ["account", "confirmed-address", "address", "pseudonym"]},
+                    },
+                },
+            },
+            "entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
+        },
+    },
     "ConsistencyProof": {
         "type": "object",
         "required": ["old_size", "new_size", "proof"],

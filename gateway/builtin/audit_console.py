@@ -5,10 +5,17 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from gateway import hookimpl
-from gateway.api import audit_log, transparency
-from gateway.pages import audit_log_pages, transparency_pages
+from gateway.api import audit_log, audit_timelines, transparency
+from gateway.pages import audit_log_pages, audit_timeline_pages, transparency_pages
 
 
 @hookimpl
 def guichet_routes() -> list[BaseRoute]:
-    return [*audit_log_pages.routes(), *audit_log.routes(), *transparency_pages.routes(), *transparency.routes()]
+    return [
+        *audit_log_pages.routes(),
+        *audit_timeline_pages.routes(),
+        *audit_log.routes(),
+        *audit_timelines.routes(),
+        *transparency_pages.routes(),
+        *transparency.routes(),
+    ]

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.audit.search import as_dict, csv_rows
+from gateway.audit.search_purposes import AUDIT_PURPOSES
 from gateway.web.audit_log_reading import audit_query, auditor, load_entry, run_search, witnessed_checkpoints
 from gateway.web.lookups import registry_of
 from gateway.web.templating import render
@@ -26,10 +27,11 @@ async def console(request: Request) -> Response:
     principal, scope = await auditor(request)
     query = audit_query(dict(request.query_params))
     searched = bool(request.query_params)
-    entries = await run_search(request, "audit.search", query, principal, scope) if searched else []
+    entries = (await run_search(request, "audit.search", query, principal, scope)).entries if searched else []
     params = urlencode([(key, value) for key, value in request.query_params.items() if key != "before"])
     communes = sorted(registry_of(request).communes) if scope.communes is None else sorted(scope.communes)
     context = {"query": query, "entries": entries, "searched": searched, "params": params, "communes": communes,
+               "purposes": AUDIT_PURPOSES,
                "next_before": entries[-1].seq if len(entries) == query.limit else None,
                "checkpoints": [] if searched else await witnessed_checkpoints(request)}  # fmt: skip
     return render(request, "audit_search.html", context)
@@ -44,7 +46,7 @@ async def entry_page(request: Request) -> Response:
 async def _export(request: Request, kind: str) -> Response:
     principal, scope = await auditor(request)
     query = audit_query(dict(request.query_params))
-    entries = await run_search(request, "audit.export", query, principal, scope)
+    entries = (await run_search(request, "audit.export", query, principal, scope)).entries
     if kind == "csv":
         buffer = io.StringIO()
         csv.writer(buffer).writerows(csv_rows(entries))
