@@ -218,3 +218,8 @@ async def test_the_person_page_without_an_identifier_only_asks(syndicate: Guiche
 async def test_a_person_search_combines_with_the_other_filters(syndicate: GuichetClient) -> None:
     body = await people(syndicate, LEA, commune="corbas", action="request.create")
     assert references(body) == [("corbas", "MSG-2026-000002")]
+
+
+async def test_a_control_character_in_an_identifier_is_a_clear_400(syndicate: GuichetClient) -> None:
+    answer = await syndicate.get("/api/v1/audit/people", params={"citizen": "lea\x00@example.org", "purpose": "droits"})
+    assert answer.status_code == 400 and "citizen" in answer.json()["detail"]

@@ -171,10 +171,15 @@ async def test_an_unknown_parameter_on_a_timeline_is_a_clear_400(syndicate: Guic
     assert answer.status_code == 400 and "colour" in answer.text
 
 
-async def test_search_results_link_each_request_to_its_timeline(syndicate: GuichetClient) -> None:
+async def test_the_person_timeline_links_each_request_to_its_timeline(syndicate: GuichetClient) -> None:
     page = await syndicate.get("/audit/personne", params={"citizen": pseudonym_of_home(syndicate), "purpose": "droits"})
     assert f'href="/audit/demandes/corbas/{HOME}"' in page.text
 
 
 def pseudonym_of_home(client: GuichetClient) -> str:
     return pseudonym(client.app.state.registry.settings.secret_key, "request", HOME)
+
+
+async def test_the_consoles_results_link_each_request_to_its_timeline(syndicate: GuichetClient) -> None:
+    page = await syndicate.get("/audit", params={"reference": LINKED})
+    assert f'href="/audit/demandes/givors/{LINKED}"' in page.text

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 import gateway
+from gateway.api.audit_schemas import AUDIT_TIMELINE_SCHEMAS
 from gateway.api.family_filing import FAMILY_SCHEMAS
 from gateway.api.form_schema import FORM_SCHEMAS
 from gateway.api.places_schema import PLACES_SCHEMAS
@@ -231,44 +232,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["entries"],
         "properties": {"entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}}},
     },
-    "AuditRequestTimeline": {
-        "type": "object",
-        "required": ["requests", "entries", "truncated"],
-        "properties": {
-            "requests": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["commune", "reference", "linked"],
-                    "properties": {
-                        "commune": {"type": "string"},
-                        "reference": {"type": "string"},
-                        "linked": {"type": "boolean", "description": "the linked request in another commune"},
-                    },
-                },
-            },
-            "entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
-            "truncated": {"type": "boolean", "description": "more entries than one answer holds"},
-        },
-    },
-    "AuditPersonTimeline": {
-        "type": "object",
-        "required": ["pseudonyms", "entries"],
-        "properties": {
-            "pseudonyms": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["pseudonym", "kind"],
-                    "properties": {
-                        "pseudonym": {"type": "string"},
-                        "kind": {"type": "string", "enum": ["account", "confirmed-address", "address", "pseudonym"]},
-                    },
-                },
-            },
-            "entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
-        },
-    },
+    **AUDIT_TIMELINE_SCHEMAS,
     "ConsistencyProof": {
         "type": "object",
         "required": ["old_size", "new_size", "proof"],

@@ -76,6 +76,14 @@ class AuditQuery(BaseModel):
             raise ValueError(f"must be one of {', '.join(OUTCOMES)}")
         return value
 
+    @field_validator("citizen", "agent", "commune", "service", "action")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        """Text that reaches the database: no control character (PostgreSQL refuses a NUL in a string)."""
+        if value is not None and any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ValueError("must not contain control characters")
+        return value
+
     @field_validator("purpose")
     @classmethod
     def _known_purpose(cls, value: str | None) -> str | None:
