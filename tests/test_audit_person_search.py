@@ -21,7 +21,7 @@ from gateway.audit.log import record
 from gateway.audit.search_purposes import AUDIT_PURPOSES
 from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
 from gateway.models import AuditEntry, Citizen, LocalAccount
-from gateway.testing import ConfigFolder, GuichetClient, sign_in_staff
+from gateway.testing import ConfigFolder, GuichetClient, sign_in_citizen, sign_in_staff, staff_member
 
 LEA = "lea@example.org"  # a local account, address confirmed
 NOE = "noe@example.org"  # a local account, address never confirmed
@@ -223,3 +223,21 @@ async def test_a_person_search_combines_with_the_other_filters(syndicate: Guiche
 async def test_a_control_character_in_an_identifier_is_a_clear_400(syndicate: GuichetClient) -> None:
     answer = await syndicate.get("/api/v1/audit/people", params={"citizen": "lea\x00@example.org", "purpose": "droits"})
     assert answer.status_code == 400 and "citizen" in answer.json()["detail"]
+
+
+async def test_an_agent_is_found_by_their_username(syndicate: GuichetClient, app: Starlette) -> None:
+    agent = staff_member(app, "dom.agent", "agent:corbas:contact")
+    with app.state.db.session() as session:
+        _entry(session, "corbas", "MSG-2026-000007", pseudonym(b"x", "email", "x"), actor=agent.actor_id)
+    answer = await syndicate.get("/api/v1/audit/entries", params={"agent": "Dom.Agent"})
+    assert [entry["resource"] for entry in answer.json()["entries"]] == ["request/MSG-2026-000007"]
+
+
+async def test_the_person_sees_in_their_access_log_that_an_auditor_looked_them_up(
+    syndicate: GuichetClient, app: Starlette
+) -> None:
+    async with GuichetClient(app) as person:
+        sign_in_citizen(person, email="sam@example.org")
+        await syndicate.get("/audit/personne", params={"citizen": "sam@example.org", "purpose": "droits"})
+        page = await person.get("/mon-compte/acces")
+    assert "Recherche de vos identifiants par un auditeur" in page.text

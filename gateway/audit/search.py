@@ -53,7 +53,9 @@ class AuditQuery(BaseModel):
     reference: str | None = Field(default=None, pattern=REFERENCE, description="a request's reference")
     purpose: str | None = Field(default=None, description="why the auditor searches (a key of AUDIT_PURPOSES)")
     order: Literal["newest", "oldest"] = "newest"
-    agent: str | None = Field(default=None, max_length=120, description="actor id, e.g. staff:12")
+    agent: str | None = Field(
+        default=None, max_length=120, description="actor id (staff:12), or a staff account's username or e-mail address"
+    )
     role: str | None = None
     commune: str | None = Field(default=None, max_length=60)
     service: str | None = Field(default=None, max_length=60)

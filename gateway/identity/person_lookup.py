@@ -33,7 +33,7 @@ from sqlmodel import Session, select
 from gateway.audit.events import pseudonym
 from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
 from gateway.identity.subjects import confirmed_email
-from gateway.models import Citizen, LocalAccount
+from gateway.models import Citizen, LocalAccount, StaffUser
 
 #: how the auditor's identifier was read
 IdentifierKind = Literal["email", "account", "provider-subject", "pseudonym"]
@@ -41,6 +41,8 @@ IdentifierKind = Literal["email", "account", "provider-subject", "pseudonym"]
 PseudonymKind = Literal["account", "confirmed-address", "address", "pseudonym"]
 _PSEUDONYM = re.compile(r"[0-9a-f]{32}")
 ACCOUNT_PREFIX = "citizen:"
+#: an actor as the log names them: ``staff:12``, ``citizen:<public id>``, ``anonymous``, ``system``
+_ACTOR_ID = re.compile(r"(?:staff|citizen):\S+|anonymous|system")
 
 
 @dataclass(frozen=True)
@@ -137,3 +139,16 @@ def _of_citizens(
 
 def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
+
+
+def actor_id_of(session: Session, agent: str) -> str:
+    """The log's actor id for ``agent``: as given when it is one, else the staff account with that username or
+    e-mail address (``staff:<id>``); an unknown name stays as typed and finds nothing."""
+    text = agent.strip()
+    if _ACTOR_ID.fullmatch(text):
+        return text
+    folded = text.casefold()
+    staff = session.exec(
+        select(StaffUser).where((func.lower(StaffUser.username) == folded) | (func.lower(StaffUser.email) == folded))
+    ).first()
+    return f"staff:{staff.id}" if staff is not None else text

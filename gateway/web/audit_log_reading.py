@@ -20,7 +20,7 @@ from gateway.audit.publication import recent_checkpoints
 from gateway.audit.search import AuditQuery, QueryError, Scope, parse_query, proof_for, search
 from gateway.audit.search_purposes import AUDIT_PURPOSES, ROUTINE
 from gateway.identity.access import AccessDenied, require_staff_session
-from gateway.identity.person_lookup import Resolution, resolve_person
+from gateway.identity.person_lookup import Resolution, actor_id_of, resolve_person
 from gateway.identity.principal import Principal
 from gateway.models import AuditEntry
 from gateway.services import Localized
@@ -104,7 +104,8 @@ async def run_search(request: Request, action: str, query: AuditQuery, principal
                                                   resource=f"audit-person/{resolution.identifier_kind}/{found.kind}",
                                                   subject=found.value, purpose=purpose, origin=origin))  # fmt: skip
             subjects = resolution.values if resolution is not None else None
-            entries = search(session, query, scope, subjects)
+            named = query.model_copy(update={"agent": actor_id_of(session, query.agent)}) if query.agent else query
+            entries = search(session, named, scope, subjects)
             event = auditor_event(action, actor, commune=commune, resource=_recorded_query(query, resolution),
                                   subject=subjects[0] if subjects else None, purpose=purpose,
                                   origin=origin)  # fmt: skip
