@@ -9,6 +9,7 @@ nor learns of pseudonyms only other communes hold.
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ from starlette.applications import Starlette
 
 from gateway.audit.events import AuditEvent, pseudonym
 from gateway.audit.log import record
+from gateway.audit.purposes import purpose_text
 from gateway.audit.search_purposes import AUDIT_PURPOSES
 from gateway.identity.local_accounts import ISSUER as LOCAL_ISSUER
 from gateway.models import AuditEntry, Citizen, LocalAccount
@@ -241,3 +243,16 @@ async def test_the_person_sees_in_their_access_log_that_an_auditor_looked_them_u
         await syndicate.get("/audit/personne", params={"citizen": "sam@example.org", "purpose": "droits"})
         page = await person.get("/mon-compte/acces")
     assert "Recherche de vos identifiants par un auditeur" in page.text
+
+
+async def test_the_person_page_speaks_english_purposes_included(syndicate: GuichetClient) -> None:
+    page = await syndicate.get("/audit/personne", params={"citizen": LEA, "purpose": "droits"},
+                               headers={"Accept-Language": "en"})  # fmt: skip
+    text = html.unescape(page.text)
+    assert "A person's history" in text and "answering a data subject's request" in text
+    assert "adresse confirmée" not in text
+
+
+def test_every_purpose_an_auditor_states_has_its_english_words() -> None:
+    for text in AUDIT_PURPOSES.values():
+        assert purpose_text(text.fr, None, "en") == text.en
