@@ -181,6 +181,9 @@ class DocumentSpec:
     required: bool = True
     help: Localized | None = None
     show_if: tuple[str, tuple[str, ...]] | None = None
+    #: a member's own document in a family's drafts (API 1.2): not copied when another member's draft is added
+    #: (the child's birth certificate, say); without it the document is shared and copied (a proof of address)
+    per_member: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.accept) - set(DOCUMENT_TYPES)

@@ -21,7 +21,8 @@ BOUND = 90.0
 
 #: a local plugin: a page that answers once the test releases it, and a worker that fails to start once
 SLOW_PLUGIN = '''
-"""/essai-lent answers once the file ``release`` exists; a worker fails to start while ``fail-once`` does."""
+"""/essai-lent answers once the file ``release`` exists; a worker fails to start once if ``fail-once`` exists,
+and every time while ``fail-always`` does."""
 
 import asyncio
 import multiprocessing
@@ -38,6 +39,8 @@ HERE = Path(__file__).parent
 if multiprocessing.parent_process() is not None and (HERE / "fail-once").exists():
     (HERE / "fail-once").unlink(missing_ok=True)
     raise ImportError("this worker fails to start, once")
+if multiprocessing.parent_process() is not None and (HERE / "fail-always").exists():
+    raise ImportError("this worker fails to start, every time")
 
 
 async def slow(request):

@@ -45,6 +45,8 @@ def last_entry(app: Starlette) -> AuditEntry:
         ("agent:corbas", "/essai-agents/corbas/contact", 200),
         ("supervisor:corbas", "/essai-agents/corbas/contact", 200),
         ("administrator", "/essai-agents/givors/contact", 200),
+        ("administrator:corbas", "/essai-agents/corbas/contact", 200),
+        ("administrator:corbas", "/essai-agents/givors/contact", 403),
         ("agent:corbas:contact", "/essai-agents/givors/contact", 403),
         ("agent:corbas:etat-civil", "/essai-agents/corbas/contact", 403),
         ("supervisor:corbas", "/essai-agents/givors/contact", 403),

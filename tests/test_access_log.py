@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from html import unescape
 
@@ -16,7 +17,7 @@ from gateway.audit.events import AuditEvent, pseudonym
 from gateway.audit.log import record
 from gateway.identity import staff as staff_accounts
 from gateway.models import AuditEntry, Citizen
-from gateway.testing import ConfigFolder, GuichetClient, sign_in_citizen
+from gateway.testing import ConfigFolder, GuichetClient, sign_in_citizen, sign_in_staff
 
 EMAIL = "camille.exemple@example.org"
 CONTACT = {"name": "Camille Exemple", "email": EMAIL, "topic": "autre", "message": "Une question sur la fête."}
@@ -118,7 +119,7 @@ async def test_log_can_be_downloaded_as_csv_and_json(client: GuichetClient) -> N
     await client.submit("/corbas/contact", CONTACT)
     as_csv = await client.get("/mon-compte/acces.csv")
     rows = list(csv.reader(io.StringIO(as_csv.text)))
-    assert rows[0] == ["time", "commune", "service", "who", "what", "purpose", "outcome"]
+    assert rows[0] == ["time", "commune", "service", "who", "what", "purpose", "outcome", "act"]
     assert as_csv.headers["content-disposition"].startswith("attachment")
     as_json = await client.get("/mon-compte/acces.json")
     assert as_json.json()["accesses"][-1]["what"] == "Dépôt de votre demande"
@@ -173,3 +174,79 @@ async def test_an_agents_refused_attempt_names_no_commune(client: GuichetClient,
     page = await client.get("/mon-compte/acces")
     assert "Tentative d'accès à votre demande, refusée" in unescape(page.text)
     assert "un agent de Corbas" not in page.text  # the entry's commune is the target's, not the agent's
+
+
+FILED_MESSAGE = {**CONTACT, "message": "Une question sur la fête du quartier, samedi."}
+
+
+def rows_of(page: str) -> list[str]:
+    """The access log's table rows (one per act), as text."""
+    body = page[page.index("<tbody>") : page.index("</tbody>")]
+    return [unescape(row) for row in body.split("<tr>")[1:]]
+
+
+async def agent_opens_the_request(agent: GuichetClient) -> None:
+    """An agent opens the queue, then the request from it, as one visit."""
+    queue = await agent.get("/agents/corbas/demandes")
+    assert queue.status_code == 200
+    assert (await agent.get("/agents/corbas/demandes/MSG-2026-000001")).status_code == 200
+
+
+async def test_a_submission_through_a_draft_is_one_line_of_your_own(client: GuichetClient) -> None:
+    sign_in_citizen(client)
+    assert (await client.file_request("corbas", "contact", FILED_MESSAGE)).status_code == 303
+    rows = rows_of((await client.get("/mon-compte/acces")).text)
+    assert len(rows) == 1 and "vous-même" in rows[0] and "Dépôt de votre demande" in rows[0]
+    assert "3 entrées du journal" in rows[0] and "Traitement de votre demande" in rows[0]  # the detail keeps all
+
+
+async def test_an_agent_opening_a_request_once_is_one_line(client: GuichetClient, app: Starlette) -> None:
+    sign_in_citizen(client)
+    await client.file_request("corbas", "contact", FILED_MESSAGE)
+    async with GuichetClient(app) as agent:
+        await sign_in_staff(agent, "ana.agent", "agent:corbas:contact")
+        await agent_opens_the_request(agent)
+    rows = rows_of((await client.get("/mon-compte/acces")).text)
+    assert len(rows) == 2 and "un agent de Corbas" in rows[0] and "Consultation de votre demande" in rows[0]
+    assert "Listée dans la file d'attente" in rows[0]  # in the line's detail
+
+
+async def test_two_visits_of_an_agent_are_two_lines(client: GuichetClient, app: Starlette) -> None:
+    sign_in_citizen(client)
+    await client.file_request("corbas", "contact", FILED_MESSAGE)
+    async with GuichetClient(app) as agent:
+        await sign_in_staff(agent, "ana.agent", "agent:corbas:contact")
+        await agent_opens_the_request(agent)
+        await agent_opens_the_request(agent)
+    rows = rows_of((await client.get("/mon-compte/acces")).text)
+    assert [("Consultation de votre demande" in row) for row in rows] == [True, True, False]
+
+
+async def test_the_downloads_keep_every_entry_numbered_with_its_act(client: GuichetClient) -> None:
+    sign_in_citizen(client)
+    await client.file_request("corbas", "contact", FILED_MESSAGE)
+    accesses = (await client.get("/mon-compte/acces.json")).json()["accesses"]
+    assert [access["act"] for access in accesses] == [1, 1, 1]
+    api = (await client.get("/api/v1/me/access-log")).json()["accesses"]
+    assert [access["act"] for access in api] == [2, 1, 1, 1]  # 2: looking at the log in JSON, just before
+
+
+async def test_an_agent_answering_from_the_request_page_is_one_line_named_by_the_step(
+    client: GuichetClient, app: Starlette
+) -> None:
+    sign_in_citizen(client)
+    await client.file_request("corbas", "contact", FILED_MESSAGE)
+    case = "/agents/corbas/demandes/MSG-2026-000001"
+    async with GuichetClient(app) as agent:
+        await sign_in_staff(agent, "ana.agent", "agent:corbas:contact:instructor")
+        assert (await agent.get("/agents/corbas/demandes")).status_code == 200
+        page = (await agent.get(case)).text
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page)
+        version = re.search(r'name="version" value="([^"]+)"', page)
+        assert token and version
+        answered = await agent.post(f"{case}/transition", data={"csrftoken": token.group(1), "transition": "answer",
+                                    "version": version.group(1), "comment": "Voici la réponse."})  # fmt: skip
+        assert answered.status_code == 303
+        assert (await agent.get(answered.headers["location"])).status_code == 200  # the page shown again
+    rows = rows_of((await client.get("/mon-compte/acces")).text)
+    assert len(rows) == 2 and "Changement d'étape de votre demande" in rows[0] and "un agent de Corbas" in rows[0]

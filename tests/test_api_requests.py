@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.identity import staff as staff_accounts
 from gateway.identity.tokens import create_token
-from gateway.models import Attachment, AuditEntry, ServiceRequest, StoredFile
+from gateway.models import Attachment, AuditEntry, ServiceRequest, StoredFile, StoredFileChunk
 from gateway.testing import STAFF_PASSWORD, ConfigFolder, GuichetClient, sign_in_citizen
 from tests.plugins import api_service
 
@@ -458,6 +458,43 @@ async def test_agent_downloads_an_attachment_and_the_zip(citizen: GuichetClient,
     archive = await agent.get(f"{QUEUE}/{detail['reference']}/attachments.zip")
     assert archive.status_code == 200 and archive.headers["content-type"] == "application/zip"
     assert zipfile.ZipFile(io.BytesIO(archive.content)).read("justificatif.pdf") == pdf()
+
+
+def spoil_stored_bytes(app: Starlette) -> None:
+    """Change every stored attachment's bytes behind the gateway's back (a disk fault, a hand edit)."""
+    with app.state.db.session(all_communes=True) as session:
+        for chunk in session.exec(select(StoredFileChunk)).all():
+            chunk.data = b"changed" + chunk.data[7:]
+            session.add(chunk)
+
+
+async def test_changed_bytes_are_a_503_problem_for_the_agent_never_served(
+    citizen: GuichetClient, agent: GuichetClient, app: Starlette
+) -> None:
+    detail = await submitted(citizen)
+    spoil_stored_bytes(app)
+    one = await agent.get(f"{QUEUE}/{detail['reference']}/attachments/{detail['attachments'][0]['id']}")
+    assert_problem(one, 503, "urn:guichet:problem:document-unreadable")
+    assert b"changed" not in one.content
+
+
+async def test_changed_bytes_are_a_503_problem_for_the_agents_zip(
+    citizen: GuichetClient, agent: GuichetClient, app: Starlette
+) -> None:
+    detail = await submitted(citizen)
+    spoil_stored_bytes(app)
+    assert_problem(await agent.get(f"{QUEUE}/{detail['reference']}/attachments.zip"), 503)
+
+
+async def test_missing_bytes_are_a_503_problem_for_the_citizen(citizen: GuichetClient, app: Starlette) -> None:
+    body = await draft(citizen)
+    attachment = (await attach(citizen, body["public_id"], pdf())).json()
+    with app.state.db.session(all_communes=True) as session:
+        for chunk in session.exec(select(StoredFileChunk)).all():
+            session.delete(chunk)
+    answer = await citizen.get(f"{ME}/{body['public_id']}/attachments/{attachment['id']}")
+    problem = assert_problem(answer, 503, "urn:guichet:problem:document-unreadable")
+    assert "Nothing else was changed" in problem["detail"] or "Rien d'autre" in problem["detail"]
 
 
 # --- agents: acting -------------------------------------------------------------------------------------------------

@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import re
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from starlette.applications import Starlette
@@ -42,7 +38,7 @@ from gateway.requests.filing import Submission, file_request
 from gateway.requests.rules import rules_for
 from gateway.requests.store import RequestStore
 from gateway.requests.submission_keys import new_submission_key
-from gateway.testing import STAFF_PASSWORD, ConfigFolder, migrate, skip_or_fail
+from gateway.testing import STAFF_PASSWORD, ConfigFolder, migrate, served, skip_or_fail
 
 pytestmark = pytest.mark.browser
 
@@ -87,36 +83,11 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     config.set_gateway(database={"url": url})
     migrate(url)
     app = create_app(config.path)
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_answering(base_url, thread)
-        yield Gateway(base_url, app)
+        with served(app) as base_url:
+            yield Gateway(base_url, app)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         app.state.db.dispose()
-
-
-def _wait_until_answering(base_url: str, thread: threading.Thread, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not thread.is_alive():
-            raise RuntimeError("the test server stopped while starting")
-        try:
-            if httpx.get(base_url + "/", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"the test server did not answer on {base_url} within {timeout} s")
 
 
 @pytest.fixture(scope="module")

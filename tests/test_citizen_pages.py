@@ -15,7 +15,7 @@ from gateway.app import create_app
 from gateway.audit.events import Actor
 from gateway.identity import staff as staff_accounts
 from gateway.identity.principal import Principal
-from gateway.models import Attachment, OutboxMessage, ServiceRequest
+from gateway.models import Attachment, OutboxMessage, ServiceRequest, StoredFileChunk
 from gateway.requests.attachments import stored_names
 from gateway.requests.backoffice.commands import BackOfficeCommands
 from gateway.requests.caller import Caller
@@ -307,6 +307,21 @@ async def test_the_download_is_an_attachment_never_sniffed(citizen: GuichetClien
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["content-disposition"].startswith('attachment; filename="piece.pdf"')
     assert "no-store" in answer.headers["cache-control"]
+
+
+async def test_a_document_whose_stored_bytes_changed_is_a_503_page_in_words(
+    citizen: GuichetClient, app: Starlette
+) -> None:
+    public_id = await start(citizen)
+    assert await attach(citizen, public_id, pdf(), filename="pièce.pdf") == 303
+    (attachment,) = attachments(app)
+    with app.state.db.session(all_communes=True) as session:
+        for chunk in session.exec(select(StoredFileChunk)).all():
+            chunk.data = b"x" + chunk.data[1:]
+            session.add(chunk)
+    answer = await citizen.get(f"/mes-demandes/{public_id}/documents/{attachment.public_id}")
+    assert answer.status_code == 503 and answer.headers["content-type"].startswith("text/html")
+    assert "Ce document ne peut pas être lu" in answer.text and "Traceback" not in answer.text
 
 
 # Following a request -------------------------------------------------------------------------------

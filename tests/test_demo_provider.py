@@ -42,6 +42,7 @@ from gateway.demo.identity_provider import (
 )
 from gateway.demo.identity_provider.clients import staff_client_credentials, staff_clients
 from gateway.demo.identity_provider.keys import KEY_FILE, SigningKeyError
+from gateway.demo.identity_provider.people import SYNDICATE
 from gateway.demo.identity_provider.tokens import pairwise_subject
 from gateway.identity.providers import provider_registry, staff_sign_in_choices
 from gateway.models import DemoAuthorizationCode
@@ -707,7 +708,7 @@ async def test_the_residents_client_never_gets_a_staff_member(rp: RelyingParty) 
 async def test_staff_directory_clients_have_their_own_secrets(rp: RelyingParty) -> None:
     settings = settings_of(rp.browser)
     clients = staff_clients(settings)
-    assert {client.commune for client in clients} == {commune.slug for commune in settings.communes}
+    assert {client.commune for client in clients} == {commune.slug for commune in settings.communes} | {SYNDICATE}
     secrets_seen = {client.client_secret for client in clients} | {demo_client_credentials(settings)[1]}
     assert len(secrets_seen) == len(clients) + 1
     assert staff_client_credentials(settings, "corbas") == (

@@ -31,8 +31,7 @@ from gateway.demo.identity_provider.tokens import pairwise_subject
 from gateway.identity import staff as staff_accounts
 from gateway.models import AuditEntry, StaffRole, StaffUser, UserSession
 from gateway.settings import Settings
-from gateway.testing import ConfigFolder, GuichetClient
-from tests.live_server import free_socket, serve
+from gateway.testing import ConfigFolder, GuichetClient, free_socket, serve
 
 CSRF = re.compile(r'name="csrftoken" value="([^"]+)"')
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
@@ -102,14 +101,14 @@ class Browser:
         assert response.status_code in (302, 303), (response.status_code, response.text[:2000])
         return self.http.get(urljoin(str(response.url), response.headers["location"]))
 
-    def directory(self, commune: str) -> httpx.Response:
-        """On the staff sign-in page, press the commune's demo button: the demo directory's page."""
+    def directory(self, commune: str | None) -> httpx.Response:
+        """On the staff sign-in page, press the commune's demo button (None: the syndicate's): the directory's page."""
         page = self.get("/agents/connexion")
-        action = f'action="/agents/connexion/commune/{commune}"'
-        assert action in page.text, page.text
+        path = f"/agents/connexion/commune/{commune}" if commune else "/agents/connexion/syndicat"
+        assert f'action="{path}"' in page.text, page.text
         token = CSRF.search(page.text)
         assert token
-        started = self.post(f"/agents/connexion/commune/{commune}", {"csrftoken": token.group(1)})
+        started = self.post(path, {"csrftoken": token.group(1)})
         assert started.status_code == 303, started.text
         assert started.headers["location"].startswith(self.demo.url + ISSUER_PATH + "/authorize?")
         chooser = self.follow(started)
@@ -120,7 +119,7 @@ class Browser:
         fields = {name: html.unescape(value) for name, value in HIDDEN.findall(chooser.text)}
         return self.post(ISSUER_PATH + "/authorize", {**fields, "person": person})
 
-    def sign_in(self, commune: str, person: str) -> httpx.Response:
+    def sign_in(self, commune: str | None, person: str) -> httpx.Response:
         """The whole flow; the gateway's answer to the provider's redirect."""
         chosen = self.choose(self.directory(commune), person)
         assert chosen.status_code == 303, chosen.text
@@ -146,6 +145,46 @@ def test_staff_sign_in_page_offers_each_communes_demo_directory(demo: Demo, brow
     for commune in demo.settings.communes:
         assert f'action="/agents/connexion/commune/{commune.slug}"' in page.text
         assert f"Agents fictifs de {commune.name}" in text
+
+
+def test_staff_sign_in_page_offers_the_syndicates_demo_directory(demo: Demo, browser: Browser) -> None:
+    page = browser.get("/agents/connexion")
+    assert 'action="/agents/connexion/syndicat"' in page.text
+    assert "Agents fictifs du syndicat (auditrice, administrateur)" in html.unescape(page.text)
+
+
+def test_the_syndicates_demo_directory_lists_its_auditor_and_administrator_only(browser: Browser) -> None:
+    chooser = browser.directory(None)
+    text = html.unescape(chooser.text)
+    assert "Choisissez un agent fictif du syndicat" in text
+    people = re.findall(r'name="person" value="([^"]+)"', chooser.text)
+    assert people == ["auditor@_syndicat", "administrator@_syndicat"]
+    assert "Auditrice du syndicat : consulte le journal d'audit de toutes les communes" in text
+    assert "Agathe" not in text and "Camille" not in text
+
+
+def test_the_syndicates_auditor_signs_in_and_opens_the_audit_console(demo: Demo, browser: Browser) -> None:
+    demo.seed()
+    answer = browser.sign_in(None, "auditor@_syndicat")
+    assert answer.status_code == 303 and answer.headers["location"] == "/agents"
+    assert browser.get("/audit").status_code == 200
+    (live,) = demo.live_sessions()
+    assert (live.staff_id, live.provider) == (demo.staff("demo.auditrice.syndicat").id, "demo.syndicat")
+
+
+def test_the_syndicates_administrator_signs_in_and_reaches_every_commune(demo: Demo, browser: Browser) -> None:
+    demo.seed()
+    browser.sign_in(None, "administrator@_syndicat")
+    assert browser.get("/agents/corbas/demandes").status_code == 200
+    assert browser.get("/agents/venissieux/demandes").status_code == 200
+    (live,) = demo.live_sessions()
+    assert live.staff_id == demo.staff("demo.administrateur.syndicat").id
+
+
+def test_the_syndicates_directory_refuses_a_communes_staff(browser: Browser) -> None:
+    chooser = browser.directory(None)
+    for person in ("auditor@venissieux", "camille-exemple", "agent@_syndicat"):
+        assert browser.choose(chooser, person).status_code == 400, person
 
 
 def test_a_communes_demo_directory_lists_only_its_fictitious_staff(demo: Demo, browser: Browser) -> None:
@@ -221,7 +260,8 @@ def test_before_the_seed_a_demo_person_signs_no_one_in(demo: Demo, browser: Brow
 
 def test_a_directory_refuses_another_communes_agent_and_residents(demo: Demo, browser: Browser) -> None:
     chooser = browser.directory("corbas")
-    for person in ("agent@venissieux", "camille-exemple", "agent@corbas-extra", "administrator@corbas"):
+    for person in ("agent@venissieux", "camille-exemple", "agent@corbas-extra", "administrator@corbas",
+                   "auditor@_syndicat"):  # fmt: skip
         refused = browser.choose(chooser, person)
         assert refused.status_code == 400, person
         assert "Choisissez l'une des personnes fictives proposées" in html.unescape(refused.text)
@@ -276,18 +316,21 @@ def deployment(guichet_config: ConfigFolder, guichet_database_url: str) -> Itera
     app.state.db.dispose()
 
 
-def test_seed_creates_an_agent_a_supervisor_and_an_auditor_per_commune_once(deployment: Deployment) -> None:
+def test_seed_creates_an_agent_a_supervisor_and_an_auditor_per_commune_and_the_syndicates_two_once(
+    deployment: Deployment,
+) -> None:
     db, registry = deployment.app.state.db, deployment.app.state.registry
-    assert demo_staff(db, registry) == 3 * len(registry.communes)
+    assert demo_staff(db, registry) == 3 * len(registry.communes) + 2
     assert demo_staff(db, registry) == 0
     accounts = deployment.accounts()
-    assert len(accounts) == 3 * len(registry.communes)
+    assert len(accounts) == 3 * len(registry.communes) + 2
     assert all(issuer == registry.settings.gateway.public_base_url + ISSUER_PATH for issuer, _sub in accounts.values())
     with db.session() as session:
         grants = {(role.role, role.commune, role.service, role.level) for role in session.exec(select(StaffRole))}
     assert ("agent", "venissieux", None, "instructor") in grants
     assert ("supervisor", "venissieux", None, None) in grants and ("auditor", "venissieux", None, None) in grants
-    assert all(commune is not None for _role, commune, _service, _level in grants)  # none for the whole syndicate
+    syndicate_wide = {grant for grant in grants if grant[1] is None}
+    assert syndicate_wide == {("auditor", None, None, None), ("administrator", None, None, None)}
 
 
 def test_seed_links_again_when_the_demo_is_served_at_another_address(deployment: Deployment) -> None:
@@ -296,7 +339,7 @@ def test_seed_links_again_when_the_demo_is_served_at_another_address(deployment:
     deployment.config.set_gateway(gateway={"public_base_url": "http://127.0.0.1:8765"})
     moved = create_app(deployment.config.path)
     try:
-        assert demo_staff(moved.state.db, moved.state.registry) == 3 * len(registry.communes)
+        assert demo_staff(moved.state.db, moved.state.registry) == 3 * len(registry.communes) + 2
     finally:
         moved.state.db.dispose()
     assert {issuer for issuer, _sub in deployment.accounts().values()} == {"http://127.0.0.1:8765" + ISSUER_PATH}

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import re
 import secrets
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
@@ -22,12 +19,11 @@ from gateway.app import create_app
 from gateway.identity.sessions import COOKIE as SESSION_COOKIE
 from gateway.identity.sessions import cookie_value, open_session
 from gateway.models import Citizen, ServiceRequest
-from gateway.testing import ConfigFolder, migrate
+from gateway.testing import ConfigFolder, migrate, served
 from tests.plugins import family_service
 from tests.test_browser import (
     Gateway,
     _new_page,
-    _wait_until_answering,
     accessibility_violations,
     browser,  # noqa: F401  (the module's Chromium, a fixture)
 )
@@ -48,19 +44,10 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     config.set_commune("corbas", services={**services, KEY: {}})
     migrate(url)
     app = create_app(config.path, extra_plugins=[("family_service", family_service)])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=sock.getsockname()[1], log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
-        _wait_until_answering(base_url, thread)
-        yield Gateway(base_url, app)
+        with served(app) as base_url:
+            yield Gateway(base_url, app)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         app.state.db.dispose()
 
 

@@ -43,8 +43,7 @@ from gateway.identity.oidc import FLOW_COOKIE, Flow, acr_satisfies, open_flow, s
 from gateway.identity.sessions import COOKIE, cookie_value, open_session
 from gateway.models import AuditEntry, Citizen, StaffUser, UserSession
 from gateway.settings import ConfigError, Settings, load_settings
-from gateway.testing import ConfigFolder, GuichetClient, skip_or_fail
-from tests.live_server import free_socket, serve
+from gateway.testing import ConfigFolder, GuichetClient, free_socket, serve, skip_or_fail
 
 CSRF = re.compile(r'name="csrftoken" value="([^"]+)"')
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')

@@ -220,3 +220,11 @@ async def test_the_access_log_names_the_download_in_plain_words(client: GuichetC
     await download(client)
     page = await client.get("/mon-compte/acces")
     assert "Téléchargement de toutes vos données (RGPD)" in page.text
+
+
+async def test_the_archive_shows_the_citizens_own_created_line_as_theirs_not_internal(
+    client: GuichetClient, two_citizens: tuple[str, str]
+) -> None:
+    data, _archive = await download(client)
+    created = [line for line in data["requests"][0]["history"] if line["kind"] == "created"]
+    assert created == [created[0]] and created[0]["by"] == "citizen" and created[0]["internal"] is False

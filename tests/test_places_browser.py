@@ -8,22 +8,26 @@ whose browser and helpers this module borrows). Needs Chromium at
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from gateway.app import create_app
-from gateway.testing import ConfigFolder, agent_of, file_request, migrate, take_transition, verified_citizen
+from gateway.testing import (
+    ConfigFolder,
+    agent_of,
+    file_request,
+    migrate,
+    served,
+    take_transition,
+    verified_citizen,
+)
 from tests.plugins import school_places
 from tests.test_browser import (  # noqa: F401 (browser is a fixture this module uses)
     Gateway,
     _new_page,
-    _wait_until_answering,
     accessibility_violations,
     browser,
     expect_landmarks,
@@ -51,19 +55,10 @@ def places_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway
         if decision and filed.reference:
             take_transition(app, agent, "ville-a", filed.reference, decision)
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
-        _wait_until_answering(base_url, thread)
-        yield Gateway(base_url, app)
+        with served(app) as base_url:
+            yield Gateway(base_url, app)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         app.state.db.dispose()
 
 

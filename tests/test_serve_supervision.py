@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from gateway.cli.supervisor import replacement_wait
 from gateway.testing import ConfigFolder, migrate
 from gateway.testing.databases import TEST_DATABASE_ENV, fresh_postgres_schema, postgres_server_url, skip_or_fail
 from tests.serving import Served, add_slow_plugin, free_port
@@ -92,6 +93,27 @@ def test_a_worker_that_fails_to_start_says_why_and_is_replaced(migrated: ConfigF
     try:
         failed = served.wait_for_line(r"worker process (\d+) could not start: .*this worker fails to start, once")
         served.wait_for_line(rf"worker process {failed.group(1)} .*\(exit code 1\); starting another")
+        served.wait_ready()
+        assert httpx.get(f"{served.url}/api/v1/communes", timeout=10).status_code == 200
+    finally:
+        code = served.stop()
+    assert code == 0, served.log()
+
+
+def test_replacements_of_workers_failing_at_start_wait_longer_each_time_up_to_a_minute() -> None:
+    waits = [replacement_wait(failures) for failures in range(1, 12)]
+    assert waits == [0, 1, 2, 4, 8, 16, 32, 60, 60, 60, 60]
+
+
+def test_workers_that_keep_failing_are_replaced_ever_more_slowly_then_serve_once_fixed(
+    migrated: ConfigFolder, tmp_path: Path
+) -> None:
+    folder = add_slow_plugin(migrated, tmp_path)
+    (folder / "fail-always").touch()
+    served = Served(migrated, "--workers", "2")
+    try:
+        served.wait_for_line(r"3 workers in a row ended within 10 s of starting; the next one is replaced after 2 s")
+        (folder / "fail-always").unlink()
         served.wait_ready()
         assert httpx.get(f"{served.url}/api/v1/communes", timeout=10).status_code == 200
     finally:

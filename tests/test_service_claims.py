@@ -24,8 +24,7 @@ from gateway.identity.oidc import FLOW_COOKIE, open_flow
 from gateway.identity.providers import Provider
 from gateway.models import Citizen
 from gateway.plugin import Localized, ServiceDefinition
-from gateway.testing import ConfigFolder
-from tests.live_server import free_socket, serve
+from gateway.testing import ConfigFolder, free_socket, serve
 
 CSRF = re.compile(r'name="csrftoken" value="([^"]+)"')
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')

@@ -236,7 +236,7 @@ def test_totp_seed_is_stored_encrypted(app: Starlette) -> None:
         ("agent", "an agent belongs to a commune"),
         ("agent:corbas:contact:boss", "level must be one of"),
         ("auditor:corbas:contact", "only agents have a service"),
-        ("administrator:corbas", "whole syndicate"),
+        ("supervisor", "a supervisor belongs to a commune"),
     ],
 )
 def test_malformed_grant_is_refused(text: str, fault: str) -> None:

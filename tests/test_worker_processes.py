@@ -120,3 +120,35 @@ def test_serve_in_a_demo_runs_the_worker_and_stops_it(guichet_config: ConfigFold
         except ProcessLookupError:
             continue
         raise AssertionError(f"worker {pid} still runs after the server stopped")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_the_worker_of_a_killed_server_stops_by_itself(guichet_config: ConfigFolder) -> None:
+    url = f"sqlite:///{guichet_config.data_dir / 'guichet.db'}"
+    migrate(url)
+    guichet_config.set_gateway(worker={"expiry": {"interval_seconds": 1}})
+    port = free_port()
+    command = [sys.executable, "-m", "gateway", "--config", str(guichet_config.path), "serve", "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = Database(url)
+    try:
+        wait_until(lambda: bool(finished_runs(db)), [server])
+        worker_pids = {int(run.worker.split(":")[1]) for run in finished_runs(db)}
+    finally:
+        server.kill()  # SIGKILL: the server can ask its worker nothing
+        server.wait(timeout=60)
+        db.dispose()
+    deadline = time.monotonic() + 60
+    while any(_running(pid) for pid in worker_pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    still = [pid for pid in worker_pids if _running(pid)]
+    for pid in still:
+        os.kill(pid, signal.SIGKILL)
+    assert not still, f"worker {still} outlived the server that started it"

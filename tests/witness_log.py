@@ -11,9 +11,9 @@ from pathlib import Path
 from gateway.audit.checkpoint import Checkpoint, Signer, Verifier, generate_signer, sign_checkpoint
 from gateway.audit.cosignature import CosignatureSigner
 from gateway.audit.merkle import consistency_proof, leaf_hash, root
+from gateway.testing import free_socket, serve
 from gateway.witness.app import create_witness_app
 from gateway.witness.config import WitnessConfig, follow
-from tests.live_server import free_socket, serve
 
 ORIGIN = "guichet.test/audit"
 

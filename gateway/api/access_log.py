@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.web.access_log_proofs import access_log_bundle
-from gateway.web.access_log_reading import load_access_log
+from gateway.web.access_log_reading import entries_of, load_access_log
 from gateway.web.openapi import json_response, operation, problem_response
 
 
@@ -19,13 +19,17 @@ from gateway.web.openapi import json_response, operation, problem_response
     summary="The signed-in citizen's access log",
     operationId="getMyAccessLog",
     responses={
-        "200": json_response("Every recorded access to the citizen's data, newest first.", "AccessLog"),
+        "200": json_response(
+            "Every recorded access to the citizen's data, newest first; `act` numbers the entries one act wrote "
+            "(a filing's steps, an agent's visit), as the page shows them on one line.",
+            "AccessLog",
+        ),
         "401": problem_response("Not signed in as a citizen."),
     },
 )
 async def api_access_log(request: Request) -> Response:
     _principal, found, _locale = await load_access_log(request)
-    return JSONResponse({"accesses": [access.as_dict() for access in found]})
+    return JSONResponse({"accesses": [access.as_dict() for access in entries_of(found)]})
 
 
 BUNDLE = {

@@ -32,7 +32,7 @@ from gateway.requests.text import TEXT_MAX
 from gateway.services import Transition
 from gateway.web.downloads import download_response
 from gateway.web.lookups import database_of
-from gateway.web.openapi import file_response, json_body, json_response, operation, problem_response
+from gateway.web.openapi import UNREADABLE, file_response, json_body, json_response, operation, problem_response
 
 
 def _transition(transition: Transition) -> dict[str, Any]:
@@ -250,6 +250,7 @@ async def ask_complement(request: Request) -> Response:
         "200": file_response("The file, as a download.", "application/octet-stream"),
         **GRANTED,
         "404": problem_response("No such request or attachment in this commune."),
+        "503": UNREADABLE,
     },
 )
 async def download_case_attachment(request: Request) -> Response:
@@ -270,6 +271,7 @@ async def download_case_attachment(request: Request) -> Response:
         "200": file_response("A ZIP archive.", "application/zip"),
         **GRANTED,
         "404": NO_REQUEST,
+        "503": UNREADABLE,
     },
 )
 async def download_case_archive(request: Request) -> Response:

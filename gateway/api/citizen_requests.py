@@ -43,7 +43,15 @@ from gateway.web.callers import caller_of
 from gateway.web.downloads import download_response
 from gateway.web.errors import PageError
 from gateway.web.lookups import database_of, registry_of
-from gateway.web.openapi import IDEMPOTENCY_KEY, file_response, json_body, json_response, operation, problem_response
+from gateway.web.openapi import (
+    IDEMPOTENCY_KEY,
+    UNREADABLE,
+    file_response,
+    json_body,
+    json_response,
+    operation,
+    problem_response,
+)
 
 FOR_CITIZENS = Localized(
     "Ces adresses servent aux habitants connectés à leur compte, pas aux comptes des agents.",
@@ -302,8 +310,52 @@ async def submit_draft(request: Request) -> Response:
     public_id = request.path_params["public_id"]
     outcome = await database_of(request).run(lambda: citizens.submit(caller, public_id))
     if outcome.errors:
-        return form_problem(request, outcome.errors)
+        others = [
+            {**error, "request": stopped.request.public_id, "member": stopped.index}
+            for stopped in outcome.family_errors
+            for error in field_errors(request, stopped.errors)
+        ]
+        return form_problem(request, outcome.errors, others)
     return await _detail_response(request, caller, citizens, public_id)
+
+
+@operation(
+    summary="Add a family member's draft",
+    operationId="addFamilyMember",
+    description=(
+        "For a service with a member block (plugin API 1.2): a new draft of the same service, linked to this "
+        "draft's family, holding the shared answers (fields without `per_member`) and copies of the shared "
+        "documents (documents without `per_member`). Each member's draft is then saved and given its documents "
+        "on its own; submitting any draft of the family submits them all, or none. Send an `Idempotency-Key` "
+        "to make retries safe: the same key answers with the same draft."
+    ),
+    **CITIZEN,
+    parameters=[IDEMPOTENCY_KEY],
+    responses={
+        "201": json_response("The new member's draft; its `family` lists the other drafts.", "CitizenRequest"),
+        "200": json_response("The same Idempotency-Key already added this member: that draft.", "CitizenRequest"),
+        **CHANGE,
+        "400": problem_response("The Idempotency-Key is too long."),
+        "409": problem_response("Not a draft, a service filed for one person only, or the most members already there."),
+        "422": problem_response("The Idempotency-Key was already used for another request."),
+    },
+)
+@answers_shape_errors
+async def add_family_member(request: Request) -> Response:
+    caller, citizens = await _citizen(request)
+    public_id = request.path_params["public_id"]
+    key = submission_key(request)
+
+    def add() -> tuple[ServiceRequest, bool]:
+        replayed = "idempotency-key" in request.headers and any(
+            row.submission_key == key for row in citizens.mine(caller)
+        )
+        return citizens.add_member(caller, public_id, submission_key=key), replayed
+
+    row, replayed = await database_of(request).run(add)
+    response = await _detail_response(request, caller, citizens, row.public_id, 200 if replayed else 201)
+    response.headers["Location"] = f"{PREFIX}/me/requests/{row.public_id}"
+    return response
 
 
 @operation(
@@ -433,6 +485,7 @@ async def attach_document(request: Request) -> Response:
         "200": file_response("The file, as a download.", "application/octet-stream"),
         **READING,
         "404": NO_ATTACHMENT,
+        "503": UNREADABLE,
     },
 )
 async def download_my_attachment(request: Request) -> Response:
@@ -471,6 +524,7 @@ def routes() -> list[BaseRoute]:
         Route(one, save_draft, methods=["PATCH"], name="api_save_draft"),
         Route(one, delete_draft, methods=["DELETE"], name="api_delete_draft"),
         Route(f"{one}/submit", submit_draft, methods=["POST"], name="api_submit_draft"),
+        Route(f"{one}/members", add_family_member, methods=["POST"], name="api_add_family_member"),
         Route(f"{one}/withdraw", withdraw_request, methods=["POST"], name="api_withdraw_request"),
         Route(f"{one}/messages", send_my_message, methods=["POST"], name="api_my_message"),
         Route(f"{one}/correction", correct_my_request, methods=["POST"], name="api_my_correction"),

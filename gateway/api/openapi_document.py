@@ -272,8 +272,14 @@ SCHEMAS: dict[str, Any] = {
                 "items": {
                     "type": "object",
                     "properties": {
-                        name: {"type": "string"}
-                        for name in ("time", "commune", "service", "who", "what", "purpose", "outcome")
+                        **{
+                            name: {"type": "string"}
+                            for name in ("time", "commune", "service", "who", "what", "purpose", "outcome")
+                        },
+                        "act": {
+                            "type": "integer",
+                            "description": "the act that wrote the entry: entries with one number are one line",
+                        },
                     },
                 },
             }

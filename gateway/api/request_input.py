@@ -83,9 +83,12 @@ def answers_shape_errors(endpoint: Endpoint) -> Endpoint:
     return wrapped
 
 
-def form_problem(request: Request, errors: Sequence[FieldError]) -> Response:
-    """The 422 for a form the service layer refused, with the same ``errors`` as a page would show."""
-    listed = field_errors(request, errors)
+def form_problem(request: Request, errors: Sequence[FieldError], more: Sequence[dict[str, Any]] = ()) -> Response:
+    """The 422 for a form the service layer refused, with the same ``errors`` as a page would show.
+
+    ``more``: errors already listed, of other requests (a family's other members, each naming its request).
+    """
+    listed = field_errors(request, errors) + list(more)
     return problem(
         422,
         FORM_ERRORS(choose_locale(request)),

@@ -16,11 +16,12 @@ lets ``guichet audit verify`` point at the first entry that no longer fits.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlmodel import Session
 
+from gateway import clock
 from gateway.audit.events import AuditEvent, encode
 from gateway.audit.merkle import CompactRange, leaf_hash
 from gateway.audit.tiles import extend_tiles
@@ -76,7 +77,7 @@ def append(session: Session, events: list[AuditEvent], *, now: datetime | None =
         raise AuditUnavailable("audit_head is missing: run `guichet db upgrade`")
     frontier = CompactRange.from_dict(head.frontier)
     first_seq = frontier.size
-    time = now or datetime.now(UTC)
+    time = now or clock.now()
     rows = []
     for event in events:
         seq = frontier.size

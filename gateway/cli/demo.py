@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 
 from gateway.audit.sealing import seal
@@ -21,13 +23,16 @@ def demo() -> None:
     type=click.IntRange(0, 100_000),
     default=0,
     show_default=True,
-    help="Also file N more requests from demo citizens, with agents' activity on them (each run adds N).",
+    help="Also file N more requests from demo citizens over the past weeks, with agents' activity on them, and "
+    "(the first time) the anomalies a review of the audit log must surface (each run adds N).",
 )
 @click.option("--seed", "random_seed", type=int, default=1, show_default=True, help="Random seed for --requests.")
 @click.pass_context
 def demo_seed(ctx: click.Context, activity: int, random_seed: int) -> None:
     """Load the demo data (idempotent: running it twice adds nothing, except what --requests asks for)."""
+    from gateway import clock
     from gateway.demo.activity import seed_activity
+    from gateway.demo.anomalies import Planted, plan_anomalies
     from gateway.demo.seed import seed
 
     registry = registry_of(ctx)
@@ -37,9 +42,14 @@ def demo_seed(ctx: click.Context, activity: int, random_seed: int) -> None:
     with clear_errors():
         database.require_migrated()
     created = seed(database, registry)
+    heartbeat = None
     if activity:
-        summary = seed_activity(database, registry, activity, seed=random_seed)
+        until, planted = clock.now(), Planted()
+        anomalies = plan_anomalies(database, registry, until, planted)
+        summary = seed_activity(database, registry, activity, seed=random_seed, until=until, extra=anomalies)
         click.echo(str(summary))
-    checkpoint = seal(database, signer_of(registry.settings), registry.settings.audit_origin)
+        click.echo(str(planted))
+        heartbeat = timedelta(minutes=1)  # the activity ended in the past: the seal needs an entry of now
+    checkpoint = seal(database, signer_of(registry.settings), registry.settings.audit_origin, heartbeat_after=heartbeat)
     database.dispose()
     click.echo(f"demo data: {created} new request(s); audit log sealed at {checkpoint.size} entries")

@@ -65,10 +65,12 @@ def _start_worker() -> subprocess.Popen[bytes]:
     """``guichet worker`` as a child, on the same deployment (``$GUICHET_CONFIG``, set above).
 
     It runs in a session of its own, so a Ctrl-C in the terminal reaches the server only; the server
-    then asks the worker once to stop (SIGTERM), and it stops after the job in progress.
+    then asks the worker once to stop (SIGTERM), and it stops after the job in progress. A server killed
+    outright asks nothing: the worker, given the server's pid, stops by itself once it is orphaned.
     """
     click.echo("background jobs: `guichet worker` started beside the server ([worker] in gateway.toml)", err=True)
-    return subprocess.Popen([sys.executable, "-m", "gateway", "worker"], start_new_session=True)
+    command = [sys.executable, "-m", "gateway", "worker", "--parent-pid", str(os.getpid())]
+    return subprocess.Popen(command, start_new_session=True)  # noqa: S603 (our own command, no shell)
 
 
 def _stop_worker(process: subprocess.Popen[bytes]) -> None:

@@ -8,9 +8,11 @@ from collections.abc import Callable
 import click
 from sqlmodel import Session, select
 
+from gateway.audit.events import SYSTEM
 from gateway.cli.context import migrated_database, registry_of
 from gateway.db import Database
 from gateway.identity import staff as staff_accounts
+from gateway.identity import staff_admin
 from gateway.identity.principal import Grant
 from gateway.models import StaffRole, StaffUser
 from gateway.registry import Registry
@@ -25,14 +27,9 @@ def _checked_grants(registry: Registry, texts: tuple[str, ...]) -> list[Grant]:
     grants = []
     for text in texts:
         try:
-            grant = staff_accounts.parse_grant(text)
+            grants.append(staff_admin.checked_grant(registry, text))
         except staff_accounts.StaffError as error:
             raise click.BadParameter(str(error), param_hint="--role") from None
-        if grant.commune is not None and grant.commune not in registry.communes:
-            raise click.BadParameter(f"no commune {grant.commune!r}", param_hint="--role")
-        if grant.service is not None and not registry.communes[grant.commune or ""].enables(grant.service):
-            raise click.BadParameter(f"{grant.commune} does not enable {grant.service!r}", param_hint="--role")
-        grants.append(grant)
     return grants
 
 
@@ -45,7 +42,8 @@ def _checked_grants(registry: Registry, texts: tuple[str, ...]) -> list[Grant]:
     "roles",
     multiple=True,
     required=True,
-    help="agent:<commune>[:<service>][:reader|instructor], supervisor:<commune>, auditor[:<commune>], administrator.",
+    help="agent:<commune>[:<service>][:reader|instructor|supervisor], supervisor:<commune>, auditor[:<commune>], "
+    "administrator[:<commune>].",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the initial password from standard input.")
 @click.pass_context
@@ -63,11 +61,60 @@ def users_create(
     try:
         with database.session() as session:
             staff_accounts.create(session, username=username, display_name=display_name, email=email,
-                                  password=password, grants=grants)  # fmt: skip
+                                  password=password, grants=grants, commune=staff_admin.commune_of(grants))  # fmt: skip
     except staff_accounts.StaffError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"created {username.lower()} ({', '.join(grant.label() for grant in grants)}); "
                "the second factor is set up at the first sign-in")  # fmt: skip
+
+
+def _administer(ctx: click.Context, username: str, act: Callable[[Session, int], None]) -> None:
+    """Run an act of :mod:`gateway.identity.staff_admin` on ``username``, with the syndicate's reach."""
+    database = migrated_database(ctx)[1]
+    try:
+        with database.session() as session:
+            staff = staff_accounts.find(session, username)
+            if staff is None or staff.id is None:
+                raise click.ClickException(f"no staff account {username!r}")
+            act(session, staff.id)
+    except staff_admin.AdminProblem as problem:
+        raise click.ClickException(problem.message("en")) from None
+    finally:
+        database.dispose()
+
+
+@users.command("grant")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="A role, written as for `users create`.")
+@click.pass_context
+def users_grant(ctx: click.Context, username: str, roles: tuple[str, ...]) -> None:
+    """Give an account more roles (recorded in the audit log)."""
+    grants = _checked_grants(registry_of(ctx), roles)
+
+    def give(session: Session, staff_id: int) -> None:
+        for grant in grants:
+            staff_admin.give(session, staff_admin.SYNDICATE, SYSTEM, staff_id, grant, origin="cli users grant")
+
+    _administer(ctx, username, give)
+    click.echo(f"{username}: given {', '.join(grant.label() for grant in grants)}")
+
+
+@users.command("withdraw")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="A role the account holds, as for `users create`.")
+@click.pass_context
+def users_withdraw(ctx: click.Context, username: str, roles: tuple[str, ...]) -> None:
+    """Withdraw roles from an account (never its last one: disable the account instead)."""
+    grants = _checked_grants(registry_of(ctx), roles)
+
+    def withdraw(session: Session, staff_id: int) -> None:
+        reach = staff_admin.SYNDICATE
+        for grant in grants:
+            role_id = staff_admin.role_id_of(session, reach, staff_id, grant)
+            staff_admin.withdraw(session, reach, SYSTEM, 0, staff_id, role_id, origin="cli users withdraw")
+
+    _administer(ctx, username, withdraw)
+    click.echo(f"{username}: withdrawn {', '.join(grant.label() for grant in grants)}")
 
 
 @users.command("list")

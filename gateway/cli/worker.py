@@ -24,6 +24,7 @@ from gateway.settings import Settings
 from gateway.settings.worker import Schedule
 from gateway.worker.jobs import JobSetupError, build_jobs
 from gateway.worker.loop import Worker, describe, one_line
+from gateway.worker.parent_watch import stop_when_parent_ends
 from gateway.worker.status import status_lines
 
 
@@ -43,8 +44,9 @@ def _log_to_stderr(settings: Settings) -> None:
 
 @click.group(invoke_without_command=True)
 @click.option("--once", is_flag=True, help="Run the jobs due now (each slot not yet run), print the runs and exit.")
+@click.option("--parent-pid", type=click.IntRange(1), default=None, hidden=True)  # set by `guichet serve`
 @click.pass_context
-def worker(ctx: click.Context, once: bool) -> None:
+def worker(ctx: click.Context, once: bool, parent_pid: int | None) -> None:
     """Run the background jobs on the schedule of gateway.toml's [worker] until Ctrl-C (or SIGTERM)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -75,13 +77,16 @@ def worker(ctx: click.Context, once: bool) -> None:
             database.dispose()
         return
     _log_to_stderr(settings)
-    _run_until_signalled(runner)
+    _run_until_signalled(runner, parent_pid)
     database.dispose()
 
 
-def _run_until_signalled(runner: Worker) -> None:
-    """SIGTERM or Ctrl-C: stop after the job in progress; a second one stops at once."""
+def _run_until_signalled(runner: Worker, parent_pid: int | None) -> None:
+    """SIGTERM or Ctrl-C (or the end of the server that started us): stop after the job in progress;
+    a second signal stops at once."""
     stop = threading.Event()
+    if parent_pid is not None:
+        stop_when_parent_ends(parent_pid, stop)
 
     def ask_to_stop(_signum: int, _frame: object) -> None:
         if stop.is_set():

@@ -1,10 +1,13 @@
 """Demo activity: requests from fictitious citizens, and agents working on them, through the real service layer.
 
 ``guichet demo seed --requests N`` files N requests spread over the communes
-and the services they enable, each as a citizen would (draft, form, documents,
-submission), then lets the commune's demo agents look at it, assign it, write
-notes and messages, ask the citizen for a complement or take workflow
-transitions until a decision. Everything goes through
+and the services they enable and over the past six weeks, each as a citizen
+would (draft, form, documents, submission); a few working days later the
+commune's demo agents look at it, assign it, write notes and messages, ask
+the citizen for a complement or take workflow transitions until a decision.
+The core's clock is set back to each of these moments, played in time order
+(:mod:`gateway.demo.timeline`), so dates, ages and the audit log's times are
+those of weeks of use. Everything goes through
 :class:`~gateway.requests.lifecycle.CitizenRequests` and
 :mod:`gateway.requests.backoffice`, so the audit log, the
 history lines and the outbox are those of real use.
@@ -19,6 +22,9 @@ N more requests (submission keys are always new).
 
 from __future__ import annotations
 
+import functools
+import heapq
+import itertools
 import random
 import secrets
 import struct
@@ -31,13 +37,15 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session, select
 
+from gateway import clock
 from gateway.audit.builders import account_event
 from gateway.audit.events import SYSTEM, Actor
 from gateway.audit.log import record
 from gateway.communes import Commune
 from gateway.db import Database
+from gateway.demo import timeline
 from gateway.demo.identity_provider.clients import staff_client_credentials
-from gateway.demo.identity_provider.people import staff_people
+from gateway.demo.identity_provider.people import SYNDICATE, staff_people
 from gateway.demo.identity_provider.tokens import pairwise_subject
 from gateway.identity import staff as staff_accounts
 from gateway.identity.federation import link_staff
@@ -82,6 +90,11 @@ STAFF_PERSONAS: Mapping[str, tuple[str, str]] = {
     "supervisor": ("responsable", "supervisor:{commune}"),
     "auditor": ("auditeur", "auditor:{commune}"),
 }
+#: the same for the syndicate's demo directory (``demo.<suffix>.syndicat``): they act for every commune
+SYNDICATE_PERSONAS: Mapping[str, tuple[str, str]] = {
+    "auditor": ("auditrice", "auditor"),
+    "administrator": ("administrateur", "administrator"),
+}
 
 MESSAGES = (
     "Bonjour, je vous écris au sujet de cette démarche. Merci d'avance pour votre réponse.",
@@ -125,30 +138,78 @@ class ActivitySummary:
         )
 
 
-def seed_activity(db: Database, registry: Registry, count: int, *, seed: int = 1) -> ActivitySummary:
-    """File ``count`` demo requests with agents' activity on them; returns what was done."""
+def seed_activity(
+    db: Database,
+    registry: Registry,
+    count: int,
+    *,
+    seed: int = 1,
+    until: datetime | None = None,
+    extra: Sequence[Planned] = (),
+) -> ActivitySummary:
+    """File ``count`` demo requests over the past weeks, agents working on them days later; returns what was done.
+
+    Each moment is played with the core's clock set back to it, in time order
+    (:mod:`gateway.demo.timeline`), up to ``until`` (now): a request's first
+    look that would fall later is left for the agents of the demo. ``extra``
+    are further moments to play among them (the planted anomalies,
+    :mod:`gateway.demo.anomalies`).
+    """
     rng = random.Random(seed)  # noqa: S311  (fictitious data, reproducible on purpose)
     summary = ActivitySummary()
     offers = _offers(registry)
     if count <= 0 or not offers:
         return summary
+    until = until or clock.now()
     citizens = _demo_citizens(db)
     agents = {commune.slug: _demo_agents(db, commune) for commune, _key in offers}
     people = CitizenRequests(db, registry)
     office = _Agents(db, registry)
-    tries = 0
-    while summary.filed < count and tries < count * 4:  # a service that keeps refusing is tried elsewhere
-        tries += 1
-        commune, key = rng.choice(offers)
-        citizen = rng.choice(citizens)
-        filed = _file_one(people, registry, rng, citizen, commune, key)
-        if filed is None:
-            summary.skipped += 1
-            continue
-        summary.filed += 1
-        summary.by_commune[commune.slug] += 1
-        _work_on(office, people, rng, citizen, agents[commune.slug], commune, filed, summary)
+    order = itertools.count()
+    moments: list[tuple[datetime, int, Callable[[], None]]] = []
+
+    def file_one() -> None:
+        for _attempt in range(8):  # a service that keeps refusing is tried elsewhere
+            commune, key = rng.choice(offers)
+            citizen = rng.choice(citizens)
+            filed = _file_one(people, registry, rng, citizen, commune, key)
+            if filed is None:
+                summary.skipped += 1
+                continue
+            summary.filed += 1
+            summary.by_commune[commune.slug] += 1
+            work: Callable[[], None] = functools.partial(
+                _work_on, office, people, rng, citizen, agents[commune.slug], commune, filed, summary
+            )
+            look = timeline.first_look(rng, clock.now())
+            if look <= until:
+                heapq.heappush(moments, (look, next(order), work))
+            return
+
+    for moment in timeline.filing_times(rng, count, until):
+        heapq.heappush(moments, (moment, next(order), file_one))
+    for planned in extra:
+        heapq.heappush(moments, (planned.moment, next(order), planned.play))
+    _play(moments)
     return summary
+
+
+@dataclass(frozen=True)
+class Planned:
+    """Something to do at a moment of the demo's past (see :func:`seed_activity`)."""
+
+    moment: datetime
+    play: Callable[[], None]
+
+
+def _play(moments: list[tuple[datetime, int, Callable[[], None]]]) -> None:
+    """Play the moments in time order, each with the clock set back to it, never before the previous one ended."""
+    ended: datetime | None = None
+    while moments:
+        moment, _order, play = heapq.heappop(moments)
+        with clock.set_back(max(moment, ended) if ended is not None else moment):
+            play()
+            ended = clock.now()
 
 
 # Who takes part -------------------------------------------------------------------------------
@@ -242,29 +303,34 @@ def demo_staff(db: Database, registry: Registry) -> int:
 
     For each commune whose staff sign in through the demo provider (demo only,
     on loopback, no staff provider of its own): an agent instructing every
-    service, a supervisor and an auditor of that commune, each with no
-    password and linked to its fictitious person (as ``guichet users
-    link-oidc`` would, with the same checks). Runs at every seed: the link
-    follows the issuer, which is the address the demo is served at. An
-    account of the same name that has a password or a TOTP seed is a real
-    one: it is left alone, never linked to a fictitious person.
+    service, a supervisor and an auditor of that commune; and for the
+    syndicate's demo directory, its auditor and its administrator (every
+    commune); each with no password and linked to its fictitious person (as
+    ``guichet users link-oidc`` would, with the same checks). Runs at every
+    seed: the link follows the issuer, which is the address the demo is
+    served at. An account of the same name that has a password or a TOTP
+    seed is a real one: it is left alone, never linked to a fictitious person.
     """
     settings = registry.settings
     providers = provider_registry(settings)
+    directories: list[tuple[str | None, str, str]] = [
+        (commune.slug, commune.slug, commune.name) for commune in registry.communes.values()
+    ]
+    directories.append((None, SYNDICATE, "syndicat"))  # the syndicate's: a staff provider of no commune
     linked = 0
     with db.session() as session:
-        for commune in registry.communes.values():
-            provider = providers.staff_of(commune.slug, with_demo=True)
+        for slug, directory, name in directories:
+            provider = providers.staff_of(slug, with_demo=True)
             if provider is None or not provider.demo:
                 continue
-            client_id, _secret = staff_client_credentials(settings, commune.slug)
-            for person in staff_people(commune.slug):
-                suffix, grant = STAFF_PERSONAS[person.role]
-                username = f"demo.{suffix}.{commune.slug}"
-                display_name = f"{person.display_name} ({commune.name})"
+            client_id, _secret = staff_client_credentials(settings, directory)
+            for person in staff_people(directory):
+                suffix, grant = STAFF_PERSONAS[person.role] if slug else SYNDICATE_PERSONAS[person.role]
+                username = f"demo.{suffix}.{slug or 'syndicat'}"
+                display_name = f"{person.display_name} ({name})"
                 staff = staff_accounts.find(session, username)
                 if staff is None:
-                    grants = [staff_accounts.parse_grant(grant.format(commune=commune.slug))]
+                    grants = [staff_accounts.parse_grant(grant.format(commune=slug))]
                     staff = _create_agent(session, username, display_name, grants)
                 elif staff.password_hash is not None or staff.totp_secret is not None:
                     continue

@@ -3,7 +3,8 @@
 Every demo request goes through :func:`gateway.requests.filing.file_request`,
 exactly as a citizen's would, with a fixed submission key so seeding twice
 files nothing new. The demo staff (an agent, a supervisor and an auditor per
-commune, see :func:`gateway.demo.activity.demo_staff`) are created and linked
+commune, and the syndicate's auditor and administrator, see
+:func:`gateway.demo.activity.demo_staff`) are created and linked
 to the demo provider's fictitious agents, so that a newcomer can sign in to
 the back office and the audit console without an authenticator app.
 """

@@ -170,9 +170,14 @@ def sign_in_staff(
 
 
 def grants_only_for(session: Session, staff: StaffUser, commune: str | None) -> bool:
-    """Whether the account has at least one grant and every one of them is for ``commune``."""
+    """Whether the account has at least one grant and every one of them is for ``commune``.
+
+    ``None`` is the syndicate's staff provider (the demo's only: settings declare staff providers per
+    commune): it signs in only accounts whose every grant is syndicate-wide, as a commune's signs in only
+    that commune's staff.
+    """
     grants = grants_of(session, staff.id) if staff.id is not None else ()
-    return bool(grants) and commune is not None and all(grant.commune == commune for grant in grants)
+    return bool(grants) and all(grant.commune == commune for grant in grants)
 
 
 class LinkError(ValueError):
@@ -180,12 +185,12 @@ class LinkError(ValueError):
 
 
 def link_staff(session: Session, staff: StaffUser, provider: Provider, sub: str) -> None:
-    """Let ``staff`` sign in through ``provider`` (their commune's) as ``sub``; recorded."""
+    """Let ``staff`` sign in through ``provider`` (their commune's, or the syndicate's) as ``sub``; recorded."""
     sub = sub.strip()
     if not sub or len(sub) > 255:
         raise LinkError("the sub is 1 to 255 characters, exactly as the commune's provider gives it")
-    if provider.purpose != "staff" or provider.commune is None:
-        raise LinkError(f"{provider.key} is not a commune's staff provider")
+    if provider.purpose != "staff":
+        raise LinkError(f"{provider.key} is not a staff provider")
     if not grants_only_for(session, staff, provider.commune):
         raise LinkError(
             f"{staff.username} has grants outside {provider.commune}: only an account whose every role is for "

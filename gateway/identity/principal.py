@@ -23,8 +23,8 @@ class Grant:
 
     def covers(self, role: str, commune: str | None, service: str | None, level: str | None) -> bool:
         """Whether this grant allows acting as ``role`` for that commune/service at that level."""
-        if self.role == "administrator":
-            return True
+        if self.role == "administrator":  # the syndicate's everywhere, a commune's in that commune only
+            return self.commune is None or self.commune == commune
         if role == "agent" and self.role == "supervisor":
             return self.commune == commune
         if self.role != role:

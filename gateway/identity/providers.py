@@ -119,8 +119,10 @@ class ProviderRegistry:
     def citizen(self) -> list[Provider]:
         return [provider for provider in self.providers.values() if provider.purpose == "citizen"]
 
-    def staff_of(self, commune: str, *, with_demo: bool = False) -> Provider | None:
+    def staff_of(self, commune: str | None, *, with_demo: bool = False) -> Provider | None:
         """The commune's own staff provider; ``with_demo``: or the demo directory standing in for it (to sign in).
+
+        ``None`` asks for the syndicate's staff directory (a staff provider of no commune: only the demo's, today).
 
         Linking an account (``guichet users link-oidc``) asks without ``with_demo``: no account is ever
         linked by hand to a fictitious agent of the demo directory.
@@ -207,6 +209,12 @@ def staff_sign_in_choices(settings: Settings) -> list[StaffChoice]:
     own = {provider.commune for provider in staff if not provider.demo}
     return [StaffChoice(commune.slug, commune.name, demo=commune.slug in demo) for commune in settings.communes
             if commune.slug in own or commune.slug in demo]  # fmt: skip
+
+
+def syndicate_staff_sign_in(settings: Settings) -> bool:
+    """Whether the staff sign-in page offers the syndicate's staff directory (the demo's, for its auditor and
+    administrator)."""
+    return provider_registry(settings).staff_of(None, with_demo=True) is not None
 
 
 def form_action_sources(settings: Settings) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from gateway.audit.builders import account_event
-from gateway.audit.events import Actor, Outcome
+from gateway.audit.events import SYSTEM, Actor, Outcome
 from gateway.audit.log import record
 from gateway.identity import throttle, totp
 from gateway.identity.grants import staff_actor
@@ -25,6 +25,8 @@ from gateway.models import StaffRole, StaffUser, UserSession
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
 PURPOSE = "authentification des agents"
+#: the purpose of the acts of administration: accounts created, roles given or withdrawn, disabled, reset
+MANAGEMENT = "gestion des comptes des agents"
 
 
 class StaffError(ValueError):
@@ -59,9 +61,15 @@ def parse_grant(text: str) -> Grant:
         raise StaffError(f"only agents have a service and a level ({text!r})")
     if role == "supervisor" and commune is None:
         raise StaffError("a supervisor belongs to a commune: supervisor:<commune>")
-    if role == "administrator" and commune is not None:
-        raise StaffError("administrators act for the whole syndicate: administrator")
     return Grant(role, commune, service, level)
+
+
+def grant_text(grant: Grant) -> str:
+    """The grant written as :func:`parse_grant` reads it (``agent:venissieux::reader``, ``administrator``)."""
+    parts = [grant.role, grant.commune or "", grant.service or "", grant.level or ""]
+    while parts[-1] == "":
+        parts.pop()
+    return ":".join(parts)
 
 
 def find(session: Session, username: str) -> StaffUser | None:
@@ -69,8 +77,18 @@ def find(session: Session, username: str) -> StaffUser | None:
 
 
 def create(
-    session: Session, *, username: str, display_name: str, email: str, password: str, grants: list[Grant]
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    email: str,
+    password: str,
+    grants: list[Grant],
+    actor: Actor = SYSTEM,
+    origin: str = "cli users create",
+    commune: str | None = None,
 ) -> StaffUser:
+    """A new account with its grants, its second factor to set up at the first sign-in; ``actor`` is recorded."""
     username = username.strip().lower()
     if not USERNAME.match(username):
         raise StaffError("a username is 2 to 80 lower-case letters, digits, dots, dashes or underscores")
@@ -89,25 +107,42 @@ def create(
     for grant in grants:
         session.add(StaffRole(staff_id=staff.id, role=grant.role, commune=grant.commune, service=grant.service,
                               level=grant.level))  # fmt: skip
-    _event(session, "staff.create", Actor("system", "system"), staff, "success", origin="cli users create")
+    record_management(session, "staff.create", actor, staff, origin=origin, commune=commune)
     return staff
 
 
-def set_disabled(session: Session, staff: StaffUser, disabled: bool) -> None:
+def set_disabled(
+    session: Session,
+    staff: StaffUser,
+    disabled: bool,
+    *,
+    actor: Actor = SYSTEM,
+    origin: str = "cli users",
+    commune: str | None = None,
+) -> None:
+    """Disable the account (its open sessions end at once) or enable it again; ``actor`` is recorded."""
     staff.disabled_at = datetime.now(UTC) if disabled else None
     session.add(staff)
     if disabled:  # every open session ends now
         for row in session.exec(select(UserSession).where(UserSession.staff_id == staff.id)):
             row.revoked_at = row.revoked_at or datetime.now(UTC)
             session.add(row)
-    _event(session, "staff.disable" if disabled else "staff.enable", Actor("system", "system"), staff, "success",
-           origin="cli users")  # fmt: skip
+    record_management(session, "staff.disable" if disabled else "staff.enable", actor, staff, origin=origin,
+                      commune=commune)  # fmt: skip
 
 
-def reset_second_factor(session: Session, staff: StaffUser) -> None:
+def reset_second_factor(
+    session: Session,
+    staff: StaffUser,
+    *,
+    actor: Actor = SYSTEM,
+    origin: str = "cli users reset-mfa",
+    commune: str | None = None,
+) -> None:
+    """Forget the second factor (a lost phone): it is set up again at the next sign-in; ``actor`` is recorded."""
     staff.totp_secret, staff.totp_enrolled_at, staff.totp_last_step = None, None, None
     session.add(staff)
-    _event(session, "staff.mfa-reset", Actor("system", "system"), staff, "success", origin="cli users reset-mfa")
+    record_management(session, "staff.mfa-reset", actor, staff, origin=origin, commune=commune)
 
 
 def _keys(staff: StaffUser | None, address: str) -> list[str]:
@@ -209,6 +244,18 @@ def _event(
     *,
     origin: str,
     resource: str | None = None,
+    commune: str | None = None,
+    purpose: str = PURPOSE,
 ) -> None:
     target = resource or (f"staff/{staff.id}" if staff is not None else "staff-login")
-    record(session, account_event(action, actor, resource=target, purpose=PURPOSE, origin=origin, outcome=outcome))
+    record(session, account_event(action, actor, resource=target, purpose=purpose, origin=origin, outcome=outcome,
+                                  commune=commune))  # fmt: skip
+
+
+def record_management(
+    session: Session, action: str, actor: Actor, staff: StaffUser, *, origin: str, commune: str | None,
+    resource: str | None = None,
+) -> None:  # fmt: skip
+    """An act of administration on ``staff`` enters the audit log, with the commune it concerns."""
+    _event(session, action, actor, staff, "success", origin=origin, resource=resource, commune=commune,
+           purpose=MANAGEMENT)  # fmt: skip

@@ -5,7 +5,7 @@ client address. After ``LIMIT`` failures within ``WINDOW`` the key is locked
 for a delay that doubles with each further lock-out (capped), and the person
 is told how long to wait. Keys look like ``account:staff:12`` or
 ``address:192.0.2.7``; wrong codes typed on the public document check count under
-``document-check:<origin>``.
+``document-check:<origin>``, follow links that lead nowhere under ``follow-link:<origin>``.
 
 Rates (:func:`take`): a fixed window per key, counted with one upsert, so two
 processes counting the same key at once never both start it — anonymous
@@ -30,7 +30,7 @@ from gateway.observability import metrics
 from gateway.services import Localized
 
 #: failures allowed per window: few per account, more per address (a town hall's counter shares one)
-LIMITS = {"account": 5, "address": 30, "document-check": 20}
+LIMITS = {"account": 5, "address": 30, "document-check": 20, "follow-link": 20}
 WINDOW = timedelta(minutes=15)
 #: the kind of pending work (:func:`gateway.db.pending_work`) holding a batch's uses of rate keys
 USES_KIND = "throttle uses"

@@ -9,6 +9,7 @@ from gateway.models.audit import (
     AuditRetentionWindow,
     AuditTile,
 )
+from gateway.models.audit_review import AuditReviewMark
 from gateway.models.demo_identity import DemoAuthorizationCode
 from gateway.models.files import StoredFile, StoredFileChunk
 from gateway.models.identity import (
@@ -37,6 +38,7 @@ __all__ = [
     "AuditHead",
     "AuditPrune",
     "AuditRetentionWindow",
+    "AuditReviewMark",
     "AuditTile",
     "Citizen",
     "CommuneScoped",

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from gateway import clock
 from gateway.models.tenancy import CommuneScoped
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The default of stored times: the core's clock (:mod:`gateway.clock`)."""
+    return clock.now()
 
 
 def new_public_id() -> str:

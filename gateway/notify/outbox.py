@@ -20,13 +20,14 @@ which then finds the row.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import make_msgid, parseaddr
 from typing import Literal
 
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
+from gateway import clock
 from gateway.batch_rows import add_at_commit
 from gateway.models import OutboxMessage
 
@@ -81,7 +82,7 @@ def enqueue(
     existing = None if new_cause else _find(session, dedupe_key)
     if existing is not None:
         return existing
-    time = now or datetime.now(UTC)
+    time = now or clock.now()
     message = OutboxMessage(
         kind=kind,
         dedupe_key=dedupe_key,

@@ -50,11 +50,13 @@ PLUGIN_FAILURES = Counter(
 )  # fmt: skip
 SIGN_IN_FAILURES = Counter(
     "guichet_sign_in_failures_total",
-    "Failed sign-ins and codes, by kind: staff, staff-mfa, citizen-local, unknown-account, document-check.",
+    "Failed sign-ins and codes, by kind: staff, staff-mfa, citizen-local, unknown-account, document-check, "
+    "follow-link.",
     ["kind"],
 )  # fmt: skip
 LOCKOUTS = Counter(
-    "guichet_lockouts_total", "Throttle lock-outs caused, by what was locked: account, address, document-check.",
+    "guichet_lockouts_total",
+    "Throttle lock-outs caused, by what was locked: account, address, document-check, follow-link.",
     ["scope"],
 )  # fmt: skip
 

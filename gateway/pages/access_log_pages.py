@@ -16,14 +16,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.web.access_log_proofs import FILENAME, access_log_bundle, access_log_coverage
-from gateway.web.access_log_reading import load_access_log
+from gateway.web.access_log_reading import entries_of, load_access_log
 from gateway.web.dates import when
 from gateway.web.templating import render
 
 
 async def access_log_page(request: Request) -> Response:
     principal, found, locale = await load_access_log(request)
-    shown = [(access, when(access.time, locale)) for access in found]
+    shown = [(act, when(act.time, locale), [when(access.time, locale) for access in act.entries]) for act in found]
     proofs = await access_log_coverage(request)
     return render(request, "access_log.html", {"accesses": shown, "principal": principal, "proofs": proofs})
 
@@ -32,8 +32,8 @@ async def access_log_csv(request: Request) -> Response:
     _principal, found, _locale = await load_access_log(request)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["time", "commune", "service", "who", "what", "purpose", "outcome"])
-    writer.writerows([list(access.as_dict().values()) for access in found])
+    writer.writerow(["time", "commune", "service", "who", "what", "purpose", "outcome", "act"])
+    writer.writerows([list(access.as_dict().values()) for access in entries_of(found)])
     headers = {"Content-Disposition": 'attachment; filename="mon-journal-d-acces.csv"'}
     return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
@@ -41,7 +41,7 @@ async def access_log_csv(request: Request) -> Response:
 async def access_log_json(request: Request) -> Response:
     _principal, found, _locale = await load_access_log(request)
     headers = {"Content-Disposition": 'attachment; filename="mon-journal-d-acces.json"'}
-    body = json.dumps({"accesses": [access.as_dict() for access in found]}, ensure_ascii=False)
+    body = json.dumps({"accesses": [access.as_dict() for access in entries_of(found)]}, ensure_ascii=False)
     return Response(body, media_type="application/json", headers=headers)
 
 

@@ -1,5 +1,9 @@
 """The auditor console: search the audit log, see an entry with its proof, export CSV or JSON, see who witnessed it.
 
+Entries read in words, in the page's language (:mod:`gateway.web.audit_log_words`);
+the sealed entry stays one click away on its page, and its proof downloads
+as a file that ``guichet audit verify-bundle`` checks offline.
+
 Registered by the default plugin :mod:`gateway.builtin.audit_console`, with
 its API twin :mod:`gateway.api.audit_log`. Who may read, and the record of
 each reading, are in :mod:`gateway.web.audit_log_reading`.
@@ -16,11 +20,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.audit.search import as_dict, csv_rows
+from gateway.audit.bundle import bundle_bytes
+from gateway.audit.search import as_dict
 from gateway.audit.search_purposes import AUDIT_PURPOSES
-from gateway.web.audit_log_reading import audit_query, auditor, load_entry, run_search, witnessed_checkpoints
+from gateway.web.audit_log_reading import (
+    audit_query,
+    auditor,
+    load_entry,
+    load_entry_bundle,
+    proof_checkpoint,
+    run_search,
+    witnessed_checkpoints,
+)
+from gateway.web.audit_log_words import (
+    action_choices,
+    commune_choices,
+    csv_rows_in_words,
+    outcome_choices,
+    readable,
+)
+from gateway.web.audit_timelines import request_link
+from gateway.web.i18n import choose_locale
 from gateway.web.lookups import registry_of
 from gateway.web.templating import render
+from gateway.web.transparency import verifier_key_text
+
+PROOF_FILENAME = "preuve-entree-{seq}.json"
 
 
 async def console(request: Request) -> Response:
@@ -29,9 +54,12 @@ async def console(request: Request) -> Response:
     searched = bool(request.query_params)
     entries = (await run_search(request, "audit.search", query, principal, scope)).entries if searched else []
     params = urlencode([(key, value) for key, value in request.query_params.items() if key != "before"])
-    communes = sorted(registry_of(request).communes) if scope.communes is None else sorted(scope.communes)
-    context = {"query": query, "entries": entries, "searched": searched, "params": params, "communes": communes,
-               "purposes": AUDIT_PURPOSES,
+    registry, locale = registry_of(request), choose_locale(request)
+    communes = sorted(registry.communes) if scope.communes is None else sorted(scope.communes)
+    context = {"query": query, "entries": [readable(entry, registry, locale) for entry in entries],
+               "searched": searched, "params": params, "communes": commune_choices(registry, communes),
+               "actions": action_choices(locale), "outcomes": outcome_choices(locale), "purposes": AUDIT_PURPOSES,
+               "links": {entry.seq: request_link(entry) for entry in entries},
                "next_before": entries[-1].seq if len(entries) == query.limit else None,
                "checkpoints": [] if searched else await witnessed_checkpoints(request)}  # fmt: skip
     return render(request, "audit_search.html", context)
@@ -40,7 +68,21 @@ async def console(request: Request) -> Response:
 async def entry_page(request: Request) -> Response:
     principal, scope = await auditor(request)
     entry, proof = await load_entry(request, principal, scope)
-    return render(request, "audit_entry.html", {"entry": entry, "fields": as_dict(entry), "proof": proof})
+    locale = choose_locale(request)
+    context = {"entry": entry, "words": readable(entry, registry_of(request), locale), "fields": as_dict(entry),
+               "proof": proof,
+               "witnessed": await proof_checkpoint(request, proof.tree_size) if proof is not None else None,
+               "key": verifier_key_text(request)}  # fmt: skip
+    return render(request, "audit_entry.html", context)
+
+
+async def entry_proof(request: Request) -> Response:
+    """The entry's proof as a bundle file to keep and check offline (``docs/audit_format.md`` §6)."""
+    principal, scope = await auditor(request)
+    bundle = await load_entry_bundle(request, principal, scope)
+    seq = bundle["entries"][0]["seq"]
+    headers = {"Content-Disposition": f'attachment; filename="{PROOF_FILENAME.format(seq=seq)}"'}
+    return Response(bundle_bytes(bundle), media_type="application/json", headers=headers)
 
 
 async def _export(request: Request, kind: str) -> Response:
@@ -49,7 +91,7 @@ async def _export(request: Request, kind: str) -> Response:
     entries = (await run_search(request, "audit.export", query, principal, scope)).entries
     if kind == "csv":
         buffer = io.StringIO()
-        csv.writer(buffer).writerows(csv_rows(entries))
+        csv.writer(buffer).writerows(csv_rows_in_words(entries, registry_of(request), choose_locale(request)))
         body, media = buffer.getvalue(), "text/csv; charset=utf-8"
     else:
         body, media = (
@@ -72,6 +114,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/audit", console, name="audit_console"),
         Route("/audit/entrees/{seq}", entry_page, name="audit_entry"),
+        Route("/audit/entrees/{seq}/preuve.json", entry_proof, name="audit_entry_proof"),
         Route("/audit/export.csv", export_csv, name="audit_export_csv"),
         Route("/audit/export.json", export_json, name="audit_export_json"),
     ]

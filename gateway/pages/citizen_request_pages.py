@@ -25,10 +25,11 @@ from gateway.registry import Registry
 from gateway.requests.attachments import UploadRefused
 from gateway.requests.caller import Caller
 from gateway.requests.errors import ActionNotAllowed, InvalidInput
+from gateway.requests.family_drafts import MemberErrors, member_name, takes_family_drafts
 from gateway.requests.lifecycle import ALREADY_DECIDED, EXTRA_DOCUMENT, CitizenCase, CitizenRequests
 from gateway.requests.posted import PostedForm
 from gateway.requests.rules import ServiceRules
-from gateway.requests.submission_keys import new_submission_key
+from gateway.requests.submission_keys import key_from_form, new_submission_key
 from gateway.requests.text import answers_of
 from gateway.services import (
     DEFAULT_WORKFLOW,
@@ -56,6 +57,12 @@ NOTICES = {
     "document": Localized("Le document a été ajouté.", "The document was added."),
     "retire-document": Localized("Le document a été retiré.", "The document was removed."),
     "supprime": Localized("Le brouillon a été supprimé.", "The draft was deleted."),
+    "membre": Localized(
+        "Un brouillon a été ajouté pour un autre membre de la famille, avec les réponses et les documents communs : "
+        "saisissez ce qui lui est propre et joignez ses documents.",
+        "A draft was added for another member of the family, with the shared answers and documents: "
+        "type what is their own and attach their documents.",
+    ),
     "message": Localized("Votre message a été envoyé à la mairie.", "Your message was sent to the town hall."),
     "correction": Localized(
         "Votre correction a été envoyée à la mairie.", "Your correction was sent to the town hall."
@@ -216,6 +223,7 @@ def _draft_page(
     errors: Sequence[FieldError] = (),
     notice: Localized | None = None,
     upload_error: tuple[str, Localized] | None = None,
+    family_errors: Sequence[MemberErrors] = (),
     status_code: int = 200,
 ) -> Response:
     locale = choose_locale(request)
@@ -223,6 +231,7 @@ def _draft_page(
     values = answers_of(row.data)
     labels = {form_field.name: form_field.label(locale) for form_field in case.rules.form}
     labels |= {f"document:{spec.name}": spec.label(locale) for spec in definition.documents}
+    members = _members(case, locale)
     documents = [spec for spec in definition.documents if spec.applies(values)]
     listed = {spec.name for spec in documents}
     field_errors = first_errors(errors)
@@ -232,8 +241,17 @@ def _draft_page(
         field_errors[f"document:{document}"] = reason
         summary.append({"href": f"#fichier-{document}", "label": labels.get(f"document:{document}", ""),
                         "message": reason})  # fmt: skip
+    for stopped in family_errors:  # another member's draft: its name first, the link to its page
+        name = member_name(case.rules, stopped.request, stopped.index, locale)
+        for line in _summary(stopped.errors, labels):
+            line["label"] = f"{name} – {line['label']}" if line["label"] else name
+            line["href"] = f"{BASE}/{stopped.request.public_id}{line['href']}"
+            summary.append(line)
     context = {
         **_common(request, case),
+        "members": members,
+        "submission_key": new_submission_key(),
+        "add_member": definition.members.add_label if members and definition.members else None,
         "values": shown_values(case.rules.form, row.data),
         "errors": errors,
         "summary": summary,
@@ -245,6 +263,32 @@ def _draft_page(
         "notice": notice,
     }
     return render(request, "requests/citizen_draft.html", context, status_code=status_code)
+
+
+def _members(case: CitizenCase, locale: str) -> list[dict[str, Any]]:
+    """The drafts of a family prepared together (API 1.2), this one included; empty for any other service."""
+    if not case.request.is_draft or not takes_family_drafts(case.rules):
+        return []
+    drafts = sorted([case.request, *(other for other in case.family if other.is_draft)], key=lambda row: row.id or 0)
+    return [
+        {
+            "name": member_name(case.rules, draft, index, locale),
+            "href": f"{BASE}/{draft.public_id}",
+            "current": draft.public_id == case.request.public_id,
+        }
+        for index, draft in enumerate(drafts, 1)
+    ]
+
+
+async def add_member(request: Request) -> Response:
+    """« Inscrire aussi un frère ou une sœur »: another member's draft, then its page (a double click adds one)."""
+    caller = await _citizen(request)
+    public_id = request.path_params["public_id"]
+    async with request.form() as form:
+        submission_key = key_from_form(form.get("submission_key"))
+    service = _service(request)
+    added = await database_of(request).run(lambda: service.add_member(caller, public_id, submission_key=submission_key))
+    return _back(added.public_id, "membre")
 
 
 async def request_page(request: Request) -> Response:
@@ -271,7 +315,8 @@ async def _save_or_submit(request: Request, caller: Caller, public_id: str) -> R
         if not submitted.errors:
             return RedirectResponse(f"{BASE}/{public_id}/recu", status_code=303)
         case = await _case(request, caller, public_id, submitted.rules)
-        return _draft_page(request, case, errors=submitted.errors, status_code=422)
+        return _draft_page(request, case, errors=submitted.errors, family_errors=submitted.family_errors,
+                           status_code=422)  # fmt: skip
     _row, errors = await database_of(request).run(lambda: service.save_draft(caller, public_id, raw))
     case = await _case(request, caller, public_id)
     return _draft_page(request, case, errors=errors, notice=SAVED_WITH_ERRORS if errors else SAVED)
@@ -438,6 +483,15 @@ async def receipt(request: Request) -> Response:
             rules.definition.workflow, rules.definition.workflow.initial, choose_locale(request)
         ),
         "retention_days": rules.commune.retention_days(rules.definition),
+        "family_links": [
+            {
+                "reference": other.reference,
+                "href": f"{BASE}/{other.public_id}",
+                "status": state_label(rules.definition.workflow, other.status, choose_locale(request)),
+            }
+            for other in case.family
+            if not other.is_draft
+        ],
     }
     return render(request, "requests/citizen_receipt.html", context)
 
@@ -492,6 +546,7 @@ def routes() -> list[BaseRoute]:
         Route(item, request_page, methods=["GET", "POST"], name="my_request"),
         Route(item + "/recu", receipt, name="my_request_receipt"),
         Route(item + "/supprimer", discard, methods=["POST"], name="my_request_discard"),
+        Route(item + "/membres", add_member, methods=["POST"], name="my_request_add_member"),
         Route(item + "/documents", upload, methods=["POST"], name="my_request_upload"),
         Route(item + "/documents/{attachment_id}", download, name="my_request_download"),
         Route(item + "/documents/{attachment_id}/supprimer", detach, methods=["POST"], name="my_request_detach"),

@@ -118,6 +118,13 @@ class SignInPages:
             raise PageError(404, UNKNOWN_PROVIDER)
         return await self._start(request, provider, default_next="/agents")
 
+    async def start_syndicate_staff(self, request: Request) -> Response:
+        """The syndicate's own staff directory (its auditor and administrator act for every commune)."""
+        provider = self.providers.staff_of(None, with_demo=True)
+        if provider is None:
+            raise PageError(404, UNKNOWN_PROVIDER)
+        return await self._start(request, provider, default_next="/agents")
+
     async def _start(self, request: Request, provider: Provider, *, default_next: str) -> Response:
         registry = registry_of(request)
         settings = registry.settings
@@ -326,6 +333,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route(LOGIN_CALLBACK_PATH, pages.callback, name="oidc_callback"),
         Route("/connexion/{provider}", pages.start, methods=["POST"], name="oidc_start"),
         Route("/agents/connexion/commune/{commune}", pages.start_staff, methods=["POST"], name="staff_oidc_start"),
+        Route("/agents/connexion/syndicat", pages.start_syndicate_staff, methods=["POST"], name="staff_oidc_syndicat"),
         Route("/deconnexion", pages.sign_out, methods=["POST"], name="sign_out"),
         Route(LOGOUT_CALLBACK_PATH, pages.signed_out, name="signed_out"),
     ]

@@ -23,7 +23,9 @@ from gateway.pages.citizen_request_pages import start_page
 from gateway.pages.family_form import apply_action, family_context, read_post
 from gateway.requests.errors import TooManyFilings
 from gateway.requests.family import MemberError, is_family_service
+from gateway.requests.family_drafts import takes_family_drafts
 from gateway.requests.filing import Filed
+from gateway.requests.follow import follow_path
 from gateway.requests.forms import read_answer
 from gateway.requests.lifecycle import CitizenRequests
 from gateway.requests.posted import PostedForm
@@ -85,7 +87,8 @@ async def service_page(request: Request) -> Response:
     rules = rules_for(registry_of(request), commune, key)
     definition = rules.definition
     citizen = _is_citizen(request)
-    family = is_family_service(rules)
+    # a family service filed in one go; one that asks for documents is prepared as drafts, one per member
+    family = is_family_service(rules) and not (citizen and takes_family_drafts(rules))
     if request.method == "GET":
         if family and (citizen or not definition.requires_sign_in):  # filed in one go, never as a draft
             prefilled = await _prefilled(request, rules) if citizen else {}
@@ -155,6 +158,7 @@ async def _submit(request: Request, rules: ServiceRules) -> Response:
             "r": filed.request.reference,
             "t": filed.request.created_at.isoformat(),
             "m": filed.receipt_mailed,  # whether a receipt was mailed: the page says so, truthfully
+            **_follow_claims(request, [filed.request], filed.receipt_mailed),
         }
     )
     return RedirectResponse(f"/{commune.slug}/{key}/recu?t={token}", status_code=303)
@@ -192,6 +196,7 @@ async def _submit_family(request: Request, rules: ServiceRules) -> Response:
             "f": [row.reference for row in filed.requests],
             "t": first.created_at.isoformat(),
             "m": filed.receipt_mailed,
+            **_follow_claims(request, filed.requests, filed.receipt_mailed),
         }
     )
     return RedirectResponse(f"/{rules.commune.slug}/{rules.key}/recu?t={token}", status_code=303)
@@ -251,6 +256,28 @@ def _form_page(
     return render(request, "service_form.html", context, status_code=status_code)
 
 
+def masked_address(address: str) -> str:
+    """An address as the receipt page recalls it, « c…@example.org »: enough to recognise, not to read out."""
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}…@{domain}" if at else "…"
+
+
+def _follow_claims(request: Request, rows: Sequence[Any], mailed: bool | None) -> dict[str, Any]:
+    """What the receipt page adds for requests filed without an account: where the receipt went, how to follow.
+
+    ``a``: the address the receipt was queued to, masked (only when it was);
+    ``l``: each request's reference and follow link (:mod:`gateway.requests.follow`).
+    """
+    secret = registry_of(request).settings.secret_key
+    claims: dict[str, Any] = {}
+    if mailed and rows and rows[0].notify_email:
+        claims["a"] = masked_address(rows[0].notify_email)
+    links = [[row.reference, follow_path(secret, row.public_id)] for row in rows if row.citizen_id is None]
+    if links:
+        claims["l"] = links
+    return claims
+
+
 def _receipts(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(registry_of(request).settings.secret_key, salt="guichet-receipt")
 
@@ -277,6 +304,8 @@ async def receipt_page(request: Request) -> Response:
             "family": claims.get("f") or [],
             "received": received,
             "mailed": claims.get("m"),
+            "address": claims.get("a"),
+            "follow": [link for link in claims.get("l") or [] if str(link[1]).startswith("/suivi/")],
         },
     )
 

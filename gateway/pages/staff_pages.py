@@ -21,7 +21,7 @@ from gateway.identity import staff as staff_accounts
 from gateway.identity import totp
 from gateway.identity.access import principal_of, require_recent_authentication, require_staff_session
 from gateway.identity.cookies import set_session_cookie
-from gateway.identity.providers import staff_sign_in_choices
+from gateway.identity.providers import staff_sign_in_choices, syndicate_staff_sign_in
 from gateway.identity.sessions import mark_reauthenticated, open_session, rotate
 from gateway.identity.tokens import create_token
 from gateway.models import ApiToken, StaffUser
@@ -45,9 +45,12 @@ BAD_TOKEN_REQUEST = Localized("Donnez un nom au jeton et choisissez au moins un 
 
 
 async def login(request: Request) -> Response:
-    choices = staff_sign_in_choices(registry_of(request).settings)  # communes with their own provider
+    settings = registry_of(request).settings
+    choices = staff_sign_in_choices(settings)  # communes with their own provider
+    syndicate = syndicate_staff_sign_in(settings)
     if request.method == "GET":
-        return render(request, "staff_login.html", {"error": None, "username": "", "staff_providers": choices})
+        context = {"error": None, "username": "", "staff_providers": choices, "syndicate_provider": syndicate}
+        return render(request, "staff_login.html", context)
     form = await text_form(request)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     db = request.app.state.db
@@ -63,7 +66,7 @@ async def login(request: Request) -> Response:
 
     session_id, error = await db.run(attempt)
     if session_id is None:
-        context = {"error": error, "username": username, "staff_providers": choices}
+        context = {"error": error, "username": username, "staff_providers": choices, "syndicate_provider": syndicate}
         return render(request, "staff_login.html", context, status_code=429 if error is not BAD_CREDENTIALS else 401)
     response = RedirectResponse(f"/agents/connexion/code?suite={next_path(request, '/agents')}", status_code=303)
     set_session_cookie(response, registry_of(request).settings, session_id)
@@ -126,7 +129,9 @@ async def staff_home(request: Request) -> Response:
     ]
     queues = await database_of(request).run(lambda: [(c, queries.counts(caller, c.slug)) for c in readable])
     roles = [grant_words(grant, registry, caller.locale) for grant in principal.grants]
-    context = {"principal": principal, "is_auditor": is_auditor, "roles": roles, "queues": queues}
+    is_admin = any(grant.role == "administrator" for grant in principal.grants)
+    context = {"principal": principal, "is_auditor": is_auditor, "is_admin": is_admin, "roles": roles,
+               "queues": queues}  # fmt: skip
     return render(request, "staff_home.html", context)
 
 

@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from gateway import stored_files
 from gateway.plugins import HookFailed
+from gateway.requests.errors import DocumentUnreadable
 from gateway.services import MEGABYTE, DocumentSpec, Localized, ScanVerdict
 
 if TYPE_CHECKING:
@@ -228,8 +229,13 @@ def save(session: Session, data: bytes) -> tuple[str, str]:
 
 
 def read(session: Session, storage_name: str, *, sha256: str) -> bytes:
-    """An attachment's bytes, or :class:`AttachmentCorrupted` if they are gone or changed since the upload."""
-    return stored_files.read(session, storage_name, sha256=sha256)
+    """An attachment's bytes; :class:`DocumentUnreadable` (logged for the operators) if they are gone or changed
+    since the upload, so a page or the API answers 503 with words rather than a server error."""
+    try:
+        return stored_files.read(session, storage_name, sha256=sha256)
+    except AttachmentCorrupted as error:
+        logger.error("attachment unreadable: %s", error)
+        raise DocumentUnreadable from error
 
 
 def delete(session: Session, storage_names: Collection[str]) -> int:

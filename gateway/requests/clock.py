@@ -1,12 +1,17 @@
-"""Time as the service layer reads and writes it: now in UTC, stored times made aware, deadlines in days."""
+"""Time as the service layer reads and writes it: now in UTC, stored times made aware, deadlines in days.
+
+``now`` is the core's clock (:mod:`gateway.clock`), which the demo sets back to play past activity.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from gateway import clock
+
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def aware(moment: datetime | None) -> datetime | None:

@@ -91,6 +91,27 @@ class ServiceNotOffered(RequestError):
         )
 
 
+class DocumentUnreadable(RequestError):
+    """A stored document's bytes are missing or changed since they were stored: they are not handed out (503).
+
+    The fault is the gateway's, not the person's; the log names the stored file for the operators, the
+    person reads that nothing else was touched.
+    """
+
+    status = 503
+    problem_type = "urn:guichet:problem:document-unreadable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            Localized(
+                "Ce document ne peut pas être lu : ses données enregistrées manquent ou ont changé depuis son "
+                "dépôt. Rien d'autre n'a été modifié ; les administrateurs du guichet en sont avertis.",
+                "This document cannot be read: its stored data is missing or has changed since it was filed. "
+                "Nothing else was changed; the gateway's administrators have been alerted.",
+            )
+        )
+
+
 class TooManyFilings(RequestError):
     """Too many filings without an account from one origin in the window: nothing was stored (429)."""
 

@@ -26,7 +26,16 @@ from gateway.registry import Registry
 from gateway.requests import attachments as files
 from gateway.requests.caller import Caller
 from gateway.requests.clock import days_from, now
+from gateway.requests.draft_rows import draft_row, same_draft
 from gateway.requests.errors import ActionForbidden, ActionNotAllowed, RequestNotFound, ServiceNotOffered, StaleRequest
+from gateway.requests.family_drafts import (
+    ANOTHER_MEMBER_INCOMPLETE,
+    MemberErrors,
+    check_room,
+    copy_shared_documents,
+    family_drafts,
+    shared_answers,
+)
 from gateway.requests.filing import check_answers, finalise, missing_documents
 from gateway.requests.finders import attachments_of, family_of, find_attachment, staff_names
 from gateway.requests.forms import check_form, read_answer
@@ -34,10 +43,8 @@ from gateway.requests.issuing import WITHDRAWN_REASON, IssuedSummary, issued_of,
 from gateway.requests.linked import forward_decision
 from gateway.requests.notices import WITHDRAWN, notify_citizen
 from gateway.requests.rules import ServiceRules, plugin_call, rules_for
-from gateway.requests.store import RequestStore
 from gateway.requests.strangers import record_strangers_attempt
-from gateway.requests.subject import audit_subject
-from gateway.requests.submission_keys import same_submission
+from gateway.requests.submission_keys import SubmissionKeyConflict
 from gateway.requests.text import TEXT_MAX, checked_text
 from gateway.requests.trail import audit, bump, history
 from gateway.services import DRAFT, EXTRA_DOCUMENT_NAME, DocumentSpec, FieldError, FieldValue, FormValues, Localized
@@ -98,6 +105,11 @@ class Submitted:
     request: ServiceRequest
     errors: Sequence[FieldError] = ()
     rules: ServiceRules | None = None
+    #: a family's drafts submitted together (API 1.2): the other members' errors, each with its member
+    #: (``errors`` then says, if this draft has none of its own, that another member stopped them all)
+    family_errors: Sequence[MemberErrors] = ()
+    #: the requests submitted with this one, as one family, in the members' order (this one included)
+    family: Sequence[ServiceRequest] = ()
 
 
 class CitizenRequests:
@@ -165,7 +177,7 @@ class CitizenRequests:
         except IntegrityError:
             # the same click raced with itself: the other copy created the draft, answer with it
             with self.db.session(commune=commune.slug) as session:
-                existing = _same_draft(session, citizen_id, key, submission_key)
+                existing = same_draft(session, citizen_id, key, submission_key)
             if existing is None:
                 raise
             return existing
@@ -181,44 +193,81 @@ class CitizenRequests:
     ) -> ServiceRequest:
         key = rules.definition.key
         with self.db.session(commune=commune.slug) as session:
-            existing = _same_draft(session, citizen_id, key, submission_key)
+            existing = same_draft(session, citizen_id, key, submission_key)
             if existing is not None:
                 return existing
-            moment, public_id = now(), new_public_id()
-            row = ServiceRequest(
-                public_id=public_id,
-                commune=commune.slug,
-                service=key,
-                status=DRAFT,
-                data=values,
-                locale=caller.locale,
-                form_version=rules.definition.form_version,
-                submission_key=submission_key,
-                citizen_id=citizen_id,
-                subject=audit_subject(
-                    self.registry.settings.secret_key, caller, rules.definition, values, request_id=public_id
-                ),
-                notify_email=caller.identity.email if caller.identity else None,
-                created_at=moment,
-                updated_at=moment,
-                purge_after=days_from(moment, commune.draft_days_for(rules.definition)),
-            )
+            row = draft_row(self.registry.settings.secret_key, caller, rules, values, citizen_id, submission_key)
             session.add(row)
             session.flush()
             history(session, row, "created", caller, to_status=DRAFT, internal=True)
             audit(session, caller, row, rules.definition, "request.create")
         return row
 
+    def add_member(self, caller: Caller, public_id: str, *, submission_key: str) -> ServiceRequest:
+        """Another member's draft in this draft's family (API 1.2): shared answers and shared documents copied.
+
+        The same ``submission_key`` gives the same draft (a double click adds one member).
+        """
+        try:
+            return self._add_member(caller, public_id, submission_key)
+        except (StaleRequest, IntegrityError):
+            # the same click raced with itself: the other copy added the member, answer with it
+            commune = self._locate(caller, public_id, "request.create")
+            with self.db.session(commune=commune) as session:
+                existing = same_draft(session, _citizen(caller), self._own(session, caller, public_id).service,
+                                       submission_key)  # fmt: skip
+            if existing is None:
+                raise
+            return existing
+
+    def _add_member(self, caller: Caller, public_id: str, submission_key: str) -> ServiceRequest:
+        citizen_id = _citizen(caller)
+        with self._mine(caller, public_id, "request.create") as (session, row, rules):
+            if not row.is_draft:
+                raise ActionNotAllowed(NOT_A_DRAFT)
+            existing = same_draft(session, citizen_id, row.service, submission_key)
+            if existing is not None:
+                if existing.family_id is None or existing.family_id != row.family_id:
+                    raise SubmissionKeyConflict  # the key started another draft: not this family's member
+                return existing
+            check_room(rules, len(family_drafts(session, row)))
+            bump(session, row)  # two members added at once: the second waits, then counts the first
+            if row.family_id is None:
+                row.family_id = new_public_id()
+                audit(session, caller, row, rules.definition, "request.update")  # now a family's first member
+            shared, secret = shared_answers(rules, row.data), self.registry.settings.secret_key
+            added = draft_row(secret, caller, rules, shared, citizen_id, submission_key)
+            added.family_id = row.family_id
+            session.add(added)
+            session.flush()
+            history(session, added, "created", caller, to_status=DRAFT, internal=True)
+            audit(session, caller, added, rules.definition, "request.create")
+            copy_shared_documents(session, rules, row, added)
+        return added
+
     def save_draft(
         self, caller: Caller, public_id: str, raw: Mapping[str, object]
     ) -> tuple[ServiceRequest, list[FieldError]]:
-        """Keep what the citizen typed, even with mistakes; the errors are returned to show them."""
+        """Keep what the citizen typed, even with mistakes; the errors are returned to show them.
+
+        A family's shared answers are saved on every draft of the family (API 1.2).
+        """
         with self._mine(caller, public_id, "request.update") as (session, row, rules):
             if not row.is_draft:
                 raise ActionNotAllowed(NOT_A_DRAFT)
             data, errors = check_form(rules.form, raw)
             self._keep(session, caller, row, rules, data)
+            self._share(session, caller, row, rules)
         return row, errors
+
+    def _share(self, session: Session, caller: Caller, row: ServiceRequest, rules: ServiceRules) -> None:
+        """Copy ``row``'s shared answers onto the other drafts of its family, where they differ."""
+        if row.family_id is None:
+            return
+        shared = shared_answers(rules, row.data)
+        for other in family_drafts(session, row):
+            if other.id != row.id and any(other.data.get(name) != value for name, value in shared.items()):
+                self._keep(session, caller, other, rules, {**other.data, **shared})
 
     def submit(self, caller: Caller, public_id: str, raw: Mapping[str, object] | None = None) -> Submitted:
         """Check everything (form, eligibility, documents) and submit; on errors the draft is kept as typed.
@@ -240,19 +289,64 @@ class CitizenRequests:
             if not row.is_draft:
                 return Submitted(row)
             rules = self._rules(row)
-            data, errors = check_answers(self.registry, rules, raw if raw is not None else row.data, caller.identity)
-            if raw is not None and data != row.data:
-                self._keep(session, caller, row, rules, data)
-            have = {attachment.document for attachment in attachments_of(session, row)}
-            errors.extend(missing_documents(rules.definition, data, have))
+            errors = self._checked(session, caller, row, rules, raw)
+            members = family_drafts(session, row) if row.family_id is not None else [row]
+            if len(members) > 1:
+                return self._submit_family(session, caller, row, rules, members, errors)
             if errors:
                 return Submitted(row, tuple(errors), rules)
-            bump(session, row)
-            if caller.identity is not None and caller.identity.email:
-                row.notify_email = caller.identity.email
-            with plugin_call(row.service):
-                finalise(session, self.registry, rules, row, caller, created=False)
+            self._finalise(session, caller, row, rules, alone=True)
         return Submitted(row, rules=rules)
+
+    def _checked(
+        self,
+        session: Session,
+        caller: Caller,
+        row: ServiceRequest,
+        rules: ServiceRules,
+        raw: Mapping[str, object] | None,
+    ) -> list[FieldError]:
+        """A draft's form, the service's rules and its documents checked; answers sent with it are kept."""
+        data, errors = check_answers(self.registry, rules, raw if raw is not None else row.data, caller.identity)
+        if raw is not None and data != row.data:
+            self._keep(session, caller, row, rules, data)
+            self._share(session, caller, row, rules)
+        have = {attachment.document for attachment in attachments_of(session, row)}
+        errors.extend(missing_documents(rules.definition, data, have))
+        return errors
+
+    def _submit_family(
+        self,
+        session: Session,
+        caller: Caller,
+        row: ServiceRequest,
+        rules: ServiceRules,
+        members: Sequence[ServiceRequest],
+        errors: list[FieldError],
+    ) -> Submitted:
+        """Every draft of the family checked, then all submitted in this transaction, or none (API 1.2)."""
+        stopped = [
+            MemberErrors(member, index, tuple(found))
+            for index, member in enumerate(members, 1)
+            if member.id != row.id and (found := self._checked(session, caller, member, rules, None))
+        ]
+        if errors or stopped:
+            own = tuple(errors) or (FieldError("", ANOTHER_MEMBER_INCOMPLETE),)
+            return Submitted(row, own, rules, family_errors=tuple(stopped))
+        for member in members:
+            self._finalise(session, caller, member, rules)
+        return Submitted(row, rules=rules, family=tuple(members))
+
+    def _finalise(
+        self, session: Session, caller: Caller, row: ServiceRequest, rules: ServiceRules, *, alone: bool = False
+    ) -> None:
+        bump(session, row)
+        if alone:
+            row.family_id = None  # the family's other drafts were removed: one member alone is an ordinary request
+        if caller.identity is not None and caller.identity.email:
+            row.notify_email = caller.identity.email
+        with plugin_call(row.service):
+            finalise(session, self.registry, rules, row, caller, created=False)
 
     def discard_draft(self, caller: Caller, public_id: str) -> None:
         with self._mine(caller, public_id, "request.delete") as (session, row, rules):
@@ -444,12 +538,6 @@ class CitizenRequests:
         row.data = dict(data)
         row.purge_after = days_from(now(), rules.commune.draft_days_for(rules.definition))
         audit(session, caller, row, rules.definition, "request.update")
-
-
-def _same_draft(session: Session, citizen_id: int, key: str, submission_key: str) -> ServiceRequest | None:
-    """The request this submission key already started, if it is this citizen's for this service."""
-    existing = RequestStore(session).by_submission_key(submission_key)
-    return same_submission(existing, key, citizen_id=citizen_id) if existing is not None else None
 
 
 def _id(row: ServiceRequest) -> int:

@@ -1,7 +1,8 @@
 """Messages to the citizen about their request, queued in the outbox with the action that causes them.
 
 Written in the language the citizen used when filing. A message says what
-happened and where to read more; it never repeats the form's content, so a
+happened and where to read more (their request's page, or for a request
+filed without an account its follow link, :mod:`gateway.requests.follow`); it never repeats the form's content, so a
 mailbox holds as little personal data as possible.
 """
 
@@ -14,6 +15,7 @@ from sqlmodel import Session
 from gateway.communes import Commune
 from gateway.models import ServiceRequest
 from gateway.notify.outbox import Recipient, checked_recipient, enqueue, message_id_for, sender_domain
+from gateway.requests.follow import follow_path
 from gateway.services import Localized, ServiceDefinition
 from gateway.settings import Settings
 
@@ -98,7 +100,13 @@ def notify_citizen(
         envelope = None
     locale = row.locale if row.locale in ("fr", "en") else "fr"
     reference = row.reference or ""
-    link = f"{settings.gateway.public_base_url.rstrip('/')}/mes-demandes/{row.public_id}"
+    # an account's request is on its pages; one filed without an account is followed by its signed link
+    path = (
+        f"/mes-demandes/{row.public_id}"
+        if row.citizen_id is not None
+        else follow_path(settings.secret_key, row.public_id)
+    )
+    link = settings.gateway.public_base_url.rstrip("/") + path
     extra = _COMMENT(locale).format(comment=comment) if comment else ""
     body = _BODY(locale).format(
         message=message(locale).format(reference=reference),

@@ -49,10 +49,10 @@ from gateway.models import (
     ServiceRequest,
 )
 from gateway.registry import Registry
-from gateway.requests.attachments import AttachmentCorrupted, clean_filename
+from gateway.requests.attachments import clean_filename
 from gateway.requests.attachments import read as read_attachment
 from gateway.requests.caller import Caller
-from gateway.requests.errors import ActionForbidden
+from gateway.requests.errors import ActionForbidden, DocumentUnreadable
 from gateway.requests.finders import staff_names
 from gateway.services import Localized
 
@@ -76,7 +76,7 @@ def _content(session: Session, attachment: Attachment) -> bytes | None:
     """An attachment's bytes, or None when they are gone or changed since the upload."""
     try:
         return read_attachment(session, attachment.storage_name, sha256=attachment.sha256)
-    except AttachmentCorrupted:
+    except DocumentUnreadable:
         return None
 
 
@@ -242,6 +242,12 @@ def _request(
 
 
 def _event(event: RequestEvent, names: dict[int, str]) -> dict[str, Any]:
+    """One history line; ``internal`` flags what agents wrote for themselves, never the person's own acts.
+
+    The stored flag also hides lines from the request's page that say
+    nothing to its owner (the draft's « created » line, written by the
+    citizen): in the archive "internal" means an agent's line kept from them.
+    """
     return {
         "at": _when(event.at),
         "kind": event.kind,
@@ -252,7 +258,7 @@ def _event(event: RequestEvent, names: dict[int, str]) -> dict[str, Any]:
         "transition": event.transition,
         "reason": event.reason,
         "text": event.body,
-        "internal": event.internal,
+        "internal": event.internal and event.actor_role != "citizen",
     }
 
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, EmailStr, Field, ValidationError, field_validator, model_validator
 
 from gateway.settings.audit_origin import demo_key_origin
+from gateway.settings.audit_review import AuditReviewSettings as AuditReviewSettings
 from gateway.settings.base import ConfigError as ConfigError
 from gateway.settings.base import Strict, absolute_http_url
 from gateway.settings.base import config_error as config_error
@@ -290,6 +291,8 @@ class CommuneFile(Strict):
     contact: Contact
     retention: Retention = Retention()
     privacy: Privacy = Privacy()
+    #: what the periodic review of the audit log counts as worth a look (gateway/settings/audit_review.py)
+    audit_review: AuditReviewSettings = AuditReviewSettings()
     identity: CommuneIdentity = CommuneIdentity()
     services: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: plugins offered by this commune only, loaded from folders (docs/local_plugins.md)

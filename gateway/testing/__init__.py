@@ -55,6 +55,7 @@ from gateway.testing.databases import (
 from gateway.testing.deployment import ConfigFolder
 from gateway.testing.fixtures import build_app, guichet_app, guichet_client, guichet_config, guichet_database_url
 from gateway.testing.hook_inputs import DocumentsIssued, commune_of, request_handle
+from gateway.testing.live_server import free_socket, serve, served
 from gateway.testing.records import (
     assert_audited,
     assert_mailed,
@@ -66,6 +67,7 @@ from gateway.testing.records import (
     stored_request,
 )
 from gateway.testing.steps import (
+    add_family_member,
     attach_document,
     citizens_requests,
     file_request,
@@ -114,6 +116,7 @@ __all__ = [
     "Submission",
     "TestAgent",
     "TestCitizen",
+    "add_family_member",
     "agent_of",
     "assert_audited",
     "assert_mailed",
@@ -126,6 +129,7 @@ __all__ = [
     "commune_requests",
     "dumps_toml",
     "file_request",
+    "free_socket",
     "fresh_postgres_schema",
     "guichet_app",
     "guichet_client",
@@ -138,6 +142,8 @@ __all__ = [
     "queued_messages",
     "request_handle",
     "save_draft",
+    "serve",
+    "served",
     "sign_in_agent",
     "sign_in_auditor",
     "sign_in_citizen",

@@ -29,7 +29,19 @@ def start_draft(app: Starlette, citizen: TestCitizen, commune: str, service: str
 def submit_request(app: Starlette, citizen: TestCitizen, public_id: str, answers: FormValues) -> Submission:
     """Submit the citizen's draft with ``answers`` (the whole form): a reference, or the form's errors."""
     outcome = CitizenRequests(app.state.db, app.state.registry).submit(citizen.caller, public_id, dict(answers))
-    return Submission(FiledRequest.of(outcome.request), tuple(outcome.errors))
+    family = tuple(FiledRequest.of(row) for row in outcome.family)
+    stopped = {member.request.public_id: tuple(member.errors) for member in outcome.family_errors}
+    return Submission(FiledRequest.of(outcome.request), tuple(outcome.errors), family, stopped)
+
+
+def add_family_member(app: Starlette, citizen: TestCitizen, public_id: str) -> FiledRequest:
+    """Another member's draft in the family of the citizen's draft (API 1.2), as the draft's page adds one.
+
+    It holds the shared answers and copies of the shared documents; submitting any draft of the family
+    (:func:`submit_request`) submits them all, or none.
+    """
+    requests = CitizenRequests(app.state.db, app.state.registry)
+    return FiledRequest.of(requests.add_member(citizen.caller, public_id, submission_key=new_submission_key()))
 
 
 def save_draft(app: Starlette, citizen: TestCitizen, public_id: str, answers: FormValues) -> Submission:

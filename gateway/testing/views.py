@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
@@ -28,21 +28,29 @@ class FiledRequest:
     submitted_at: datetime | None
     decided_at: datetime | None
     purge_after: datetime | None
+    #: the family the request belongs to (API 1.2): the same for siblings filed together, None when filed alone
+    family_id: str | None = None
 
     @classmethod
     def of(cls, row: ServiceRequest) -> FiledRequest:
         return cls(public_id=row.public_id, reference=row.reference, commune=row.commune, service=row.service,
                    status=row.status, version=row.version, data=MappingProxyType(dict(row.data)), summary=row.summary,
                    submitted_at=aware(row.submitted_at), decided_at=aware(row.decided_at),
-                   purge_after=aware(row.purge_after))  # fmt: skip
+                   purge_after=aware(row.purge_after), family_id=row.family_id)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Submission:
-    """What submitting a form gave: the request (still a draft when ``errors`` is not empty) and the errors."""
+    """What submitting a form gave: the request (still a draft when ``errors`` is not empty) and the errors.
+
+    A family's drafts (API 1.2) are submitted together: ``family`` holds every request submitted (this one
+    included), ``member_errors`` the errors of the other members' drafts, by their public id.
+    """
 
     request: FiledRequest
     errors: Sequence[FieldError]
+    family: Sequence[FiledRequest] = ()
+    member_errors: Mapping[str, Sequence[FieldError]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

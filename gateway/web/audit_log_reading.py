@@ -15,10 +15,13 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 
 from gateway.audit.builders import auditor_event
+from gateway.audit.entry_proof import Witnessed, entry_bundle, witnessed
+from gateway.audit.keys import verifiers_for
 from gateway.audit.log import record
 from gateway.audit.publication import recent_checkpoints
 from gateway.audit.search import AuditQuery, QueryError, Scope, parse_query, proof_for, search
 from gateway.audit.search_purposes import AUDIT_PURPOSES, ROUTINE
+from gateway.audit.witnessing import witnesses_of
 from gateway.identity.access import AccessDenied, require_staff_session
 from gateway.identity.person_lookup import Resolution, actor_id_of, resolve_person
 from gateway.identity.principal import Principal
@@ -120,11 +123,24 @@ async def run_search(request: Request, action: str, query: AuditQuery, principal
     return result
 
 
-async def load_entry(request: Request, principal: Principal, scope: Scope) -> tuple[AuditEntry, Any]:
-    """The entry at the path's ``seq`` and its inclusion proof, the view recorded; a 404 outside ``scope``."""
+NOT_IN_SCOPE = Localized("Aucune entrée à cette position dans votre périmètre.",
+                         "No entry at this position within your scope.")  # fmt: skip
+NOT_SEALED = Localized(
+    "Aucun point de contrôle ne couvre encore cette entrée : sa preuve sera disponible après le prochain scellement.",
+    "No checkpoint covers this entry yet: its proof will be available after the next seal.",
+)
+
+
+def _seq(request: Request) -> int:
     seq = integer_in(str(request.path_params["seq"]), 0, BIGINT_MAX)
     if seq is None:  # no entry can be there: a 404, saying which positions exist
         raise PageError(404, bounds("seq", 0, BIGINT_MAX))
+    return seq
+
+
+async def load_entry(request: Request, principal: Principal, scope: Scope) -> tuple[AuditEntry, Any]:
+    """The entry at the path's ``seq`` and its inclusion proof, the view recorded; a 404 outside ``scope``."""
+    seq = _seq(request)
     db = request.app.state.db
 
     def load() -> tuple[AuditEntry | None, Any]:
@@ -140,9 +156,50 @@ async def load_entry(request: Request, principal: Principal, scope: Scope) -> tu
 
     entry, proof = await db.run(load)
     if entry is None:
-        raise PageError(404, Localized("Aucune entrée à cette position dans votre périmètre.",
-                                       "No entry at this position within your scope."))  # fmt: skip
+        raise PageError(404, NOT_IN_SCOPE)
     return entry, proof
+
+
+async def load_entry_bundle(request: Request, principal: Principal, scope: Scope) -> dict[str, Any]:
+    """The path's entry alone as an offline-verifiable bundle, the download recorded as a view; 404 / 409 else."""
+    seq = _seq(request)
+    settings = registry_of(request).settings
+    keys = [verifier.to_text() for verifier in verifiers_for(settings)]
+    witness_keys = [witness.verifier.to_text() for witness in witnesses_of(settings)]
+    db = request.app.state.db
+
+    def load() -> tuple[AuditEntry | None, dict[str, Any] | None]:
+        with db.session(all_communes=True) as session:
+            entry = session.get(AuditEntry, seq)
+            if entry is None or not scope.allows(entry.commune):
+                return None, None
+            bundle = entry_bundle(session, entry, verifier_keys=keys, witness_keys=witness_keys)
+            if bundle is not None:
+                actor = principal.actor("auditor")
+                record(session, auditor_event("audit.view", actor, commune=entry.commune,
+                                              resource=f"audit-entry/{seq}/proof", subject=entry.subject,
+                                              purpose=PURPOSE, origin=request_origin(request)))  # fmt: skip
+            return entry, bundle
+
+    found: tuple[AuditEntry | None, dict[str, Any] | None] = await db.run(load)
+    entry, bundle = found
+    if entry is None:
+        raise PageError(404, NOT_IN_SCOPE)
+    if bundle is None:
+        raise PageError(409, NOT_SEALED)
+    return bundle
+
+
+async def proof_checkpoint(request: Request, size: int) -> Witnessed | None:
+    """The witnessed checkpoint of ``size`` a proof rests on (a size, a time, witnesses' names: nothing to record)."""
+    db = request.app.state.db
+
+    def load() -> Witnessed | None:
+        with db.session(all_communes=True) as session:
+            return witnessed(session, size)
+
+    result: Witnessed | None = await db.run(load)
+    return result
 
 
 async def witnessed_checkpoints(request: Request) -> list[tuple[Any, list[Any]]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from sqlmodel import select
 from starlette.requests import Request
@@ -62,6 +63,15 @@ def stated_purpose(request: Request) -> str:
         choices = ", ".join(AUDIT_PURPOSES)
         raise PageError(400, Localized(f"purpose : une de {choices}", f"purpose: must be one of {choices}"))
     return AUDIT_PURPOSES[key].fr
+
+
+def request_link(entry: AuditEntry) -> str | None:
+    """The timeline page of the request an entry names (``request/<reference>...`` in a commune), if it names one."""
+    kind, _, rest = entry.resource.partition("/")
+    reference = rest.partition("/")[0]
+    if kind != "request" or not entry.commune or not _REFERENCE.match(reference):
+        return None
+    return f"/audit/demandes/{quote(entry.commune)}/{quote(reference)}"
 
 
 async def request_timeline(request: Request, principal: Principal, scope: Scope) -> RequestTimeline:

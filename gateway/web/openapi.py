@@ -31,6 +31,13 @@ def problem_response(description: str) -> dict[str, Any]:
     }
 
 
+#: a download whose stored bytes are gone or changed since the upload: never served
+UNREADABLE = problem_response(
+    "The file's stored bytes are missing or changed since it was stored "
+    "(`urn:guichet:problem:document-unreadable`); nothing is served and nothing else changed."
+)
+
+
 #: the header a 429 or 503 answer carries: seconds to wait before trying again
 RETRY_AFTER_HEADER = {
     "Retry-After": {

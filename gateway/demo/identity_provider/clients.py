@@ -4,7 +4,8 @@ The gateway is a client twice over: once for residents (FranceConnect's
 part), and once per commune without a staff provider of its own, standing in
 for that commune's staff directory (one client per commune, so the chooser
 offers only that commune's fictitious agents and each gets its own pairwise
-``sub``).
+``sub``); one more stands in for the syndicate's own staff directory (its
+auditor and administrator, :data:`~gateway.demo.identity_provider.people.SYNDICATE`).
 
 Clients are configuration, not data: the gateway's own clients are derived from
 the deployment settings (their secrets from the gateway's secret key), so every
@@ -23,12 +24,15 @@ from typing import Any
 from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749.util import list_to_scope, scope_to_list
 
+from gateway.demo.identity_provider.people import SYNDICATE
 from gateway.identity.claims import SCOPE_CLAIMS
 from gateway.settings import Settings
 
 #: the base path of the provider, FranceConnect's ``/api/v2`` layout behind a ``/demo-idp`` prefix
 ISSUER_PATH = "/demo-idp/api/v2"
 DEMO_CLIENT_ID = "guichet-demo"
+#: how the syndicate's demo staff directory is named in the gateway's client name
+SYNDICATE_NAME = "syndicat"
 #: followed by the commune's slug: the gateway as a relying party of a commune's demo staff directory
 STAFF_CLIENT_PREFIX = "guichet-demo-agents-"
 #: where the gateway's citizen login receives the code, and where it lands after logout
@@ -64,6 +68,12 @@ def demo_staff_communes(settings: Settings) -> list[tuple[str, str]]:
     return [(commune.slug, commune.name) for commune in settings.communes if commune.identity.staff_provider is None]
 
 
+def demo_staff_directories(settings: Settings) -> list[tuple[str, str]]:
+    """Every demo staff directory: the communes' (:func:`demo_staff_communes`), then the syndicate's, if any."""
+    communes = demo_staff_communes(settings)
+    return [*communes, (SYNDICATE, SYNDICATE_NAME)] if communes else []
+
+
 @dataclass(frozen=True)
 class DemoClient(ClientMixin):  # type: ignore[misc]  # authlib ships no type hints
     """A confidential client using ``client_secret_post``, with exact redirect URIs."""
@@ -73,7 +83,8 @@ class DemoClient(ClientMixin):  # type: ignore[misc]  # authlib ships no type hi
     redirect_uris: tuple[str, ...]
     post_logout_redirect_uris: tuple[str, ...] = ()
     name: str = ""
-    #: a commune's slug: this client signs in that commune's fictitious staff, not residents
+    #: a commune's slug (or the syndicate's directory, ``people.SYNDICATE``): this client signs in that
+    #: directory's fictitious staff, not residents
     commune: str | None = None
     commune_name: str = ""
     client_metadata: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -123,10 +134,11 @@ def gateway_client(settings: Settings, *, extra_redirect_uris: tuple[str, ...] =
 
 
 def staff_clients(settings: Settings) -> list[DemoClient]:
-    """The gateway as a relying party of each commune's demo staff directory (none unless the demo provider is on)."""
+    """The gateway as a relying party of each commune's demo staff directory (none unless the demo provider is on),
+    then of the syndicate's."""
     base = settings.gateway.public_base_url
     clients = []
-    for slug, name in demo_staff_communes(settings):
+    for slug, name in demo_staff_directories(settings):
         client_id, secret = staff_client_credentials(settings, slug)
         clients.append(
             DemoClient(

@@ -10,7 +10,9 @@ given as 01, the way the civil registry records them.
 Each commune without a staff provider of its own also gets a demo staff
 directory (:class:`StaffPerson`): an agent, a supervisor and an auditor,
 with names no real person bears. Their ids carry the commune's slug, so the
-provider needs no list of communes to find one again from a code.
+provider needs no list of communes to find one again from a code. The
+syndicate has a directory of its own (:data:`SYNDICATE`): an auditor and an
+administrator who act for every commune.
 """
 
 from __future__ import annotations
@@ -136,8 +138,16 @@ STAFF_ROLES: tuple[tuple[str, str, str], ...] = (
     ("supervisor", "Sacha", "EXEMPLE-RESPONSABLE"),
     ("auditor", "Aurèle", "EXEMPLE-AUDITEUR"),
 )
+#: the directory of the syndicate's own staff: not a commune slug (those never start with "_")
+SYNDICATE = "_syndicat"
+#: the fictitious staff of the syndicate's demo directory, acting for every commune
+SYNDICATE_ROLES: tuple[tuple[str, str, str], ...] = (
+    ("auditor", "Ysé", "EXEMPLE-AUDITRICE-SYNDICALE"),
+    ("administrator", "Adam", "EXEMPLE-ADMINISTRATEUR"),
+)
 _STAFF_NAMES = {role: (given, family) for role, given, family in STAFF_ROLES}
-_STAFF_ID = re.compile(r"^(?P<role>[a-z]+)@(?P<commune>[a-z0-9]+(-[a-z0-9]+)*)$")
+_SYNDICATE_NAMES = {role: (given, family) for role, given, family in SYNDICATE_ROLES}
+_STAFF_ID = re.compile(r"^(?P<role>[a-z]+)@(?P<commune>_syndicat|[a-z0-9]+(-[a-z0-9]+)*)$")
 STAFF_CLAIMS = ("given_name", "family_name", "email")
 
 
@@ -153,17 +163,21 @@ class StaffPerson:
         return f"{self.role}@{self.commune}"
 
     @property
+    def of_syndicate(self) -> bool:
+        return self.commune == SYNDICATE
+
+    @property
     def given_name(self) -> str:
-        return _STAFF_NAMES[self.role][0]
+        return _names_of(self.commune)[self.role][0]
 
     @property
     def family_name(self) -> str:
-        return _STAFF_NAMES[self.role][1]
+        return _names_of(self.commune)[self.role][1]
 
     @property
     def email(self) -> str:
         local = unicodedata.normalize("NFKD", f"{self.given_name}.{self.family_name}").encode("ascii", "ignore")
-        return f"{local.decode().lower()}@{self.commune}.demo.guichet.example"
+        return f"{local.decode().lower()}@{self.commune.lstrip('_')}.demo.guichet.example"
 
     @property
     def display_name(self) -> str:
@@ -174,9 +188,14 @@ class StaffPerson:
         return {claim: getattr(self, claim) for claim in STAFF_CLAIMS if claim in wanted}
 
 
+def _names_of(commune: str) -> dict[str, tuple[str, str]]:
+    return _SYNDICATE_NAMES if commune == SYNDICATE else _STAFF_NAMES
+
+
 def staff_people(commune: str) -> tuple[StaffPerson, ...]:
-    """The demo directory of one commune."""
-    return tuple(StaffPerson(role, commune) for role, _given, _family in STAFF_ROLES)
+    """The demo directory of one commune, or of the syndicate (:data:`SYNDICATE`)."""
+    roles = SYNDICATE_ROLES if commune == SYNDICATE else STAFF_ROLES
+    return tuple(StaffPerson(role, commune) for role, _given, _family in roles)
 
 
 _BY_ID = {person.id: person for person in PEOPLE}
@@ -187,13 +206,13 @@ def person_by_id(person_id: str | None) -> Person | StaffPerson | None:
     if person_id in _BY_ID:
         return _BY_ID[person_id]
     match = _STAFF_ID.match(person_id or "")
-    if match is None or match["role"] not in _STAFF_NAMES:
+    if match is None or match["role"] not in _names_of(match["commune"]):
         return None
     return StaffPerson(match["role"], match["commune"])
 
 
 def directory(commune: str | None) -> tuple[Person, ...] | tuple[StaffPerson, ...]:
-    """Whom a client may sign in: residents (``None``), or one commune's staff."""
+    """Whom a client may sign in: residents (``None``), one commune's staff, or the syndicate's (:data:`SYNDICATE`)."""
     return PEOPLE if commune is None else staff_people(commune)
 
 

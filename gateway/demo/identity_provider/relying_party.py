@@ -3,8 +3,10 @@
 When ``demo_identity.enabled`` is on, the gateway signs residents in with its
 own demo provider (key ``demo``, credentials derived from the secret key), and
 the same provider stands in for the staff directory of every commune that has
-none of its own (key ``demo.<commune>``, fictitious agents), so a newcomer
-sees the back office without an authenticator app.
+none of its own (key ``demo.<commune>``, fictitious agents), and for the
+syndicate's (key ``demo.syndicat``: its auditor and administrator, a staff
+provider of no commune), so a newcomer sees the back office and the audit
+console without an authenticator app.
 
 The identity floor does not know the demo: importing this module registers
 :func:`demo_providers` with :func:`gateway.identity.providers.add_provider_source`.
@@ -19,6 +21,7 @@ from gateway.demo.identity_provider.clients import (
     issuer_url,
     staff_client_credentials,
 )
+from gateway.demo.identity_provider.people import SYNDICATE
 from gateway.identity.providers import Provider, add_provider_source
 from gateway.settings import Settings
 
@@ -70,12 +73,33 @@ def demo_staff_provider(settings: Settings, commune: str, commune_name: str) -> 
     )
 
 
+def demo_syndicate_staff_provider(settings: Settings) -> Provider:
+    """The demo provider as the syndicate's staff directory: a staff provider of no commune (``commune=None``)."""
+    client_id, secret = staff_client_credentials(settings, SYNDICATE)
+    return Provider(
+        key=f"{DEMO_KEY}.syndicat",
+        display_name="Annuaire de démonstration du syndicat",
+        purpose="staff",
+        issuer=issuer_url(settings),
+        discovery_url=discovery_url(settings),
+        client_id=client_id,
+        client_secret=secret,
+        scopes=DEMO_SCOPES,
+        acr_values="eidas1",
+        pkce=True,
+        post_logout_redirect="/agents/connexion",
+        demo=True,
+    )
+
+
 def demo_providers(settings: Settings) -> list[Provider]:
-    """The demo provider for residents, then one staff directory per commune without its own (none when off)."""
+    """The demo provider for residents, then one staff directory per commune without its own and the syndicate's
+    (none when off)."""
     if not settings.demo_identity.enabled:
         return []
     staff = [demo_staff_provider(settings, slug, name) for slug, name in demo_staff_communes(settings)]
-    return [demo_provider(settings), *staff]
+    syndicate = [demo_syndicate_staff_provider(settings)] if staff else []
+    return [demo_provider(settings), *staff, *syndicate]
 
 
 add_provider_source(demo_providers)

@@ -21,7 +21,7 @@ from gateway.demo.identity_provider.adapter import StarletteOAuth2Request, oauth
 from gateway.demo.identity_provider.clients import ISSUER_PATH, DemoClient, gateway_client, issuer_url, staff_clients
 from gateway.demo.identity_provider.config import ProviderConfig
 from gateway.demo.identity_provider.keys import public_jwks, signing_key
-from gateway.demo.identity_provider.people import CLAIMS, Person, StaffPerson, directory, person_in
+from gateway.demo.identity_provider.people import CLAIMS, SYNDICATE, Person, StaffPerson, directory, person_in
 from gateway.demo.identity_provider.server import DemoProvider
 from gateway.demo.identity_provider.tokens import Signer
 from gateway.identity.claims import SCOPE_CLAIMS
@@ -126,6 +126,7 @@ class Endpoints:
         context = {
             "client_name": client.name or client.client_id,
             "staff_of": client.commune_name if client.commune is not None else None,
+            "syndicate": client.commune == SYNDICATE,
             "hidden": [(name, data[name]) for name in CARRIED if name in data],
             "people": people,
             "released": [claim for claim in CLAIMS if claim in released],
@@ -166,7 +167,7 @@ class Endpoints:
 def _card(person: Person | StaffPerson, locale: str) -> dict[str, object]:
     """What the chooser shows of a person: a resident's birth, or a staff member's role."""
     if isinstance(person, StaffPerson):
-        return {"person": person, "role": person.role}
+        return {"person": person, "role": f"syndicate-{person.role}" if person.of_syndicate else person.role}
     return {"person": person, "born_on": format_date(person.born_on, "d MMMM y", locale=locale)}
 
 

@@ -14,18 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from axe_playwright_python.sync_playwright import Axe
 from guichet_inscription_scolaire.levels import open_school_years, school_year_label
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -36,6 +31,7 @@ from gateway.testing import (
     GuichetClient,
     build_app,
     migrate,
+    served,
     sign_in_agent,
     sign_in_citizen,
     skip_or_fail,
@@ -66,24 +62,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     config.set_gateway(database={"url": url})
     migrate(url)
     app = build_app(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=sock.getsockname()[1], log_level="warning"))
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
-        for _ in range(200):  # until it answers (at most about 10 s), polling, not a timed assertion
-            try:
-                if httpx.get(base_url + "/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield Server(base_url, app)
+        with served(app) as base_url:
+            yield Server(base_url, app)
     finally:
-        running.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         app.state.db.dispose()
 
 

@@ -52,8 +52,13 @@ def service_form(commune: Commune, settings: InscriptionSettings, today: date | 
             )
         )
     fields = [
-        FormField("child_first_names", Localized("Prénoms de l'enfant", "Child's first names"), max_length=150),
-        FormField("child_last_name", Localized("Nom de l'enfant", "Child's surname"), max_length=100),
+        FormField(
+            "child_first_names",
+            Localized("Prénoms de l'enfant", "Child's first names"),
+            max_length=150,
+            per_member=True,
+        ),
+        FormField("child_last_name", Localized("Nom de l'enfant", "Child's surname"), max_length=100, per_member=True),
         FormField(
             "child_birth_date",
             Localized("Date de naissance de l'enfant", "Child's date of birth"),
@@ -62,6 +67,7 @@ def service_form(commune: Commune, settings: InscriptionSettings, today: date | 
                 "Le niveau (petite section à CM2) est calculé à partir de l'année de naissance.",
                 "The level (nursery to CM2) is computed from the year of birth.",
             ),
+            per_member=True,
         ),
         FormField(
             "school_year",
@@ -112,6 +118,7 @@ def service_form(commune: Commune, settings: InscriptionSettings, today: date | 
                 "Si oui, joignez le certificat de radiation remis par l'ancienne école.",
                 "If so, attach the certificat de radiation the former school gave you.",
             ),
+            per_member=True,
         ),
         FormField(
             "derogation",
@@ -121,12 +128,14 @@ def service_form(commune: Commune, settings: InscriptionSettings, today: date | 
             ),
             kind="radio",
             choices=tuple(where),
+            per_member=True,
         ),
         FormField(
             "derogation_school_elsewhere",
             Localized("Nom de l'école demandée", "Name of the school asked for"),
             max_length=120,
             show_if=("derogation", ("elsewhere",)),
+            per_member=True,
         ),
         FormField(
             "derogation_reason",
@@ -134,6 +143,7 @@ def service_form(commune: Commune, settings: InscriptionSettings, today: date | 
             kind="radio",
             choices=tuple(Choice(value, label) for value, label in REASONS.items()),
             show_if=("derogation", ("here", "elsewhere")),
+            per_member=True,
         ),
         FormField(
             "derogation_details",
@@ -146,6 +156,7 @@ def service_form(commune: Commune, settings: InscriptionSettings, today: date | 
                 "Lues par votre commune seulement, jamais transmises à la commune d'accueil.",
                 "Read by your commune only, never passed on to the receiving commune.",
             ),
+            per_member=True,
         ),
         FormField(
             "derogation_share_proof",
@@ -162,6 +173,7 @@ def service_form(commune: Commune, settings: InscriptionSettings, today: date | 
                 "The receiving commune sees only the level, the reason's category, the school asked for and your "
                 "commune's decision; the proof only if you answer yes.",
             ),
+            per_member=True,
         ),
     ]
     # the school asked for comes right after the dérogation question
@@ -180,6 +192,7 @@ def _chosen_schools(settings: InscriptionSettings) -> list[FormField]:
                 kind="select",
                 choices=tuple(Choice(school.key, Localized(school.name)) for school in settings.schools),
                 show_if=("derogation", ("here",)),
+                per_member=True,
             )
         )
     if settings.partner_communes:
@@ -190,6 +203,7 @@ def _chosen_schools(settings: InscriptionSettings) -> list[FormField]:
                 kind="select",
                 choices=tuple(Choice(slug, Localized(name)) for slug, name in settings.partner_communes.items()),
                 show_if=("derogation", ("elsewhere",)),
+                per_member=True,
             )
         )
     return chosen

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway import DocumentSpec, Localized, ServiceDefinition
+from gateway import DocumentSpec, Localized, MemberBlock, ServiceDefinition
 from guichet_inscription_scolaire.settings import InscriptionSettings
 from guichet_inscription_scolaire.workflow import LINKED_WORKFLOW, WORKFLOW
 
@@ -21,6 +21,7 @@ DOCUMENTS = (
             "Livret de famille, ou pièce d'identité et acte de naissance de l'enfant",
             "Family record book, or ID and the child's birth certificate",
         ),
+        per_member=True,
     ),
     DocumentSpec(
         "proof_of_address",
@@ -32,6 +33,7 @@ DOCUMENTS = (
             "Vaccinations obligatoires à jour (carnet de santé) ou contre-indication",
             "Compulsory vaccinations (health record) or a medical contraindication",
         ),
+        per_member=True,
     ),
     DocumentSpec(
         "court_decision",
@@ -42,13 +44,24 @@ DOCUMENTS = (
         "radiation",
         Localized("Certificat de radiation de l'ancienne école", "Certificat de radiation from the former school"),
         show_if=("leaving_school", ("yes",)),
+        per_member=True,
     ),
     DocumentSpec(
         "derogation_proof",
         Localized("Justificatif du motif de dérogation", "Proof of the dérogation's reason"),
         required=False,
         show_if=("derogation", ("here", "elsewhere")),
+        per_member=True,
     ),
+)
+
+#: siblings are registered together (API 1.2): one draft per child, its own answers (the form's ``per_member``
+#: fields) and documents (``per_member`` above); the applicant, the address and the school year are shared, and
+#: the proof of address and a guardian's court decision are copied into each child's draft
+FAMILY = MemberBlock(
+    label=Localized("Enfant", "Child"),
+    add_label=Localized("Inscrire aussi un frère ou une sœur", "Also register a brother or sister"),
+    max_count=6,
 )
 
 SERVICE = ServiceDefinition(
@@ -83,4 +96,5 @@ SERVICE = ServiceDefinition(
     linked_workflow=LINKED_WORKFLOW,
     documents=DOCUMENTS,
     derived=DERIVED,
+    members=FAMILY,
 )

@@ -1,4 +1,9 @@
-"""Serving an app with uvicorn on a free loopback port, for tests that need real HTTP between two parties."""
+"""Serving an app with uvicorn on a free loopback port: for browser tests and tests of two parties over real HTTP.
+
+``with served(app) as base_url:`` is all a browser test needs; ``free_socket``
+first, then ``serve``, when the app must know its own address before it is
+built (an identity provider's issuer, say).
+"""
 
 from __future__ import annotations
 
@@ -37,3 +42,10 @@ def serve(app: Starlette, sock: socket.socket) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextmanager
+def served(app: Starlette) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port until the block ends; yield its base URL."""
+    with serve(app, free_socket()) as base_url:
+        yield base_url
