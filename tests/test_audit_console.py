@@ -53,7 +53,7 @@ def actions(app: Starlette) -> list[tuple[str, str]]:
 
 async def test_syndicate_auditor_finds_a_citizens_entries_by_address(client: GuichetClient) -> None:
     await sign_in_staff(client, "alex.auditor", "auditor")
-    page = await client.get("/audit", params={"citizen": EMAIL})
+    page = await client.get("/audit", params={"citizen": EMAIL, "purpose": "controle"})
     assert page.status_code == 200
     assert "3 entrées" in page.text
 
@@ -132,7 +132,7 @@ async def test_csv_search_answers_the_documented_media_type(client: GuichetClien
 
 async def test_searches_are_recorded_with_the_searched_person_as_subject(client: GuichetClient, app: Starlette) -> None:
     await sign_in_staff(client, "alex.auditor", "auditor")
-    await client.get("/audit", params={"citizen": EMAIL})
+    await client.get("/audit", params={"citizen": EMAIL, "purpose": "controle"})
     with app.state.db.session() as session:
         last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()  # type: ignore[attr-defined]
     assert (last.action, last.actor_role) == ("audit.search", "auditor")
@@ -142,7 +142,7 @@ async def test_searches_are_recorded_with_the_searched_person_as_subject(client:
 
 async def test_csv_export_is_recorded_and_defuses_formulas(client: GuichetClient, app: Starlette) -> None:
     await sign_in_staff(client, "alex.auditor", "auditor")
-    answer = await client.get("/audit/export.csv", params={"citizen": EMAIL})
+    answer = await client.get("/audit/export.csv", params={"citizen": EMAIL, "purpose": "controle"})
     assert answer.headers["content-disposition"] == 'attachment; filename="audit.csv"'
     rows = list(csv.reader(io.StringIO(answer.text)))
     assert rows[0][0] == "seq" and len(rows) == 4

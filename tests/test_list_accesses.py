@@ -180,7 +180,7 @@ async def test_an_auditor_finds_listings_by_the_persons_address(app: Starlette, 
     await agent.get("/agents/corbas/demandes")
     async with GuichetClient(app) as auditor:
         await sign_in_staff(auditor, "alex.auditor", "auditor")
-        found = await auditor.get("/api/v1/audit/entries", params={"citizen": "one@example.org",
+        found = await auditor.get("/api/v1/audit/entries", params={"citizen": "one@example.org", "purpose": "controle",
                                                                    "action": "request.list"})  # fmt: skip
     assert found.status_code == 200, found.text
     entries = found.json()["entries"]

@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.audit.events import OUTCOMES, ROLES
-from gateway.audit.search import DATE_FIRST, AuditQuery, as_dict, csv_rows
+from gateway.audit.search import DATE_FIRST, REFERENCE, AuditQuery, as_dict, csv_rows
+from gateway.audit.search_purposes import AUDIT_PURPOSES
 from gateway.services import Localized
 from gateway.web.audit_log_reading import audit_query, auditor, load_entry, run_search
 from gateway.web.errors import PageError
@@ -37,10 +38,12 @@ _PERIOD_BOUND = {
     "description": "a date (`2026-01-31`) or an ISO 8601 date and time (`2026-01-31T08:00:00+01:00`), in UTC "
     "when it has no offset",
 }
-AUDIT_PARAMETERS = [
+AUDIT_PARAMETERS: list[dict[str, Any]] = [
     {"name": name, "in": "query", "required": False, "schema": or_empty(schema)}
     for name, schema in (
         ("citizen", {"type": "string", **_bounds("citizen")}),
+        ("reference", {"type": "string", "pattern": REFERENCE}),
+        ("purpose", {"type": "string", "enum": list(AUDIT_PURPOSES)}),
         ("agent", {"type": "string", **_bounds("agent")}),
         ("role", {"type": "string", "enum": list(ROLES)}),
         ("commune", {"type": "string", **_bounds("commune")}),
@@ -49,7 +52,9 @@ AUDIT_PARAMETERS = [
         ("outcome", {"type": "string", "enum": list(OUTCOMES)}),
         ("since", _PERIOD_BOUND),
         ("until", _PERIOD_BOUND),
+        ("order", {"type": "string", "enum": ["newest", "oldest"]}),
         ("before", {"type": "integer", **_bounds("before")}),
+        ("after", {"type": "integer", **_bounds("after")}),
         ("limit", {"type": "integer", **_bounds("limit")}),
         ("format", {"type": "string", "enum": ["json", "csv"]}),
     )
@@ -81,7 +86,8 @@ async def api_search(request: Request) -> Response:
     if kind not in ("json", "csv"):
         raise PageError(400, Localized("format : json ou csv", "format: must be json or csv"))
     query = audit_query(params)
-    entries = await run_search(request, "audit.export" if kind == "csv" else "audit.search", query, principal, scope)
+    found = await run_search(request, "audit.export" if kind == "csv" else "audit.search", query, principal, scope)
+    entries = found.entries
     if kind == "csv":
         buffer = io.StringIO()
         csv.writer(buffer).writerows(csv_rows(entries))

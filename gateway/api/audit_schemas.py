@@ -1,4 +1,5 @@
-"""The OpenAPI schemas of what the audit log answers: its entries, their proofs, and a citizen's access log."""
+"""The OpenAPI schemas of what the audit log answers: its entries, their proofs, the auditor's timelines
+(gateway/api/audit_timelines.py) and a citizen's access log."""
 
 from __future__ import annotations
 
@@ -79,6 +80,47 @@ AUDIT_SCHEMAS: dict[str, Any] = {
                     },
                 },
             }
+        },
+    },
+}
+
+AUDIT_TIMELINE_SCHEMAS: dict[str, Any] = {
+    "AuditRequestTimeline": {
+        "type": "object",
+        "required": ["requests", "entries", "truncated"],
+        "properties": {
+            "requests": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["commune", "reference", "linked"],
+                    "properties": {
+                        "commune": {"type": "string"},
+                        "reference": {"type": "string"},
+                        "linked": {"type": "boolean", "description": "the linked request in another commune"},
+                    },
+                },
+            },
+            "entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
+            "truncated": {"type": "boolean", "description": "more entries than one answer holds"},
+        },
+    },
+    "AuditPersonTimeline": {
+        "type": "object",
+        "required": ["pseudonyms", "entries"],
+        "properties": {
+            "pseudonyms": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["pseudonym", "kind"],
+                    "properties": {
+                        "pseudonym": {"type": "string"},
+                        "kind": {"type": "string", "enum": ["account", "confirmed-address", "address", "pseudonym"]},
+                    },
+                },
+            },
+            "entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
         },
     },
 }

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 import gateway
-from gateway.api.audit_schemas import AUDIT_SCHEMAS
+from gateway.api.audit_schemas import AUDIT_SCHEMAS, AUDIT_TIMELINE_SCHEMAS
 from gateway.api.family_filing import FAMILY_SCHEMAS
 from gateway.api.form_schema import FORM_SCHEMAS
 from gateway.api.places_schema import PLACES_SCHEMAS
@@ -209,6 +209,7 @@ SCHEMAS: dict[str, Any] = {
     },
     **FAMILY_SCHEMAS,
     **AUDIT_SCHEMAS,
+    **AUDIT_TIMELINE_SCHEMAS,
     "Health": {
         "type": "object",
         "required": ["status"],

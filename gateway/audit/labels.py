@@ -37,6 +37,10 @@ ACTIONS: dict[str, Localized] = {
         "Consultation d'une entrée du journal vous concernant", "An audit entry about you was read"
     ),
     "audit.export": Localized("Export du journal d'audit vous concernant", "The audit log about you was exported"),
+    "audit.resolve": Localized(
+        "Recherche de vos identifiants par un auditeur, pour retrouver ce qui vous concerne",
+        "An auditor looked up your identifiers to find what concerns you",
+    ),
     "account.read": Localized("Consultation de votre journal d'accès", "You looked at your access log"),
     "account.export": Localized("Téléchargement de toutes vos données (RGPD)", "You downloaded all your data (GDPR)"),
     "auth.logout": Localized("Déconnexion", "Sign-out"),

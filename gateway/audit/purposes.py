@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from gateway.audit.search_purposes import AUDIT_PURPOSES
 from gateway.services import Localized
 
 #: the core's purposes, by the French text it records
@@ -39,6 +40,8 @@ CORE_PURPOSES: dict[str, Localized] = {
         Localized("jeton d'accès à l'API pour une intégration", "an API access token for an integration"),
     )
 }  # fmt: skip
+#: and the purposes an auditor states when searching the log (gateway/audit/search_purposes.py)
+CORE_PURPOSES.update({text.fr: text for text in AUDIT_PURPOSES.values()})
 
 _REFUSAL = re.compile(r"^contrôle d'accès : (?:(?P<tried>\S+) refusé ; )?rôle (?P<role>\S+) requis$")
 

@@ -4,6 +4,11 @@ The query is validated strictly (unknown parameters, bad dates or values are
 refused with a message) and the commune scope is applied here, in the query,
 whatever the caller asked for: a commune auditor never gets another
 commune's entries, nor syndicate-wide ones.
+
+A person is searched by the pseudonyms their identifiers resolve to
+(:mod:`gateway.identity.person_lookup`, resolved and recorded by the caller);
+a request by its reference, which names it in every entry's resource
+(``request/<reference>`` and what hangs under it: documents, attachments).
 """
 
 from __future__ import annotations
@@ -13,20 +18,23 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlmodel import Session
 
-from gateway.audit.events import OUTCOMES, ROLES, decode, format_time, pseudonym
+from gateway.audit.events import OUTCOMES, ROLES, decode, format_time
 from gateway.audit.merkle import CompactRange, inclusion_proof
+from gateway.audit.search_purposes import AUDIT_PURPOSES, ROUTINE
 from gateway.audit.tiles import TiledLeaves
 from gateway.models import AuditCheckpoint, AuditEntry, AuditPrune
 
 MAX_RESULTS = 500
 #: what ``since`` and ``until`` start with: a date, as the console's date fields send it
 DATE_FIRST = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|T)")
+#: a request's reference as the core issues them (``MSG-2026-000001``)
+REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 
 
 class QueryError(ValueError):
@@ -36,8 +44,18 @@ class QueryError(ValueError):
 class AuditQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    citizen: str | None = Field(default=None, max_length=254, description="e-mail address or pseudonym")
-    agent: str | None = Field(default=None, max_length=120, description="actor id, e.g. staff:12")
+    citizen: str | None = Field(
+        default=None,
+        max_length=254,
+        description="a person: an e-mail address, an identity provider's subject, an account's citizen:<id>, "
+        "or a pseudonym; needs a purpose",
+    )
+    reference: str | None = Field(default=None, pattern=REFERENCE, description="a request's reference")
+    purpose: str | None = Field(default=None, description="why the auditor searches (a key of AUDIT_PURPOSES)")
+    order: Literal["newest", "oldest"] = "newest"
+    agent: str | None = Field(
+        default=None, max_length=120, description="actor id (staff:12), or a staff account's username or e-mail address"
+    )
     role: str | None = None
     commune: str | None = Field(default=None, max_length=60)
     service: str | None = Field(default=None, max_length=60)
@@ -46,7 +64,10 @@ class AuditQuery(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     before: int | None = Field(
-        default=None, ge=0, le=2**63 - 1, description="only entries before this position (next page)"
+        default=None, ge=0, le=2**63 - 1, description="only entries before this position (next page, newest first)"
+    )
+    after: int | None = Field(
+        default=None, ge=0, le=2**63 - 1, description="only entries after this position (next page, oldest first)"
     )
     limit: int = Field(default=100, ge=1, le=MAX_RESULTS)
 
@@ -55,6 +76,21 @@ class AuditQuery(BaseModel):
     def _known_outcome(cls, value: str | None) -> str | None:
         if value is not None and value not in OUTCOMES:
             raise ValueError(f"must be one of {', '.join(OUTCOMES)}")
+        return value
+
+    @field_validator("citizen", "agent", "commune", "service", "action")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        """Text that reaches the database: no control character (PostgreSQL refuses a NUL in a string)."""
+        if value is not None and any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ValueError("must not contain control characters")
+        return value
+
+    @field_validator("purpose")
+    @classmethod
+    def _known_purpose(cls, value: str | None) -> str | None:
+        if value is not None and value not in AUDIT_PURPOSES:
+            raise ValueError(f"must be one of {', '.join(AUDIT_PURPOSES)}")
         return value
 
     @field_validator("role")
@@ -81,7 +117,14 @@ class AuditQuery(BaseModel):
     def _period(self) -> AuditQuery:
         if self.since and self.until and self.since >= self.until:
             raise ValueError("the period must end after it starts (since < until)")
+        if self.citizen and self.purpose is None:
+            raise ValueError("searching for a person needs a purpose (purpose)")
         return self
+
+    @property
+    def recorded_purpose(self) -> str:
+        """The purpose the search is recorded with: the one stated, else the routine control's."""
+        return AUDIT_PURPOSES[self.purpose or ROUTINE].fr
 
 
 def parse_query(params: dict[str, str]) -> AuditQuery:
@@ -105,14 +148,18 @@ class Scope:
         return self.communes is None or (commune is not None and commune in self.communes)
 
 
-def _statement(query: AuditQuery, scope: Scope, secret_key: bytes) -> Select[Any]:
+def _statement(query: AuditQuery, scope: Scope, subjects: Sequence[str] | None) -> Select[Any]:
     table = AuditEntry.__table__  # type: ignore[attr-defined]
     statement = select(AuditEntry)
     if scope.communes is not None:
         statement = statement.where(table.c.commune.in_(sorted(scope.communes)))
-    if query.citizen:
-        subject = query.citizen if len(query.citizen) == 32 and "@" not in query.citizen else None
-        statement = statement.where(table.c.subject == (subject or pseudonym(secret_key, "email", query.citizen)))
+    if subjects is not None:
+        statement = statement.where(table.c.subject.in_(list(subjects)))
+    if query.reference:
+        named = f"request/{query.reference}"
+        statement = statement.where(
+            or_(table.c.resource == named, table.c.resource.startswith(named + "/", autoescape=True))
+        )
     for name in ("commune", "service", "action", "outcome"):
         value = getattr(query, name)
         if value is not None:
@@ -127,13 +174,19 @@ def _statement(query: AuditQuery, scope: Scope, secret_key: bytes) -> Select[Any
         statement = statement.where(table.c.time < query.until)
     if query.before is not None:
         statement = statement.where(table.c.seq < query.before)
-    return statement.order_by(table.c.seq.desc()).limit(query.limit)
+    if query.after is not None:
+        statement = statement.where(table.c.seq > query.after)
+    order = table.c.seq.asc() if query.order == "oldest" else table.c.seq.desc()
+    return statement.order_by(order).limit(query.limit)
 
 
-def search(session: Session, query: AuditQuery, scope: Scope, secret_key: bytes) -> list[AuditEntry]:
+def search(
+    session: Session, query: AuditQuery, scope: Scope, subjects: Sequence[str] | None = None
+) -> list[AuditEntry]:
+    """The entries matching ``query`` within ``scope``; ``subjects`` are the searched person's pseudonyms, if any."""
     if query.commune is not None and not scope.allows(query.commune):
         raise PermissionError(query.commune)
-    return list(session.scalars(_statement(query, scope, secret_key)))
+    return list(session.scalars(_statement(query, scope, subjects)))
 
 
 def as_dict(entry: AuditEntry) -> dict[str, Any]:

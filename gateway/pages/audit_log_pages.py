@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.audit.bundle import bundle_bytes
 from gateway.audit.search import as_dict
+from gateway.audit.search_purposes import AUDIT_PURPOSES
 from gateway.web.audit_log_reading import (
     audit_query,
     auditor,
@@ -38,6 +39,7 @@ from gateway.web.audit_log_words import (
     outcome_choices,
     readable,
 )
+from gateway.web.audit_timelines import request_link
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import registry_of
 from gateway.web.templating import render
@@ -50,13 +52,14 @@ async def console(request: Request) -> Response:
     principal, scope = await auditor(request)
     query = audit_query(dict(request.query_params))
     searched = bool(request.query_params)
-    entries = await run_search(request, "audit.search", query, principal, scope) if searched else []
+    entries = (await run_search(request, "audit.search", query, principal, scope)).entries if searched else []
     params = urlencode([(key, value) for key, value in request.query_params.items() if key != "before"])
     registry, locale = registry_of(request), choose_locale(request)
     communes = sorted(registry.communes) if scope.communes is None else sorted(scope.communes)
     context = {"query": query, "entries": [readable(entry, registry, locale) for entry in entries],
                "searched": searched, "params": params, "communes": commune_choices(registry, communes),
-               "actions": action_choices(locale), "outcomes": outcome_choices(locale),
+               "actions": action_choices(locale), "outcomes": outcome_choices(locale), "purposes": AUDIT_PURPOSES,
+               "links": {entry.seq: request_link(entry) for entry in entries},
                "next_before": entries[-1].seq if len(entries) == query.limit else None,
                "checkpoints": [] if searched else await witnessed_checkpoints(request)}  # fmt: skip
     return render(request, "audit_search.html", context)
@@ -85,7 +88,7 @@ async def entry_proof(request: Request) -> Response:
 async def _export(request: Request, kind: str) -> Response:
     principal, scope = await auditor(request)
     query = audit_query(dict(request.query_params))
-    entries = await run_search(request, "audit.export", query, principal, scope)
+    entries = (await run_search(request, "audit.export", query, principal, scope)).entries
     if kind == "csv":
         buffer = io.StringIO()
         csv.writer(buffer).writerows(csv_rows_in_words(entries, registry_of(request), choose_locale(request)))

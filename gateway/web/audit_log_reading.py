@@ -8,6 +8,7 @@ subject, so they can see that their record was looked at.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,13 +16,14 @@ from starlette.requests import Request
 
 from gateway.audit.builders import auditor_event
 from gateway.audit.entry_proof import Witnessed, entry_bundle, witnessed
-from gateway.audit.events import pseudonym
 from gateway.audit.keys import verifiers_for
 from gateway.audit.log import record
 from gateway.audit.publication import recent_checkpoints
 from gateway.audit.search import AuditQuery, QueryError, Scope, parse_query, proof_for, search
+from gateway.audit.search_purposes import AUDIT_PURPOSES, ROUTINE
 from gateway.audit.witnessing import witnesses_of
 from gateway.identity.access import AccessDenied, require_staff_session
+from gateway.identity.person_lookup import Resolution, actor_id_of, resolve_person
 from gateway.identity.principal import Principal
 from gateway.models import AuditEntry
 from gateway.services import Localized
@@ -30,7 +32,7 @@ from gateway.web.errors import PageError
 from gateway.web.lookups import registry_of, request_origin
 from gateway.web.numbers import BIGINT_MAX, bounds, integer_in
 
-PURPOSE = "contrôle de la traçabilité des accès aux données personnelles"
+PURPOSE = AUDIT_PURPOSES[ROUTINE].fr
 
 
 async def auditor(request: Request) -> tuple[Principal, Scope]:
@@ -54,45 +56,71 @@ def audit_query(params: dict[str, str]) -> AuditQuery:
         raise PageError(400, Localized(f"Recherche impossible : {error}", f"Cannot search: {error}")) from None
 
 
-def _subject(request: Request, query: AuditQuery) -> str | None:
-    if not query.citizen:
-        return None
-    if len(query.citizen) == 32 and "@" not in query.citizen:
-        return query.citizen
-    return pseudonym(registry_of(request).settings.secret_key, "email", query.citizen)
-
-
-def _recorded_query(query: AuditQuery, subject: str | None) -> str:
-    """The query as it enters the log: the citizen only as a pseudonym, never an address."""
+def _recorded_query(query: AuditQuery, resolution: Resolution | None) -> str:
+    """The query as it enters the log: the person only by the kind of identifier typed, never the identifier."""
     params = {key: str(value) for key, value in query.model_dump(exclude_none=True).items() if key != "citizen"}
-    if subject:
-        params["subject"] = subject
+    if resolution is not None:
+        params["person"] = resolution.identifier_kind
     return ("audit-log?" + urlencode(sorted(params.items())))[:200]
 
 
-async def run_search(
-    request: Request, action: str, query: AuditQuery, principal: Principal, scope: Scope
-) -> list[AuditEntry]:
-    """The entries matching ``query`` within ``scope``, the search itself recorded as ``action``."""
-    db = request.app.state.db
-    secret = registry_of(request).settings.secret_key
-    subject = _subject(request, query)
+def _recorded_commune(query: AuditQuery, scope: Scope) -> str | None:
+    """Under which commune an auditor's reading is recorded: the one searched, else a commune auditor's own."""
+    if query.commune is not None:
+        return query.commune
+    return next(iter(scope.communes)) if scope.communes is not None and len(scope.communes) == 1 else None
 
-    def run() -> list[AuditEntry]:
+
+@dataclass(frozen=True)
+class Found:
+    """What a search found: the entries and, for a person, the pseudonyms the identifier resolved to."""
+
+    entries: list[AuditEntry]
+    resolution: Resolution | None = None
+
+
+async def run_search(request: Request, action: str, query: AuditQuery, principal: Principal, scope: Scope) -> Found:
+    """The entries matching ``query`` within ``scope``, the search itself recorded as ``action``.
+
+    A person (``citizen``) is first resolved to all their pseudonyms: one
+    ``audit.resolve`` entry per pseudonym, with the purpose the auditor
+    stated, so each of the person's records says they were looked up, why
+    and by whom; then the search, recorded under the first of them.
+    """
+    db = request.app.state.db
+    registry = registry_of(request)
+    actor = principal.actor("auditor")
+    commune, origin, purpose = _recorded_commune(query, scope), request_origin(request), query.recorded_purpose
+    fields = sorted({provided.definition.subject_field for provided in registry.services.values()
+                     if provided.definition.subject_field})  # fmt: skip
+
+    def run() -> Found:
         with db.session(all_communes=True) as session:
-            entries = search(session, query, scope, secret)
-            actor = principal.actor("auditor")
-            event = auditor_event(action, actor, commune=query.commune, resource=_recorded_query(query, subject),
-                                  subject=subject, purpose=PURPOSE, origin=request_origin(request))  # fmt: skip
+            if query.commune is not None and not scope.allows(query.commune):
+                raise PermissionError(query.commune)
+            resolution = None
+            if query.citizen:
+                resolution = resolve_person(session, query.citizen, registry.settings.secret_key,
+                                            address_fields=fields)  # fmt: skip
+                for found in resolution.pseudonyms:
+                    record(session, auditor_event("audit.resolve", actor, commune=commune,
+                                                  resource=f"audit-person/{resolution.identifier_kind}/{found.kind}",
+                                                  subject=found.value, purpose=purpose, origin=origin))  # fmt: skip
+            subjects = resolution.values if resolution is not None else None
+            named = query.model_copy(update={"agent": actor_id_of(session, query.agent)}) if query.agent else query
+            entries = search(session, named, scope, subjects)
+            event = auditor_event(action, actor, commune=commune, resource=_recorded_query(query, resolution),
+                                  subject=subjects[0] if subjects else None, purpose=purpose,
+                                  origin=origin)  # fmt: skip
             record(session, event)
-            return entries
+            return Found(entries, resolution)
 
     try:
-        entries: list[AuditEntry] = await db.run(run)
+        result: Found = await db.run(run)
     except PermissionError:
         await record_denial(request, principal, role="auditor", commune=query.commune)
         raise AccessDenied from None
-    return entries
+    return result
 
 
 NOT_IN_SCOPE = Localized("Aucune entrée à cette position dans votre périmètre.",
@@ -184,3 +212,17 @@ async def witnessed_checkpoints(request: Request) -> list[tuple[Any, list[Any]]]
 
     result: list[tuple[Any, list[Any]]] = await db.run(load)
     return result
+
+
+def person_kinds(found: Found, scope: Scope) -> dict[str, str]:
+    """What each of the person's pseudonyms stands for; a commune auditor learns only those their entries show.
+
+    Whether someone has an account, or an address of theirs was used
+    elsewhere, is itself personal data: a commune's auditor sees only the
+    pseudonyms of entries in their commune, the syndicate's sees them all.
+    """
+    if found.resolution is None:
+        return {}
+    shown = {entry.subject for entry in found.entries}
+    pseudonyms = found.resolution.pseudonyms
+    return {item.value: item.kind for item in pseudonyms if scope.communes is None or item.value in shown}
