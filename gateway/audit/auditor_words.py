@@ -83,6 +83,10 @@ ACTIONS: dict[str, Localized] = {
     ),
     # the audit log itself
     "audit.search": Localized("Recherche dans le journal d'audit", "Audit log searched"),
+    "audit.resolve": Localized(
+        "Recherche d'une personne par un auditeur (ses pseudonymes retrouvés)",
+        "Auditor looked a person up (their pseudonyms found)",
+    ),
     "audit.view": Localized("Consultation d'une entrée du journal d'audit", "Audit entry read"),
     "audit.export": Localized("Export du journal d'audit", "Audit log exported"),
     "audit.review": Localized("Lecture de la revue périodique du journal", "Periodic audit review read"),
