@@ -204,4 +204,4 @@ async def test_console_shows_which_witnesses_cosigned_which_checkpoint(app: Star
     await sign_in_staff(client, "alex.auditor", "auditor")
     page = await client.get("/audit")
     assert "Points de contrôle et témoins" in page.text
-    assert "temoin-corbas, le 2025-12-03 12:00:00" in page.text
+    assert "temoin-corbas, le 3 déc. 2025 à 12:00:00" in page.text

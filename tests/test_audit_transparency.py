@@ -122,7 +122,7 @@ async def test_public_page_shows_the_checkpoint_and_its_witnesses_to_anyone(
     page = await client.get("/audit/transparence")
     assert page.status_code == 200
     assert "Le journal comptait 3 entrées" in page.text
-    assert "Contresigné par temoin-corbas le 2026-12-03 12:00:00" in page.text
+    assert "Contresigné par temoin-corbas le 3 déc. 2026 à 12:00:00" in page.text
 
 
 async def test_public_page_before_any_checkpoint_says_so_in_english(client: GuichetClient) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from gateway.services import FormField, Localized
-from gateway.web.dates import calendar_day, day, short_day, when
+from gateway.web.dates import calendar_day, day, short_day, utc_exact, when
 from gateway.web.form_values import answer_text
 
 LATE_EVENING_UTC = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)
@@ -42,3 +42,9 @@ def test_a_date_answer_is_shown_in_words_in_each_language() -> None:
 
 def test_a_text_that_is_not_a_date_is_shown_as_it_is() -> None:
     assert calendar_day("vers 1985", "fr") == "vers 1985"
+
+
+def test_an_audit_time_stays_utc_to_the_second_in_the_pages_words() -> None:
+    moment = datetime(2026, 12, 3, 23, 5, 7, tzinfo=UTC)  # already the 4th in Paris: the sealed UTC time is kept
+    assert utc_exact(moment, "fr") == "3 déc. 2026 à 23:05:07"
+    assert utc_exact(moment, "en") == "3 Dec 2026, 23:05:07"

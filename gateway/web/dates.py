@@ -2,8 +2,9 @@
 
 « 3 décembre 2026 » and « 3 December 2026 » (never "December 3, 2026" on one
 page and "3 December 2026" on the next), « 3 décembre 2026 à 14:05 » and
-"3 December 2026, 14:05"; a short form for tables. Every page formats dates
-here, and templates through the filters :func:`install` adds.
+"3 December 2026, 14:05"; a short form for tables. The audit console keeps
+UTC to the second, as its entries are sealed, in the same words (:func:`utc_exact`).
+Every page formats dates here, and templates through the filters :func:`install` adds.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ PARIS = ZoneInfo("Europe/Paris")
 _DAY = "d MMMM y"
 _SHORT_DAY = "d MMM y"
 _WHEN = {"fr": "d MMMM y 'à' HH:mm", "en": "d MMMM y, HH:mm"}
+_EXACT = {"fr": "d MMM y 'à' HH:mm:ss", "en": "d MMM y, HH:mm:ss"}
 
 
 def _paris(moment: datetime) -> datetime:
@@ -50,6 +52,14 @@ def when(moment: datetime | None, locale: str) -> str:
     return format_datetime(_paris(moment), _WHEN.get(locale, _WHEN["en"]), locale=locale)
 
 
+def utc_exact(moment: datetime | None, locale: str) -> str:
+    """« 3 déc. 2026 à 14:05:07 », UTC to the second: an audit entry's time as sealed (pages say "(UTC)")."""
+    if moment is None:
+        return ""
+    utc = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    return format_datetime(utc, _EXACT.get(locale, _EXACT["en"]), tzinfo=UTC, locale=locale)
+
+
 def calendar_day(text: str, locale: str) -> str:
     """A date a form holds (``1985-03-14``) in words; the text itself when it is not a date."""
     try:
@@ -59,7 +69,7 @@ def calendar_day(text: str, locale: str) -> str:
 
 
 def install(env: Environment) -> None:
-    """The filters ``day``, ``short_day`` and ``when``, in the rendering page's language."""
+    """The filters ``day``, ``short_day``, ``when`` and ``utc_exact``, in the rendering page's language."""
 
     def filtered(format_one: object) -> object:
         @pass_context
@@ -71,3 +81,4 @@ def install(env: Environment) -> None:
     env.filters["day"] = filtered(day)
     env.filters["short_day"] = filtered(short_day)
     env.filters["when"] = filtered(when)
+    env.filters["utc_exact"] = filtered(utc_exact)
