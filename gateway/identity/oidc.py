@@ -105,6 +105,13 @@ UNREACHABLE = Localized(
     "or choose another way to sign in.",
 )
 
+NOT_AGAIN = Localized(
+    "Le fournisseur d'identité n'a pas confirmé que vous veniez de vous identifier à nouveau. Rien n'a été "
+    "modifié ; recommencez, et identifiez-vous auprès de lui quand il vous le demande.",
+    "The identity provider did not confirm that you have just signed in again. Nothing was changed; "
+    "try again, and sign in with it when it asks you to.",
+)
+
 
 class LoginFailure(Exception):
     """A refused sign-in: ``reason`` is a short code for the audit log, ``message`` is for the person."""
@@ -143,12 +150,16 @@ class Flow:
     next: str
     #: the scopes asked (the provider's base ones plus what the service started from needs); empty: the base ones
     scopes: tuple[str, ...] = ()
+    #: a signed-in agent confirming who they are (``prompt=login``, ``max_age=0``), not a sign-in
+    reauth: bool = False
+    #: when the flow started (seconds since the epoch): a re-authentication must be no older
+    started: int = 0
 
     def asked(self, provider: Provider) -> tuple[str, ...]:
         return self.scopes or provider.scopes
 
 
-def new_flow(provider: Provider, next_path: str, scopes: tuple[str, ...] = ()) -> Flow:
+def new_flow(provider: Provider, next_path: str, scopes: tuple[str, ...] = (), *, reauth: bool = False) -> Flow:
     return Flow(
         provider=provider.key,
         state=secrets.token_urlsafe(32),
@@ -156,12 +167,14 @@ def new_flow(provider: Provider, next_path: str, scopes: tuple[str, ...] = ()) -
         verifier=secrets.token_urlsafe(64) if provider.pkce else None,
         next=next_path,
         scopes=scopes,
+        reauth=reauth,
+        started=int(time.time()),
     )
 
 
 def seal_flow(secret_key: bytes, flow: Flow) -> str:
     data = {"p": flow.provider, "s": flow.state, "n": flow.nonce, "v": flow.verifier, "x": flow.next,
-            "c": list(flow.scopes)}  # fmt: skip
+            "c": list(flow.scopes), "r": flow.reauth, "t": flow.started}  # fmt: skip
     return URLSafeTimedSerializer(secret_key, salt=_FLOW_SALT).dumps(data)
 
 
@@ -180,8 +193,10 @@ def open_flow(secret_key: bytes, value: str | None, *, max_age: timedelta = FLOW
         return None
     try:
         flow = Flow(provider=data["p"], state=data["s"], nonce=data["n"], verifier=data["v"], next=data["x"],
-                    scopes=tuple(scopes))  # fmt: skip
+                    scopes=tuple(scopes), reauth=data.get("r") is True, started=data.get("t", 0))  # fmt: skip
     except KeyError:
+        return None
+    if not isinstance(flow.started, int) or isinstance(flow.started, bool):
         return None
     texts = (flow.provider, flow.state, flow.nonce, flow.next)
     if not all(isinstance(text, str) for text in texts) or not isinstance(flow.verifier, str | None):
@@ -307,6 +322,8 @@ class Identity:
     #: only the claims of the scopes asked for, string values only
     claims: dict[str, str]
     id_token: str
+    #: when the person last authenticated at the provider (the ID token's ``auth_time``), if it said
+    auth_time: float | None = None
 
     def __repr__(self) -> str:  # the ID token never ends up in a log line
         return f"Identity(provider={self.provider.key!r}, sub={self.sub!r}, acr={self.acr!r})"
@@ -368,6 +385,20 @@ def check_id_token_claims(claims: dict[str, Any], provider: Provider, flow: Flow
         if not acr_satisfies(claims.get("acr"), provider.acr_values):
             raise LoginFailure("acr-too-low")
     return sub
+
+
+def check_reauthentication(identity: Identity, flow: Flow, *, now: float | None = None) -> None:
+    """A re-authentication really happened after the flow started: the ID token's ``auth_time`` says so.
+
+    ``prompt=login`` is only a request the browser carries and could strip; ``max_age`` obliges the provider to
+    send ``auth_time`` (OpenID Connect Core §3.1.2.1), so it is required here, no older than the flow (less the
+    clock difference tolerated) and not in the future.
+    """
+    now = time.time() if now is None else now
+    if identity.auth_time is None:
+        raise LoginFailure("auth-time-missing", NOT_AGAIN)
+    if identity.auth_time < flow.started - LEEWAY_SECONDS or identity.auth_time > now + LEEWAY_SECONDS:
+        raise LoginFailure("auth-time-stale", NOT_AGAIN)
 
 
 def kept_claims(scopes: tuple[str, ...], source: dict[str, Any]) -> dict[str, str]:
@@ -436,6 +467,8 @@ class RelyingParty:
         ]
         if provider.acr_values:
             params.append(("acr_values", provider.acr_values))
+        if flow.reauth:  # OpenID Connect Core §3.1.2.1: authenticate again now, whatever session the provider holds
+            params += [("prompt", "login"), ("max_age", "0")]
         if flow.verifier is not None:  # sent even when discovery does not advertise S256 (RFC 9700, §2.1.1)
             params += [("code_challenge", create_s256_code_challenge(flow.verifier)), ("code_challenge_method", "S256")]
         url: str = add_params_to_uri(metadata.authorization_endpoint, params)
@@ -469,7 +502,8 @@ class RelyingParty:
             claims = await self._userinfo(provider, metadata, tokens["access_token"], sub)
         acr = verified.claims.get("acr")
         kept = kept_claims(flow.asked(provider), claims)
-        return Identity(provider, sub, acr if isinstance(acr, str) else None, kept, id_token)
+        auth_time = _number(verified.claims.get("auth_time"))
+        return Identity(provider, sub, acr if isinstance(acr, str) else None, kept, id_token, auth_time)
 
     async def _redeem(self, provider: Provider, metadata: Metadata, flow: Flow, code: str,
                       redirect_uri: str) -> dict[str, str]:  # fmt: skip

@@ -24,7 +24,7 @@ from gateway.audit.builders import sign_out
 from gateway.audit.events import ANONYMOUS
 from gateway.audit.log import record
 from gateway.identity import federation, spent_states
-from gateway.identity.access import principal_of
+from gateway.identity.access import principal_of, require_staff_session
 from gateway.identity.cookies import clear_session_cookie, set_session_cookie
 from gateway.identity.oidc import (
     FLOW_COOKIE,
@@ -34,9 +34,12 @@ from gateway.identity.oidc import (
     LOGOUT_CALLBACK_PATH,
     LOGOUT_COOKIE,
     LOGOUT_COOKIE_PATH,
+    Flow,
+    Identity,
     LoginFailure,
     LogoutFlow,
     RelyingParty,
+    check_reauthentication,
     error_code,
     new_flow,
     open_flow,
@@ -72,6 +75,17 @@ UNKNOWN_PROVIDER = Localized(
     "This identity provider is not offered here. Choose one from the list.",
 )
 STAFF_REFUSED_TITLE = Localized("Connexion refusée", "Sign-in refused")
+REAUTH_REFUSED_TITLE = Localized("Identité non confirmée", "Identity not confirmed")
+NOT_FEDERATED = Localized(
+    "Vous ne vous êtes pas connecté par un fournisseur d'identité : confirmez votre identité avec votre mot de "
+    "passe et votre code.",
+    "You did not sign in through an identity provider: confirm who you are with your password and code.",
+)
+NO_SESSION = Localized(
+    "Vous n'êtes plus connecté : votre session a pris fin pendant la confirmation. Rien n'a été modifié ; "
+    "connectez-vous à nouveau.",
+    "You are no longer signed in: your session ended during the confirmation. Nothing was changed; sign in again.",
+)
 
 
 def _provider_refused(code: str) -> Localized:
@@ -125,13 +139,29 @@ class SignInPages:
             raise PageError(404, UNKNOWN_PROVIDER)
         return await self._start(request, provider, default_next="/agents")
 
+    async def start_reauthentication(self, request: Request) -> Response:
+        """A federated agent confirms who they are: their provider is asked to authenticate them again, now.
+
+        Only for a session opened through a staff provider (a local account confirms with password and code,
+        :mod:`gateway.pages.staff_pages`); the ``suite`` is kept only when it is a path of this site.
+        """
+        principal = require_staff_session(request)
+        provider = self.providers.get(principal.provider)
+        if provider is None or provider.purpose != "staff":
+            raise PageError(400, NOT_FEDERATED)
+        next_path = local_path(request.query_params.get("suite"), "/agents")
+        return await self._redirect(request, provider, new_flow(provider, next_path, reauth=True))
+
     async def _start(self, request: Request, provider: Provider, *, default_next: str) -> Response:
         registry = registry_of(request)
-        settings = registry.settings
         next_path = local_path(request.query_params.get("suite"), default_next)
         # a resident is asked for the base claims plus those of the service the sign-in started from, no more
         scopes = provider.scopes_for(claims_for(registry, next_path)) if provider.purpose == "citizen" else ()
-        flow = new_flow(provider, next_path, scopes)
+        return await self._redirect(request, provider, new_flow(provider, next_path, scopes))
+
+    async def _redirect(self, request: Request, provider: Provider, flow: Flow) -> Response:
+        """To the provider's authorization endpoint, the flow sealed in a cookie for the callback."""
+        settings = registry_of(request).settings
         try:
             url = await self.rp.authorization_url(
                 provider, flow, settings.gateway.public_base_url + LOGIN_CALLBACK_PATH
@@ -170,11 +200,15 @@ class SignInPages:
                 raise LoginFailure("code-missing")
             redirect_uri = settings.gateway.public_base_url + LOGIN_CALLBACK_PATH
             identity = await self.rp.complete(provider, flow, params["code"], redirect_uri)
+            if flow.reauth:
+                check_reauthentication(identity, flow)
         except LoginFailure as failure:
             await self._record_failure(request, provider, flow.provider if flow else None, failure.reason)
             response = self._failure_page(request, provider, failure.message, failure.reason, failure.status)
             _delete_cookie(response, settings, FLOW_COOKIE, FLOW_COOKIE_PATH)
             return response
+        if flow.reauth:
+            return await self._reauthenticated(request, provider, flow, identity)
         previous = principal_of(request)
         previous_session = previous.session_hash if previous is not None else None
         origin = request_origin(request)
@@ -203,6 +237,33 @@ class SignInPages:
         default = "/agents" if provider.purpose == "staff" else "/"
         response = RedirectResponse(local_path(flow.next, default), status_code=303)
         set_session_cookie(response, settings, signed.session_id)
+        _delete_cookie(response, settings, FLOW_COOKIE, FLOW_COOKIE_PATH)
+        return response
+
+    async def _reauthenticated(self, request: Request, provider: Provider, flow: Flow, identity: Identity) -> Response:
+        """The provider authenticated someone again: if it is the signed-in agent, their session is fresh again."""
+        settings = registry_of(request).settings
+        principal = principal_of(request)
+        origin = request_origin(request)
+        db = request.app.state.db
+        outcome: federation.StaffRefused | None
+        if principal is not None and principal.kind == "staff" and not principal.mfa_pending:
+            staff = principal
+
+            def work() -> federation.StaffRefused | None:
+                with db.session() as session:
+                    return federation.reauthenticate_staff(session, identity, staff, origin=origin)
+
+            outcome = await db.run(work)
+        else:  # the session ended (or another browser's cookie) while at the provider: nothing to refresh
+            outcome = federation.StaffRefused("reauthentication-no-session", NO_SESSION)
+            await self._record_failure(request, provider, provider.key, outcome.reason)
+        response: Response
+        if outcome is not None:
+            response = self._failure_page(request, provider, outcome.message, outcome.reason, 403,
+                                          title=REAUTH_REFUSED_TITLE)  # fmt: skip
+        else:
+            response = RedirectResponse(local_path(flow.next, "/agents"), status_code=303)
         _delete_cookie(response, settings, FLOW_COOKIE, FLOW_COOKIE_PATH)
         return response
 
@@ -334,6 +395,12 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/connexion/{provider}", pages.start, methods=["POST"], name="oidc_start"),
         Route("/agents/connexion/commune/{commune}", pages.start_staff, methods=["POST"], name="staff_oidc_start"),
         Route("/agents/connexion/syndicat", pages.start_syndicate_staff, methods=["POST"], name="staff_oidc_syndicat"),
+        Route(
+            "/agents/reauthentification/fournisseur",
+            pages.start_reauthentication,
+            methods=["POST"],
+            name="staff_oidc_reauth",
+        ),
         Route("/deconnexion", pages.sign_out, methods=["POST"], name="sign_out"),
         Route(LOGOUT_CALLBACK_PATH, pages.signed_out, name="signed_out"),
     ]
