@@ -32,6 +32,11 @@ The flow, and what each step checks:
 3. **Logout** (:meth:`RelyingParty.end_session_url`): the browser goes to the
    provider's ``end_session_endpoint`` with ``id_token_hint``, a ``state``
    and the registered ``post_logout_redirect_uri``.
+4. **Re-authentication** of a signed-in agent (``Flow.reauth``): the same
+   flow, with ``prompt=login`` and ``max_age=0`` added to the request; on
+   return, beyond every check above, the ID token's ``auth_time`` must be
+   present and no older than the flow's start (:func:`check_reauthentication`).
+   Whether it is the same person is for :mod:`gateway.identity.federation`.
 
 Every refusal is a :class:`LoginFailure` with a short reason code for the
 audit log (never a token, never the provider's free text).

@@ -7,7 +7,10 @@ provider; the provider sends the browser back to ``/connexion/retour``, the
 one callback of every flow, residents' and staff's alike. ``POST
 /deconnexion`` ends any session, and sends a person who came through a
 provider to the provider's end-session endpoint, which returns to
-``/deconnexion/retour``. The checks themselves are in
+``/deconnexion/retour``. An agent who signed in through a provider and must
+confirm their identity before a sensitive act starts a flow at ``POST
+/agents/reauthentification/fournisseur``; the same callback then refreshes
+their session instead of opening one. The checks themselves are in
 :mod:`gateway.identity.oidc`, the accounts in :mod:`gateway.identity.federation`.
 """
 
