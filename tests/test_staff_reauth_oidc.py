@@ -123,6 +123,7 @@ def test_confirming_as_another_person_is_refused_and_changes_nothing(demo: Demo,
     answer = admin.follow(at_provider(admin, f"{PEOPLE}/{agent}", "auditor@_syndicat"))
     assert answer.status_code == 403
     assert "une autre personne que celle connectée ici" in html.unescape(answer.text)
+    assert f'href="/agents/reauthentification?suite=/agents/personnel/{agent}"' in answer.text
     assert ("denied", "staff-oidc-login/-/reauthentication-other-person") in demo.logins()
     assert disable_agent(admin, agent).status_code == 303  # to the confirmation page again
     assert demo.staff("demo.instructeur.venissieux").disabled_at is None
@@ -139,6 +140,17 @@ def test_an_id_token_with_an_old_auth_time_is_refused_and_changes_nothing(demo: 
     assert "n'a pas confirmé que vous veniez de vous identifier à nouveau" in html.unescape(answer.text)
     assert ("failure", "staff-oidc-login/-/auth-time-stale") in demo.logins()
     assert disable_agent(admin, agent).headers["location"].startswith("/agents/reauthentification")
+
+
+def test_a_session_that_ended_meanwhile_is_not_brought_back(demo: Demo, admin: Browser) -> None:
+    chosen = at_provider(admin, "/agents", ADMIN)
+    with demo.app.state.db.session() as session:  # e.g. disabled by another administrator while at the provider
+        session.execute(update(UserSession).values(revoked_at=datetime.now(UTC)))
+        session.commit()
+    answer = admin.follow(chosen)
+    assert answer.status_code == 403 and "Vous n'êtes plus connecté" in html.unescape(answer.text)
+    assert demo.live_sessions() == []
+    assert ("failure", "staff-oidc-login/-/reauthentication-no-session") in demo.logins()
 
 
 @pytest.mark.parametrize("suite", ["https://ailleurs.example/piege", "//ailleurs.example/piege", "/\\ailleurs.example"])

@@ -17,6 +17,7 @@ their session instead of opening one. The checks themselves are in
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote
 
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
@@ -207,7 +208,8 @@ class SignInPages:
                 check_reauthentication(identity, flow)
         except LoginFailure as failure:
             await self._record_failure(request, provider, flow.provider if flow else None, failure.reason)
-            response = self._failure_page(request, provider, failure.message, failure.reason, failure.status)
+            response = self._failure_page(request, provider, failure.message, failure.reason, failure.status,
+                                          flow=flow)  # fmt: skip
             _delete_cookie(response, settings, FLOW_COOKIE, FLOW_COOKIE_PATH)
             return response
         if flow.reauth:
@@ -264,7 +266,7 @@ class SignInPages:
         response: Response
         if outcome is not None:
             response = self._failure_page(request, provider, outcome.message, outcome.reason, 403,
-                                          title=REAUTH_REFUSED_TITLE)  # fmt: skip
+                                          title=REAUTH_REFUSED_TITLE, flow=flow)  # fmt: skip
         else:
             response = RedirectResponse(local_path(flow.next, "/agents"), status_code=303)
         _delete_cookie(response, settings, FLOW_COOKIE, FLOW_COOKIE_PATH)
@@ -293,10 +295,13 @@ class SignInPages:
         status: int,
         *,
         title: Localized = FAILED_TITLE,
+        flow: Flow | None = None,
     ) -> Response:
         staff = provider is not None and provider.purpose == "staff"
-        context = {"title": title, "message": message, "reason": reason,
-                   "retry": "/agents/connexion" if staff else "/connexion"}  # fmt: skip
+        retry = "/agents/connexion" if staff else "/connexion"
+        if flow is not None and flow.reauth:  # back to confirming one's identity, for the same page
+            retry = f"/agents/reauthentification?suite={quote(local_path(flow.next, '/agents'))}"
+        context = {"title": title, "message": message, "reason": reason, "retry": retry}
         return render(request, "oidc_error.html", context, status_code=status)
 
     # Sign-out -------------------------------------------------------------------------------------------
