@@ -17,8 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from gateway.identity.oidc import Flow, Identity, LoginFailure, check_reauthentication
+from gateway.identity.oidc import Flow, Identity, LoginFailure
 from gateway.identity.providers import provider_registry
+from gateway.identity.reauthentication import check_reauthentication
 from gateway.models import UserSession
 from gateway.models.demo_identity import DemoAuthorizationCode
 from tests.test_demo_staff import CSRF, Browser, Demo, browser, demo  # noqa: F401  (the demo staff tests' fixtures)

@@ -35,8 +35,7 @@ The flow, and what each step checks:
 4. **Re-authentication** of a signed-in agent (``Flow.reauth``): the same
    flow, with ``prompt=login`` and ``max_age=0`` added to the request; on
    return, beyond every check above, the ID token's ``auth_time`` must be
-   present and no older than the flow's start (:func:`check_reauthentication`).
-   Whether it is the same person is for :mod:`gateway.identity.federation`.
+   present and no older than the flow's start (:mod:`gateway.identity.reauthentication`).
 
 Every refusal is a :class:`LoginFailure` with a short reason code for the
 audit log (never a token, never the provider's free text).
@@ -108,13 +107,6 @@ UNREACHABLE = Localized(
     "ou choisissez une autre façon de vous connecter.",
     "The identity provider does not answer, or answers unexpectedly. Try again in a few minutes, "
     "or choose another way to sign in.",
-)
-
-NOT_AGAIN = Localized(
-    "Le fournisseur d'identité n'a pas confirmé que vous veniez de vous identifier à nouveau. Rien n'a été "
-    "modifié ; recommencez, et identifiez-vous auprès de lui quand il vous le demande.",
-    "The identity provider did not confirm that you have just signed in again. Nothing was changed; "
-    "try again, and sign in with it when it asks you to.",
 )
 
 
@@ -390,20 +382,6 @@ def check_id_token_claims(claims: dict[str, Any], provider: Provider, flow: Flow
         if not acr_satisfies(claims.get("acr"), provider.acr_values):
             raise LoginFailure("acr-too-low")
     return sub
-
-
-def check_reauthentication(identity: Identity, flow: Flow, *, now: float | None = None) -> None:
-    """A re-authentication really happened after the flow started: the ID token's ``auth_time`` says so.
-
-    ``prompt=login`` is only a request the browser carries and could strip; ``max_age`` obliges the provider to
-    send ``auth_time`` (OpenID Connect Core §3.1.2.1), so it is required here, no older than the flow (less the
-    clock difference tolerated) and not in the future.
-    """
-    now = time.time() if now is None else now
-    if identity.auth_time is None:
-        raise LoginFailure("auth-time-missing", NOT_AGAIN)
-    if identity.auth_time < flow.started - LEEWAY_SECONDS or identity.auth_time > now + LEEWAY_SECONDS:
-        raise LoginFailure("auth-time-stale", NOT_AGAIN)
 
 
 def kept_claims(scopes: tuple[str, ...], source: dict[str, Any]) -> dict[str, str]:

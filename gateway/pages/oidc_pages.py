@@ -43,7 +43,6 @@ from gateway.identity.oidc import (
     LoginFailure,
     LogoutFlow,
     RelyingParty,
-    check_reauthentication,
     error_code,
     new_flow,
     open_flow,
@@ -53,6 +52,7 @@ from gateway.identity.oidc import (
     seal_logout,
 )
 from gateway.identity.providers import Provider, ProviderRegistry, provider_registry
+from gateway.identity.reauthentication import check_reauthentication
 from gateway.identity.service_claims import claims_for
 from gateway.identity.sessions import revoke
 from gateway.models import UserSession
