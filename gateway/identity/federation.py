@@ -18,6 +18,7 @@ codes, states and nonces never go into the log.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,9 +31,10 @@ from gateway.audit.events import ANONYMOUS, SYSTEM, Actor, pseudonym
 from gateway.audit.log import record
 from gateway.identity.grants import grants_of, staff_actor
 from gateway.identity.oidc import Identity
+from gateway.identity.principal import Principal
 from gateway.identity.providers import Provider
 from gateway.identity.sessions import open_session, revoke
-from gateway.models import Citizen, StaffUser
+from gateway.models import Citizen, StaffUser, UserSession
 from gateway.services import Localized
 
 CITIZEN_PURPOSE = "authentification des usagers par fournisseur d'identité"
@@ -50,6 +52,12 @@ STAFF_UNKNOWN = Localized(
 STAFF_DISABLED = Localized(
     "Votre compte d'agent est désactivé. Adressez-vous à l'administrateur du guichet.",
     "Your staff account is disabled. Ask the portal's administrator.",
+)
+STAFF_NOT_YOU = Localized(
+    "Le fournisseur d'identité a confirmé l'identité d'une autre personne que celle connectée ici. Rien n'a été "
+    "modifié ; confirmez votre identité avec votre propre compte.",
+    "The identity provider confirmed the identity of someone other than the person signed in here. Nothing was "
+    "changed; confirm your identity with your own account.",
 )
 STAFF_OTHER_COMMUNE = Localized(
     "Votre compte d'agent a des droits en dehors de cette commune : connectez-vous avec votre identifiant, "
@@ -167,6 +175,41 @@ def sign_in_staff(
                     origin=origin, commune=provider.commune)  # fmt: skip
     record(session, event)
     return SignedIn(session_id, staff.id)
+
+
+def reauthenticate_staff(
+    session: Session, identity: Identity, principal: Principal, *, origin: str
+) -> StaffRefused | None:
+    """Mark the agent's session recently authenticated if the provider vouched for this same agent again.
+
+    The identity must be the one linked to the signed-in account (issuer and ``sub``), and the session must
+    have been opened through this very provider. Recorded like the first sign-in, with ``reauthentication``
+    in the resource; a refusal changes nothing but the audit log.
+    """
+    provider = identity.provider
+    staff = session.get(StaffUser, principal.user_id)
+    same = (
+        staff is not None
+        and staff.disabled_at is None
+        and principal.provider == provider.key
+        and staff.oidc_issuer == provider.issuer
+        and staff.oidc_sub is not None
+        and hmac.compare_digest(staff.oidc_sub.encode(), identity.sub.encode())
+    )
+    actor = principal.actor()
+    if not same:
+        record_failure(session, provider_key=provider.commune, reason="reauthentication-other-person", origin=origin,
+                       staff=True, outcome="denied", actor=actor, commune=provider.commune)  # fmt: skip
+        return StaffRefused("reauthentication-other-person", STAFF_NOT_YOU)
+    row = session.get(UserSession, principal.session_hash)
+    if row is not None:
+        row.authenticated_at = datetime.now(UTC)
+        row.id_token = identity.id_token  # the newest, for the provider's logout
+        session.add(row)
+    event = sign_in(actor, resource=resource(provider.commune, "reauthentication", staff=True), purpose=STAFF_PURPOSE,
+                    origin=origin, commune=provider.commune)  # fmt: skip
+    record(session, event)
+    return None
 
 
 def grants_only_for(session: Session, staff: StaffUser, commune: str | None) -> bool:

@@ -32,6 +32,10 @@ The flow, and what each step checks:
 3. **Logout** (:meth:`RelyingParty.end_session_url`): the browser goes to the
    provider's ``end_session_endpoint`` with ``id_token_hint``, a ``state``
    and the registered ``post_logout_redirect_uri``.
+4. **Re-authentication** of a signed-in agent (``Flow.reauth``): the same
+   flow, with ``prompt=login`` and ``max_age=0`` added to the request; on
+   return, beyond every check above, the ID token's ``auth_time`` must be
+   present and no older than the flow's start (:mod:`gateway.identity.reauthentication`).
 
 Every refusal is a :class:`LoginFailure` with a short reason code for the
 audit log (never a token, never the provider's free text).
@@ -143,12 +147,16 @@ class Flow:
     next: str
     #: the scopes asked (the provider's base ones plus what the service started from needs); empty: the base ones
     scopes: tuple[str, ...] = ()
+    #: a signed-in agent confirming who they are (``prompt=login``, ``max_age=0``), not a sign-in
+    reauth: bool = False
+    #: when the flow started (seconds since the epoch): a re-authentication must be no older
+    started: int = 0
 
     def asked(self, provider: Provider) -> tuple[str, ...]:
         return self.scopes or provider.scopes
 
 
-def new_flow(provider: Provider, next_path: str, scopes: tuple[str, ...] = ()) -> Flow:
+def new_flow(provider: Provider, next_path: str, scopes: tuple[str, ...] = (), *, reauth: bool = False) -> Flow:
     return Flow(
         provider=provider.key,
         state=secrets.token_urlsafe(32),
@@ -156,12 +164,14 @@ def new_flow(provider: Provider, next_path: str, scopes: tuple[str, ...] = ()) -
         verifier=secrets.token_urlsafe(64) if provider.pkce else None,
         next=next_path,
         scopes=scopes,
+        reauth=reauth,
+        started=int(time.time()),
     )
 
 
 def seal_flow(secret_key: bytes, flow: Flow) -> str:
     data = {"p": flow.provider, "s": flow.state, "n": flow.nonce, "v": flow.verifier, "x": flow.next,
-            "c": list(flow.scopes)}  # fmt: skip
+            "c": list(flow.scopes), "r": flow.reauth, "t": flow.started}  # fmt: skip
     return URLSafeTimedSerializer(secret_key, salt=_FLOW_SALT).dumps(data)
 
 
@@ -180,8 +190,10 @@ def open_flow(secret_key: bytes, value: str | None, *, max_age: timedelta = FLOW
         return None
     try:
         flow = Flow(provider=data["p"], state=data["s"], nonce=data["n"], verifier=data["v"], next=data["x"],
-                    scopes=tuple(scopes))  # fmt: skip
+                    scopes=tuple(scopes), reauth=data.get("r") is True, started=data.get("t", 0))  # fmt: skip
     except KeyError:
+        return None
+    if not isinstance(flow.started, int) or isinstance(flow.started, bool):
         return None
     texts = (flow.provider, flow.state, flow.nonce, flow.next)
     if not all(isinstance(text, str) for text in texts) or not isinstance(flow.verifier, str | None):
@@ -307,6 +319,8 @@ class Identity:
     #: only the claims of the scopes asked for, string values only
     claims: dict[str, str]
     id_token: str
+    #: when the person last authenticated at the provider (the ID token's ``auth_time``), if it said
+    auth_time: float | None = None
 
     def __repr__(self) -> str:  # the ID token never ends up in a log line
         return f"Identity(provider={self.provider.key!r}, sub={self.sub!r}, acr={self.acr!r})"
@@ -436,6 +450,8 @@ class RelyingParty:
         ]
         if provider.acr_values:
             params.append(("acr_values", provider.acr_values))
+        if flow.reauth:  # OpenID Connect Core §3.1.2.1: authenticate again now, whatever session the provider holds
+            params += [("prompt", "login"), ("max_age", "0")]
         if flow.verifier is not None:  # sent even when discovery does not advertise S256 (RFC 9700, §2.1.1)
             params += [("code_challenge", create_s256_code_challenge(flow.verifier)), ("code_challenge_method", "S256")]
         url: str = add_params_to_uri(metadata.authorization_endpoint, params)
@@ -469,7 +485,8 @@ class RelyingParty:
             claims = await self._userinfo(provider, metadata, tokens["access_token"], sub)
         acr = verified.claims.get("acr")
         kept = kept_claims(flow.asked(provider), claims)
-        return Identity(provider, sub, acr if isinstance(acr, str) else None, kept, id_token)
+        auth_time = _number(verified.claims.get("auth_time"))
+        return Identity(provider, sub, acr if isinstance(acr, str) else None, kept, id_token, auth_time)
 
     async def _redeem(self, provider: Provider, metadata: Metadata, flow: Flow, code: str,
                       redirect_uri: str) -> dict[str, str]:  # fmt: skip

@@ -155,7 +155,8 @@ def load_principal(session: Session, session_id: str, *, now: datetime | None = 
         return None
     grants = grants_of(session, row.staff_id)
     return Principal("staff", row.id_hash, row.staff_id, staff.username, staff.display_name,
-                     _aware(row.authenticated_at), mfa_pending=row.mfa_pending, grants=grants)  # fmt: skip
+                     _aware(row.authenticated_at), mfa_pending=row.mfa_pending, grants=grants,
+                     provider=row.provider)  # fmt: skip
 
 
 def expire_sessions(session: Session, *, now: datetime | None = None) -> int:

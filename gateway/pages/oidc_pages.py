@@ -7,13 +7,17 @@ provider; the provider sends the browser back to ``/connexion/retour``, the
 one callback of every flow, residents' and staff's alike. ``POST
 /deconnexion`` ends any session, and sends a person who came through a
 provider to the provider's end-session endpoint, which returns to
-``/deconnexion/retour``. The checks themselves are in
+``/deconnexion/retour``. An agent who signed in through a provider and must
+confirm their identity before a sensitive act starts a flow at ``POST
+/agents/reauthentification/fournisseur``; the same callback then refreshes
+their session instead of opening one. The checks themselves are in
 :mod:`gateway.identity.oidc`, the accounts in :mod:`gateway.identity.federation`.
 """
 
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote
 
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
@@ -24,7 +28,7 @@ from gateway.audit.builders import sign_out
 from gateway.audit.events import ANONYMOUS
 from gateway.audit.log import record
 from gateway.identity import federation, spent_states
-from gateway.identity.access import principal_of
+from gateway.identity.access import principal_of, require_staff_session
 from gateway.identity.cookies import clear_session_cookie, set_session_cookie
 from gateway.identity.oidc import (
     FLOW_COOKIE,
@@ -34,6 +38,8 @@ from gateway.identity.oidc import (
     LOGOUT_CALLBACK_PATH,
     LOGOUT_COOKIE,
     LOGOUT_COOKIE_PATH,
+    Flow,
+    Identity,
     LoginFailure,
     LogoutFlow,
     RelyingParty,
@@ -46,6 +52,7 @@ from gateway.identity.oidc import (
     seal_logout,
 )
 from gateway.identity.providers import Provider, ProviderRegistry, provider_registry
+from gateway.identity.reauthentication import check_reauthentication
 from gateway.identity.service_claims import claims_for
 from gateway.identity.sessions import revoke
 from gateway.models import UserSession
@@ -72,6 +79,17 @@ UNKNOWN_PROVIDER = Localized(
     "This identity provider is not offered here. Choose one from the list.",
 )
 STAFF_REFUSED_TITLE = Localized("Connexion refusée", "Sign-in refused")
+REAUTH_REFUSED_TITLE = Localized("Identité non confirmée", "Identity not confirmed")
+NOT_FEDERATED = Localized(
+    "Vous ne vous êtes pas connecté par un fournisseur d'identité : confirmez votre identité avec votre mot de "
+    "passe et votre code.",
+    "You did not sign in through an identity provider: confirm who you are with your password and code.",
+)
+NO_SESSION = Localized(
+    "Vous n'êtes plus connecté : votre session a pris fin pendant la confirmation. Rien n'a été modifié ; "
+    "connectez-vous à nouveau.",
+    "You are no longer signed in: your session ended during the confirmation. Nothing was changed; sign in again.",
+)
 
 
 def _provider_refused(code: str) -> Localized:
@@ -125,13 +143,29 @@ class SignInPages:
             raise PageError(404, UNKNOWN_PROVIDER)
         return await self._start(request, provider, default_next="/agents")
 
+    async def start_reauthentication(self, request: Request) -> Response:
+        """A federated agent confirms who they are: their provider is asked to authenticate them again, now.
+
+        Only for a session opened through a staff provider (a local account confirms with password and code,
+        :mod:`gateway.pages.staff_pages`); the ``suite`` is kept only when it is a path of this site.
+        """
+        principal = require_staff_session(request)
+        provider = self.providers.get(principal.provider)
+        if provider is None or provider.purpose != "staff":
+            raise PageError(400, NOT_FEDERATED)
+        next_path = local_path(request.query_params.get("suite"), "/agents")
+        return await self._redirect(request, provider, new_flow(provider, next_path, reauth=True))
+
     async def _start(self, request: Request, provider: Provider, *, default_next: str) -> Response:
         registry = registry_of(request)
-        settings = registry.settings
         next_path = local_path(request.query_params.get("suite"), default_next)
         # a resident is asked for the base claims plus those of the service the sign-in started from, no more
         scopes = provider.scopes_for(claims_for(registry, next_path)) if provider.purpose == "citizen" else ()
-        flow = new_flow(provider, next_path, scopes)
+        return await self._redirect(request, provider, new_flow(provider, next_path, scopes))
+
+    async def _redirect(self, request: Request, provider: Provider, flow: Flow) -> Response:
+        """To the provider's authorization endpoint, the flow sealed in a cookie for the callback."""
+        settings = registry_of(request).settings
         try:
             url = await self.rp.authorization_url(
                 provider, flow, settings.gateway.public_base_url + LOGIN_CALLBACK_PATH
@@ -170,11 +204,16 @@ class SignInPages:
                 raise LoginFailure("code-missing")
             redirect_uri = settings.gateway.public_base_url + LOGIN_CALLBACK_PATH
             identity = await self.rp.complete(provider, flow, params["code"], redirect_uri)
+            if flow.reauth:
+                check_reauthentication(identity, flow)
         except LoginFailure as failure:
             await self._record_failure(request, provider, flow.provider if flow else None, failure.reason)
-            response = self._failure_page(request, provider, failure.message, failure.reason, failure.status)
+            response = self._failure_page(request, provider, failure.message, failure.reason, failure.status,
+                                          flow=flow)  # fmt: skip
             _delete_cookie(response, settings, FLOW_COOKIE, FLOW_COOKIE_PATH)
             return response
+        if flow.reauth:
+            return await self._reauthenticated(request, provider, flow, identity)
         previous = principal_of(request)
         previous_session = previous.session_hash if previous is not None else None
         origin = request_origin(request)
@@ -206,6 +245,33 @@ class SignInPages:
         _delete_cookie(response, settings, FLOW_COOKIE, FLOW_COOKIE_PATH)
         return response
 
+    async def _reauthenticated(self, request: Request, provider: Provider, flow: Flow, identity: Identity) -> Response:
+        """The provider authenticated someone again: if it is the signed-in agent, their session is fresh again."""
+        settings = registry_of(request).settings
+        principal = principal_of(request)
+        origin = request_origin(request)
+        db = request.app.state.db
+        outcome: federation.StaffRefused | None
+        if principal is not None and principal.kind == "staff" and not principal.mfa_pending:
+            staff = principal
+
+            def work() -> federation.StaffRefused | None:
+                with db.session() as session:
+                    return federation.reauthenticate_staff(session, identity, staff, origin=origin)
+
+            outcome = await db.run(work)
+        else:  # the session ended (or another browser's cookie) while at the provider: nothing to refresh
+            outcome = federation.StaffRefused("reauthentication-no-session", NO_SESSION)
+            await self._record_failure(request, provider, provider.key, outcome.reason)
+        response: Response
+        if outcome is not None:
+            response = self._failure_page(request, provider, outcome.message, outcome.reason, 403,
+                                          title=REAUTH_REFUSED_TITLE, flow=flow)  # fmt: skip
+        else:
+            response = RedirectResponse(local_path(flow.next, "/agents"), status_code=303)
+        _delete_cookie(response, settings, FLOW_COOKIE, FLOW_COOKIE_PATH)
+        return response
+
     async def _record_failure(
         self, request: Request, provider: Provider | None, provider_key: str | None, reason: str
     ) -> None:
@@ -229,10 +295,13 @@ class SignInPages:
         status: int,
         *,
         title: Localized = FAILED_TITLE,
+        flow: Flow | None = None,
     ) -> Response:
         staff = provider is not None and provider.purpose == "staff"
-        context = {"title": title, "message": message, "reason": reason,
-                   "retry": "/agents/connexion" if staff else "/connexion"}  # fmt: skip
+        retry = "/agents/connexion" if staff else "/connexion"
+        if flow is not None and flow.reauth:  # back to confirming one's identity, for the same page
+            retry = f"/agents/reauthentification?suite={quote(local_path(flow.next, '/agents'))}"
+        context = {"title": title, "message": message, "reason": reason, "retry": retry}
         return render(request, "oidc_error.html", context, status_code=status)
 
     # Sign-out -------------------------------------------------------------------------------------------
@@ -334,6 +403,12 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/connexion/{provider}", pages.start, methods=["POST"], name="oidc_start"),
         Route("/agents/connexion/commune/{commune}", pages.start_staff, methods=["POST"], name="staff_oidc_start"),
         Route("/agents/connexion/syndicat", pages.start_syndicate_staff, methods=["POST"], name="staff_oidc_syndicat"),
+        Route(
+            "/agents/reauthentification/fournisseur",
+            pages.start_reauthentication,
+            methods=["POST"],
+            name="staff_oidc_reauth",
+        ),
         Route("/deconnexion", pages.sign_out, methods=["POST"], name="sign_out"),
         Route(LOGOUT_CALLBACK_PATH, pages.signed_out, name="signed_out"),
     ]

@@ -21,12 +21,14 @@ from gateway.identity import staff as staff_accounts
 from gateway.identity import totp
 from gateway.identity.access import principal_of, require_recent_authentication, require_staff_session
 from gateway.identity.cookies import set_session_cookie
-from gateway.identity.providers import staff_sign_in_choices, syndicate_staff_sign_in
+from gateway.identity.principal import Principal
+from gateway.identity.providers import provider_registry, staff_sign_in_choices, syndicate_staff_sign_in
 from gateway.identity.sessions import mark_reauthenticated, open_session, rotate
 from gateway.identity.tokens import create_token
 from gateway.models import ApiToken, StaffUser
 from gateway.requests.backoffice.queries import BackOfficeQueries
 from gateway.services import Localized
+from gateway.settings import Settings
 from gateway.web.callers import caller_of
 from gateway.web.form_bodies import text_form
 from gateway.web.grant_words import grant_words
@@ -135,12 +137,21 @@ async def staff_home(request: Request) -> Response:
     return render(request, "staff_home.html", context)
 
 
+def _reauth_provider(settings: Settings, principal: Principal) -> str | None:
+    """The name of the provider a federated agent signed in through (they confirm with it), or None: a local account."""
+    provider = provider_registry(settings).get(principal.provider) if principal.provider else None
+    return provider.display_name if provider is not None and provider.purpose == "staff" else None
+
+
 async def reauthenticate(request: Request) -> Response:
+    """Confirm one's identity: password and code for a local account; the provider again for a federated one."""
     principal = require_staff_session(request)
-    if request.method == "GET":
-        return render(request, "staff_reauth.html", {"error": None, "suite": next_path(request, STAFF_HOME)})
-    form = await text_form(request)
     settings = registry_of(request).settings
+    provider = _reauth_provider(settings, principal)
+    if request.method == "GET":
+        context = {"error": None, "suite": next_path(request, STAFF_HOME), "provider": provider}
+        return render(request, "staff_reauth.html", context)
+    form = await text_form(request)
     db = request.app.state.db
 
     def check() -> Localized | None:
@@ -161,7 +172,10 @@ async def reauthenticate(request: Request) -> Response:
     error = await db.run(check)
     if error is not None:
         return render(
-            request, "staff_reauth.html", {"error": error, "suite": next_path(request, STAFF_HOME)}, status_code=401
+            request,
+            "staff_reauth.html",
+            {"error": error, "suite": next_path(request, STAFF_HOME), "provider": None},
+            status_code=401,
         )
     return RedirectResponse(next_path(request, STAFF_HOME), status_code=303)
 

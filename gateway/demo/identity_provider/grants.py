@@ -44,6 +44,9 @@ def check_france_connect_rules(request: OAuth2Request) -> None:
             raise InvalidRequestError(f"'{name}' is required and must be at least {minimum} characters long.")
     if len(data["nonce"]) > MAX_NONCE_LENGTH:
         raise InvalidRequestError(f"'nonce' must be at most {MAX_NONCE_LENGTH} characters long.")
+    max_age = data.get("max_age")
+    if max_age is not None and not (max_age.isascii() and max_age.isdigit() and len(max_age) <= 10):
+        raise InvalidRequestError("'max_age' must be a number of seconds (0 or more).")
     acr_values = data.get("acr_values")
     if acr_values is not None and not set(acr_values.split()) & set(ACR_VALUES):
         raise InvalidRequestError(f"Unsupported 'acr_values'; supported: {' '.join(ACR_VALUES)}.")

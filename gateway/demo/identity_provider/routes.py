@@ -3,7 +3,11 @@
 Each endpoint reads the Starlette request, hands it to a provider built for
 this request (see :mod:`.server`) and answers. The authorisation page carries
 the client's parameters in hidden fields, so choosing a person needs no
-server-side session: the POST is validated again from scratch.
+server-side session: the POST is validated again from scratch. Having no
+session of its own, the provider asks every time: ``prompt=login`` and
+``max_age`` are always honoured (the page then says the service asks to
+confirm one's identity), and the ID token's ``auth_time`` is the moment the
+person was chosen.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ CARRIED = (
     "nonce",
     "acr_values",
     "prompt",
+    "max_age",
     "code_challenge",
     "code_challenge_method",
 )
@@ -127,6 +132,8 @@ class Endpoints:
             "client_name": client.name or client.client_id,
             "staff_of": client.commune_name if client.commune is not None else None,
             "syndicate": client.commune == SYNDICATE,
+            # the demo keeps no session of its own: every request asks again; this one says why
+            "again": "login" in (data.get("prompt") or "").split() or data.get("max_age") is not None,
             "hidden": [(name, data[name]) for name in CARRIED if name in data],
             "people": people,
             "released": [claim for claim in CLAIMS if claim in released],
