@@ -18,12 +18,14 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Collection, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from sqlmodel import Session
 
 from gateway import stored_files
+from gateway.models import Attachment
 from gateway.plugins import HookFailed
 from gateway.requests.errors import DocumentUnreadable
 from gateway.services import MEGABYTE, DocumentSpec, Localized, ScanVerdict
@@ -236,6 +238,35 @@ def read(session: Session, storage_name: str, *, sha256: str) -> bytes:
     except AttachmentCorrupted as error:
         logger.error("attachment unreadable: %s", error)
         raise DocumentUnreadable from error
+
+
+def copy_for(
+    source: Session,
+    target: Session,
+    attachment: Attachment,
+    *,
+    commune: str,
+    request_id: int,
+    uploaded_by: str,
+    created_at: datetime,
+) -> Attachment:
+    """A copy of ``attachment`` for another request, added to ``target``: its bytes read (checked against their
+    digest) and stored again, so each request owns its files and each is deleted on its own schedule."""
+    name, digest = save(target, read(source, attachment.storage_name, sha256=attachment.sha256))
+    copy = Attachment(
+        commune=commune,
+        request_id=request_id,
+        document=attachment.document,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        sha256=digest,
+        storage_name=name,
+        uploaded_by=uploaded_by,
+        created_at=created_at,
+    )
+    target.add(copy)
+    return copy
 
 
 def delete(session: Session, storage_names: Collection[str]) -> int:

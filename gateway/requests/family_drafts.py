@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from gateway.models import Attachment, ServiceRequest
+from gateway.models import ServiceRequest
 from gateway.requests import attachments as files
 from gateway.requests.errors import ActionNotAllowed
 from gateway.requests.family import is_family_service, member_fields, too_many
@@ -90,21 +90,14 @@ def copy_shared_documents(session: Session, rules: ServiceRules, source: Service
     for attachment in attachments_of(session, source):
         if attachment.document in per_member:
             continue
-        data = files.read(session, attachment.storage_name, sha256=attachment.sha256)
-        storage_name, digest = files.save(session, data)
-        session.add(
-            Attachment(
-                commune=target.commune,
-                request_id=target.id,
-                document=attachment.document,
-                filename=attachment.filename,
-                content_type=attachment.content_type,
-                size=attachment.size,
-                sha256=digest,
-                storage_name=storage_name,
-                uploaded_by=attachment.uploaded_by,
-                created_at=attachment.created_at,
-            )
+        files.copy_for(
+            session,
+            session,
+            attachment,
+            commune=target.commune,
+            request_id=target.id,
+            uploaded_by=attachment.uploaded_by,
+            created_at=attachment.created_at,
         )
         copied += 1
     return copied

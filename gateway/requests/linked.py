@@ -195,21 +195,14 @@ def _linked_row(
         assert linked.id is not None
         for attachment in documents:
             # a copy of its own, in this transaction: each commune deletes its request's files on its own schedule
-            content = files.read(session, attachment.storage_name, sha256=attachment.sha256)
-            name, digest = files.save(other, content)
-            other.add(
-                Attachment(
-                    commune=receiving.slug,
-                    request_id=linked.id,
-                    document=attachment.document,
-                    filename=attachment.filename,
-                    content_type=attachment.content_type,
-                    size=attachment.size,
-                    sha256=digest,
-                    storage_name=name,
-                    uploaded_by="citizen",
-                    created_at=moment,
-                )
+            files.copy_for(
+                session,
+                other,
+                attachment,
+                commune=receiving.slug,
+                request_id=linked.id,
+                uploaded_by="citizen",
+                created_at=moment,
             )
         _system_event(other, linked, "linked", moment, to_status=linked.status,
                       body=f"Demande transmise par la commune de {rules.commune.name} ({row.reference})")  # fmt: skip
