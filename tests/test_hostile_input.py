@@ -99,7 +99,11 @@ def stored_rows(app: Starlette) -> tuple[int, int]:
 
 
 #: routes that call an identity provider: with none reachable from the tests they answer 502, as they should
-UPSTREAM_PATHS = ("/connexion/", "/agents/connexion/commune/")
+UPSTREAM_PATHS = (
+    "/connexion/",
+    "/agents/connexion/commune/",
+    "/agents/connexion/syndicat",
+)
 
 
 def assert_answered(response: httpx.Response, what: str) -> None:
