@@ -193,8 +193,11 @@ def test_an_auditor_finds_a_request_by_reference_and_its_timeline_without_javasc
     expect(page).to_have_url(re.compile(rf"/audit/demandes/corbas/{gateway.reference}$"))
 
 
-def test_an_auditor_marks_a_finding_reviewed_with_a_note_without_javascript(page_without_javascript: Page) -> None:
+def test_an_auditor_marks_a_finding_reviewed_with_a_note_without_javascript(
+    page_without_javascript: Page, gateway: Demo
+) -> None:
     page = page_without_javascript
+    requested = record_requests(page)
     sign_in_for_the_syndicate(page, AUDITOR)
     review_with_findings(page)
     finding = page.locator("article.finding").first
@@ -205,6 +208,7 @@ def test_an_auditor_marks_a_finding_reviewed_with_a_note_without_javascript(page
     expect(page).to_have_url(re.compile(f"#{anchor}$"))
     marked = page.locator(f"article#{anchor}")
     expect(marked.locator("ul.marks")).to_contain_text(NOTE)
+    assert_same_origin(requested, gateway)
 
 
 # The administrator ---------------------------------------------------------------------------------------------
