@@ -341,6 +341,21 @@ async def test_marking_a_finding_reviewed_keeps_the_note_and_is_recorded(
     assert "audit.review-mark" in actions
 
 
+async def test_the_review_page_shows_a_marked_findings_note_and_when(client: GuichetClient, plant: Planter) -> None:
+    agents = normal_week(plant)
+    plant.entry(at(4, 23, 30), agents["ben"], resource="request/COR-2026-100001")
+    await sign_in_staff(client, "claude.auditor", "auditor:corbas")
+    (finding,) = await review(client)
+    await client.submit(
+        "/audit/revue/marquer",
+        {"week": WEEK, "commune": "corbas", "finding": finding["finding"], "note": "Astreinte du soir, vérifiée"},
+        page=f"/audit/revue?week={WEEK}",
+    )
+    page = await client.get("/audit/revue", params={"week": WEEK})
+    assert page.status_code == 200
+    assert "Astreinte du soir, vérifiée" in page.text and "Pas encore revu" not in page.text
+
+
 async def test_marking_an_unknown_finding_is_a_404(client: GuichetClient, plant: Planter) -> None:
     normal_week(plant)
     await sign_in_staff(client, "alex.auditor", "auditor")

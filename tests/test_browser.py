@@ -142,9 +142,14 @@ def fill_contact_form(page: Page, *, name: str, email: str, message: str, postco
     page.get_by_role("button", name="Envoyer ma demande").click()
 
 
-def accessibility_violations(page: Page) -> list[str]:
-    """What axe-core finds wrong on the page (WCAG 2.x A and AA rules), one line per rule and element."""
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}})
+def accessibility_violations(page: Page, *, best_practice: bool = False) -> list[str]:
+    """What axe-core finds wrong on the page (WCAG 2.x A and AA rules), one line per rule and element.
+
+    ``best_practice`` adds axe's best-practice rules: headings in order, one main landmark, all content in
+    landmarks, a level-one heading, and the like.
+    """
+    tags = ["wcag2a", "wcag2aa", "wcag21aa", *(["best-practice"] if best_practice else [])]
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": tags}})
     return [
         f"{violation['id']}: {node['target']}"
         for violation in results.response["violations"]

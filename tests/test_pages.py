@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -185,6 +186,19 @@ async def test_language_switch_sets_english_and_returns_to_the_page(guichet_clie
     assert (answer.status_code, answer.headers["location"]) == (303, "/venissieux")
     page = await guichet_client.get("/venissieux")
     assert '<html lang="en">' in page.text and "Write to the town hall" in page.text
+
+
+async def test_language_switch_returns_to_the_receipt_with_its_token(guichet_client: GuichetClient) -> None:
+    receipt = (await guichet_client.submit("/venissieux/contact", VALID)).headers["location"]
+    page = await guichet_client.get(receipt)
+    found = re.search(r'name="next" value="([^"]+)"', page.text)
+    assert found is not None
+    back = html.unescape(found.group(1))
+    assert back == receipt
+    token = await guichet_client.csrf_token(receipt)
+    answer = await guichet_client.post("/langue", data={"csrftoken": token, "lang": "en", "next": back})
+    assert answer.headers["location"] == receipt
+    assert (await guichet_client.get(receipt)).status_code == 200
 
 
 async def test_language_switch_never_redirects_off_site(guichet_client: GuichetClient) -> None:

@@ -28,6 +28,7 @@ from gateway.services import Localized
 from gateway.web.audit_log_reading import auditor
 from gateway.web.audit_review_pdf import render_review_pdf
 from gateway.web.audit_review_reading import NO_COMMUNE, ReviewAsk, load_review, mark_ask, mark_finding, review_ask
+from gateway.web.dates import when
 from gateway.web.form_bodies import text_form
 from gateway.web.i18n import choose_locale
 from gateway.web.lookups import registry_of
@@ -104,7 +105,7 @@ def _view(request: Request, review: Review, finding: Finding, locale: str) -> di
         "sentence": sentence(finding, locale),
         "commune_name": commune.name if commune else SYNDICATE(locale),
         "form_commune": finding.commune or NO_COMMUNE,
-        "marks": review.marks_of(finding),
+        "marks": [(mark, when(mark.reviewed_at, locale)) for mark in review.marks_of(finding)],
         "linked": finding.seqs[:LINKED],
         "more": max(0, finding.count - LINKED),
         "search": urlencode(search),

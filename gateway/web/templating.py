@@ -50,7 +50,9 @@ def render(
         "csrftoken": token() if token else "",
         "gateway_name": registry.settings.gateway.name,
         "demo": registry.settings.gateway.demo,
-        "current_path": request.url.path,
+        # where the language switch returns: the page as it was asked for (a receipt's token, a search's terms)
+        "current_path": request.url.path
+        + (f"?{request.url.query}" if request.url.query and request.method == "GET" else ""),
         "principal": _signed_in(request),
         **(context or {}),
     }
@@ -62,3 +64,9 @@ def _signed_in(request: Request) -> object:
     """The person shown as signed in (not a staff member halfway through the second factor)."""
     principal = request.scope.get("state", {}).get("principal")
     return principal if principal is not None and not getattr(principal, "mfa_pending", False) else None
+
+
+def _current_path(request: Request) -> str:
+    """Where the language switch returns: the page as asked for, with a receipt's token or a search's terms."""
+    query = request.url.query if request.method == "GET" else ""
+    return request.url.path + (f"?{query}" if query else "")
