@@ -320,3 +320,14 @@ async def test_a_plugins_own_action_reads_as_a_step_of_its_service(app: Starlett
     rows = results(page.text)
     assert "Service “Write to the town hall”: address uncovered" in rows and "System (automatic)" in rows
     assert "Failed" in rows
+
+
+async def test_results_name_the_staff_member_who_acted_beside_their_role(client: GuichetClient) -> None:
+    await client.get("/audit", params={"citizen": EMAIL, "purpose": "controle"})  # audited: audit.search by Alex
+    page = await client.get("/audit", params={"action": "audit.search"})
+    assert "Alex Auditor (staff:" in results(page.text)
+
+
+async def test_an_actor_with_no_account_is_shown_by_role_and_id_only(client: GuichetClient) -> None:
+    page = await client.get("/audit/entrees/1")
+    assert "(citizen:abc)" in entry_words(page.text)

@@ -38,10 +38,11 @@ from gateway.web.audit_log_words import (
     csv_rows_in_words,
     outcome_choices,
     readable,
+    staff_names,
 )
 from gateway.web.audit_timelines import request_link
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import registry_of
+from gateway.web.lookups import database_of, registry_of
 from gateway.web.templating import render
 from gateway.web.transparency import verifier_key_text
 
@@ -56,7 +57,8 @@ async def console(request: Request) -> Response:
     params = urlencode([(key, value) for key, value in request.query_params.items() if key != "before"])
     registry, locale = registry_of(request), choose_locale(request)
     communes = sorted(registry.communes) if scope.communes is None else sorted(scope.communes)
-    context = {"query": query, "entries": [readable(entry, registry, locale) for entry in entries],
+    names = await database_of(request).run(staff_names, database_of(request), entries)
+    context = {"query": query, "entries": [readable(entry, registry, locale, names) for entry in entries],
                "searched": searched, "params": params, "communes": commune_choices(registry, communes),
                "actions": action_choices(locale), "outcomes": outcome_choices(locale), "purposes": AUDIT_PURPOSES,
                "links": {entry.seq: request_link(entry) for entry in entries},
@@ -69,7 +71,8 @@ async def entry_page(request: Request) -> Response:
     principal, scope = await auditor(request)
     entry, proof = await load_entry(request, principal, scope)
     locale = choose_locale(request)
-    context = {"entry": entry, "words": readable(entry, registry_of(request), locale), "fields": as_dict(entry),
+    names = await database_of(request).run(staff_names, database_of(request), [entry])
+    context = {"entry": entry, "words": readable(entry, registry_of(request), locale, names), "fields": as_dict(entry),
                "proof": proof,
                "witnessed": await proof_checkpoint(request, proof.tree_size) if proof is not None else None,
                "key": verifier_key_text(request)}  # fmt: skip
@@ -91,7 +94,8 @@ async def _export(request: Request, kind: str) -> Response:
     entries = (await run_search(request, "audit.export", query, principal, scope)).entries
     if kind == "csv":
         buffer = io.StringIO()
-        csv.writer(buffer).writerows(csv_rows_in_words(entries, registry_of(request), choose_locale(request)))
+        names = await database_of(request).run(staff_names, database_of(request), entries)
+        csv.writer(buffer).writerows(csv_rows_in_words(entries, registry_of(request), choose_locale(request), names))
         body, media = buffer.getvalue(), "text/csv; charset=utf-8"
     else:
         body, media = (

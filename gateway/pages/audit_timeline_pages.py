@@ -18,18 +18,19 @@ from gateway.audit.search import AuditQuery, Scope
 from gateway.audit.search_purposes import AUDIT_PURPOSES
 from gateway.models import AuditEntry
 from gateway.web.audit_log_reading import Found, audit_query, auditor, person_kinds, run_search
-from gateway.web.audit_log_words import ReadableEntry, readable
+from gateway.web.audit_log_words import ReadableEntry, readable, staff_names
 from gateway.web.audit_timelines import request_link, request_timeline
 from gateway.web.i18n import choose_locale
-from gateway.web.lookups import registry_of
+from gateway.web.lookups import database_of, registry_of
 from gateway.web.templating import render
 
 
 async def request_page(request: Request) -> Response:
     principal, scope = await auditor(request)
     timeline = await request_timeline(request, principal, scope)
+    rows = await _rows(request, timeline.entries)
     context = {"timeline": timeline, "commune": request.path_params["commune"],
-               "reference": request.path_params["reference"], "rows": _rows(request, timeline.entries)}  # fmt: skip
+               "reference": request.path_params["reference"], "rows": rows}  # fmt: skip
     return render(request, "audit_request_timeline.html", context)
 
 
@@ -43,16 +44,17 @@ async def person_page(request: Request) -> Response:
     following = [(key, value) for key, value in params.items() if key != "after"]
     full = found is not None and len(found.entries) == query.limit
     context = {"query": query, "found": found, "purposes": AUDIT_PURPOSES, "params": urlencode(following),
-               "rows": _rows(request, found.entries if found else []),
+               "rows": await _rows(request, found.entries if found else []),
                "kinds": person_kinds(found, scope) if found else {}, "unjoined": _unjoined(found, query, scope),
                "next_after": found.entries[-1].seq if found and full else None}  # fmt: skip
     return render(request, "audit_person_timeline.html", context)
 
 
-def _rows(request: Request, entries: list[AuditEntry]) -> list[tuple[ReadableEntry, str | None]]:
+async def _rows(request: Request, entries: list[AuditEntry]) -> list[tuple[ReadableEntry, str | None]]:
     """Each entry in the reader's words, with the link to its request's timeline."""
     registry, locale = registry_of(request), choose_locale(request)
-    return [(readable(entry, registry, locale), request_link(entry)) for entry in entries]
+    names = await database_of(request).run(staff_names, database_of(request), entries)
+    return [(readable(entry, registry, locale, names), request_link(entry)) for entry in entries]
 
 
 def _unjoined(found: Found | None, query: AuditQuery, scope: Scope) -> str | None:

@@ -8,13 +8,17 @@ away, the API and the JSON export give them as sealed). The words are in
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlmodel import col, select
 
 from gateway.audit.auditor_words import ACTIONS, OUTCOMES, action_words, outcome_words, refusal_purpose, role_words
 from gateway.audit.purposes import purpose_text
 from gateway.audit.search import csv_rows, defuse_cell
-from gateway.models import AuditEntry
+from gateway.db import Database
+from gateway.models import AuditEntry, StaffUser
 from gateway.registry import Registry
 from gateway.services import Localized
 
@@ -97,14 +101,30 @@ def purpose_words(entry: AuditEntry, registry: Registry, locale: str) -> str:
     return purpose_text(entry.purpose, provided.definition.purpose if provided is not None else None, locale)
 
 
-def readable(entry: AuditEntry, registry: Registry, locale: str) -> ReadableEntry:
+def staff_names(db: Database, entries: Iterable[AuditEntry]) -> dict[str, str]:
+    """The display names of the staff members who acted in ``entries``, by actor id (``staff:12``)."""
+    ids = {int(number) for entry in entries if (number := entry.actor_id.removeprefix("staff:")).isdigit()
+           and entry.actor_id.startswith("staff:")}  # fmt: skip
+    if not ids:
+        return {}
+    with db.read_session(all_communes=True) as session:
+        found = session.exec(select(StaffUser.id, StaffUser.display_name).where(col(StaffUser.id).in_(ids))).all()
+    return {f"staff:{number}": name for number, name in found if name}
+
+
+def readable(
+    entry: AuditEntry, registry: Registry, locale: str, names: Mapping[str, str] | None = None
+) -> ReadableEntry:
+    """The entry in words; ``names`` (:func:`staff_names`) adds who the staff member acting is to their role."""
     title = _service_title(registry, entry.service, locale)
+    role = role_words(entry.actor_role, locale)
+    name = (names or {}).get(entry.actor_id)
     return ReadableEntry(
         seq=entry.seq,
         time=entry.time,
         commune=commune_name(registry, entry.commune),
         service=title or entry.service or NONE,
-        actor=role_words(entry.actor_role, locale),
+        actor=f"{role}, {name}" if name else role,
         actor_id=entry.actor_id,
         action=action_words(entry.action, locale, title),
         resource=resource_words(entry.resource, registry, locale),
@@ -142,11 +162,13 @@ WORD_COLUMNS: tuple[tuple[str, Localized], ...] = (
 )
 
 
-def csv_rows_in_words(entries: list[AuditEntry], registry: Registry, locale: str) -> list[list[str]]:
+def csv_rows_in_words(
+    entries: list[AuditEntry], registry: Registry, locale: str, names: Mapping[str, str] | None = None
+) -> list[list[str]]:
     """The sealed columns as the API gives them (codes, for tools), then the same entry in words (for people)."""
     rows = csv_rows(entries)
     rows[0] += [title(locale) for _, title in WORD_COLUMNS]
     for row, entry in zip(rows[1:], entries, strict=True):
-        words = readable(entry, registry, locale)
+        words = readable(entry, registry, locale, names)
         row += [defuse_cell(str(getattr(words, name))) for name, _ in WORD_COLUMNS]
     return rows
