@@ -18,30 +18,38 @@ in WAL mode it never waits for the write lock a writer holds; on PostgreSQL a
 ``READ ONLY`` transaction. A read session refuses to flush anything
 (:class:`ReadOnlySession`), so a read that would queue an audit entry fails
 instead of showing data with no record of it.
+
+The migration gate (:meth:`Database.require_migrated`, at every worker's
+start and in the readiness check) reads the scripts' head and the database's
+revision without importing Alembic, a tenth of a worker's start (see
+``docs/performance.md``); Alembic, imported only to migrate, remains the
+authority whenever a script or the version table is anything but a plain
+chain (:func:`migrations_head`).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import anyio.to_thread
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from anyio import CapacityLimiter
 from anyio.lowlevel import RunVar
-from sqlalchemy import Table, event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy import Table, event, inspect, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlalchemy.sql import visitors
 from sqlmodel import Session, SQLModel, create_engine
 
 import gateway.models  # noqa: F401  (registers every table on SQLModel.metadata)
+
+if TYPE_CHECKING:  # Alembic is imported to migrate, not to start (see the module's docstring)
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SCOPE_KEY = "guichet.commune"
@@ -404,12 +412,26 @@ class Database:
     # Migrations -----------------------------------------------------------
 
     def alembic_config(self) -> AlembicConfig:
+        from alembic.config import Config as AlembicConfig
+
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.attributes["engine"] = self.engine
         return config
 
     def migration_state(self) -> tuple[str | None, str | None]:
+        """The database's revision and the scripts' head, as Alembic states them."""
+        head = migrations_head()
+        with self.engine.connect() as connection:
+            stored = stored_revisions(connection)
+        if head is not None and len(stored) <= 1:
+            return (stored[0] if stored else None), head
+        return self._alembic_state()  # branches: Alembic answers, or raises its own error
+
+    def _alembic_state(self) -> tuple[str | None, str | None]:
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
         with self.engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
@@ -424,3 +446,41 @@ class Database:
         from alembic import command
 
         command.upgrade(self.alembic_config(), revision)
+
+
+_REVISION = re.compile(r"^revision(?:: *str)? *= *[\"'](\w+)[\"'] *$", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision(?:: *str \| None)? *= *(?:None|[\"'](\w+)[\"']) *$", re.MULTILINE)
+_NO_BRANCH = re.compile(r"^(branch_labels|depends_on)(?:: *[^=\n]+)? *= *None *$", re.MULTILINE)
+
+
+@functools.cache
+def migrations_head(versions: Path = MIGRATIONS_DIR / "versions") -> str | None:
+    """The newest script's revision, read from the scripts' text; None unless they are one plain chain.
+
+    Every script must state its ``revision``, its ``down_revision`` (one, or
+    None for the first) and no branch label or dependency, and exactly one
+    revision must be no other's parent: then that one is the head, as Alembic
+    finds it. Anything else (a merge, a branch) returns None and the caller
+    asks Alembic. The scripts do not change under a running process: read once.
+    """
+    parents: dict[str, str | None] = {}
+    for path in sorted(versions.glob("*.py")):
+        if path.name.startswith(("__init__", ".#")):
+            continue
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.findall(source), _DOWN_REVISION.findall(source)
+        if len(revision) != 1 or len(down) != 1 or len(_NO_BRANCH.findall(source)) != 2 or revision[0] in parents:
+            return None
+        parents[revision[0]] = down[0] or None
+    roots = [revision for revision, parent in parents.items() if parent is None]
+    heads = set(parents) - set(parents.values())
+    if len(roots) != 1 or len(heads) != 1 or not set(parents.values()) - {None} <= set(parents):
+        return None
+    return heads.pop()
+
+
+def stored_revisions(connection: Connection) -> tuple[str, ...]:
+    """The revisions in the database's ``alembic_version`` table: none before any migration, one after."""
+    if not inspect(connection).has_table("alembic_version"):
+        return ()
+    return tuple(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())

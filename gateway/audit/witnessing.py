@@ -19,8 +19,8 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import func, select
 
 from gateway.audit.checkpoint import NoteError, Signer, split_note
@@ -30,6 +30,9 @@ from gateway.audit.sealing import SealingPolicy, seal, seal_if_due
 from gateway.db import Database
 from gateway.models import AuditCheckpoint, AuditCosignature
 from gateway.settings import Settings, WitnessSection
+
+if TYPE_CHECKING:  # httpx (with its command line's rich and click) is imported when a witness is called
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +90,8 @@ def witness_checkpoint(
 
     Returns one outcome per witness contacted (none for those that had cosigned it already).
     """
+    import httpx
+
     own = client is None
     http = client or httpx.Client(timeout=TIMEOUT_SECONDS)
     try:
@@ -102,6 +107,8 @@ def witness_checkpoint(
 
 
 def _send(db: Database, checkpoint: AuditCheckpoint, witness: Witness, http: httpx.Client) -> Outcome | None:
+    import httpx
+
     with db.session(all_communes=True) as session:
         done = session.get(AuditCosignature, (checkpoint.size, witness.name))
         if done is not None:
@@ -207,6 +214,8 @@ def fetch_witnessed(url: str, origin: str, verifier: CosignatureVerifier | None,
     With the witness's ``verifier``, its cosignature must be on it and valid;
     the gateway's own signature is checked by ``verify`` like any held checkpoint.
     """
+    import httpx
+
     try:
         response = client.get(f"{url.rstrip('/')}/checkpoint/{origin}")
     except httpx.HTTPError as error:

@@ -58,10 +58,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -73,6 +72,9 @@ from gateway.identity.claims import EMAIL_VERIFIED
 from gateway.identity.providers import Provider, released_claims
 from gateway.services import Localized
 from gateway.settings import is_loopback
+
+if TYPE_CHECKING:  # httpx (with its command line's rich and click) is imported on the first call to a provider
+    import httpx
 
 FLOW_COOKIE = "guichet_oidc"
 FLOW_COOKIE_PATH = "/connexion"
@@ -412,11 +414,15 @@ class RelyingParty:
         self._keys: dict[str, tuple[float, KeySet]] = {}
 
     def _client(self) -> httpx.AsyncClient:
+        import httpx
+
         headers = {"User-Agent": "Guichet (OpenID Connect relying party)"}
         return httpx.AsyncClient(timeout=self.timeout, transport=self.transport, follow_redirects=False,
                                  headers=headers)  # fmt: skip
 
     async def _get(self, url: str, reason: str, **kwargs: Any) -> httpx.Response:
+        import httpx
+
         try:
             async with self._client() as client:
                 return await client.get(url, **kwargs)
@@ -499,6 +505,8 @@ class RelyingParty:
         }
         if flow.verifier is not None:
             form["code_verifier"] = flow.verifier
+        import httpx
+
         try:
             async with self._client() as client:
                 response = await client.post(metadata.token_endpoint, data=form, headers={"Accept": "application/json"})

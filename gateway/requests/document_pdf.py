@@ -7,6 +7,10 @@ window title; its language is the catalogue's ``/Lang``. ReportLab does not
 write a structure tree (tagged PDF): the text is drawn top to bottom, in the
 order it is read, one line at a time. The QR code (segno) is drawn as
 vector squares, and holds the signed payload only.
+
+ReportLab and segno are imported when a document is drawn, not with this
+module: most workers' requests never draw one, and the two take a noticeable
+part of a worker's start (see ``docs/performance.md``, cold start).
 """
 
 from __future__ import annotations
@@ -15,22 +19,18 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import segno
-from babel.dates import format_date
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import Canvas
 
 from gateway.request_handle import DocumentContent
 from gateway.services import Localized
 
+if TYPE_CHECKING:
+    from reportlab.pdfgen.canvas import Canvas
+
 PARIS = ZoneInfo("Europe/Paris")
 REGULAR, BOLD = "GuichetSans", "GuichetSans-Bold"
+mm = 72.0 / 2.54 * 0.1  # points in a millimetre, computed as reportlab.lib.units.mm is
 MARGIN = 20 * mm
 QR_SIZE = 45 * mm
 
@@ -59,6 +59,9 @@ class Letterhead:
 
 
 def _register_fonts(regular: Path, bold: Path) -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     if REGULAR in pdfmetrics.getRegisteredFontNames():
         return
     for name, path in ((REGULAR, regular), (BOLD, bold)):
@@ -78,6 +81,11 @@ def render_pdf(
     fonts: tuple[Path, Path],
 ) -> bytes:
     """The PDF bytes of one issued document (A4, one page)."""
+    from babel.dates import format_date
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import simpleSplit
+    from reportlab.pdfgen.canvas import Canvas
+
     _register_fonts(*fonts)
     locale = content.locale
     title = content.title(locale)
@@ -124,6 +132,8 @@ def render_pdf(
 
 def _draw_qr(canvas: Canvas, payload: str, x: float, y: float) -> None:
     """The payload as a QR code (error correction M), in black squares on the page's white."""
+    import segno
+
     code = segno.make_qr(payload, error="m")
     rows = list(code.matrix_iter(scale=1, border=4))
     cell = QR_SIZE / len(rows)

@@ -5,6 +5,7 @@ real text in reading order, the fonts embedded (DejaVu Sans, or ReportLab's
 Vera), the title in the metadata and the language in the catalogue. One
 section per finding: what was found, its entries' positions (each opens at
 ``/audit/entrees/<seq>`` in the console), and the auditor's notes.
+ReportLab is imported when a report is drawn, not at a worker's start.
 """
 
 from __future__ import annotations
@@ -14,12 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.dates import format_datetime
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import Canvas
 
 from gateway.audit.review.collect import Review
 from gateway.audit.review.periods import PARIS
@@ -27,7 +22,7 @@ from gateway.audit.review.words import sentence, title
 from gateway.services import Localized
 
 REGULAR, BOLD = "GuichetReview", "GuichetReview-Bold"
-MARGIN = 20 * mm
+MARGIN = 20 * (72.0 / 2.54 * 0.1)  # 20 mm in points, as reportlab.lib.units.mm computes it
 #: entries listed per finding; the rest are counted (the CSV lists them all)
 LISTED = 60
 
@@ -43,6 +38,9 @@ NOT_REVIEWED = Localized("Pas encore revu.", "Not reviewed yet.")
 
 
 def _register_fonts(regular: Path, bold: Path) -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     if REGULAR in pdfmetrics.getRegisteredFontNames():
         return
     for name, path in ((REGULAR, regular), (BOLD, bold)):
@@ -52,6 +50,10 @@ def _register_fonts(regular: Path, bold: Path) -> None:
 def render_review_pdf(
     review: Review, *, locale: str, scope: str, who: str, base_url: str, fonts: tuple[Path, Path]
 ) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import simpleSplit
+    from reportlab.pdfgen.canvas import Canvas
+
     _register_fonts(*fonts)
     heading = TITLE(locale).format(week=review.week.label)
     buffer = io.BytesIO()

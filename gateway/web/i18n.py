@@ -13,8 +13,6 @@ from io import BytesIO
 from pathlib import Path
 
 from babel import Locale, negotiate_locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from starlette.requests import HTTPConnection
@@ -31,6 +29,9 @@ def translations(locale: str) -> gettext.NullTranslations:
     po_file = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
     if locale == DEFAULT_LOCALE or not po_file.exists():
         return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo  # on the first English page, not at every worker's start
+    from babel.messages.pofile import read_po
+
     with po_file.open("rb") as handle:
         catalog = read_po(handle, locale=locale)
     buffer = BytesIO()
