@@ -39,7 +39,8 @@ from gateway.cli import main as cli
 from gateway.demo.identity_provider import ISSUER_PATH, demo_client_credentials
 from gateway.demo.identity_provider.tokens import pairwise_subject
 from gateway.identity import staff as staff_accounts
-from gateway.identity.oidc import FLOW_COOKIE, Flow, acr_satisfies, open_flow, seal_flow
+from gateway.identity.oidc import acr_satisfies
+from gateway.identity.oidc_flows import FLOW_COOKIE, Flow, open_flow, seal_flow
 from gateway.identity.sessions import COOKIE, cookie_value, open_session
 from gateway.models import AuditEntry, Citizen, StaffUser, UserSession
 from gateway.settings import ConfigError, Settings, load_settings

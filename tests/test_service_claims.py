@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.demo.identity_provider import ISSUER_PATH
-from gateway.identity.oidc import FLOW_COOKIE, open_flow
+from gateway.identity.oidc_flows import FLOW_COOKIE, open_flow
 from gateway.identity.providers import Provider
 from gateway.models import Citizen
 from gateway.plugin import Localized, ServiceDefinition

@@ -17,7 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from gateway.identity.oidc import Flow, Identity, LoginFailure
+from gateway.identity.oidc import Identity, LoginFailure
+from gateway.identity.oidc_flows import Flow
 from gateway.identity.providers import provider_registry
 from gateway.identity.reauthentication import check_reauthentication
 from gateway.models import UserSession

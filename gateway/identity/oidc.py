@@ -53,22 +53,20 @@ JOSE work, authlib's core gives PKCE, and every check is written out below.
 from __future__ import annotations
 
 import hmac
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from joserfc import jwt
 from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import KeySet
 
 from gateway.identity.claims import EMAIL_VERIFIED
+from gateway.identity.oidc_flows import Flow, same_secret
 from gateway.identity.providers import Provider, released_claims
 from gateway.services import Localized
 from gateway.settings import is_loopback
@@ -76,13 +74,6 @@ from gateway.settings import is_loopback
 if TYPE_CHECKING:  # httpx (with its command line's rich and click) is imported on the first call to a provider
     import httpx
 
-FLOW_COOKIE = "guichet_oidc"
-FLOW_COOKIE_PATH = "/connexion"
-FLOW_LIFETIME = timedelta(minutes=10)
-LOGOUT_COOKIE = "guichet_oidc_logout"
-LOGOUT_COOKIE_PATH = "/deconnexion"
-LOGIN_CALLBACK_PATH = "/connexion/retour"
-LOGOUT_CALLBACK_PATH = "/deconnexion/retour"
 
 #: signatures accepted on ID tokens and userinfo: asymmetric only (never "none", never HMAC with the client secret)
 ASYMMETRIC_ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA")
@@ -95,8 +86,6 @@ CACHE_SECONDS = 3600
 #: eIDAS levels of assurance, as FranceConnect names them: a higher level satisfies a lower request
 ACR_LEVELS = {"eidas1": 1, "eidas2": 2, "eidas3": 3}
 
-_FLOW_SALT = "guichet-oidc-flow"
-_LOGOUT_SALT = "guichet-oidc-logout"
 
 FAILED = Localized(
     "La connexion n'a pas abouti : la réponse du fournisseur d'identité n'a pas pu être vérifiée. "
@@ -131,107 +120,6 @@ def error_code(value: str | None) -> str:
     if value and len(value) <= 40 and all(char.isascii() and (char.isalnum() or char == "_") for char in value):
         return value.lower()
     return "other"
-
-
-# The flow, bound to the browser -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Flow:
-    """What the browser that started a sign-in carries back to the callback (in a signed cookie)."""
-
-    provider: str
-    state: str
-    nonce: str
-    #: PKCE code verifier; None only when the provider's settings turn PKCE off
-    verifier: str | None
-    #: where to go once signed in (a path of this site)
-    next: str
-    #: the scopes asked (the provider's base ones plus what the service started from needs); empty: the base ones
-    scopes: tuple[str, ...] = ()
-    #: a signed-in agent confirming who they are (``prompt=login``, ``max_age=0``), not a sign-in
-    reauth: bool = False
-    #: when the flow started (seconds since the epoch): a re-authentication must be no older
-    started: int = 0
-
-    def asked(self, provider: Provider) -> tuple[str, ...]:
-        return self.scopes or provider.scopes
-
-
-def new_flow(provider: Provider, next_path: str, scopes: tuple[str, ...] = (), *, reauth: bool = False) -> Flow:
-    return Flow(
-        provider=provider.key,
-        state=secrets.token_urlsafe(32),
-        nonce=secrets.token_urlsafe(32),
-        verifier=secrets.token_urlsafe(64) if provider.pkce else None,
-        next=next_path,
-        scopes=scopes,
-        reauth=reauth,
-        started=int(time.time()),
-    )
-
-
-def seal_flow(secret_key: bytes, flow: Flow) -> str:
-    data = {"p": flow.provider, "s": flow.state, "n": flow.nonce, "v": flow.verifier, "x": flow.next,
-            "c": list(flow.scopes), "r": flow.reauth, "t": flow.started}  # fmt: skip
-    return URLSafeTimedSerializer(secret_key, salt=_FLOW_SALT).dumps(data)
-
-
-def open_flow(secret_key: bytes, value: str | None, *, max_age: timedelta = FLOW_LIFETIME) -> Flow | None:
-    """The flow in a cookie, or None when it is missing, forged, malformed or older than ``max_age``."""
-    if not value:
-        return None
-    try:
-        data = URLSafeTimedSerializer(secret_key, salt=_FLOW_SALT).loads(value, max_age=int(max_age.total_seconds()))
-    except BadSignature:
-        return None
-    if not isinstance(data, dict):
-        return None
-    scopes = data.get("c", [])
-    if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
-        return None
-    try:
-        flow = Flow(provider=data["p"], state=data["s"], nonce=data["n"], verifier=data["v"], next=data["x"],
-                    scopes=tuple(scopes), reauth=data.get("r") is True, started=data.get("t", 0))  # fmt: skip
-    except KeyError:
-        return None
-    if not isinstance(flow.started, int) or isinstance(flow.started, bool):
-        return None
-    texts = (flow.provider, flow.state, flow.nonce, flow.next)
-    if not all(isinstance(text, str) for text in texts) or not isinstance(flow.verifier, str | None):
-        return None
-    return flow
-
-
-@dataclass(frozen=True)
-class LogoutFlow:
-    """The ``state`` sent to the provider's end-session endpoint, and whose sign-out it was."""
-
-    provider: str
-    state: str
-
-
-def seal_logout(secret_key: bytes, flow: LogoutFlow) -> str:
-    return URLSafeTimedSerializer(secret_key, salt=_LOGOUT_SALT).dumps({"p": flow.provider, "s": flow.state})
-
-
-def open_logout(secret_key: bytes, value: str | None) -> LogoutFlow | None:
-    if not value:
-        return None
-    try:
-        data = URLSafeTimedSerializer(secret_key, salt=_LOGOUT_SALT).loads(
-            value, max_age=int(FLOW_LIFETIME.total_seconds())
-        )
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("p"), str) or not isinstance(data.get("s"), str):
-        return None
-    return LogoutFlow(provider=data["p"], state=data["s"])
-
-
-def same_secret(expected: str, given: str | None) -> bool:
-    """Constant-time comparison of a state or nonce."""
-    return given is not None and hmac.compare_digest(expected.encode(), given.encode())
 
 
 # The provider's metadata ----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Whether a provider really authenticated the person again, for a staff re-authentication.
 
 A signed-in agent who came through an identity provider confirms their identity there before a sensitive
-act (:class:`gateway.identity.oidc.Flow` with ``reauth``: ``prompt=login`` and ``max_age=0``). The ID token
+act (:class:`gateway.identity.oidc_flows.Flow` with ``reauth``: ``prompt=login`` and ``max_age=0``). The ID token
 has passed every check of a sign-in; this adds the one a re-authentication needs. Whether it is the same
 person as the session's is decided with the account, in :func:`gateway.identity.federation.reauthenticate_staff`.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 
-from gateway.identity.oidc import LEEWAY_SECONDS, Flow, Identity, LoginFailure
+from gateway.identity.oidc import LEEWAY_SECONDS, Identity, LoginFailure
+from gateway.identity.oidc_flows import Flow
 from gateway.services import Localized
 
 NOT_AGAIN = Localized(

@@ -30,7 +30,8 @@ from gateway.audit.log import record
 from gateway.identity import federation, spent_states
 from gateway.identity.access import principal_of, require_staff_session
 from gateway.identity.cookies import clear_session_cookie, set_session_cookie
-from gateway.identity.oidc import (
+from gateway.identity.oidc import Identity, LoginFailure, RelyingParty, error_code
+from gateway.identity.oidc_flows import (
     FLOW_COOKIE,
     FLOW_COOKIE_PATH,
     FLOW_LIFETIME,
@@ -39,11 +40,7 @@ from gateway.identity.oidc import (
     LOGOUT_COOKIE,
     LOGOUT_COOKIE_PATH,
     Flow,
-    Identity,
-    LoginFailure,
     LogoutFlow,
-    RelyingParty,
-    error_code,
     new_flow,
     open_flow,
     open_logout,
