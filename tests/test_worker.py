@@ -96,10 +96,11 @@ def seed_work(db: Database) -> None:
             append(session, [audit_event(f"request/{day}")], now=moment)
     with db.session() as session:
         stored_files.put(session, ORPHAN, b"left behind", kind=attachments.KIND)
+    seen = datetime.now(UTC)  # not the module's NOW: a long run would leave the "live" session idle too long
     with db.session() as session:
-        for name, expires in (("dead", NOW - timedelta(hours=1)), ("live", NOW + timedelta(hours=1))):
-            session.add(UserSession(id_hash=name.ljust(64, "0"), kind="citizen", created_at=NOW, last_seen_at=NOW,
-                                    expires_at=expires, authenticated_at=NOW))  # fmt: skip
+        for name, expires in (("dead", seen - timedelta(hours=1)), ("live", seen + timedelta(hours=1))):
+            session.add(UserSession(id_hash=name.ljust(64, "0"), kind="citizen", created_at=seen, last_seen_at=seen,
+                                    expires_at=expires, authenticated_at=seen))  # fmt: skip
             session.add(SpentOidcState(state_hash=name.ljust(64, "0"), expires_at=expires))
         session.add(LoginThrottle(key="address:192.0.2.7", failures=3, window_started_at=NOW - timedelta(days=3)))
         session.add(RefusalCount(kind="access.csrf-refused", origin="web 192.0.2.7", minute=LONG_AGO, count=2))
