@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures borrowed from tests.test_browser are arguments of the tests below)
 """A family's school registration drafts and a follow link, in a real Chromium: walked as a family would, axe-core.
 
 The demo deployment (Vénissieux offers ``inscription-scolaire``), served by uvicorn
@@ -15,30 +16,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 from guichet_inscription_scolaire.levels import open_school_years
 from playwright.sync_api import Browser, Page, expect
 
-from gateway.app import create_app
 from gateway.identity.sessions import COOKIE as SESSION_COOKIE
 from gateway.identity.sessions import cookie_value, open_session
 from gateway.testing import (
-    ConfigFolder,
     TestCitizen,
     add_family_member,
     attach_document,
-    migrate,
     save_draft,
-    served,
     start_draft,
     stored_request,
     submit_request,
     verified_citizen,
 )
-from tests.test_browser import (  # noqa: F401 (browser is a fixture this module uses)
+from tests.test_browser import (  # noqa: F401 (browser and gateway: fixtures this module uses, a demo of its own)
     TIMEOUT_MS,
     Gateway,
     accessibility_violations,
@@ -46,6 +42,7 @@ from tests.test_browser import (  # noqa: F401 (browser is a fixture this module
     browser,
     expect_landmarks,
     file_a_message,
+    gateway,
     record_requests,
 )
 
@@ -70,22 +67,7 @@ def _child(first_names: str, born: str) -> dict[str, Any]:
             "leaving_school": False, "derogation": "no"}  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    root: Path = tmp_path_factory.mktemp("family-follow-browser")
-    config = ConfigFolder.demo(root)
-    url = f"sqlite:///{root / 'guichet.db'}"
-    config.set_gateway(database={"url": url})
-    migrate(url)
-    app = create_app(config.path)
-    try:
-        with served(app) as base_url:
-            yield Gateway(base_url, app)
-    finally:
-        app.state.db.dispose()
-
-
-def _page(browser: Browser, gateway: Gateway, *, javascript: bool = True) -> Iterator[Page]:  # noqa: F811
+def _page(browser: Browser, gateway: Gateway, *, javascript: bool = True) -> Iterator[Page]:
     context = browser.new_context(base_url=gateway.base_url, locale="fr-FR", java_script_enabled=javascript)
     context.set_default_timeout(TIMEOUT_MS)
     try:
@@ -95,12 +77,12 @@ def _page(browser: Browser, gateway: Gateway, *, javascript: bool = True) -> Ite
 
 
 @pytest.fixture
-def page(browser: Browser, gateway: Gateway) -> Iterator[Page]:  # noqa: F811
+def page(browser: Browser, gateway: Gateway) -> Iterator[Page]:
     yield from _page(browser, gateway)  # axe-core runs as a script in the page
 
 
 @pytest.fixture
-def page_without_javascript(browser: Browser, gateway: Gateway) -> Iterator[Page]:  # noqa: F811
+def page_without_javascript(browser: Browser, gateway: Gateway) -> Iterator[Page]:
     yield from _page(browser, gateway, javascript=False)
 
 

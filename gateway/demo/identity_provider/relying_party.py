@@ -54,10 +54,36 @@ def demo_provider(settings: Settings) -> Provider:
 
 def demo_staff_provider(settings: Settings, commune: str, commune_name: str) -> Provider:
     """The demo provider as a commune's staff directory (demo only, for a commune without a staff provider)."""
-    client_id, secret = staff_client_credentials(settings, commune)
+    return _staff_directory(
+        settings,
+        commune,
+        commune,
+        f"Annuaire de démonstration de {commune_name}",
+        commune=commune,
+        commune_name=commune_name,
+    )
+
+
+def demo_syndicate_staff_provider(settings: Settings) -> Provider:
+    """The demo provider as the syndicate's staff directory: a staff provider of no commune (``commune=None``)."""
+    return _staff_directory(settings, "syndicat", SYNDICATE, "Annuaire de démonstration du syndicat")
+
+
+def _staff_directory(
+    settings: Settings,
+    suffix: str,
+    directory: str,
+    display_name: str,
+    *,
+    commune: str | None = None,
+    commune_name: str | None = None,
+) -> Provider:
+    """The demo provider as one staff directory: keyed ``demo.<suffix>`` (a dot: no configured key can take it),
+    with the client credentials of ``directory`` (a commune's slug, or the syndicate's)."""
+    client_id, secret = staff_client_credentials(settings, directory)
     return Provider(
-        key=f"{DEMO_KEY}.{commune}",  # a dot: no configured key can take it
-        display_name=f"Annuaire de démonstration de {commune_name}",
+        key=f"{DEMO_KEY}.{suffix}",
+        display_name=display_name,
         purpose="staff",
         issuer=issuer_url(settings),
         discovery_url=discovery_url(settings),
@@ -69,25 +95,6 @@ def demo_staff_provider(settings: Settings, commune: str, commune_name: str) -> 
         post_logout_redirect="/agents/connexion",
         commune=commune,
         commune_name=commune_name,
-        demo=True,
-    )
-
-
-def demo_syndicate_staff_provider(settings: Settings) -> Provider:
-    """The demo provider as the syndicate's staff directory: a staff provider of no commune (``commune=None``)."""
-    client_id, secret = staff_client_credentials(settings, SYNDICATE)
-    return Provider(
-        key=f"{DEMO_KEY}.syndicat",
-        display_name="Annuaire de démonstration du syndicat",
-        purpose="staff",
-        issuer=issuer_url(settings),
-        discovery_url=discovery_url(settings),
-        client_id=client_id,
-        client_secret=secret,
-        scopes=DEMO_SCOPES,
-        acr_values="eidas1",
-        pkce=True,
-        post_logout_redirect="/agents/connexion",
         demo=True,
     )
 
