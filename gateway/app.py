@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -19,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
 from gateway.audit.log import AuditUnavailable
 from gateway.db import Database
@@ -55,6 +56,7 @@ from gateway.web.input_guard import InputGuardMiddleware
 from gateway.web.metrics_endpoint import CachedFigures
 from gateway.web.metrics_endpoint import route as metrics_route
 from gateway.web.request_log import RequestLogMiddleware, RouteRecorder
+from gateway.web.route_index import IndexedRouter
 from gateway.web.routing import concrete_first
 from gateway.web.security_headers import SecurityHeadersMiddleware
 from gateway.web.templating import make_templates
@@ -86,7 +88,12 @@ def ordered_routes(registry: Registry) -> list[BaseRoute]:
 
 
 class Gateway(Starlette):
-    """Starlette with the access log outside everything, error page included: it logs the status sent."""
+    """Starlette with the access log outside everything (error page included: it logs the status sent), and routes
+    found through an index of their fixed segments (:class:`~gateway.web.route_index.IndexedRouter`)."""
+
+    def __init__(self, *, routes: Sequence[BaseRoute], lifespan: Lifespan[Starlette], **options: Any) -> None:
+        super().__init__(routes=routes, lifespan=lifespan, **options)
+        self.router = IndexedRouter(routes, lifespan=lifespan)
 
     def build_middleware_stack(self) -> ASGIApp:
         return RequestLogMiddleware(super().build_middleware_stack(), communes=self.state.commune_slugs)

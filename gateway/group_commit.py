@@ -34,8 +34,8 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import text
@@ -72,7 +72,32 @@ class Stats:
 class _Member:
     commune: str | None
     work: Work[Any]
-    future: Future[Any] = field(default_factory=Future)
+    #: a thread's caller waits on ``future``; an event loop's on ``waiter``, settled in that loop
+    future: Future[Any] | None = None
+    waiter: asyncio.Future[Any] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def settle(self, kept: bool, value: Any) -> None:
+        """Answer a thread's caller (an event loop's callers are answered by :func:`_settle_in_loop`)."""
+        assert self.future is not None
+        try:
+            if kept:
+                self.future.set_result(value)
+            else:
+                self.future.set_exception(value)
+        except InvalidStateError:  # its caller cancelled it: the batch still stored what it stored
+            pass
+
+
+def _settle_in_loop(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    """Answer, in their event loop, the callers waiting there on members of one batch (one wake-up for them all)."""
+    for waiter, kept, value in settled:
+        if waiter.cancelled():  # its caller went away: the batch still stored what it stored
+            continue
+        if kept:
+            waiter.set_result(value)
+        else:
+            waiter.set_exception(value)
 
 
 class GroupCommit:
@@ -89,17 +114,27 @@ class GroupCommit:
 
     def submit(self, commune: str | None, work: Work[T]) -> Future[T]:
         """Queue ``work`` for the next batch; its future settles once that batch committed (or failed)."""
-        member = _Member(commune, work)
+        future: Future[T] = Future()
+        self._put(_Member(commune, work, future=future))
+        return future
+
+    async def write(self, commune: str | None, work: Work[T]) -> T:
+        """Run ``work`` in the next batch, for ``commune``; returns what it returned, or raises what it raised.
+
+        The callers of one event loop whose work shared a batch are answered
+        together, with one wake-up of the loop rather than one each.
+        """
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
+        self._put(_Member(commune, work, waiter=waiter, loop=loop))
+        return await waiter
+
+    def _put(self, member: _Member) -> None:
         with self._lock:  # the thread checks for an empty queue under the same lock before it stops
             self._queue.put(member)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="guichet-group-commit", daemon=True)
                 self._thread.start()
-        return member.future
-
-    async def write(self, commune: str | None, work: Work[T]) -> T:
-        """Run ``work`` in the next batch, for ``commune``; returns what it returned, or raises what it raised."""
-        return await asyncio.wrap_future(self.submit(commune, work))
 
     def waiting(self) -> int:
         """How many writes wait for the next batch (approximately: others may be arriving)."""
@@ -167,8 +202,7 @@ class GroupCommit:
             self.stats.failed_batches += 1
             metrics.FAILED_BATCHES.inc()
             logger.warning("a batch of %d writes failed: %s", len(batch), error.__class__.__name__)
-            for member in batch:
-                member.future.set_exception(error)
+            self._answer(batch, [(False, error)] * len(batch))
             return
         failed = sum(1 for kept, _ in outcomes if not kept)
         self.stats.batches += 1
@@ -176,8 +210,20 @@ class GroupCommit:
         self.stats.failed_members += failed
         self.stats.largest = max(self.stats.largest, len(batch))
         metrics.WRITE_BATCH.observe(len(batch))
+        self._answer(batch, outcomes)
+
+    @staticmethod
+    def _answer(batch: list[_Member], outcomes: list[tuple[bool, Any]]) -> None:
+        """Each member's outcome to its caller: threads directly, each event loop once for all of its callers."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
         for member, (kept, value) in zip(batch, outcomes, strict=True):
-            if kept:
-                member.future.set_result(value)
+            if member.loop is None:
+                member.settle(kept, value)
             else:
-                member.future.set_exception(value)
+                assert member.waiter is not None
+                by_loop.setdefault(member.loop, []).append((member.waiter, kept, value))
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle_in_loop, settled)
+            except RuntimeError:  # the loop closed meanwhile: nobody is waiting there any more
+                logger.warning("%d writes were stored for an event loop that has closed", len(settled))

@@ -20,16 +20,18 @@ which then finds the row.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from email.utils import make_msgid, parseaddr
 from typing import Literal
 
-from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
 from gateway import clock
 from gateway.batch_rows import add_at_commit
 from gateway.models import OutboxMessage
+from gateway.models.new_rows import new_row
+from gateway.notify.email_addresses import EmailNotValidError, validated
 
 State = Literal["pending", "sent", "failed"]
 
@@ -83,7 +85,8 @@ def enqueue(
     if existing is not None:
         return existing
     time = now or clock.now()
-    message = OutboxMessage(
+    message = new_row(
+        OutboxMessage,
         kind=kind,
         dedupe_key=dedupe_key,
         commune=commune,
@@ -119,7 +122,7 @@ def checked_recipient(recipient: str) -> Recipient:
     """The address in the form it is stored and sent (domain in ASCII); ValueError if it is not one."""
     _check_header("recipient", recipient)
     try:
-        info = validate_email(recipient, check_deliverability=False)
+        info = validated(recipient)
     except EmailNotValidError as error:
         raise ValueError(f"recipient is not a valid e-mail address: {error}") from None
     address = info.ascii_email or info.normalized
@@ -140,6 +143,7 @@ def message_id_for(sender: str) -> str:
     return make_msgid(domain=sender_domain(sender))
 
 
+@functools.lru_cache(maxsize=64)
 def sender_domain(sender: str) -> str:
     """The domain of a From address such as ``"Guichet <ne-pas-repondre@ville.fr>"``."""
     _name, address = parseaddr(sender)

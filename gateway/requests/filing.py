@@ -21,6 +21,7 @@ from gateway.batch_rows import add_at_commit
 from gateway.db import Database
 from gateway.group_commit import GroupCommit
 from gateway.models import Attachment, RequestEvent, ServiceRequest
+from gateway.models.new_rows import new_row
 from gateway.registry import Registry
 from gateway.requests import attachments as files
 from gateway.requests.abuse import check_anonymous_filing, may_mail_receipt
@@ -155,7 +156,8 @@ def prepare(registry: Registry, rules: ServiceRules, caller: Caller, sent: Submi
     if errors:
         return Filed(errors=tuple(errors))
     definition = rules.definition
-    row = ServiceRequest(
+    row = new_row(
+        ServiceRequest,
         commune=rules.commune.slug,
         service=definition.key,
         data=data,
@@ -284,7 +286,8 @@ def finalise(
     staff_id = row.filed_by_staff_id if caller.actor.role != "citizen" else None
     add_at_commit(
         session,
-        RequestEvent(
+        new_row(
+            RequestEvent,
             commune=row.commune,
             request_id=row.id,
             at=moment,

@@ -10,8 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from email_validator import EmailNotValidError, validate_email
-
+from gateway.notify.email_addresses import EmailNotValidError, validated
 from gateway.requests.field_kinds import (
     ONE_VALUE,
     empty_value,
@@ -113,7 +112,7 @@ def _text_error(field: FormField, text: str, value: object) -> Localized | None:
         return UNKNOWN_CHOICE
     if field.kind == "email":
         try:
-            validate_email(text, check_deliverability=False)
+            validated(text)
         except EmailNotValidError:
             return BAD_EMAIL
     if field.kind == "tel" and not _PHONE.match(text):

@@ -8,6 +8,7 @@ character (a tab always allowed, a line break only where several lines are).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -22,6 +23,11 @@ NOT_TEXT = Localized("Cette valeur doit être du texte.", "This value must be te
 CONTROL_CHARS = Localized(
     "Ce texte contient des caractères non autorisés.", "This text contains characters that are not allowed."
 )
+
+
+#: control characters but a tab (and, where several lines are allowed, a line break); DEL too
+_CONTROL_ONE_LINE = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+_CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def too_long(limit: int) -> Localized:
@@ -50,8 +56,7 @@ def text_problem(value: object, text: str, *, required: bool, max_length: int, m
         return "required" if required else None
     if len(text) > max_length:
         return "too-long"
-    allowed = "\t\n" if multiline else "\t"
-    if any((ord(ch) < 32 and ch not in allowed) or ch == "\x7f" for ch in text):
+    if (_CONTROL_MULTILINE if multiline else _CONTROL_ONE_LINE).search(text):
         return "control"
     return None
 

@@ -18,6 +18,7 @@ from gateway.communes import Commune
 from gateway.db import Database
 from gateway.group_commit import GroupCommit
 from gateway.models import RequestEvent, ServiceRequest
+from gateway.models.new_rows import new_row
 from gateway.request_handle import RequestHandle
 from gateway.requests.caller import Caller
 from gateway.requests.clock import now
@@ -124,7 +125,8 @@ def history(
 ) -> RequestEvent:
     assert row.id is not None
     role = "citizen" if caller.actor.role in ("citizen", "anonymous") else caller.actor.role
-    event = RequestEvent(
+    event = new_row(
+        RequestEvent,
         commune=row.commune,
         request_id=row.id,
         at=now(),
