@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlmodel import Session, SQLModel
 
-from gateway.db import ALL_KEY, BATCH_KEY, SCOPE_KEY, TenancyError, on_commit, pending_work, take_pending_work
+from gateway.db import BATCH_KEY, on_commit, pending_work, refuse_foreign_row, take_pending_work
 
 #: the kind of pending work (:func:`gateway.db.pending_work`) holding the rows to insert at commit
 ROWS_KIND = "rows at commit"
@@ -50,10 +50,7 @@ def _columns(table: Table) -> list[Any]:
 
 
 def _check(session: Session, row: SQLModel, table: Table, values: dict[str, Any]) -> None:
-    if getattr(row, "__commune_scoped__", False) and not session.info.get(ALL_KEY):
-        slug = session.info.get(SCOPE_KEY)
-        if values.get("commune") != slug:
-            raise TenancyError(f"{type(row).__name__} of commune {values.get('commune')!r} written for {slug!r}")
+    refuse_foreign_row(session, row, values.get("commune"))
     for column in _columns(table):
         value = values[column.key]
         if value is None and not column.nullable:

@@ -191,12 +191,20 @@ def _restrict_to_commune(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _refuse_foreign_rows(session: Session, _context: Any, _instances: Any) -> None:
-    if session.info.get(ALL_KEY):
-        return
-    slug = session.info.get(SCOPE_KEY)
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if getattr(obj, "__commune_scoped__", False) and obj.commune != slug:
-            raise TenancyError(f"{type(obj).__name__} of commune {obj.commune!r} written from a session for {slug!r}")
+        refuse_foreign_row(session, obj, getattr(obj, "commune", None))
+
+
+def refuse_foreign_row(session: Session, obj: object, commune: object) -> None:
+    """Raise :class:`TenancyError` when ``obj``, a row of ``commune``, is not of the session's commune.
+
+    The flush checks every object it writes; code writing a row around the
+    flush (a Core statement) calls this itself.
+    """
+    if getattr(obj, "__commune_scoped__", False) and not session.info.get(ALL_KEY):
+        slug = session.info.get(SCOPE_KEY)
+        if commune != slug:
+            raise TenancyError(f"{type(obj).__name__} of commune {commune!r} written from a session for {slug!r}")
 
 
 class ReadOnlySession(RuntimeError):

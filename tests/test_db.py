@@ -80,6 +80,26 @@ def test_writing_another_communes_row_is_refused_and_nothing_is_stored(db: Datab
         assert session.exec(select(ServiceRequest)).all() == []
 
 
+def test_inserting_another_communes_request_around_the_flush_is_refused_and_nothing_is_stored(db: Database) -> None:
+    with pytest.raises(TenancyError), db.session(commune="corbas") as session:
+        RequestStore(session).insert_new(
+            ServiceRequest(reference="X", commune="givors", service="contact", submission_key="k")
+        )
+    with db.session(all_communes=True) as session:
+        assert session.exec(select(ServiceRequest)).all() == []
+
+
+def test_a_request_inserted_around_the_flush_is_the_stored_row_and_its_changes_are_flushed(db: Database) -> None:
+    with db.session(commune="corbas") as session:
+        row = ServiceRequest(reference="MSG-1", commune="corbas", service="contact", submission_key="k", data={"a": 1})
+        RequestStore(session).insert_new(row)
+        assert row.id is not None and session.get(ServiceRequest, row.id) is row
+        row.summary = "Voirie"
+    with db.session(commune="corbas") as session:
+        stored = RequestStore(session).get("MSG-1")
+        assert stored is not None and (stored.id, stored.summary, stored.data) == (row.id, "Voirie", {"a": 1})
+
+
 def test_syndicate_wide_session_must_say_so(db: Database) -> None:
     add_request(db, "corbas", "MSG-2026-000001")
     add_request(db, "givors", "MSG-2026-000002")

@@ -230,17 +230,20 @@ def store(session: Session, registry: Registry, prepared: Prepared) -> Filed:
     rules, caller, row = prepared.rules, prepared.caller, prepared.row
     with unavailable_on_failure(rules.definition.key):
         number(session, registry, rules, row)
-        session.add(row)
-        session.flush()
+        RequestStore(session).insert_new(row)
         assert row.id is not None
-        check_anonymous_filing(session, registry.settings, caller, now())
-        for checked in prepared.files:
-            storage_name, digest = files.save(session, checked.data)
-            session.add(Attachment(commune=row.commune, request_id=row.id, document=checked.document,
-                                   filename=checked.filename, content_type=checked.content_type,
-                                   size=len(checked.data), sha256=digest, storage_name=storage_name,
-                                   uploaded_by=checked.uploaded_by, created_at=row.created_at))  # fmt: skip
-        mailed = finalise(session, registry, rules, row, caller, created=True, envelope=prepared.envelope)
+        try:
+            check_anonymous_filing(session, registry.settings, caller, now())
+            for checked in prepared.files:
+                storage_name, digest = files.save(session, checked.data)
+                session.add(Attachment(commune=row.commune, request_id=row.id, document=checked.document,
+                                       filename=checked.filename, content_type=checked.content_type,
+                                       size=len(checked.data), sha256=digest, storage_name=storage_name,
+                                       uploaded_by=checked.uploaded_by, created_at=row.created_at))  # fmt: skip
+            mailed = finalise(session, registry, rules, row, caller, created=True, envelope=prepared.envelope)
+        except BaseException:
+            session.expunge(row)  # its INSERT is rolled back with the filing: the session holds no such row
+            raise
         return Filed(request=row, receipt_mailed=mailed)
 
 

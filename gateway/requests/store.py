@@ -9,12 +9,18 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from sqlalchemy import Insert, bindparam, update
+from sqlalchemy import Insert, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
-from gateway.db import SCOPE_KEY, count_in_batch, on_commit, uses_to_add
+from gateway.db import SCOPE_KEY, count_in_batch, on_commit, refuse_foreign_row, uses_to_add
 from gateway.models import ReferenceCounter, ServiceRequest
+
+_TABLE = ServiceRequest.__table__  # type: ignore[attr-defined]
+#: every column but the id the database gives
+_INSERTED = tuple(column.key for column in _TABLE.columns if column.key != "id")
+_INSERT_REQUEST = insert(_TABLE)
 
 
 class RequestStore:
@@ -40,6 +46,24 @@ class RequestStore:
     def next_sequence(self, *, prefix: str, year: int) -> int:
         """Take the next number for (commune, prefix, year) in one atomic statement."""
         return next_number(self.session, self.commune, prefix=prefix, year=year)
+
+    def insert_new(self, row: ServiceRequest) -> None:
+        """Insert a new request with one Core statement; ``row`` stays in the session as the stored row.
+
+        The ORM's unit of work for one new object was a tenth of a batched
+        filing's time; the statement, built once, is a fraction of it. What
+        the flush checks is checked here: the row's commune (the session's),
+        and the database refuses a used submission key (``IntegrityError``) as
+        it would at the flush. Later changes to ``row`` are flushed as updates.
+        """
+        refuse_foreign_row(self.session, row, row.commune)
+        values = {key: getattr(row, key) for key in _INSERTED}
+        result = self.session.connection().execute(_INSERT_REQUEST, values)
+        key = result.inserted_primary_key
+        assert key is not None
+        row.id = int(key[0])
+        make_transient_to_detached(row)  # as if loaded: no history, the identity of its new id
+        self.session.add(row)
 
     def add(self, row: ServiceRequest) -> ServiceRequest:
         self.session.add(row)
