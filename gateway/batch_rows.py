@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlmodel import Session, SQLModel
 
-from gateway.db import BATCH_KEY, on_commit, pending_work, refuse_foreign_row, take_pending_work
+from gateway.db import BATCH_KEY, connection_of, on_commit, pending_work, refuse_foreign_row, take_pending_work
 
 #: the kind of pending work (:func:`gateway.db.pending_work`) holding the rows to insert at commit
 ROWS_KIND = "rows at commit"
@@ -67,4 +67,4 @@ def insert_rows_at_commit(session: Session) -> None:
     for table, values in take_pending_work(session, ROWS_KIND):
         by_table.setdefault(table, []).append(values)
     for table, rows in by_table.items():
-        session.connection().execute(insert(table), rows)
+        connection_of(session).execute(insert(table), rows)

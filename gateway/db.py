@@ -58,6 +58,8 @@ PENDING_KEY = "guichet.pending_work"
 READ_ONLY_KEY = "guichet.read_only"
 #: set on the session of a group commit's batch (:mod:`gateway.group_commit`): counters are taken once per batch
 BATCH_KEY = "guichet.batch"
+#: the connection a batch's session holds for its whole transaction (:func:`connection_of`)
+CONNECTION_KEY = "guichet.connection"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -195,6 +197,20 @@ def _refuse_foreign_rows(session: Session, _context: Any, _instances: Any) -> No
         refuse_foreign_row(session, obj, getattr(obj, "commune", None))
 
 
+def connection_of(session: Session) -> Connection:
+    """The connection of ``session``'s transaction for a Core statement.
+
+    A batch's session holds one connection for its whole transaction, kept in
+    its info: asking the session again costs about 0.1 ms each time (its
+    transaction state machine), which a batch would pay for every member.
+    The session emits a SAVEPOINT only when asked for its connection, so
+    :func:`savepoint` asks at once: a statement run through the held
+    connection inside a savepoint is undone with it.
+    """
+    held: Connection | None = session.info.get(CONNECTION_KEY)
+    return held if held is not None else session.connection()
+
+
 def refuse_foreign_row(session: Session, obj: object, commune: object) -> None:
     """Raise :class:`TenancyError` when ``obj``, a row of ``commune``, is not of the session's commune.
 
@@ -260,6 +276,7 @@ def savepoint(session: Session) -> Iterator[None]:
     before = {kind: len(queue) for kind, queue in queues.items()}
     try:
         with session.begin_nested():
+            session.connection()  # SAVEPOINT now: Core statements through connection_of() run inside it
             yield
     except BaseException:
         for kind, queue in queues.items():

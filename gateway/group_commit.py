@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlmodel import Session
 
-from gateway.db import BATCH_KEY, SCOPE_KEY, Database, savepoint
+from gateway.db import BATCH_KEY, CONNECTION_KEY, SCOPE_KEY, Database, savepoint
 from gateway.observability import metrics
 
 T = TypeVar("T")
@@ -188,6 +188,7 @@ class GroupCommit:
         try:
             with self.db.session() as session:
                 session.info[BATCH_KEY] = True
+                session.info[CONNECTION_KEY] = session.connection()  # BEGIN: the lock is taken here
                 if session.get_bind().dialect.name == "postgresql":
                     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BATCH_LOCK_KEY})
                 for member in batch:

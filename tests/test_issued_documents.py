@@ -23,16 +23,18 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.audit.events import Actor
 from gateway.cli import main
-from gateway.models import AuditEntry, Citizen, IssuedDocument
+from gateway.models import AuditEntry, Citizen, IssuedDocument, ServiceRequest
 from gateway.plugin import DocumentContent, DocumentLine, Localized
 from gateway.requests import issuing
 from gateway.requests.caller import Caller
 from gateway.requests.document_proof import PayloadError, normalize_code, verify_payload
+from gateway.requests.filing import Submission, file_together
 from gateway.requests.lifecycle import CitizenRequests
+from gateway.requests.rules import rules_for
 from gateway.requests.signing_keys import CommuneKeys, PublicKey, public_key_from_text
 from gateway.requests.submission_keys import new_submission_key
 from gateway.testing import ConfigFolder, GuichetClient, sign_in_citizen, sign_in_staff
-from tests.plugins import certificates
+from tests.plugins import certificates, certificates_at_filing
 from tests.test_back_office import case_path, citizen_caller, post, version_on
 
 CHECK = "/documents/verifier"
@@ -155,6 +157,29 @@ async def test_the_code_on_the_pdf_is_eleven_symbols_with_a_valid_check(app: Sta
     code = code_in(document)
     assert normalize_code(code) is not None
     assert normalize_code(code.lower().replace("-", " ")) == normalize_code(code)
+
+
+async def test_a_document_issued_as_the_request_is_filed_refers_to_the_stored_request(
+    guichet_config: ConfigFolder, guichet_database_url: str
+) -> None:
+    guichet_config.set_gateway(database={"url": guichet_database_url})
+    services = guichet_config.read("communes/corbas.toml").get("services", {})
+    guichet_config.set_commune("corbas", services={**services, "attestation": {}})
+    application = create_app(guichet_config.path, extra_plugins=[("certificates", certificates_at_filing)])
+    state = application.state
+    try:
+        rules = rules_for(state.registry, state.registry.commune("corbas"), "attestation")
+        sent = Submission(CHILD, new_submission_key())
+        filed = await file_together(state.db, state.writer, state.registry, rules, citizen_caller(application), sent)
+        assert filed.request is not None and filed.request.reference is not None
+        document = issued(application, filed.request.reference)
+        assert document.request_id == filed.request.id
+        with state.db.session(commune="corbas") as session:
+            stored = session.get(ServiceRequest, filed.request.id)
+            assert stored is not None and stored.summary == f"Certificat {document.number}"
+    finally:
+        state.writer.close()
+        state.db.dispose()
 
 
 async def test_a_hook_failing_after_issuing_leaves_no_document(app: Starlette, agent: GuichetClient) -> None:

@@ -26,7 +26,7 @@ from gateway import clock
 from gateway.audit.events import AuditEvent, encode
 from gateway.audit.merkle import CompactRange, leaf_hash
 from gateway.audit.tiles import extend_tiles
-from gateway.db import on_commit, pending_work, take_pending_work
+from gateway.db import connection_of, on_commit, pending_work, take_pending_work
 from gateway.models import AuditEntry, AuditHead
 
 #: the kind of the session's queued work (:func:`gateway.db.pending_work`) that holds recorded events
@@ -81,7 +81,7 @@ def append(session: Session, events: list[AuditEvent], *, now: datetime | None =
     appends one entry per person shown, so the cost per entry is what counts
     (``bench/bench_requests.py``).
     """
-    connection = session.connection()  # Core statements: no ORM execution around them
+    connection = connection_of(session)  # Core statements: no ORM execution around them
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     head = connection.execute(_READ_HEAD).first()

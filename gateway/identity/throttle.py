@@ -24,7 +24,7 @@ from sqlalchemy import Insert, bindparam, case, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, or_, select
 
-from gateway.db import count_in_batch, on_commit, uses_to_add
+from gateway.db import connection_of, count_in_batch, on_commit, uses_to_add
 from gateway.models import LoginThrottle
 from gateway.observability import metrics
 from gateway.services import Localized
@@ -118,7 +118,7 @@ def take(session: Session, key: str, *, limit: int, window: timedelta, now: date
     params = {"throttle_key": key, "at": now, "opened_before": now - window}
 
     def counted() -> tuple[int, datetime]:
-        found, started = session.connection().execute(upsert, params).one()
+        found, started = connection_of(session).execute(upsert, params).one()
         return int(found), started
 
     count, opened = count_in_batch(session, USES_KIND, key, counted)
@@ -130,9 +130,18 @@ def take(session: Session, key: str, *, limit: int, window: timedelta, now: date
 @on_commit
 def add_batched_uses(session: Session) -> None:
     """Write the uses a batch counted without writing (:func:`gateway.db.count_in_batch`): one UPDATE per key."""
-    table = LoginThrottle.__table__  # type: ignore[attr-defined]
-    for key, added in sorted(uses_to_add(session, USES_KIND).items()):
-        session.connection().execute(update(table).where(table.c.key == key).values(failures=table.c.failures + added))
+    rows = [{"throttle_key": key, "added": added} for key, added in sorted(uses_to_add(session, USES_KIND).items())]
+    if rows:
+        connection_of(session).execute(_ADD_USES, rows)
+
+
+_THROTTLES = LoginThrottle.__table__  # type: ignore[attr-defined]
+#: built once: a statement built per commit cost more than running it
+_ADD_USES = (
+    update(_THROTTLES)
+    .where(_THROTTLES.c.key == bindparam("throttle_key"))
+    .values(failures=_THROTTLES.c.failures + bindparam("added"))
+)
 
 
 @functools.cache

@@ -11,7 +11,7 @@ ends in the same :func:`finalise`. The rules are resolved once by the caller
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
@@ -223,16 +223,26 @@ def _receipt_address(rules: ServiceRules, data: FormValues, caller: Caller) -> s
 def store(session: Session, registry: Registry, prepared: Prepared) -> Filed:
     """Write a prepared filing in ``session``'s transaction (for its commune), or raise with nothing of it kept.
 
-    The row is inserted whole (numbered first), so a submission key already
-    used fails at once (``IntegrityError``: the caller answers with the stored
-    request); then the filing limit, before the plugin hears of the request.
+    The row is numbered, the plugin reacts (:func:`react`: its summary and
+    derived values set on the row), and the row is inserted whole, in one
+    statement: a submission key already used fails there (``IntegrityError``:
+    the caller answers with the stored request); then the filing limit. A
+    failure anywhere rolls back what the plugin did with the rest.
     """
     rules, caller, row = prepared.rules, prepared.caller, prepared.row
+
+    def stored() -> None:  # once: after the plugin's reaction, or before a document of its refers to the row
+        if row.id is None:
+            RequestStore(session).insert_new(row)
+
     with unavailable_on_failure(rules.definition.key):
         number(session, registry, rules, row)
-        RequestStore(session).insert_new(row)
-        assert row.id is not None
         try:
+            if prepared.files:
+                stored()  # the attachments refer to it
+            react(session, registry, rules, row, caller, created=True, stored=stored)
+            stored()
+            assert row.id is not None
             check_anonymous_filing(session, registry.settings, caller, now())
             for checked in prepared.files:
                 storage_name, digest = files.save(session, checked.data)
@@ -240,9 +250,10 @@ def store(session: Session, registry: Registry, prepared: Prepared) -> Filed:
                                        filename=checked.filename, content_type=checked.content_type,
                                        size=len(checked.data), sha256=digest, storage_name=storage_name,
                                        uploaded_by=checked.uploaded_by, created_at=row.created_at))  # fmt: skip
-            mailed = finalise(session, registry, rules, row, caller, created=True, envelope=prepared.envelope)
+            mailed = conclude(session, registry, rules, row, caller, created=True, envelope=prepared.envelope)
         except BaseException:
-            session.expunge(row)  # its INSERT is rolled back with the filing: the session holds no such row
+            if row in session:
+                session.expunge(row)  # its INSERT is rolled back with the filing: the session holds no such row
             raise
         return Filed(request=row, receipt_mailed=mailed)
 
@@ -274,18 +285,56 @@ def finalise(
     """Turn a stored draft into a submitted request: number, first state, plugin reaction, history, receipt.
 
     Runs inside the caller's transaction; if the plugin raises, nothing of it is kept. Returns whether a
-    receipt was queued (None: no address to send it to). A row already numbered (:func:`store`) keeps its number.
+    receipt was queued (None: no address to send it to). A row already numbered keeps its number.
     ``envelope``: the receipt's address and Message-ID, made outside the transaction (:func:`prepare`).
+    A new filing (:func:`store`) goes through :func:`react` and :func:`conclude` itself, its row inserted between.
     """
+    if row.reference is None:
+        number(session, registry, rules, row)
+    session.flush()
+    react(session, registry, rules, row, caller, created=created)
+    return conclude(session, registry, rules, row, caller, created=created, envelope=envelope)
+
+
+def react(
+    session: Session,
+    registry: Registry,
+    rules: ServiceRules,
+    row: ServiceRequest,
+    caller: Caller,
+    *,
+    created: bool,
+    stored: Callable[[], None] | None = None,
+) -> None:
+    """The submission recorded in the audit log and the plugin's reaction (``guichet_request_submitted``).
+
+    A new filing's row is not inserted yet (its id is None): what the plugin
+    sets is inserted with it, not updated after; ``stored`` inserts it first
+    if the plugin issues or revokes a document.
+    """
+    definition = rules.definition
+    audit(session, caller, row, definition, "request.create" if created else "request.submit")
+    handle = plugin_handle(session, caller, row, definition, settings=registry.settings, commune=rules.commune,
+                           stored=stored)  # fmt: skip
+    registry.hooks.all("guichet_request_submitted", only=rules.provided.plugin, request=handle, **rules.hook_args)
+
+
+def conclude(
+    session: Session,
+    registry: Registry,
+    rules: ServiceRules,
+    row: ServiceRequest,
+    caller: Caller,
+    *,
+    created: bool,
+    envelope: Envelope | None = None,
+) -> bool | None:
+    """After the plugin's reaction, the row stored: history line, linked request, receipt; whether it was mailed."""
     from gateway.requests.notices import RECEIPT, RECEIPT_ASSISTED, notify_citizen
 
     definition = rules.definition
-    if row.reference is None:
-        number(session, registry, rules, row)
-    moment = row.submitted_at or now()
-    session.flush()
     assert row.id is not None
-    audit(session, caller, row, definition, "request.create" if created else "request.submit")
+    moment = row.submitted_at or now()
     staff_id = row.filed_by_staff_id if caller.actor.role != "citizen" else None
     add_at_commit(
         session,
@@ -300,8 +349,6 @@ def finalise(
             to_status=row.status,
         ),
     )  # in a batch, inserted at its commit with the other members' history lines
-    handle = plugin_handle(session, caller, row, definition, settings=registry.settings, commune=rules.commune)
-    registry.hooks.all("guichet_request_submitted", only=rules.provided.plugin, request=handle, **rules.hook_args)
     create_linked(session, registry, rules, row, caller)
     receipt = RECEIPT_ASSISTED if row.filed_by_staff_id else RECEIPT
     mailed = None

@@ -19,6 +19,7 @@ request is about, so it appears in their access log.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,6 +59,7 @@ class FollowRefused(RequestError):
         self.retry_after = retry_after
 
 
+@functools.lru_cache(maxsize=8)
 def _signer(secret: bytes) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt=_SALT)
 

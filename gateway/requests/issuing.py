@@ -64,10 +64,22 @@ def fonts_of(settings: Settings) -> tuple[Path, Path]:
 class RequestDocuments:
     """Issues and revokes the documents of one request, in the transaction its hook runs in (a ``DocumentIssuer``)."""
 
-    def __init__(self, session: Session, settings: Settings, commune: Commune, row: ServiceRequest, audit: Audit):
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        commune: Commune,
+        row: ServiceRequest,
+        audit: Audit,
+        stored: Callable[[], None] | None = None,
+    ) -> None:
+        """``stored``: stores a new request not inserted yet (a filing's), before its documents refer to it."""
         self.session, self.settings, self.commune, self.row, self.audit = session, settings, commune, row, audit
+        self.stored = stored
 
     def issue(self, content: DocumentContent) -> IssuedDocumentInfo:
+        if self.stored is not None:
+            self.stored()
         row = self.row
         if row.id is None or not row.reference:
             raise RuntimeError("only a submitted request can have a document issued")
@@ -108,6 +120,8 @@ class RequestDocuments:
         return IssuedDocumentInfo(number, code, issued_at)
 
     def revoke(self, reason: str) -> int:
+        if self.stored is not None:
+            self.stored()
         return revoke_all(self.session, self.row, reason, self.audit)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
-from gateway.db import SCOPE_KEY, count_in_batch, on_commit, refuse_foreign_row, uses_to_add
+from gateway.db import SCOPE_KEY, connection_of, count_in_batch, on_commit, refuse_foreign_row, uses_to_add
 from gateway.models import ReferenceCounter, ServiceRequest
 
 _TABLE = ServiceRequest.__table__  # type: ignore[attr-defined]
@@ -58,7 +58,7 @@ class RequestStore:
         """
         refuse_foreign_row(self.session, row, row.commune)
         values = {key: getattr(row, key) for key in _INSERTED}
-        result = self.session.connection().execute(_INSERT_REQUEST, values)
+        result = connection_of(self.session).execute(_INSERT_REQUEST, values)
         key = result.inserted_primary_key
         assert key is not None
         row.id = int(key[0])
@@ -82,7 +82,7 @@ def next_number(session: Session, commune: str, *, prefix: str, year: int) -> in
     params = {"counter_commune": commune, "counter_prefix": prefix, "counter_year": year}
 
     def counted() -> tuple[int, None]:
-        return int(session.connection().execute(statement, params).scalar_one()), None
+        return int(connection_of(session).execute(statement, params).scalar_one()), None
 
     number, _ = count_in_batch(session, NUMBERS_KIND, (commune, prefix, year), counted)
     return number
@@ -95,13 +95,25 @@ NUMBERS_KIND = "reference numbers"
 @on_commit
 def add_batched_numbers(session: Session) -> None:
     """Move each counter past the numbers a batch gave without writing (:func:`gateway.db.count_in_batch`)."""
-    table = ReferenceCounter.__table__  # type: ignore[attr-defined]
-    for (commune, prefix, year), added in sorted(uses_to_add(session, NUMBERS_KIND).items()):
-        session.connection().execute(
-            update(table)
-            .where(table.c.commune == commune, table.c.prefix == prefix, table.c.year == year)
-            .values(last=table.c.last + added)
-        )
+    rows = [
+        {"counter_commune": commune, "counter_prefix": prefix, "counter_year": year, "added": added}
+        for (commune, prefix, year), added in sorted(uses_to_add(session, NUMBERS_KIND).items())
+    ]
+    if rows:
+        connection_of(session).execute(_ADD_NUMBERS, rows)
+
+
+_COUNTERS = ReferenceCounter.__table__  # type: ignore[attr-defined]
+#: built once: a statement built per commit cost more than running it
+_ADD_NUMBERS = (
+    update(_COUNTERS)
+    .where(
+        _COUNTERS.c.commune == bindparam("counter_commune"),
+        _COUNTERS.c.prefix == bindparam("counter_prefix"),
+        _COUNTERS.c.year == bindparam("counter_year"),
+    )
+    .values(last=_COUNTERS.c.last + bindparam("added"))
+)
 
 
 @functools.cache

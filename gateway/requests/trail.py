@@ -8,6 +8,7 @@ entries and take the same care over concurrent changes.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from sqlmodel import Session, update
 
@@ -176,16 +177,19 @@ def plugin_handle(
     *,
     settings: Settings | None = None,
     commune: Commune | None = None,
+    stored: Callable[[], None] | None = None,
 ) -> RequestHandle:
     """The request as its plugin sees it, recording ``<service>.<verb>`` events in this transaction.
 
-    Given the deployment's settings and the commune, it can issue and revoke documents too.
+    Given the deployment's settings and the commune, it can issue and revoke documents too;
+    ``stored`` inserts a new request not stored yet before a document refers to it.
     """
     documents = None
     if settings is not None and commune is not None:
         documents = RequestDocuments(
             session, settings, commune, row,
             lambda action, target: audit(session, caller, row, definition, action, target=target),
+            stored,
         )  # fmt: skip
     return RequestHandle(
         row,
