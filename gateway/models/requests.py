@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from gateway import clock
 from gateway.models.tenancy import CommuneScoped
+from gateway.random_ids import random_urlsafe
 
 
 def utcnow() -> datetime:
@@ -20,7 +20,7 @@ def utcnow() -> datetime:
 
 def new_public_id() -> str:
     """A random, unguessable name for URLs (22 characters): ids in URLs are never counters."""
-    return secrets.token_urlsafe(16)
+    return random_urlsafe(16)
 
 
 def _when(*, nullable: bool = True, index: bool = False) -> Any:

@@ -8,8 +8,9 @@ line (too long, odd characters) is replaced rather than trusted.
 from __future__ import annotations
 
 import re
-import secrets
 from contextvars import ContextVar
+
+from gateway.random_ids import random_hex
 
 HEADER = "x-request-id"
 #: what an incoming id may look like: a UUID, a hex trace id, a proxy's token; nothing that needs escaping
@@ -21,7 +22,7 @@ current: ContextVar[str | None] = ContextVar("guichet_request_id", default=None)
 
 def new_id() -> str:
     """A fresh id: 128 random bits in hex, the shape of a W3C trace id."""
-    return secrets.token_hex(16)
+    return random_hex(16)
 
 
 def accepted(incoming: bytes | None) -> str:
