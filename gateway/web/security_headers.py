@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
@@ -39,6 +38,8 @@ class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, https: bool, form_action: Sequence[str] = ()) -> None:
         self.app = app
         self.headers = security_headers(https, form_action)
+        #: the same, as the raw pairs a response carries (encoded once, not for every response)
+        self.raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,13 +48,14 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    headers.setdefault(name, value)
-                if "cache-control" not in headers:
+                raw = list(message.get("headers", ()))
+                present = {name.lower() for name, _value in raw}
+                raw.extend(pair for pair in self.raw if pair[0] not in present)  # a response's own value wins
+                if b"cache-control" not in present:
                     # pages may hold personal data: never cached; the stylesheet may be
                     cacheable = scope["path"].startswith("/static/")
-                    headers["Cache-Control"] = "public, max-age=3600" if cacheable else "no-store"
+                    raw.append((b"cache-control", b"public, max-age=3600" if cacheable else b"no-store"))
+                message["headers"] = raw
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
