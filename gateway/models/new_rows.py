@@ -60,6 +60,15 @@ def _same(value: object) -> object:
     return value
 
 
+def copy_row(row: Row) -> Row:
+    """A new transient row holding ``row``'s values (a mapping or list value copied, not shared), id included."""
+    values = {name: getattr(row, name) for name in _plan(type(row)).names}
+    for name, value in values.items():
+        if isinstance(value, dict | list):
+            values[name] = type(value)(value)
+    return new_row(type(row), **values)
+
+
 def new_row(model: type[Row], **values: Any) -> Row:
     """A new (transient) row of ``model``, as ``model(**values)`` makes it, at a fraction of its cost.
 

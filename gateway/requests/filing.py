@@ -21,7 +21,7 @@ from gateway.batch_rows import add_at_commit
 from gateway.db import Database
 from gateway.group_commit import GroupCommit
 from gateway.models import Attachment, RequestEvent, ServiceRequest
-from gateway.models.new_rows import new_row
+from gateway.models.new_rows import copy_row, new_row
 from gateway.registry import Registry
 from gateway.requests import attachments as files
 from gateway.requests.abuse import check_anonymous_filing, may_mail_receipt
@@ -232,7 +232,8 @@ def store(session: Session, registry: Registry, prepared: Prepared) -> Filed:
     the caller answers with the stored request); then the filing limit. A
     failure anywhere rolls back what the plugin did with the rest.
     """
-    rules, caller, row = prepared.rules, prepared.caller, prepared.row
+    rules, caller = prepared.rules, prepared.caller
+    row = copy_row(prepared.row)  # each run starts from what was prepared (a batch may run its work twice)
 
     def stored() -> None:  # once: after the plugin's reaction, or before a document of its refers to the row
         if row.id is None:
