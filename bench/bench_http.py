@@ -413,6 +413,8 @@ def run(settings: Settings) -> list[Pair]:
 def headline(pairs: Sequence[Pair]) -> str:
     """The line ``make bench`` ends on: SQLite filing throughput ratio at 32 clients (the most clients measured)."""
     sqlite = [pair for pair in pairs if pair.database == "SQLite" and pair.path == FILING and pair.labels != AUDITING]
+    if not sqlite:
+        return "SQLite filing throughput ratio (Guichet / bare insert): not measured in this run"
     most = max(pair.clients for pair in sqlite)
     shown = ", ".join(
         f"×{pair.ratio:.2f} with {pair.workers} worker{'s' if pair.workers > 1 else ''}"
@@ -428,6 +430,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="length of one wrk run (default 3)")
     parser.add_argument("--rounds", type=int, default=2, help="alternated runs of each side (default 2)")
     parser.add_argument("--sqlite-only", action="store_true", help="leave PostgreSQL out")
+    parser.add_argument(
+        "--postgresql-only", action="store_true", help="leave SQLite out (needs GUICHET_TEST_DATABASE_URL)"
+    )
     args = parser.parse_args(argv)
     if wrk_path() is None:
         print(INSTALL_WRK, file=sys.stderr)
@@ -435,7 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         settings = Settings(seconds=1, rounds=1, clients=(8, 32), workers=(1,), databases=("SQLite",), warm_up=False)
     else:
-        databases = ("SQLite",) if args.sqlite_only else ("SQLite", "PostgreSQL")
+        databases: tuple[str, ...] = ("SQLite", "PostgreSQL")
+        if args.sqlite_only or args.postgresql_only:
+            databases = ("SQLite",) if args.sqlite_only else ("PostgreSQL",)
         settings = Settings(args.seconds, args.rounds, (8, 32), (1, 2), databases)
     pairs = run(settings)
     failures = sum(pair.failures for pair in pairs)
