@@ -109,11 +109,13 @@ def guichet_prefill_form(
 def guichet_request_submitted(
     service: ServiceDefinition, commune: Commune, settings: ServiceSettings, request: RequestHandle
 ) -> None:
-    """React to a newly submitted request, inside its database transaction.
+    """React to a newly submitted request, inside its database transaction (before a new filing's row is written).
 
     Combination: called on the plugin that provides the service only. The
     plugin reads and updates the request through ``request``; if it raises,
     nothing is stored and the citizen is told the service is unavailable.
+    Only a committed transaction counts: the hook may also run for a retried
+    submission, or twice when its batch runs again (docs/plugin_hooks.md).
     """
 
 
