@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -14,8 +13,7 @@ from sqlmodel import Session
 
 from gateway.db import Database
 from gateway.group_commit import GroupCommit
-
-WAIT = 30  # seconds: a bound on a hang, never a measure
+from tests.test_group_commit import WAIT, hold
 
 
 @pytest.fixture
@@ -27,19 +25,6 @@ def writer(tmp_path: object) -> Iterator[GroupCommit]:
     yield made
     made.close()
     db.dispose()
-
-
-def hold(writer: GroupCommit) -> threading.Event:
-    """Occupy the writer with a batch that waits until the returned event is set."""
-    started, release = threading.Event(), threading.Event()
-
-    def wait(_session: Session) -> None:
-        started.set()
-        release.wait(WAIT)
-
-    writer.submit(None, wait)
-    assert started.wait(WAIT)
-    return release
 
 
 def note(body: str) -> Callable[[Session], str]:
