@@ -158,6 +158,17 @@ def plan_anomalies(db: Database, registry: Registry, until: datetime, planted: P
     ]
 
 
+#: how long after its filing a demo request has surely had its first look (timeline.FIRST_LOOK_DAYS working days)
+SETTLED = timedelta(days=10)
+
+
+def _utc(moment: datetime | None) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite gives it back without its zone)."""
+    if moment is None:
+        return datetime.max.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _username(suffix: str, commune: str) -> str:
     return f"demo.{suffix}.{commune}"
 
@@ -240,9 +251,23 @@ class _Planter:
     # what ------------------------------------------------------------------------------------
 
     def take_in_hand(self) -> None:
-        """Agent A takes three requests in hand (an ordinary act: it sets up the next day's reads by agent B)."""
+        """Agent A takes three requests in hand (an ordinary act: it sets up the next day's reads by agent B).
+
+        Requests nobody has in hand and the ordinary activity has already
+        looked at (filed more than :data:`SETTLED` ago) first: a newer one may
+        get its first look before agent B's reads, and be given to someone
+        else then; then newer ones, then ones a colleague has (a quiet week
+        may leave fewer than three free).
+        """
         agent = self._agents()[0]
-        for row in self._requests(lambda row: row.assigned_to is None)[-3:]:
+        settled_before = clock.now() - SETTLED
+        rows = list(reversed(self._requests(lambda row: row.assigned_to != agent.staff_id)))
+        free = [row for row in rows if row.assigned_to is None]
+        settled = [row for row in free if _utc(row.submitted_at) <= settled_before]
+        others = [row for row in rows if row.assigned_to is not None]
+        for row in [*settled, *(row for row in free if row not in settled), *others]:
+            if len(self.taken) == 3:
+                break
             try:
                 self.office.assign(agent, self.commune.slug, row.reference or "", agent.staff_id, expected_version=None)
             except RequestError:
