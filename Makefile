@@ -37,9 +37,12 @@ run: $(VENV)/.installed-run
 	@test -f var/.demo-activity || { $(BIN)/guichet demo seed --requests 60 && touch var/.demo-activity; }
 	$(BIN)/guichet serve --host $(HOST) --port $(PORT)
 
-## Run every test, core and plugins (PostgreSQL ones need GUICHET_TEST_DATABASE_URL).
+## Run every test, core and plugins (PostgreSQL ones need GUICHET_TEST_DATABASE_URL), on TEST_WORKERS
+## pytest-xdist workers, each test file whole on one worker: one a core, at most 4 (each worker holds a few
+## PostgreSQL connections and a Chromium at times; the server allows 100). TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 2 ? 0 : n < 4 ? n : 4 )))
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## Benchmarks: each case against its baseline in the same run, printed as ratios.
 ## The HTTP ones (wrk against uvicorn) run last: the last line is the SQLite filing ratio at 32 clients.

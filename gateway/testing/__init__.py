@@ -15,7 +15,8 @@ the ASGI app::
         assert (await guichet_client.get("/ville-a/cantine")).status_code == 200
 
 Fixtures (:mod:`.fixtures`): ``guichet_config`` (a blank :class:`ConfigFolder`),
-``guichet_database_url``, ``guichet_app``, ``guichet_client``. The people
+``guichet_database_url`` (SQLite a copy of one file migrated once a session,
+``guichet_migrated_sqlite``), ``guichet_app``, ``guichet_client``. The people
 (:mod:`.actors`), the steps (:mod:`.steps`), the records and their assertions
 (:mod:`.records`), the sign-ins through HTTP (:mod:`.client`) are re-exported
 here: a plugin imports them from ``gateway.testing``. docs/testing_plugins.md
@@ -53,7 +54,14 @@ from gateway.testing.databases import (
     skip_or_fail,
 )
 from gateway.testing.deployment import ConfigFolder
-from gateway.testing.fixtures import build_app, guichet_app, guichet_client, guichet_config, guichet_database_url
+from gateway.testing.fixtures import (
+    build_app,
+    guichet_app,
+    guichet_client,
+    guichet_config,
+    guichet_database_url,
+    guichet_migrated_sqlite,
+)
 from gateway.testing.hook_inputs import DocumentsIssued, commune_of, request_handle
 from gateway.testing.live_server import free_socket, serve, served
 from gateway.testing.records import (
@@ -135,6 +143,7 @@ __all__ = [
     "guichet_client",
     "guichet_config",
     "guichet_database_url",
+    "guichet_migrated_sqlite",
     "issued_documents",
     "migrate",
     "open_file",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
@@ -36,13 +37,23 @@ def guichet_config(tmp_path: Path) -> ConfigFolder:
     return ConfigFolder(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def guichet_migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated for real, once a session (once an xdist worker): each test gets a copy."""
+    path = tmp_path_factory.mktemp("migrated") / "guichet.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def guichet_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty, migrated database: SQLite in a temporary file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'guichet.db'}"
-        migrate(url)
-        yield url
+        migrated: Path = request.getfixturevalue("guichet_migrated_sqlite")
+        for suffix in ("", "-wal"):
+            if Path(f"{migrated}{suffix}").exists():
+                shutil.copyfile(f"{migrated}{suffix}", tmp_path / f"guichet.db{suffix}")
+        yield f"sqlite:///{tmp_path / 'guichet.db'}"
         return
     server = postgres_server_url()
     if server is None:
