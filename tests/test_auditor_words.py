@@ -23,8 +23,8 @@ NOT_ACTIONS = {
     "account.already-exists", "account.password-changed", "account.verify-email",
     # logger, module and host names, ASGI message types
     "gateway.plugin", "gateway.scaffold", "gateway.testing", "gateway.worker", "guichet.access", "guichet.batch",
-    "guichet.commune", "guichet.db", "guichet.invalid", "guichet.routed", "uvicorn.access", "uvicorn.error",
-    "http.request", "example.org", "citizen.id", "database.url", "plugins.blocked",
+    "guichet.commune", "guichet.connection", "guichet.db", "guichet.invalid", "guichet.routed", "uvicorn.access",
+    "uvicorn.error", "http.request", "example.org", "citizen.id", "database.url", "plugins.blocked",
 }  # fmt: skip
 FILE_SUFFIXES = {"html", "json", "toml", "py", "po", "ico", "zip", "sqlite", "jinja", "pdf", "csv", "txt", "svg"}
 
