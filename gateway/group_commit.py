@@ -5,7 +5,7 @@ IMMEDIATE``; the audit log's advisory lock on PostgreSQL), so concurrent
 filings used to queue for it one by one, each paying its own BEGIN, commit
 and audit append. Here a filing hands its database work to the process's
 :class:`GroupCommit`; one thread takes whatever work has arrived, runs it in
-one transaction — each member inside a SAVEPOINT of its own — and commits
+one transaction and commits
 once, with one audit append for every surviving member (the commit hooks of
 :mod:`gateway.db` run once, at that commit). Members run without savepoints
 first (a savepoint is two statements, on PostgreSQL two round trips, per
@@ -44,7 +44,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, InvalidStateError
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -102,24 +102,23 @@ class _Member:
     def settle(self, kept: bool, value: Any) -> None:
         """Answer a thread's caller (an event loop's callers are answered by :func:`_settle_in_loop`)."""
         assert self.future is not None
-        try:
-            if kept:
-                self.future.set_result(value)
-            else:
-                self.future.set_exception(value)
-        except InvalidStateError:  # its caller cancelled it: the batch still stored what it stored
-            pass
+        with suppress(InvalidStateError):  # its caller cancelled it: the batch still stored what it stored
+            _resolve(self.future, kept, value)
 
 
 def _settle_in_loop(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
     """Answer, in their event loop, the callers waiting there on members of one batch (one wake-up for them all)."""
     for waiter, kept, value in settled:
-        if waiter.cancelled():  # its caller went away: the batch still stored what it stored
-            continue
-        if kept:
-            waiter.set_result(value)
-        else:
-            waiter.set_exception(value)
+        if not waiter.cancelled():  # else its caller went away: the batch still stored what it stored
+            _resolve(waiter, kept, value)
+
+
+def _resolve(future: Future[Any] | asyncio.Future[Any], kept: bool, value: Any) -> None:
+    """A member's outcome on the future its caller waits on: what its work returned, or what it raised."""
+    if kept:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
 
 
 class WriterTurns:
