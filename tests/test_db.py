@@ -10,6 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func
+from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, select
 
 from gateway.app import create_app
@@ -61,6 +62,37 @@ def test_a_count_over_a_subquery_sees_only_the_communes_rows(db: Database) -> No
     with db.session(commune="corbas") as session:
         counted = session.exec(select(func.count()).select_from(select(ServiceRequest).subquery())).one()
     assert counted == 1
+
+
+def test_an_aliased_request_sees_only_the_communes_rows(db: Database) -> None:
+    add_request(db, "corbas", "MSG-2026-000001")
+    add_request(db, "givors", "MSG-2026-000002")
+    other = aliased(ServiceRequest)
+    with db.session(commune="corbas") as session:
+        rows = session.exec(select(other)).all()
+    assert [row.reference for row in rows] == ["MSG-2026-000001"]
+
+
+def test_a_joined_table_is_kept_to_the_commune_too(db: Database) -> None:
+    add_request(db, "corbas", "MSG-2026-000001")
+    add_request(db, "givors", "MSG-2026-000001")
+    other = aliased(ServiceRequest)
+    with db.session(commune="corbas") as session:
+        pairs = session.exec(
+            select(ServiceRequest.commune, other.commune).join(other, other.reference == ServiceRequest.reference)
+        ).all()
+    assert [tuple(pair) for pair in pairs] == [("corbas", "corbas")]
+
+
+def test_sessions_of_two_communes_taking_turns_each_see_their_own_rows(db: Database) -> None:
+    """The statement compiled for one commune is reused for the next: the commune must be a value, not SQL text."""
+    add_request(db, "corbas", "MSG-2026-000001")
+    add_request(db, "givors", "MSG-2026-000002")
+    seen = []
+    for commune in ("corbas", "givors", "corbas", "givors"):
+        with db.session(commune=commune) as session:
+            seen.append([row.reference for row in session.exec(select(ServiceRequest)).all()])
+    assert seen == [["MSG-2026-000001"], ["MSG-2026-000002"]] * 2
 
 
 def test_a_subquery_from_a_session_for_no_commune_is_refused(db: Database) -> None:
