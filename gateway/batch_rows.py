@@ -18,6 +18,7 @@ added to the session.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -38,26 +39,41 @@ def add_at_commit(session: Session, row: SQLModel) -> bool:
         session.add(row)
         return False
     table: Table = row.__table__  # type: ignore[attr-defined]
-    values = {column.key: getattr(row, column.key) for column in _columns(table)}
-    _check(session, row, table, values)
+    rules = _rules(table)
+    values = {key: getattr(row, key) for key, _nullable, _length in rules}
+    _check(session, row, table, rules, values)
     pending_work(session, ROWS_KIND).append((table, values))
     return True
 
 
-def _columns(table: Table) -> list[Any]:
-    """The columns an insert sets: all but an autoincremented primary key."""
-    return [column for column in table.columns if not (column.primary_key and column.autoincrement)]
+@functools.cache
+def _rules(table: Table) -> tuple[tuple[str, bool, int | None], ...]:
+    """What an insert into ``table`` sets and what the flush would check of it, per column, worked out once.
+
+    Every column but an autoincremented primary key: its key, whether it may
+    be empty, and the longest string it takes (None: no limit).
+    """
+    return tuple(
+        (column.key, bool(column.nullable), getattr(column.type, "length", None))
+        for column in table.columns
+        if not (column.primary_key and column.autoincrement)
+    )
 
 
-def _check(session: Session, row: SQLModel, table: Table, values: dict[str, Any]) -> None:
+def _check(
+    session: Session,
+    row: SQLModel,
+    table: Table,
+    rules: tuple[tuple[str, bool, int | None], ...],
+    values: dict[str, Any],
+) -> None:
     refuse_foreign_row(session, row, values.get("commune"))
-    for column in _columns(table):
-        value = values[column.key]
-        if value is None and not column.nullable:
-            raise ValueError(f"{table.name}.{column.key} may not be empty")
-        length = getattr(column.type, "length", None)
+    for key, nullable, length in rules:
+        value = values[key]
+        if value is None and not nullable:
+            raise ValueError(f"{table.name}.{key} may not be empty")
         if length is not None and isinstance(value, str) and len(value) > length:
-            raise ValueError(f"{table.name}.{column.key} must be at most {length} characters long")
+            raise ValueError(f"{table.name}.{key} must be at most {length} characters long")
 
 
 @on_commit
