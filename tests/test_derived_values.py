@@ -26,18 +26,22 @@ from gateway.testing import (
 
 SCHOOL = "inscription-scolaire"
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
-_YEAR = date.today().year if date.today().month >= 9 else date.today().year - 1
-SCHOOL_ANSWERS: dict[str, Any] = {
-    "child_first_names": "Léa",
-    "child_last_name": "Exemple",
-    "child_birth_date": f"{_YEAR + 1 - 6}-05-17",
-    "school_year": f"{_YEAR + 1}-{_YEAR + 2}",
-    "applicant_authority": "parent",
-    "address": {"number": 12, "suffix": "", "street": "rue des Tilleuls-Imaginaires", "complement": "",
-                "postcode": "69200", "town": "Vénissieux"},
-    "leaving_school": False,
-    "derogation": "no",
-}  # fmt: skip
+
+
+def school_answers() -> dict[str, Any]:
+    """A registration for next school year, as of the day the test runs (not the day the module was imported)."""
+    year = date.today().year if date.today().month >= 9 else date.today().year - 1
+    return {
+        "child_first_names": "Léa",
+        "child_last_name": "Exemple",
+        "child_birth_date": f"{year + 1 - 6}-05-17",
+        "school_year": f"{year + 1}-{year + 2}",
+        "applicant_authority": "parent",
+        "address": {"number": 12, "suffix": "", "street": "rue des Tilleuls-Imaginaires", "complement": "",
+                    "postcode": "69200", "town": "Vénissieux"},
+        "leaving_school": False,
+        "derogation": "no",
+    }  # fmt: skip
 
 
 def test_a_declared_value_is_kept_with_the_answers() -> None:
@@ -73,16 +77,17 @@ def test_a_correction_keeps_the_values_derived_at_submission(guichet_app: Starle
     """The school plugin records level and school at submission; a correction the town hall asks for keeps them."""
     family = verified_citizen(guichet_app, email="camille@example.org")
     draft = start_draft(guichet_app, family, "venissieux", SCHOOL)
-    save_draft(guichet_app, family, draft.public_id, SCHOOL_ANSWERS)
+    answers = school_answers()
+    save_draft(guichet_app, family, draft.public_id, answers)
     for document in ("identity_filiation", "proof_of_address", "vaccinations"):
         attach_document(guichet_app, family, draft.public_id, document, f"{document}.pdf", PDF)
-    filed = submit_request(guichet_app, family, draft.public_id, SCHOOL_ANSWERS).request
+    filed = submit_request(guichet_app, family, draft.public_id, answers).request
     assert filed.data["school"] == "elementaire-des-tilleuls"
     agent = agent_of(guichet_app, "venissieux", SCHOOL)
     BackOfficeCommands(guichet_app.state.db, guichet_app.state.registry).ask_citizen(
         agent.caller, "venissieux", filed.reference or "", "Merci de préciser le second parent.", expected_version=None
     )
-    corrected = {**SCHOOL_ANSWERS, "other_parent": "Dominique Exemple"}
+    corrected = {**answers, "other_parent": "Dominique Exemple"}
     _row, errors = CitizenRequests(guichet_app.state.db, guichet_app.state.registry).correct(
         family.caller, filed.public_id, corrected
     )
@@ -114,10 +119,11 @@ def test_a_worded_value_is_recorded_like_a_plain_one() -> None:
 def filed_school_request(app: Starlette) -> str:
     family = verified_citizen(app, email="camille@example.org")
     draft = start_draft(app, family, "venissieux", SCHOOL)
-    save_draft(app, family, draft.public_id, SCHOOL_ANSWERS)
+    answers = school_answers()
+    save_draft(app, family, draft.public_id, answers)
     for document in ("identity_filiation", "proof_of_address", "vaccinations"):
         attach_document(app, family, draft.public_id, document, f"{document}.pdf", PDF)
-    return submit_request(app, family, draft.public_id, SCHOOL_ANSWERS).request.reference or ""
+    return submit_request(app, family, draft.public_id, answers).request.reference or ""
 
 
 @pytest.mark.parametrize(
