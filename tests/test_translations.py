@@ -111,6 +111,17 @@ def test_catalogue_holds_no_obsolete_text() -> None:
     assert not catalog.obsolete, f"obsolete (#~) entries left in messages.po: {list(catalog.obsolete)}"
 
 
+def test_the_template_file_holds_exactly_the_texts_of_the_templates() -> None:
+    """messages.pot is what a translator starts from: regenerated (see babel.cfg) whenever a template's texts change."""
+    with (TRANSLATIONS_DIR / "messages.pot").open("rb") as handle:
+        committed = {message.id for message in entries(read_po(handle))}
+    current = template_msgids()
+    assert committed == current, (
+        f"messages.pot is out of date (run the pybabel extract command of babel.cfg): "
+        f"missing {sorted(map(str, current - committed))}, no longer used {sorted(map(str, committed - current))}"
+    )
+
+
 def untranslated_on(page: str) -> list[str]:
     """French template texts found on a page that should be in English (words the same in both aside)."""
     text = html.unescape(page)
