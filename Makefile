@@ -9,7 +9,7 @@ PUBLIC_HOST := $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
 PLUGIN_ARGS := $(foreach dir,$(PLUGIN_DIRS),-e ./$(dir))
 
-.PHONY: run test bench lint check-python clean
+.PHONY: run test bench lint catalogues check-python clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -53,6 +53,13 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.bench_requests
 	$(BIN)/python -m bench.bench_startup
 	$(BIN)/python -m bench.bench_http
+
+## After changing a template's texts: the template catalogue extracted again, the English one updated from it
+## (then translate the new entries and clear their "fuzzy" flags; tests/test_translations.py checks both files).
+catalogues: $(VENV)/.installed-test
+	$(BIN)/pybabel extract -F babel.cfg --project=Guichet --version=0.1.0 --copyright-holder="Guichet contributors" \
+	  --sort-by-file -o gateway/translations/messages.pot gateway/web/templates
+	$(BIN)/pybabel update -i gateway/translations/messages.pot -d gateway/translations -l en
 
 lint: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet ruff mypy

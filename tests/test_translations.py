@@ -107,7 +107,7 @@ def test_catalogue_holds_no_obsolete_text() -> None:
     catalog = english_catalog()
     current = template_msgids()
     stale = [message.id for message in entries(catalog) if message.id not in current]
-    assert not stale, f"texts no template uses any more (run pybabel update, see babel.cfg): {stale}"
+    assert not stale, f"texts no template uses any more (run `make catalogues`, see babel.cfg): {stale}"
     assert not catalog.obsolete, f"obsolete (#~) entries left in messages.po: {list(catalog.obsolete)}"
 
 
@@ -117,7 +117,7 @@ def test_the_template_file_holds_exactly_the_texts_of_the_templates() -> None:
         committed = {message.id for message in entries(read_po(handle))}
     current = template_msgids()
     assert committed == current, (
-        f"messages.pot is out of date (run the pybabel extract command of babel.cfg): "
+        f"messages.pot is out of date (run `make catalogues`, see babel.cfg): "
         f"missing {sorted(map(str, current - committed))}, no longer used {sorted(map(str, committed - current))}"
     )
 
