@@ -24,10 +24,10 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.cli import main as cli
-from gateway.demo.activity import demo_staff
 from gateway.demo.identity_provider import ISSUER_PATH
 from gateway.demo.identity_provider.clients import staff_client_credentials
 from gateway.demo.identity_provider.tokens import pairwise_subject
+from gateway.demo.staff import demo_staff
 from gateway.identity import staff as staff_accounts
 from gateway.models import AuditEntry, StaffRole, StaffUser, UserSession
 from gateway.settings import Settings

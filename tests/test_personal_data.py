@@ -16,7 +16,8 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.audit.events import pseudonym
-from gateway.demo.activity import citizen_caller, staff_caller
+from gateway.demo.form_filling import citizen_caller
+from gateway.demo.staff import staff_caller
 from gateway.identity import staff as staff_accounts
 from gateway.models import AuditEntry, Citizen, LocalAccount
 from gateway.requests.backoffice.commands import BackOfficeCommands

@@ -17,7 +17,7 @@ from gateway.audit.builders import csrf_refused
 from gateway.audit.events import ANONYMOUS, pseudonym
 from gateway.audit.refusals import count_refusal
 from gateway.db import Database
-from gateway.demo.activity import staff_caller
+from gateway.demo.staff import staff_caller
 from gateway.identity import staff as staff_accounts
 from gateway.identity import throttle
 from gateway.models import Attachment, AuditEntry, Citizen, LoginThrottle, RefusalCount, RequestEvent, ServiceRequest

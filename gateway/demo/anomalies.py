@@ -30,7 +30,8 @@ from sqlmodel import col, select
 from gateway import clock
 from gateway.communes import Commune
 from gateway.db import Database
-from gateway.demo.activity import Planned, _Agents, _create_agent, _demo_agents, _offers, staff_caller
+from gateway.demo.activity import Planned, available_offers
+from gateway.demo.staff import Agents, create_agent, demo_agents, staff_caller
 from gateway.demo.timeline import PARIS
 from gateway.identity import staff as staff_accounts
 from gateway.identity.principal import Grant
@@ -131,7 +132,7 @@ class Planted:
 
 def plan_anomalies(db: Database, registry: Registry, until: datetime, planted: Planted) -> list[Planned]:
     """The moments that plant :data:`ANOMALIES` in the week before ``until`` (none if planted before)."""
-    offers = _offers(registry)
+    offers = available_offers(registry)
     communes = {commune.slug: commune for commune, _key in offers}
     services = {slug: sum(1 for commune, _key in offers if commune.slug == slug) for slug in communes}
     if not communes:
@@ -201,7 +202,7 @@ class _Planter:
 
     def __init__(self, db: Database, registry: Registry, commune: Commune, other: str | None, planted: Planted):
         self.db, self.registry, self.commune, self.other, self.planted = db, registry, commune, other, planted
-        self.office = _Agents(db, registry)
+        self.office = Agents(db, registry)
         self.rng = random.Random(17)  # noqa: S311  (fictitious data, reproducible on purpose)
         planted.commune = commune.slug
         self.extra: list[Caller] = []
@@ -216,17 +217,17 @@ class _Planter:
         readers = [Grant("agent", slug, None, "reader")]
         with self.db.session() as session:
             for suffix, name in EXTRA_AGENTS:
-                staff = _create_agent(session, _username(suffix, slug), f"{name} ({self.commune.name})", readers)
+                staff = create_agent(session, _username(suffix, slug), f"{name} ({self.commune.name})", readers)
                 self.extra.append(staff_caller(staff, readers))
             service = sorted(self.commune.services)[0]
             grant = [Grant("agent", slug, service, "instructor")]
             suffix, name = ONE_SERVICE_AGENT
-            staff = _create_agent(session, _username(suffix, slug), f"{name} ({self.commune.name})", grant)
+            staff = create_agent(session, _username(suffix, slug), f"{name} ({self.commune.name})", grant)
             self.one_service = staff_caller(staff, grant)
 
     def _agents(self) -> list[Caller]:
         """The commune's two demo agents (instructeur, instructrice)."""
-        return _demo_agents(self.db, self.commune)
+        return demo_agents(self.db, self.commune)
 
     def _requests(self, where: Callable[[ServiceRequest], bool] = lambda row: True) -> list[ServiceRequest]:
         """The commune's filed requests so far (in the clock's past), oldest first."""

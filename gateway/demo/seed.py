@@ -4,7 +4,7 @@ Every demo request goes through :func:`gateway.requests.filing.file_request`,
 exactly as a citizen's would, with a fixed submission key so seeding twice
 files nothing new. The demo staff (an agent, a supervisor and an auditor per
 commune, and the syndicate's auditor and administrator, see
-:func:`gateway.demo.activity.demo_staff`) are created and linked
+:func:`gateway.demo.staff.demo_staff`) are created and linked
 to the demo provider's fictitious agents, so that a newcomer can sign in to
 the back office and the audit console without an authenticator app.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from gateway.audit.events import SYSTEM
 from gateway.db import Database
-from gateway.demo.activity import demo_staff
+from gateway.demo.staff import demo_staff
 from gateway.registry import Registry
 from gateway.requests.caller import Caller
 from gateway.requests.filing import Submission, file_request
