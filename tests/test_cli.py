@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from gateway.app import load_registry
 from gateway.cli import main
 from gateway.db import Database
+from gateway.requests.signing_keys import CommuneKeys
 from gateway.settings import load_settings
 from gateway.testing import ConfigFolder, migrate
 
@@ -73,6 +74,29 @@ def test_check_accepts_the_demo_configuration(config: ConfigFolder) -> None:
     result = run(config, "check")
     assert installed >= 2
     assert (result.exit_code, result.output.strip()) == (0, f"configuration OK: 8 communes, {installed} services")
+
+
+def test_check_warns_of_each_commune_without_a_document_signing_key(config: ConfigFolder) -> None:
+    config.set_gateway(documents={"generate_if_missing": False})
+    run(config, "documents", "keygen", "--commune", "corbas")
+    result = run(config, "check")
+    warned = [line for line in result.output.splitlines() if line.startswith("warning: commune")]
+    assert result.exit_code == 0 and len(warned) == 7
+    assert not any("'corbas'" in line for line in warned)
+    assert any("'givors' has no document signing key" in line and "guichet documents keygen" in line for line in warned)
+
+
+def test_check_names_a_document_key_it_cannot_read(config: ConfigFolder) -> None:
+    config.set_gateway(documents={"generate_if_missing": False})
+    settings = load_settings(config.path)
+    for commune in settings.communes:
+        run(config, "documents", "keygen", "--commune", commune.slug)
+    newest = max((CommuneKeys(settings).folder / "corbas").glob("*.pem"))
+    newest.write_text("not a key\n", encoding="ascii")
+    result = run(config, "check")
+    assert result.exit_code == 0
+    warned = [line for line in result.output.splitlines() if line.startswith("warning: commune")]
+    assert len(warned) == 1 and "'corbas': its newest document signing key cannot be read" in warned[0]
 
 
 def test_bad_configuration_fails_with_file_key_and_fault(config: ConfigFolder) -> None:

@@ -108,6 +108,10 @@ def check(ctx: click.Context) -> None:
 
     for missing in missing_claims(registry, provider_registry(registry.settings)):
         click.echo(f"warning: {missing}", err=True)
+    from gateway.requests.signing_keys import unsigned_communes
+
+    for reason in unsigned_communes(registry.settings, registry.communes):
+        click.echo(f"warning: {reason}: a document issued there would fail", err=True)
     communes, services = len(registry.communes), len(registry.services)
     click.echo(
         f"configuration OK: {communes} commune{'s' * (communes != 1)}, {services} service{'s' * (services != 1)}"

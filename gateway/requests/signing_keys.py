@@ -16,7 +16,7 @@ import base64
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -150,6 +150,27 @@ class CommuneKeys:
 
     def verifier(self, commune: str, key_id: str) -> PublicKey | None:
         return next((key for key in self.published(commune) if key.key_id == key_id), None)
+
+
+def unsigned_communes(settings: Settings, communes: Iterable[str]) -> list[str]:
+    """Why each of ``communes`` could not sign a document now, for ``guichet check`` (none where a demo makes keys).
+
+    A service does not declare that it issues documents (its plugin issues
+    from its hooks), so every commune is checked: the first document issued
+    without a key would fail (503, nothing kept) with the reason only in the log.
+    """
+    keys = CommuneKeys(settings)
+    if keys.generate:
+        return []
+    reasons = []
+    for commune in communes:
+        try:
+            keys.signing_key(commune)
+        except NoDocumentKey as missing:
+            reasons.append(str(missing))
+        except ValueError as unreadable:  # not a PEM private key at all
+            reasons.append(f"commune {commune!r}: its newest document signing key cannot be read ({unreadable})")
+    return reasons
 
 
 def published_listing(settings: Settings, communes: Mapping[str, str]) -> dict[str, object]:
