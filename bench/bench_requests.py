@@ -40,7 +40,7 @@ from bench.bench_audit import auditing_off
 from bench.harness import Comparison, compare
 from gateway.app import create_app
 from gateway.db import Database
-from gateway.demo.activity import citizen_caller
+from gateway.demo.form_filling import citizen_caller
 from gateway.identity import staff as staff_accounts
 from gateway.identity.sessions import COOKIE, cookie_value, open_session
 from gateway.models import Citizen, RequestEvent, ServiceRequest

@@ -10,7 +10,7 @@ import pytest_asyncio
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.demo.activity import staff_caller
+from gateway.demo.staff import staff_caller
 from gateway.identity import staff as staff_accounts
 from gateway.identity.throttle import LIMITS
 from gateway.requests.backoffice.commands import BackOfficeCommands

@@ -48,7 +48,7 @@ def app(guichet_config: ConfigFolder, guichet_database_url: str) -> Iterator[Sta
 
 
 def citizen_caller(app: Starlette, name: str = "Camille") -> Caller:
-    from gateway.demo.activity import citizen_caller as caller_for
+    from gateway.demo.form_filling import citizen_caller as caller_for
 
     with app.state.db.session() as session:
         citizen = Citizen(public_id=os.urandom(16).hex(), issuer="https://idp.test", sub=os.urandom(8).hex(),
